@@ -1,5 +1,3 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './astra-token-secret';
+export * from './astra-environment';
+export * from './previous-token-revocation';

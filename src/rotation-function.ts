@@ -1,0 +1,217 @@
+import { createHash } from 'crypto';
+import * as path from 'path';
+import {
+  Aws,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_logs as logs,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { latestNodeRuntime } from './latest-node-runtime';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+
+/** The settings that decide whether two secrets can share one rotation function. */
+export interface RotationFunctionSettings {
+  readonly astraApiUrl: string;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  readonly logRetention: logs.RetentionDays;
+}
+
+// Built by the `bundle:rotation-handler` task before compile; `lib/` and `src/` both sit one level
+// below the package root, so the same relative path works from either.
+const HANDLER_ASSET = path.join(__dirname, '..', 'assets', 'rotation-handler');
+
+const SECRET_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  // Finds versions abandoned by failed rotations, so that their tokens are revoked rather than leaked.
+  'secretsmanager:ListSecretVersionIds',
+];
+
+/**
+ * The rotation Lambda that every AstraTokenSecret in a stack with the same settings shares,
+ * with its role, log group and invoke permission.
+ */
+export class RotationFunction extends Construct {
+  /** The stack's shared function for these settings, created on first use. */
+  public static forSettings(scope: Construct, settings: RotationFunctionSettings): RotationFunction {
+    const stack = Stack.of(scope);
+    const id = RotationFunction.idFor(settings);
+    const existing = stack.node.tryFindChild(id);
+    return existing instanceof RotationFunction ? existing : new RotationFunction(stack, id, settings);
+  }
+
+  private static idFor(settings: RotationFunctionSettings): string {
+    const key = [
+      settings.astraApiUrl,
+      settings.vpc?.node.path,
+      describeSubnetSelection(settings.vpcSubnets),
+      settings.securityGroups?.map((sg) => sg.node.path).join(','),
+      settings.secretsManagerEndpoint?.node.path,
+      settings.logRetention,
+    ];
+    const isDefault =
+      key.slice(1, 5).every((k) => k === undefined) &&
+      settings.astraApiUrl === 'https://api.astra.datastax.com' &&
+      settings.logRetention === logs.RetentionDays.ONE_YEAR;
+    return isDefault ? 'AstraTokenRotation' : `AstraTokenRotation${stableHash(JSON.stringify(key))}`;
+  }
+
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+  private readonly statements = new Map<string, iam.PolicyStatement>();
+  /** The invoke permission; rotation schedules depend on it so that it exists before the first rotation. */
+  public readonly invokePermission: lambda.CfnPermission;
+
+  private constructor(scope: Construct, id: string, settings: RotationFunctionSettings) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: settings.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Our own role: lambda.Function would attach AWS-managed policies (basic and VPC execution) with `*` resources.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Rotates DataStax Astra tokens stored by cdk-astra-token-secret',
+    });
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [this.logGroup.logGroupArn],
+    }));
+
+    const endpointHost = settings.secretsManagerEndpoint instanceof ec2.InterfaceVpcEndpoint
+      // The DNS entries are "<hosted zone>:<dns name>"; the first is the regional name.
+      ? Fn.select(1, Fn.split(':', Fn.select(0, settings.secretsManagerEndpoint.vpcEndpointDnsEntries)))
+      : `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+
+    if (settings.vpc) {
+      this.addVpcNetworkInterfacePermissions(settings.vpc, settings.vpcSubnets);
+    }
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'Rotates DataStax Astra tokens in Secrets Manager (cdk-astra-token-secret)',
+      code: lambda.Code.fromAsset(HANDLER_ASSET),
+      handler: 'index.handler',
+      runtime: latestNodeRuntime(),
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // Long enough for every Astra call's timeout and retries in one step (see docs/rotation-design.md).
+      timeout: Duration.minutes(3),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      vpc: settings.vpc,
+      vpcSubnets: settings.vpc ? settings.vpcSubnets : undefined,
+      securityGroups: settings.securityGroups,
+      environment: {
+        SECRETS_MANAGER_ENDPOINT: `https://${endpointHost}`,
+        ASTRA_API_URL: settings.astraApiUrl,
+      },
+    });
+
+    if (settings.secretsManagerEndpoint) {
+      settings.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.function, 'Astra token rotation to Secrets Manager');
+    }
+
+    // aws-cdk-lib's RotationSchedule grants this with no condition; SourceAccount closes the confused-deputy gap.
+    this.invokePermission = new lambda.CfnPermission(this, 'SecretsManagerInvoke', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.function.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: Aws.ACCOUNT_ID,
+    });
+
+    acknowledgeNagFindings(this.role, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Log streams are created by Lambda under the function\'s own log group (log-group:<name>:*); ' +
+        'EC2 network-interface Describe actions have no resource-level permissions. Nothing else is wildcarded.',
+      appliesTo: [
+        `Resource::<${Stack.of(this).getLogicalId(this.logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*`,
+        'Resource::*',
+      ],
+    }]);
+  }
+
+  /** Lets the function rotate the secret (and use its key, through Secrets Manager only). */
+  public grantRotation(secretArn: string, key?: kms.IKey): void {
+    this.statement('managed', SECRET_ACTIONS).addResources(secretArn);
+    if (key) this.addKey(this.statement('managedKeys', ['kms:Decrypt', 'kms:GenerateDataKey'], viaSecretsManager()), key);
+  }
+
+  /** Lets the function read an admin secret's token (and decrypt it, through Secrets Manager only). */
+  public grantAdminRead(secretArnForPolicies: string, key?: kms.IKey): void {
+    const statement = this.statement('admin', ['secretsmanager:GetSecretValue']);
+    if (!statement.resources.includes(secretArnForPolicies)) statement.addResources(secretArnForPolicies);
+    if (key) this.addKey(this.statement('adminKeys', ['kms:Decrypt'], viaSecretsManager()), key);
+  }
+
+  // One statement per purpose, its resources growing with each secret: 100 secrets stay one policy.
+  private statement(purpose: string, actions: string[], conditions?: Record<string, unknown>): iam.PolicyStatement {
+    let statement = this.statements.get(purpose);
+    if (!statement) {
+      statement = new iam.PolicyStatement({ actions, conditions });
+      this.statements.set(purpose, statement);
+      this.role.addToPolicy(statement);
+    }
+    return statement;
+  }
+
+  private addKey(statement: iam.PolicyStatement, key: kms.IKey): void {
+    if (!statement.resources.includes(key.keyArn)) statement.addResources(key.keyArn);
+  }
+
+  private addVpcNetworkInterfacePermissions(vpc: ec2.IVpc, selection?: ec2.SubnetSelection): void {
+    const stack = Stack.of(this);
+    const subnetArns = vpc.selectSubnets(selection).subnetIds.map((id) =>
+      stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: id }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterface'],
+      resources: [
+        stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: '*' }),
+        stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: '*' }),
+        ...subnetArns,
+      ],
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      resources: [stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: '*' })],
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+      resources: ['*'],
+    }));
+  }
+}
+
+function describeSubnetSelection(selection?: ec2.SubnetSelection): string | undefined {
+  if (!selection) return undefined;
+  return JSON.stringify({
+    type: selection.subnetType,
+    group: selection.subnetGroupName,
+    azs: selection.availabilityZones,
+    onePerAz: selection.onePerAz,
+    subnets: selection.subnets?.map((s) => s.node.path),
+  });
+}
+
+function stableHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8).toUpperCase();
+}
+
+function viaSecretsManager(): Record<string, unknown> {
+  return { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}` } };
+}

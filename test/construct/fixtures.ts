@@ -1,0 +1,38 @@
+import { App, Stack, aws_ec2 as ec2, aws_kms as kms, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { AstraTokenSecret } from '../../src';
+
+export const ROLE_ID = '5f4b2c1e-9d8a-4b3c-8e7f-0a1b2c3d4e5f';
+
+/** A stack in a concrete account and region, so that ARNs and endpoints render. */
+export function newStack(id = 'TestStack'): Stack {
+  return new Stack(new App(), id, { env: { account: '123456789012', region: 'eu-west-1' } });
+}
+
+/**
+ * The representative stack of the snapshot, cdk-nag and cfn-lint tests: an admin-minted secret
+ * with a customer-managed key, and a self-rotating secret whose function runs in a VPC with a
+ * Secrets Manager interface endpoint.
+ */
+export function representativeStack(app = new App()): Stack {
+  const stack = new Stack(app, 'AstraTokens', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const key = new kms.Key(stack, 'TokenKey', { enableKeyRotation: true });
+  const admin = new secretsmanager.Secret(stack, 'AstraAdminToken', {
+    encryptionKey: key,
+    description: 'Astra admin token (Organization Administrator), stored by hand once',
+  });
+  new AstraTokenSecret(stack, 'AppToken', {
+    roleId: ROLE_ID,
+    adminSecret: admin,
+    encryptionKey: key,
+    secretName: 'astra/app-token',
+  });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, flowLogs: { all: {} } });
+  const endpoint = vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER });
+  new AstraTokenSecret(stack, 'SelfRotatingToken', {
+    roleId: ROLE_ID,
+    vpc,
+    secretsManagerEndpoint: endpoint,
+    secretName: 'astra/self-rotating-token',
+  });
+  return stack;
+}
