@@ -5,8 +5,8 @@ import { IConstruct } from 'constructs';
 export interface NagAcknowledgement {
   readonly id: string;
   readonly reason: string;
-  /** For rules that report per statement (e.g. AwsSolutions-IAM5), the findings this covers. */
-  readonly appliesTo?: string[];
+  /** For rules that report per finding (e.g. AwsSolutions-IAM5), the findings this covers: exact, or `{ regex: '/.../' }`. */
+  readonly appliesTo?: Array<string | { regex: string }>;
 }
 
 interface ValidationsApi {
@@ -19,10 +19,16 @@ interface ValidationsApi {
  * only in aws-cdk-lib >= 2.257, so that call is made only where the API is there.
  */
 export function acknowledgeNagFindings(scope: IConstruct, acknowledgements: NagAcknowledgement[]): void {
-  const resource = scope.node.defaultChild ?? scope;
-  resource.node.addMetadata('cdk_nag', {
-    rules_to_suppress: acknowledgements.map((a) => ({ id: a.id, reason: a.reason, ...(a.appliesTo ? { applies_to: a.appliesTo } : {}) })),
-  });
+  const resource = scope.node.defaultChild;
+  if (resource instanceof cdk.CfnResource) {
+    const existing = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
+    resource.addMetadata('cdk_nag', {
+      rules_to_suppress: [
+        ...existing,
+        ...acknowledgements.map((a) => ({ id: a.id, reason: a.reason, ...(a.appliesTo ? { applies_to: a.appliesTo } : {}) })),
+      ],
+    });
+  }
   const validations = (cdk as unknown as { Validations?: ValidationsApi }).Validations;
   if (validations) {
     for (const a of acknowledgements) {

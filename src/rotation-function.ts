@@ -135,15 +135,17 @@ export class RotationFunction extends Construct {
       sourceAccount: Aws.ACCOUNT_ID,
     });
 
-    acknowledgeNagFindings(this.role, [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'Log streams are created by Lambda under the function\'s own log group (log-group:<name>:*); ' +
-        'EC2 network-interface Describe actions have no resource-level permissions. Nothing else is wildcarded.',
-      appliesTo: [
-        `Resource::<${Stack.of(this).getLogicalId(this.logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*`,
-        'Resource::*',
-      ],
-    }]);
+    if (settings.vpc) {
+      acknowledgeNagFindings(this.role.node.findChild('DefaultPolicy'), [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'Lambda needs these to attach the function to the VPC: EC2 Describe actions have no resource-level ' +
+          'permissions, and network-interface and security-group IDs are chosen by Lambda at run time.',
+        appliesTo: [
+          'Resource::*',
+          { regex: '/^Resource::arn:<AWS::Partition>:ec2:.*:(network-interface|security-group)\\/\\*$/' },
+        ],
+      }]);
+    }
   }
 
   /** Lets the function rotate the secret (and use its key, through Secrets Manager only). */

@@ -14,7 +14,8 @@ export function newStack(id = 'TestStack'): Stack {
  * Secrets Manager interface endpoint.
  */
 export function representativeStack(app = new App()): Stack {
-  const stack = new Stack(app, 'AstraTokens', { env: { account: '123456789012', region: 'eu-west-1' } });
+  // Environment-agnostic, as most library users' stacks are: AZs and ARNs stay CloudFormation expressions.
+  const stack = new Stack(app, 'AstraTokens');
   const key = new kms.Key(stack, 'TokenKey', { enableKeyRotation: true });
   const admin = new secretsmanager.Secret(stack, 'AstraAdminToken', {
     encryptionKey: key,
