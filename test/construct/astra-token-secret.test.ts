@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, aws_iam as iam, aws_kms as kms, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AstraTokenSecret, PreviousTokenRevocation } from '../../src';
 import { ROLE_ID, newStack } from './fixtures';
+import { AstraTokenSecret, PreviousTokenRevocation } from '../../src';
 
 describe('the secret', () => {
   test('starts as a placeholder with engine and roleID and no token', () => {

@@ -1,7 +1,7 @@
 import { aws_ec2 as ec2, aws_kms as kms, aws_lambda as lambda, aws_logs as logs, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AstraEnvironment, AstraTokenSecret } from '../../src';
 import { ROLE_ID, newStack } from './fixtures';
+import { AstraEnvironment, AstraTokenSecret } from '../../src';
 
 const SECRET_ACTIONS = [
   'secretsmanager:DescribeSecret',

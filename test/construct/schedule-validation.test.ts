@@ -1,7 +1,7 @@
 import { Duration, aws_events as events } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AstraTokenSecret, AstraTokenSecretProps } from '../../src';
 import { ROLE_ID, newStack } from './fixtures';
+import { AstraTokenSecret, AstraTokenSecretProps } from '../../src';
 
 function rulesOf(props: Partial<AstraTokenSecretProps>): unknown {
   const stack = newStack();

@@ -1,7 +1,7 @@
 import { aws_ec2 as ec2 } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AstraEnvironment, AstraTokenSecret } from '../../src';
 import { ROLE_ID, newStack } from './fixtures';
+import { AstraEnvironment, AstraTokenSecret } from '../../src';
 
 test('secrets with the same settings share one function, role and invoke permission', () => {
   // GIVEN
