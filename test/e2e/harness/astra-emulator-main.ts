@@ -1,0 +1,59 @@
+/**
+ * Entry point of the emulator's own Node process. openapi-backend requires an ES-module-only dependency
+ * (@apidevtools/json-schema-ref-parser 16), which Node 20 loads with require() but Jest's module runtime does not, so
+ * the emulator cannot live inside a Jest worker. Tests drive it through the control port (see astra-emulator-process.ts).
+ */
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { AstraEmulator } from './astra-emulator';
+import { FaultRule } from './faults';
+
+async function main(): Promise<void> {
+  // The bundle runs from a temporary folder, so the spec's path comes from the parent.
+  const specPath = process.argv[2];
+  if (!specPath) throw new Error('usage: astra-emulator <openapi spec path>');
+  const astra = await AstraEmulator.start(specPath);
+  const operations: Record<string, (args: any) => unknown> = {
+    describe: () => ({ orgId: astra.orgId, roles: astra.roles }),
+    seedToken: (a: { roleId: string; description?: string }) => astra.seedToken(a.roleId, a.description),
+    revokeOutOfBand: (a: { clientId: string }) => astra.revokeOutOfBand(a.clientId),
+    isLive: (a: { token: string }) => astra.isLive(a.token),
+    tokens: () => astra.allTokens(),
+    injectFault: (a: FaultRule) => astra.faults.inject(a),
+    clearFaults: () => astra.faults.clear(),
+    faultState: () => ({ pending: astra.faults.pending(), fired: astra.faults.firedFaults().length }),
+    records: () => ({ requests: astra.requests, specViolations: astra.specViolations, selfRevocations: astra.selfRevocations }),
+    setDeleteStatus: (a: { status: 200 | 204 }) => {
+      astra.deleteStatus = a.status;
+    },
+  };
+  const control = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const { op, args } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { op: string; args?: unknown };
+        const fn = operations[op];
+        if (!fn) throw new Error(`unknown control operation ${op}`);
+        const result = fn(args ?? {});
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ result: result ?? null }));
+      } catch (e) {
+        res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: (e as Error).message }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+  const stop = () => {
+    control.closeAllConnections();
+    control.close();
+    void astra.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('disconnect', stop);
+  process.stdout.write(JSON.stringify({ apiUrl: astra.url, controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}` }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`astra emulator failed to start: ${(e as Error).stack}\n`);
+  process.exit(1);
+});

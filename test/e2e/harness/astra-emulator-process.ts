@@ -1,0 +1,156 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import type { AstraRole, IssuedToken, RecordedRequest, SpecViolation } from './astra-emulator';
+import type { FaultRule } from './faults';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** Kept here rather than imported from spec-validator.ts: importing that would load openapi-backend into Jest. */
+const SPEC_PATH = path.join(REPO_ROOT, 'test', 'fixtures', 'devops-api-tokens.openapi.yaml');
+
+export interface EmulatorRecords {
+  readonly requests: RecordedRequest[];
+  readonly specViolations: SpecViolation[];
+  readonly selfRevocations: string[];
+}
+
+export type StandardRoles = Record<'orgAdmin' | 'dbAdmin' | 'readOnly' | 'tokenManager' | 'apiUser', AstraRole>;
+
+/** The Astra emulator running in its own Node process, on free loopback ports, driven over a control port. */
+export class AstraEmulatorProcess {
+  public static async start(timeoutMs = 15_000): Promise<AstraEmulatorProcess> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'astra-emulator-'));
+    const outfile = path.join(dir, 'astra-emulator.js');
+    buildSync({
+      entryPoints: [path.join(__dirname, 'astra-emulator-main.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      packages: 'external',
+      outfile,
+      logLevel: 'error',
+    });
+    const child = spawn(process.execPath, [outfile, SPEC_PATH], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-4000);
+    });
+    try {
+      const ready = await new Promise<{ apiUrl: string; controlUrl: string }>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`the Astra emulator did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+        child.stdout?.on('data', (c: Buffer) => {
+          out += c.toString();
+          const line = out.split('\n')[0];
+          if (out.includes('\n')) {
+            clearTimeout(timer);
+            resolve(JSON.parse(line));
+          }
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`the Astra emulator exited with ${code}: ${stderr}`));
+        });
+      });
+      const emulator = new AstraEmulatorProcess(child, ready.apiUrl, ready.controlUrl, dir, () => stderr);
+      const description = await emulator.control<{ orgId: string; roles: StandardRoles }>('describe');
+      emulator.orgId = description.orgId;
+      emulator.roles = description.roles;
+      return emulator;
+    } catch (e) {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  public orgId = '';
+  public roles!: StandardRoles;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    public readonly url: string,
+    private readonly controlUrl: string,
+    private readonly dir: string,
+    private readonly stderr: () => string,
+  ) {}
+
+  public async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  public seedToken(roleId: string, description?: string): Promise<IssuedToken> {
+    return this.control('seedToken', { roleId, description });
+  }
+
+  public revokeOutOfBand(clientId: string): Promise<void> {
+    return this.control('revokeOutOfBand', { clientId });
+  }
+
+  public isLive(token: string): Promise<boolean> {
+    return this.control('isLive', { token });
+  }
+
+  public tokens(): Promise<IssuedToken[]> {
+    return this.control('tokens');
+  }
+
+  public async mintedTokens(): Promise<IssuedToken[]> {
+    return (await this.tokens()).filter((t) => t.mintedBy !== undefined && t.mintedBy !== null);
+  }
+
+  /** Every credential string ever handed out: none may appear in a log line or an error. */
+  public async credentialStrings(): Promise<string[]> {
+    return (await this.tokens()).flatMap((t) => [t.token, t.secret, t.token.slice(t.token.lastIndexOf(':') + 1)]);
+  }
+
+  public injectFault(rule: FaultRule): Promise<void> {
+    return this.control('injectFault', rule);
+  }
+
+  public clearFaults(): Promise<void> {
+    return this.control('clearFaults');
+  }
+
+  public faultState(): Promise<{ pending: number; fired: number }> {
+    return this.control('faultState');
+  }
+
+  public records(): Promise<EmulatorRecords> {
+    return this.control('records');
+  }
+
+  public setDeleteStatus(status: 200 | 204): Promise<void> {
+    return this.control('setDeleteStatus', { status });
+  }
+
+  private control<T>(op: string, args?: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request(this.controlUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (res.statusCode === 200) resolve(body.result as T);
+          else reject(new Error(`emulator control ${op} failed: ${body.error} ${this.stderr()}`));
+        });
+      });
+      req.on('error', (e) => reject(new Error(`emulator control ${op} failed: ${e.message} ${this.stderr()}`)));
+      req.end(JSON.stringify({ op, args }));
+    });
+  }
+}

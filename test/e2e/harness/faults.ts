@@ -1,0 +1,66 @@
+/** What the emulator does instead of (or before) answering a request. */
+export type FaultKind =
+  | { readonly kind: 'status'; readonly status: number; readonly retryAfterSeconds?: number }
+  | { readonly kind: 'plain-text'; readonly status: number; readonly message: string }
+  /** Holds the answer this long; a request whose client has gone by then is not processed. */
+  | { readonly kind: 'delay'; readonly ms: number }
+  /** Destroys the socket before anything is processed or answered. */
+  | { readonly kind: 'drop' };
+
+export interface FaultRule {
+  readonly method: string;
+  /** An exact path, or a prefix ending in `*` (e.g. `/v2/clientIdSecrets/*`). */
+  readonly path: string;
+  readonly fault: FaultKind;
+  /** How many matching calls it applies to. */
+  readonly times: number;
+}
+
+interface ArmedRule extends FaultRule {
+  remaining: number;
+}
+
+export interface FaultRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly fault: FaultKind;
+}
+
+/** Faults armed for the next N calls to a method and path, consumed in arming order. */
+export class FaultPlan {
+  private readonly armed: ArmedRule[] = [];
+  private readonly fired: FaultRecord[] = [];
+
+  public inject(rule: FaultRule): void {
+    if (rule.times < 1) throw new Error('a fault applies to at least one call');
+    this.armed.push({ ...rule, remaining: rule.times });
+  }
+
+  /** Takes the fault for this call, if one is armed. */
+  public take(method: string, path: string): FaultKind | undefined {
+    const rule = this.armed.find((r) => r.remaining > 0 && r.method.toUpperCase() === method.toUpperCase() && pathMatches(r.path, path));
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    this.fired.push({ method, path, fault: rule.fault });
+    if (rule.remaining === 0) this.armed.splice(this.armed.indexOf(rule), 1);
+    return rule.fault;
+  }
+
+  /** Faults armed but not (yet) hit by any call. */
+  public pending(): number {
+    return this.armed.reduce((n, r) => n + r.remaining, 0);
+  }
+
+  public firedFaults(): readonly FaultRecord[] {
+    return this.fired;
+  }
+
+  public clear(): void {
+    this.armed.length = 0;
+  }
+}
+
+function pathMatches(pattern: string, path: string): boolean {
+  const pathname = path.split('?')[0];
+  return pattern.endsWith('*') ? pathname.startsWith(pattern.slice(0, -1)) : pathname === pattern;
+}

@@ -1,0 +1,143 @@
+import type { AstraEmulatorProcess } from './astra-emulator-process';
+import { ASTRA_TOKEN_FORMAT } from './astra-token';
+import type { LogCapture } from './log-capture';
+import { effectivePolicy, RotatedSecret, ROTATOR_KEYS, SecretsFixture } from './secrets-fixture';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The handler's mint description: "cdk-astra-token-secret <secret name> <version>" (docs/rotation-design.md). */
+export const MINT_DESCRIPTION_PREFIX = 'cdk-astra-token-secret ';
+
+function parse(value: string | undefined): Record<string, any> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A token "belongs" to a secret when the test seeded it for the secret or the handler's description names it. */
+export function namesSecret(description: string | undefined, secret: RotatedSecret): boolean {
+  if (!description) return false;
+  return description.split(/\s+/).some((word) => word === secret.name || word === secret.arn);
+}
+
+/**
+ * The invariants of docs/rotation-design.md, checked against moto and the emulator's state. Violations are recorded,
+ * not thrown, so the soak can count them; tests assert `violations` is empty.
+ */
+export class InvariantChecker {
+  public readonly violations: string[] = [];
+  public checks = 0;
+
+  constructor(
+    private readonly secrets: SecretsFixture,
+    private readonly astra: AstraEmulatorProcess,
+    private readonly logs: LogCapture,
+  ) {}
+
+  /** After every step: AWSCURRENT works (once it holds a token), its schema is valid, user keys are untouched. */
+  public async afterStep(secret: RotatedSecret, where: string): Promise<void> {
+    this.checks += 1;
+    const current = await this.secrets.readStage(secret.arn, 'AWSCURRENT');
+    const value = parse(current?.value);
+    if (!value) return this.fail(where, secret, 'AWSCURRENT is not a JSON object');
+    if (value.astraKey === undefined && secret.seedClientIds.length === 0) return;
+    if (typeof value.astraKey !== 'string' || !(await this.astra.isLive(value.astraKey))) {
+      this.fail(where, secret, `AWSCURRENT's token (clientID ${value.clientID}) is not accepted by Astra`);
+    }
+    for (const problem of this.schemaProblems(value)) this.fail(where, secret, problem);
+    for (const key of new Set([...Object.keys(secret.initialValue), ...Object.keys(value)])) {
+      if (ROTATOR_KEYS.includes(key)) continue;
+      if (JSON.stringify(value[key]) !== JSON.stringify(secret.initialValue[key])) {
+        this.fail(where, secret, `key "${key}" changed: ${JSON.stringify(secret.initialValue[key])} -> ${JSON.stringify(value[key])}`);
+      }
+    }
+  }
+
+  /**
+   * After a completed rotation: the secret's live tokens are exactly AWSCURRENT's, plus AWSPREVIOUS's under
+   * AT_NEXT_ROTATION. With `allowTrackedDebt`, a token listed in AWSCURRENT's pendingRevocations may still be live: a
+   * revocation that failed after the promotion, which the next rotation must heal (and is then checked strictly).
+   */
+  public async afterCompletedRotation(secret: RotatedSecret, where: string, allowTrackedDebt = false): Promise<void> {
+    this.checks += 1;
+    const current = parse((await this.secrets.readStage(secret.arn, 'AWSCURRENT'))?.value) ?? {};
+    const previous = parse((await this.secrets.readStage(secret.arn, 'AWSPREVIOUS'))?.value) ?? {};
+    const expected = new Set<string>([current.clientID]);
+    if (effectivePolicy(secret) === 'AT_NEXT_ROTATION' && typeof previous.clientID === 'string') expected.add(previous.clientID);
+    const debt = new Set<string>(allowTrackedDebt && Array.isArray(current.pendingRevocations) ? current.pendingRevocations : []);
+    const live = (await this.ownedTokens(secret)).filter((t) => !t.revoked).map((t) => t.clientId);
+    for (const clientId of expected) {
+      if (!live.includes(clientId)) this.fail(where, secret, `token ${clientId} should be live (AWSCURRENT/AWSPREVIOUS) but is not`);
+    }
+    for (const clientId of live) {
+      if (!expected.has(clientId) && !debt.has(clientId)) this.fail(where, secret, `token ${clientId} is live but is neither AWSCURRENT's nor AWSPREVIOUS's (policy ${effectivePolicy(secret)})`);
+    }
+  }
+
+  /** No token the function minted is live unless it is one a secret expects (only meaningful with nothing in flight). */
+  public async noStrayMintedTokens(secrets: RotatedSecret[], where: string): Promise<void> {
+    this.checks += 1;
+    const allowed = new Set<string>();
+    for (const secret of secrets) {
+      for (const stage of ['AWSCURRENT', 'AWSPREVIOUS'] as const) {
+        const v = parse((await this.secrets.readStage(secret.arn, stage))?.value);
+        if (v?.clientID) allowed.add(v.clientID);
+        if (stage === 'AWSCURRENT' && Array.isArray(v?.pendingRevocations)) v!.pendingRevocations.forEach((id: string) => allowed.add(id));
+      }
+    }
+    for (const t of await this.astra.tokens()) {
+      if (!t.revoked && t.description?.startsWith(MINT_DESCRIPTION_PREFIX) && !allowed.has(t.clientId)) {
+        this.violations.push(`${where}: token ${t.clientId} ("${t.description}") minted by the function is live and belongs to no secret`);
+      }
+    }
+  }
+
+  /** No credential, and no Authorization header, in any captured log line or in the given errors. */
+  public async redaction(errors: Error[], where: string): Promise<void> {
+    this.checks += 1;
+    const credentials = await this.astra.credentialStrings();
+    const texts = [...this.logs.lines, ...errors.flatMap((e) => [e.message, e.stack ?? '', JSON.stringify(e)])];
+    for (const text of texts) {
+      const leaked = credentials.find((c) => text.includes(c));
+      if (leaked) this.violations.push(`${where}: a credential (${leaked.slice(0, 4)}…) appears in: ${text.split(leaked).join('<LEAKED>').slice(0, 300)}`);
+      if (/Bearer\s+\S|AstraCS:[A-Za-z0-9]{24}:[0-9a-f]|["']?authorization["']?\s*[:=]/i.test(text)) {
+        this.violations.push(`${where}: an Authorization header or token appears in: ${text.slice(0, 300)}`);
+      }
+    }
+  }
+
+  /** The emulator saw no request that DataStax's spec rejects, and no token revoking itself. */
+  public async astraContract(where: string): Promise<void> {
+    this.checks += 1;
+    const records = await this.astra.records();
+    for (const v of records.specViolations) this.violations.push(`${where}: spec violation ${v.method} ${v.path.split('/').slice(0, 3).join('/')}: ${v.errors.join('; ')}`);
+    for (const id of records.selfRevocations) this.violations.push(`${where}: token ${id} revoked itself`);
+  }
+
+  public schemaProblems(value: Record<string, any>): string[] {
+    const problems: string[] = [];
+    if (typeof value.astraKey !== 'string' || !ASTRA_TOKEN_FORMAT.test(value.astraKey)) problems.push('astraKey is not an AstraCS token');
+    else if (value.clientID !== value.astraKey.split(':')[1]) problems.push('clientID does not match astraKey');
+    if (typeof value.clientSecret !== 'string' || value.clientSecret === '') problems.push('clientSecret missing');
+    if (value.engine !== 'AstraDB' && value.engine !== 'Astra') problems.push(`engine ${JSON.stringify(value.engine)}`);
+    if (typeof value.roleID !== 'string' || !UUID.test(value.roleID)) problems.push('roleID is not a UUID');
+    if (value.orgId !== undefined && value.orgId !== this.astra.orgId) problems.push(`orgId ${JSON.stringify(value.orgId)} is not the org's`);
+    if (value.generatedOn !== undefined && isNaN(Date.parse(value.generatedOn))) problems.push('generatedOn is not a date');
+    if (value.pendingRevocations !== undefined) {
+      if (!Array.isArray(value.pendingRevocations) || value.pendingRevocations.some((id: unknown) => typeof id !== 'string')) problems.push('pendingRevocations is not a list of clientIds');
+      else if (value.pendingRevocations.includes(value.clientID)) problems.push('pendingRevocations lists the version\'s own clientID');
+    }
+    return problems;
+  }
+
+  private async ownedTokens(secret: RotatedSecret) {
+    return (await this.astra.tokens()).filter((t) => secret.seedClientIds.includes(t.clientId) || namesSecret(t.description, secret));
+  }
+
+  private fail(where: string, secret: RotatedSecret, problem: string): void {
+    this.violations.push(`${where} [${secret.name}]: ${problem}`);
+  }
+}

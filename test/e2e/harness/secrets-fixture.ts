@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { AstraEmulatorProcess } from './astra-emulator-process';
+
+export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
+export type RevocationPolicy = 'AT_NEXT_ROTATION' | 'IMMEDIATELY';
+/** Keys the rotator writes; every other key must come through a rotation unchanged (docs/rotation-design.md). */
+export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'pendingRevocations'];
+export const REGION = 'us-east-1';
+
+export type RotationMode = 'self' | 'admin';
+
+export interface RotatedSecret {
+  readonly name: string;
+  readonly arn: string;
+  readonly mode: RotationMode;
+  /** The tag's value; undefined when the tag is absent (the default policy applies). */
+  readonly policyTag?: string;
+  /** The value as created: the source of truth for the keys the rotator does not own. */
+  readonly initialValue: Record<string, unknown>;
+  /** Tokens made for this secret outside the rotation (the operator's first token). */
+  readonly seedClientIds: string[];
+}
+
+export interface StageValue {
+  readonly versionId: string;
+  readonly value?: string;
+}
+
+export function secretsManagerClient(endpoint: string): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint, region: REGION, credentials: { accessKeyId: 'AKIAE2ETESTDUMMY0000', secretAccessKey: 'e2e-dummy-secret-key' }, maxAttempts: 2,
+  });
+}
+
+export function effectivePolicy(secret: RotatedSecret): RevocationPolicy {
+  return secret.policyTag === 'IMMEDIATELY' ? 'IMMEDIATELY' : 'AT_NEXT_ROTATION';
+}
+
+export interface SecretOptions {
+  readonly mode: RotationMode;
+  readonly policyTag?: string;
+  /** The role of the secret's token (and of what it mints); defaults to one that fits the mode. */
+  readonly roleId?: string;
+  /** Admin mode: the admin secret to use; one is created (Organization Administrator) when absent. */
+  readonly rootarn?: string;
+  /** Keys merged over the generated value (a key set to undefined is removed). */
+  readonly overrides?: Record<string, unknown>;
+  /** A raw SecretString that replaces the generated value entirely. */
+  readonly rawValue?: string;
+  readonly seedToken?: boolean;
+}
+
+/** Creates the secrets a scenario rotates, each with a token seeded in the emulator as an operator would make it. */
+export class SecretsFixture {
+  private counter = 0;
+
+  constructor(
+    public readonly sm: SecretsManagerClient,
+    private readonly astra: AstraEmulatorProcess,
+    private readonly prefix: string,
+  ) {}
+
+  public uniqueName(label: string): string {
+    this.counter += 1;
+    return `${this.prefix}-${label}-${this.counter}-${randomBytes(3).toString('hex')}`;
+  }
+
+  /** A secret holding an admin token, as `rootarn` points at. */
+  public async createAdminSecret(roleId = this.astra.roles.orgAdmin.id, value?: string): Promise<{ arn: string; clientId?: string; token?: string }> {
+    let clientId: string | undefined;
+    let token: string | undefined;
+    let secretString = value;
+    if (secretString === undefined) {
+      const t = await this.astra.seedToken(roleId, 'admin token (seeded by the e2e test)');
+      clientId = t.clientId;
+      token = t.token;
+      secretString = JSON.stringify({ astraKey: t.token, clientID: t.clientId, clientSecret: t.secret, roleID: roleId });
+    }
+    const created = await this.sm.send(new CreateSecretCommand({ Name: this.uniqueName('admin'), SecretString: secretString }));
+    return { arn: created.ARN!, clientId, token };
+  }
+
+  public async createRotatedSecret(options: SecretOptions): Promise<RotatedSecret> {
+    const name = this.uniqueName(options.mode);
+    const roleId = options.roleId ?? (options.mode === 'self' ? this.astra.roles.dbAdmin.id : this.astra.roles.apiUser.id);
+    const seedClientIds: string[] = [];
+    let value: Record<string, unknown> = { roleID: roleId, engine: 'AstraDB', application: 'orders-service', owner: { team: 'e2e' } };
+    if (options.seedToken !== false) {
+      const t = await this.astra.seedToken(roleId, `seed ${name}`);
+      seedClientIds.push(t.clientId);
+      value = { astraKey: t.token, clientID: t.clientId, clientSecret: t.secret, ...value };
+    }
+    if (options.mode === 'admin') value.rootarn = options.rootarn ?? (await this.createAdminSecret()).arn;
+    for (const [k, v] of Object.entries(options.overrides ?? {})) {
+      if (v === undefined) delete value[k];
+      else value[k] = v;
+    }
+    const secretString = options.rawValue ?? JSON.stringify(value);
+    const created = await this.sm.send(new CreateSecretCommand({
+      Name: name,
+      SecretString: secretString,
+      Tags: options.policyTag !== undefined ? [{ Key: POLICY_TAG, Value: options.policyTag }] : undefined,
+    }));
+    const initialValue = options.rawValue === undefined ? value : {};
+    return { name, arn: created.ARN!, mode: options.mode, policyTag: options.policyTag, initialValue, seedClientIds };
+  }
+
+  /** Reads by stage, always naming it: moto returns stale values when the stage is left out. */
+  public async readStage(secretId: string, stage: 'AWSCURRENT' | 'AWSPREVIOUS' | 'AWSPENDING'): Promise<StageValue | undefined> {
+    const stages = await this.stages(secretId);
+    const versionId = Object.keys(stages).find((v) => stages[v].includes(stage));
+    if (!versionId) return undefined;
+    try {
+      const got = await this.sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId, VersionStage: stage }));
+      return { versionId, value: got.SecretString };
+    } catch (e) {
+      if ((e as Error).name === 'ResourceNotFoundException') return { versionId };
+      throw e;
+    }
+  }
+
+  public async stages(secretId: string): Promise<Record<string, string[]>> {
+    const d = await this.sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+    return (d.VersionIdsToStages ?? {}) as Record<string, string[]>;
+  }
+
+  /** Every version with the value it holds (versions with no value, e.g. an empty AWSPENDING, hold undefined). */
+  public async versionValues(secretId: string): Promise<Record<string, string | undefined>> {
+    const listed = await this.sm.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true }));
+    const out: Record<string, string | undefined> = {};
+    for (const v of listed.Versions ?? []) {
+      try {
+        const got = await this.sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: v.VersionId }));
+        out[v.VersionId!] = got.SecretString;
+      } catch {
+        out[v.VersionId!] = undefined;
+      }
+    }
+    return out;
+  }
+}
