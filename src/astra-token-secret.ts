@@ -11,12 +11,15 @@ import {
   aws_lambda as lambda,
   aws_logs as logs,
   aws_secretsmanager as secretsmanager,
+  aws_cloudwatch as cloudwatch,
+  aws_sns as sns,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { PreviousTokenRevocation } from './previous-token-revocation';
 import { PREVIOUS_TOKEN_REVOCATION_TAG } from './revocation-tag';
+import { alarmOnRotationErrors, notifyOnSecretEvents } from './rotation-alerts';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
 
@@ -171,6 +174,19 @@ export interface AstraTokenSecretProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly rotationLogRetention?: logs.RetentionDays;
+
+  /**
+   * An SNS topic to alert. The construct adds a CloudWatch alarm on errors of the rotation function
+   * (one per function and topic), and an EventBridge rule that forwards Secrets Manager's
+   * `RotationFailed` and any `DeleteSecret` (deletion or scheduled deletion) of this secret. Both
+   * events come from CloudTrail: the account needs a trail logging management events. The topic's
+   * policy gets statements admitting exactly those alarms and rules (an imported topic's policy
+   * is yours to change; an encrypted topic's key must let `events.amazonaws.com` and
+   * `cloudwatch.amazonaws.com` use it).
+   *
+   * @default - no alarm and no notifications
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /**
@@ -253,6 +269,11 @@ export class AstraTokenSecret extends Construct {
       reason: 'The secret is rotated by its AWS::SecretsManager::RotationSchedule (an L1, so that the invoke permission carries SourceAccount).',
     }]);
 
+    if (props.alarmTopic) {
+      alarmOnRotationErrors(rotation.function, rotation, props.alarmTopic);
+      notifyOnSecretEvents(this, secret.secretArn, props.alarmTopic);
+    }
+
     this.secret = secret;
     this.secretArn = secret.secretArn;
     this.secretName = secret.secretName;
@@ -264,6 +285,30 @@ export class AstraTokenSecret extends Construct {
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.secret.grantRead(grantee);
+  }
+
+  /**
+   * Failed invocations of the rotation function (a failed step), summed over 5 minutes. The function
+   * is shared by the stack's secrets of the same settings, so this counts all of them; its log lines
+   * name the secret.
+   */
+  public metricRotationErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.rotationFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Invocations of the rotation function (four per successful rotation), summed over 5 minutes. */
+  public metricRotationInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.rotationFunction.metricInvocations({ statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Duration of one rotation step, p99 over 5 minutes by default. */
+  public metricRotationStepDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.rotationFunction.metricDuration({ statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  /** Throttled invocations of the rotation function, summed over 5 minutes. */
+  public metricRotationThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.rotationFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, ...props });
   }
 }
 

@@ -1,4 +1,4 @@
-import { App, Stack, aws_ec2 as ec2, aws_kms as kms, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { App, Stack, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_secretsmanager as secretsmanager, aws_sns as sns } from 'aws-cdk-lib';
 import { AstraTokenSecret } from '../../src';
 
 export const ROLE_ID = '5f4b2c1e-9d8a-4b3c-8e7f-0a1b2c3d4e5f';
@@ -21,9 +21,16 @@ export function representativeStack(app = new App()): Stack {
     encryptionKey: key,
     description: 'Astra admin token (Organization Administrator), stored by hand once',
   });
+  // An encrypted topic: the services that publish alerts must be able to use its key.
+  const alertKey = new kms.Key(stack, 'AlertKey', { enableKeyRotation: true });
+  for (const service of ['events.amazonaws.com', 'cloudwatch.amazonaws.com']) {
+    alertKey.grant(new iam.ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
+  }
+  const alarmTopic = new sns.Topic(stack, 'Alerts', { masterKey: alertKey, enforceSSL: true });
   new AstraTokenSecret(stack, 'AppToken', {
     roleId: ROLE_ID,
     adminSecret: admin,
+    alarmTopic,
     encryptionKey: key,
     secretName: 'astra/app-token',
   });
@@ -34,6 +41,7 @@ export function representativeStack(app = new App()): Stack {
     vpc,
     secretsManagerEndpoint: endpoint,
     secretName: 'astra/self-rotating-token',
+    alarmTopic,
   });
   return stack;
 }

@@ -1,0 +1,90 @@
+import {
+  Duration,
+  aws_cloudwatch as cloudwatch,
+  aws_events as events,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_sns as sns,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+/**
+ * Who may publish to an alert topic: one statement per service, its source ARNs growing with
+ * each alarm or rule, so that the topic's policy admits exactly those publishers.
+ */
+class TopicPublishers {
+  private readonly sourceArns = new Map<string, string[]>();
+
+  constructor(private readonly topic: sns.ITopic) {}
+
+  public allow(servicePrincipal: string, sourceArn: string): void {
+    let arns = this.sourceArns.get(servicePrincipal);
+    if (!arns) {
+      arns = [];
+      this.sourceArns.set(servicePrincipal, arns);
+      this.topic.addToResourcePolicy(new iam.PolicyStatement({
+        sid: `Allow${servicePrincipal.split('.')[0]}Publish`,
+        principals: [new iam.ServicePrincipal(servicePrincipal)],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': arns } },
+      }));
+    }
+    arns.push(sourceArn);
+  }
+}
+
+const publishers = new WeakMap<sns.ITopic, TopicPublishers>();
+
+function publishersOf(topic: sns.ITopic): TopicPublishers {
+  let found = publishers.get(topic);
+  if (!found) {
+    found = new TopicPublishers(topic);
+    publishers.set(topic, found);
+  }
+  return found;
+}
+
+/** One alarm per rotation function and topic: the function errored in a 5-minute period. */
+export function alarmOnRotationErrors(fn: lambda.IFunction, scope: Construct, topic: sns.ITopic): void {
+  const id = `ErrorsAlarm${topic.node.addr}`;
+  if (scope.node.tryFindChild(id)) return;
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    alarmDescription:
+      'The Astra token rotation function failed. Its log group has one JSON line per step with the secret ARN, ' +
+      'the step and the reason; see the README\'s troubleshooting section.',
+    metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction({ bind: () => ({ alarmActionArn: topic.topicArn }) });
+  publishersOf(topic).allow('cloudwatch.amazonaws.com', alarm.alarmArn);
+}
+
+/**
+ * One rule per secret: Secrets Manager reports a failed rotation of it, or someone deletes it or
+ * schedules its deletion. Both arrive through CloudTrail, so the account needs a trail.
+ */
+export function notifyOnSecretEvents(scope: Construct, secretArn: string, topic: sns.ITopic): void {
+  const rule = new events.CfnRule(scope, 'RotationFailedOrDeletedRule', {
+    description: 'A managed Astra token secret failed to rotate, or was deleted or scheduled for deletion',
+    eventPattern: {
+      source: ['aws.secretsmanager'],
+      $or: [
+        {
+          'detail-type': ['AWS Service Event via CloudTrail'],
+          'detail': { eventName: ['RotationFailed'], additionalEventData: { SecretId: [secretArn] } },
+        },
+        {
+          'detail-type': ['AWS API Call via CloudTrail'],
+          'detail': { eventName: ['DeleteSecret'], responseElements: { arn: [secretArn] } },
+        },
+      ],
+    },
+    state: 'ENABLED',
+    targets: [{ id: 'AlertTopic', arn: topic.topicArn }],
+  });
+  publishersOf(topic).allow('events.amazonaws.com', rule.attrArn);
+}
