@@ -1,0 +1,205 @@
+import { RotationConfig } from './config';
+import { AstraApiError } from './errors';
+import { Redactor } from './redact';
+
+export interface MintedToken {
+  readonly clientId: string;
+  readonly secret: string;
+  readonly token: string;
+  readonly orgId?: string;
+  readonly generatedOn?: string;
+}
+
+export interface AstraClientEntry {
+  readonly clientId: string;
+  readonly roles: string[];
+}
+
+export type RevokeOutcome = 'revoked' | 'already-revoked';
+
+/** A mint that answered 2xx without a usable token; `clientId` is set when the token may exist and must be revoked. */
+export class MalformedMintResponse extends AstraApiError {
+  constructor(public readonly clientId: string | undefined) {
+    super('token mint (POST /v2/clientIdSecrets)', 200, 'the response has no clientId, secret and token');
+  }
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+const RETRY_AFTER_CAP_MS = 20_000;
+const BACKOFF_CAP_MS = 20_000;
+const MAX_DETAIL_LENGTH = 300;
+
+export type Sleep = (ms: number) => Promise<void>;
+export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The DevOps API calls the rotation needs. GET and DELETE are retried on 429, 5xx and network errors;
+ * POST is never retried, because a mint that timed out may have created a token and a second one would leak.
+ */
+export class AstraClient {
+  constructor(
+    private readonly config: RotationConfig,
+    private readonly redactor: Redactor,
+    private readonly wait: Sleep = sleep,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  public async mint(bearer: string, roles: string[], description: string): Promise<MintedToken> {
+    const answer = await this.call('token mint (POST /v2/clientIdSecrets)', 'POST', '/v2/clientIdSecrets', bearer, { roles, description });
+    const body = parseJson(answer.body) as Record<string, unknown> | undefined;
+    const clientId = typeof body?.clientId === 'string' && body.clientId ? body.clientId : undefined;
+    const secret = typeof body?.secret === 'string' && body.secret ? body.secret : undefined;
+    const token = typeof body?.token === 'string' && body.token ? body.token : undefined;
+    this.redactor.add(secret, token);
+    if (!clientId || !secret || !token) throw new MalformedMintResponse(clientId);
+    return {
+      clientId,
+      secret,
+      token,
+      orgId: typeof body?.orgId === 'string' ? body.orgId : undefined,
+      generatedOn: typeof body?.generatedOn === 'string' ? body.generatedOn : undefined,
+    };
+  }
+
+  public async revoke(bearer: string, clientId: string): Promise<RevokeOutcome> {
+    const answer = await this.call(
+      `revocation of ${clientId} (DELETE /v2/clientIdSecrets/{clientId})`,
+      'DELETE',
+      `/v2/clientIdSecrets/${encodeURIComponent(clientId)}`,
+      bearer,
+      undefined,
+      (status) => status === 404,
+    );
+    return answer.status === 404 ? 'already-revoked' : 'revoked';
+  }
+
+  /** GET /v2/currentOrg: works with any valid token whatever its role. */
+  public async currentOrg(bearer: string): Promise<{ id?: string }> {
+    const answer = await this.call('token test (GET /v2/currentOrg)', 'GET', '/v2/currentOrg', bearer);
+    const body = parseJson(answer.body) as Record<string, unknown> | undefined;
+    return { id: typeof body?.id === 'string' ? body.id : undefined };
+  }
+
+  public async listClients(bearer: string): Promise<AstraClientEntry[]> {
+    const answer = await this.call('token list (GET /v2/clientIdSecrets)', 'GET', '/v2/clientIdSecrets', bearer);
+    const body = parseJson(answer.body) as { clients?: unknown } | undefined;
+    const clients = Array.isArray(body?.clients) ? body.clients : [];
+    return clients
+      .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && typeof c.clientId === 'string')
+      .map((c) => ({ clientId: c.clientId as string, roles: Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [] }));
+  }
+
+  private async call(
+    operation: string,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    bearer: string,
+    body?: unknown,
+    alsoAccept: (status: number) => boolean = () => false,
+  ): Promise<HttpAnswer> {
+    this.redactor.add(bearer);
+    const attempts = method === 'POST' ? 1 : this.config.httpMaxAttempts;
+    for (let attempt = 1; ; attempt++) {
+      let answer: HttpAnswer & { retryAfterMs?: number; contentType: string };
+      try {
+        const response = await fetch(`${this.config.astraApiUrl}${path}`, {
+          method,
+          headers: {
+            Authorization: `Bearer ${bearer}`,
+            Accept: 'application/json',
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          // A redirect could carry the bearer token somewhere unexpected; the DevOps API never redirects.
+          redirect: 'error',
+          signal: AbortSignal.timeout(this.config.httpTimeoutMs),
+        });
+        answer = {
+          status: response.status,
+          body: await response.text(),
+          contentType: response.headers.get('content-type') ?? '',
+          retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
+        };
+      } catch (error) {
+        const detail = this.networkDetail(error);
+        if (attempt < attempts) {
+          await this.wait(this.backoffMs(attempt));
+          continue;
+        }
+        throw new AstraApiError(operation, undefined, attempts > 1 ? `${detail} (after ${attempt} attempts)` : detail);
+      }
+      if ((answer.status >= 200 && answer.status < 300) || alsoAccept(answer.status)) return answer;
+      const retryable = answer.status === 429 || answer.status >= 500;
+      if (retryable && attempt < attempts) {
+        await this.wait(answer.retryAfterMs ?? this.backoffMs(attempt));
+        continue;
+      }
+      throw new AstraApiError(operation, answer.status, this.redactor.redact(errorDetail(answer.body, answer.contentType)));
+    }
+  }
+
+  private backoffMs(attempt: number): number {
+    // Full jitter: concurrent rotations that failed together do not retry together.
+    const ceiling = Math.min(BACKOFF_CAP_MS, this.config.retryBaseMs * 2 ** (attempt - 1));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  private networkDetail(error: unknown): string {
+    // Duck-typed: fetch rejects with DOMExceptions, which are not instances of this realm's Error under jest.
+    const failure = (error ?? {}) as { name?: unknown; message?: unknown; cause?: { message?: unknown } };
+    if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return `no answer within ${this.config.httpTimeoutMs} ms`;
+    const cause = typeof failure.cause?.message === 'string' ? `: ${failure.cause.message}` : '';
+    const message = typeof failure.message === 'string' ? failure.message : String(error);
+    return this.redactor.redact(`network error (${message}${cause})`);
+  }
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    ms = Number(trimmed) * 1000;
+  } else {
+    const date = Date.parse(trimmed);
+    if (Number.isNaN(date)) return undefined;
+    ms = date - Date.now();
+  }
+  return Math.max(0, Math.min(RETRY_AFTER_CAP_MS, ms));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Astra's error bodies are `{"errors":[{"ID":..,"message":..}]}` or plain text, whatever the Content-Type says. */
+export function errorDetail(body: string, contentType = ''): string {
+  const text = body.trim();
+  if (!text) return contentType ? `(empty ${contentType.split(';')[0]} body)` : '(empty body)';
+  const json = /^[[{]/.test(text) ? parseJson(text) : undefined;
+  if (json && typeof json === 'object') {
+    const errors = (json as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.length > 0) {
+      return truncate(errors.map((e) => {
+        const entry = (e ?? {}) as { ID?: unknown; message?: unknown };
+        const message = typeof entry.message === 'string' ? entry.message : JSON.stringify(e);
+        return entry.ID !== undefined ? `${message} (ID ${String(entry.ID)})` : message;
+      }).join('; '));
+    }
+    const message = (json as { message?: unknown }).message;
+    if (typeof message === 'string') return truncate(message);
+  }
+  return truncate(text.replace(/\s+/g, ' '));
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_DETAIL_LENGTH ? `${text.slice(0, MAX_DETAIL_LENGTH)}…` : text;
+}

@@ -1,0 +1,74 @@
+import { AstraApiError, RotationFailure, messageOf } from './errors';
+import { Rotation } from './rotation';
+import { AstraSecretValue, clientIdOfToken, parseSecretString } from './secret-value';
+import { AWSCURRENT } from './secrets';
+
+/** The token that mints and revokes: the admin secret's (rootarn) or, in self-rotation, one of the secret's own. */
+export interface Authority {
+  readonly bearer: string;
+  readonly clientId?: string;
+  readonly description: string;
+}
+
+export async function adminAuthority(rotation: Rotation, rootarn: string): Promise<Authority> {
+  const remedy = `Make sure ${rootarn} exists, holds a JSON value with the admin token in "astraKey", and that the rotation function may read it (secretsmanager:GetSecretValue, kms:Decrypt).`;
+  let text: string | undefined;
+  try {
+    text = await rotation.store.valueOf(rootarn, { stage: AWSCURRENT });
+  } catch (error) {
+    throw new RotationFailure(`the admin secret (rootarn) could not be read: ${messageOf(error)}`, remedy);
+  }
+  if (text === undefined) throw new RotationFailure(`the admin secret ${rootarn} has no AWSCURRENT value.`, remedy);
+  const admin = parseSecretString(text, `the admin secret ${rootarn}`, rotation.redactor);
+  if (!admin.astraKey) throw new RotationFailure(`the admin secret ${rootarn} has no "astraKey".`, remedy);
+  return { bearer: admin.astraKey, clientId: admin.clientId, description: `the admin token in ${rootarn}` };
+}
+
+export function selfAuthority(value: AstraSecretValue, which: string): Authority | undefined {
+  if (!value.astraKey) return undefined;
+  return { bearer: value.astraKey, clientId: value.clientId ?? clientIdOfToken(value.astraKey), description: `the ${which} token of the secret` };
+}
+
+/**
+ * Revokes each clientId once, never the authority's own (a token never revokes itself) nor those in `keep`.
+ * Returns the clientIds that are still live for certain or possibly; 404 counts as revoked.
+ */
+export async function revokeAll(
+  rotation: Rotation,
+  authority: Authority,
+  clientIds: Iterable<string>,
+  keep: Iterable<string | undefined> = [],
+): Promise<string[]> {
+  const skip = new Set<string>([...keep].filter((c): c is string => !!c));
+  if (authority.clientId) skip.add(authority.clientId);
+  const failed: string[] = [];
+  const report = rotation.report;
+  for (const clientId of new Set(clientIds)) {
+    if (skip.has(clientId)) continue;
+    try {
+      const outcome = await rotation.astra.revoke(authority.bearer, clientId);
+      (outcome === 'revoked' ? report.clientIds.revoked : report.clientIds.alreadyRevoked).push(clientId);
+    } catch (error) {
+      failed.push(clientId);
+      report.clientIds.revocationFailed.push(clientId);
+      report.revocationFailures.push({ clientId, reason: rotation.redactor.redact(messageOf(error)) });
+    }
+  }
+  return failed;
+}
+
+/** Turns a refused mint into the operator's next move; the secret is unchanged and no token exists. */
+export function mintFailure(error: unknown, authority: Authority, description: string): RotationFailure {
+  if (error instanceof AstraApiError && (error.status === 401 || error.status === 403)) {
+    return new RotationFailure(`${authority.description} may not mint tokens: ${error.message}.`,
+      'Give that token a role with the token-write permission (Organization Administrator, Database Administrator or a custom role with org-token-write), or replace it with a valid token.');
+  }
+  if (error instanceof AstraApiError && error.status === undefined) {
+    return new RotationFailure(`${error.message}; whether Astra created a token is unknown.`,
+      `Rotation will be retried. If Astra's token list shows a token described "${description}", revoke it.`);
+  }
+  if (error instanceof AstraApiError) {
+    return new RotationFailure(`${error.message}.`, 'Check the roleID (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');
+  }
+  return new RotationFailure(`minting failed: ${messageOf(error)}.`, 'Rotation will be retried.');
+}

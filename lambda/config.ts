@@ -1,0 +1,67 @@
+/** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
+export interface RotationConfig {
+  readonly secretsManagerEndpoint?: string;
+  readonly astraApiUrl: string;
+  readonly httpTimeoutMs: number;
+  readonly httpMaxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly testAttempts: number;
+  readonly testRetryDelayMs: number;
+}
+
+export const DEFAULT_ASTRA_API_URL = 'https://api.astra.datastax.com';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig {
+  const endpoint = env.SECRETS_MANAGER_ENDPOINT?.trim();
+  return {
+    secretsManagerEndpoint: endpoint ? endpoint : undefined,
+    astraApiUrl: astraApiUrl(env.ASTRA_API_URL),
+    httpTimeoutMs: positiveInt(env, 'ASTRA_HTTP_TIMEOUT_MS', 10_000, 1),
+    httpMaxAttempts: positiveInt(env, 'ASTRA_HTTP_MAX_ATTEMPTS', 4, 1),
+    retryBaseMs: positiveInt(env, 'ASTRA_RETRY_BASE_MS', 250, 0),
+    testAttempts: positiveInt(env, 'ASTRA_TEST_ATTEMPTS', 5, 1),
+    testRetryDelayMs: positiveInt(env, 'ASTRA_TEST_RETRY_DELAY_MS', 1000, 0),
+  };
+}
+
+function astraApiUrl(raw: string | undefined): string {
+  const value = raw?.trim() ? raw.trim() : DEFAULT_ASTRA_API_URL;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`ASTRA_API_URL "${value}" is not a URL. Set it to the DevOps API base URL, e.g. ${DEFAULT_ASTRA_API_URL}.`);
+  }
+  // A bearer token must never cross the network in clear text; plain http is only for local emulators.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(`ASTRA_API_URL "${value}" must use https:// (plain http:// is allowed only for loopback hosts).`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(`ASTRA_API_URL "${url.origin}" must be a plain base URL with no credentials, query or fragment.`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1') return true;
+  const octets = host.split('.');
+  return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${name} "${raw}" must be an integer of at least ${min}.`);
+  }
+  return value;
+}

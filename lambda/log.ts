@@ -1,0 +1,50 @@
+import { Redactor } from './redact';
+
+export interface RevocationFailureRecord {
+  readonly clientId: string;
+  readonly reason: string;
+}
+
+/** What one step did, gathered as it runs and written as a single JSON line when it ends. */
+export class StepReport {
+  public mode?: 'admin' | 'self-rotation';
+  public policy?: string;
+  public readonly clientIds: {
+    current?: string;
+    previous?: string;
+    pending?: string;
+    revoked: string[];
+    alreadyRevoked: string[];
+    revocationFailed: string[];
+  } = { revoked: [], alreadyRevoked: [], revocationFailed: [] };
+  public readonly revocationFailures: RevocationFailureRecord[] = [];
+  public readonly notes: string[] = [];
+
+  constructor(
+    public step: string,
+    public secretArn: string,
+    public version: string,
+  ) {}
+
+  public toLogLine(outcome: string, durationMs: number, error?: string): Record<string, unknown> {
+    return {
+      level: error ? 'ERROR' : this.revocationFailures.length > 0 ? 'WARN' : 'INFO',
+      step: this.step,
+      secretArn: this.secretArn,
+      version: this.version,
+      mode: this.mode,
+      policy: this.policy,
+      clientIds: this.clientIds,
+      durationMs,
+      outcome,
+      ...(this.revocationFailures.length > 0 ? { revocationFailures: this.revocationFailures } : {}),
+      ...(this.notes.length > 0 ? { notes: this.notes } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+}
+
+/** Every log line goes through the redactor, whatever it holds. */
+export function writeLogLine(line: Record<string, unknown>, redactor: Redactor): void {
+  console.log(redactor.redact(JSON.stringify(line)));
+}

@@ -1,0 +1,97 @@
+import { AstraClient } from './astra-client';
+import { RotationConfig } from './config';
+import { RotationFailure } from './errors';
+import { StepReport } from './log';
+import { Redactor } from './redact';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore } from './secrets';
+
+export const STEP_NAMES = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type StepName = typeof STEP_NAMES[number];
+
+export const REVOCATION_POLICY_TAG = 'astra-token-secret:previous-token-revocation';
+export const REVOCATION_POLICIES = ['AT_NEXT_ROTATION', 'IMMEDIATELY'] as const;
+export type RevocationPolicy = typeof REVOCATION_POLICIES[number];
+
+export interface RotationEvent {
+  readonly step: StepName;
+  readonly secretId: string;
+  readonly token: string;
+}
+
+/** Everything a step needs, established by the checks every step shares. */
+export interface Rotation {
+  readonly event: RotationEvent;
+  readonly secretArn: string;
+  readonly secretName: string;
+  readonly versions: Record<string, string[]>;
+  readonly currentVersionId?: string;
+  readonly previousVersionId?: string;
+  readonly policy: RevocationPolicy;
+  readonly store: SecretStore;
+  readonly astra: AstraClient;
+  readonly config: RotationConfig;
+  readonly redactor: Redactor;
+  readonly report: StepReport;
+}
+
+export function parseEvent(event: unknown): RotationEvent {
+  const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  const remedy = 'The function expects a Secrets Manager rotation event {"Step", "SecretId", "ClientRequestToken"}; invoke it through Secrets Manager rotation.';
+  for (const key of ['Step', 'SecretId', 'ClientRequestToken']) {
+    if (typeof fields[key] !== 'string' || !(fields[key] as string).trim()) {
+      throw new RotationFailure(`the event has no valid "${key}".`, remedy);
+    }
+  }
+  const step = fields.Step as string;
+  if (!(STEP_NAMES as readonly string[]).includes(step)) {
+    throw new RotationFailure(`"${step}" is not a rotation step (expected ${STEP_NAMES.join(', ')}).`, remedy);
+  }
+  return { step: step as StepName, secretId: fields.SecretId as string, token: fields.ClientRequestToken as string };
+}
+
+/**
+ * The checks of AWS's rotation template. Returns undefined when the version is already AWSCURRENT (nothing to do).
+ */
+export async function openRotation(
+  event: RotationEvent,
+  deps: Pick<Rotation, 'store' | 'astra' | 'config' | 'redactor' | 'report'>,
+): Promise<Rotation | undefined> {
+  const description = await deps.store.describe(event.secretId);
+  const secretArn = description.ARN ?? event.secretId;
+  deps.report.secretArn = secretArn;
+  if (!description.RotationEnabled) {
+    throw new RotationFailure('rotation is not enabled on the secret.', 'Enable rotation (RotateSecret with a RotationLambdaARN) before invoking the function.');
+  }
+  const versions = description.VersionIdsToStages ?? {};
+  const stages = versions[event.token];
+  if (!stages) {
+    throw new RotationFailure('the ClientRequestToken is not a version of the secret.', 'Start the rotation with RotateSecret, which creates the version first.');
+  }
+  if (stages.includes(AWSCURRENT)) return undefined;
+  if (!stages.includes(AWSPENDING)) {
+    throw new RotationFailure(`the version is not AWSPENDING (its stages: ${stages.join(', ') || 'none'}).`,
+      'Start a new rotation with RotateSecret; this version belongs to a rotation that is over.');
+  }
+  const policy = revocationPolicy(description.Tags);
+  deps.report.policy = policy;
+  const versionWith = (stage: string) => Object.keys(versions).find((id) => versions[id].includes(stage));
+  return {
+    ...deps,
+    event,
+    secretArn,
+    secretName: description.Name ?? secretArn,
+    versions,
+    currentVersionId: versionWith(AWSCURRENT),
+    previousVersionId: versionWith(AWSPREVIOUS),
+    policy,
+  };
+}
+
+function revocationPolicy(tags: Array<{ Key?: string; Value?: string }> | undefined): RevocationPolicy {
+  const value = tags?.find((tag) => tag.Key === REVOCATION_POLICY_TAG)?.Value?.trim();
+  if (!value) return 'AT_NEXT_ROTATION';
+  if (!(REVOCATION_POLICIES as readonly string[]).includes(value)) {
+    throw new RotationFailure(`the tag ${REVOCATION_POLICY_TAG} is "${value}".`, `Set it to ${REVOCATION_POLICIES.join(' or ')}, or remove it (default AT_NEXT_ROTATION).`);
+  }
+  return value as RevocationPolicy;
+}

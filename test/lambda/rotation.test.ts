@@ -1,0 +1,544 @@
+import { handler } from '../../lambda';
+import { ADMIN_ROLE, APP_ROLE } from './support/fake-astra';
+import { Harness, POLICY_TAG, STEPS } from './support/harness';
+
+const h = new Harness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => h.setUp());
+afterEach(() => {
+  // Every scenario doubles as a redaction test: no credential in any captured log line or error.
+  h.assertNoSecretMaterial();
+  h.tearDown();
+});
+
+const MINT = /^\/v2\/clientIdSecrets$/;
+const DELETE = /^\/v2\/clientIdSecrets\//;
+const ORG = /^\/v2\/currentOrg$/;
+
+describe('admin mode (rootarn)', () => {
+  test('a rotation mints a token with the role, stores it, promotes it and keeps the old one live (default policy)', async () => {
+    const { arn, initial } = h.adminSecret({ team: 'payments' });
+    const version = await h.rotate(arn);
+
+    const current = h.sm.valueAt(arn, 'AWSCURRENT');
+    expect(h.sm.versionWith(arn, 'AWSCURRENT')).toBe(version);
+    expect(current.clientID).not.toBe(initial.clientId);
+    expect(h.astra.isLive(current.clientID)).toBe(true);
+    expect(h.astra.tokens.get(current.clientID)!.token).toBe(current.astraKey);
+    expect(current.clientSecret).toBe(h.astra.tokens.get(current.clientID)!.secret);
+    expect(h.astra.tokens.get(current.clientID)!.roles).toEqual([APP_ROLE]);
+    expect(h.astra.tokens.get(current.clientID)!.description).toBe(`cdk-astra-token-secret app-token ${version}`);
+    expect(current).toMatchObject({ roleID: APP_ROLE, engine: 'AstraDB', team: 'payments', orgId: h.astra.orgId, generatedOn: '2024-01-01T00:00:00Z' });
+    expect(current.rootarn).toMatch(/astra-admin/);
+    expect(current.pendingRevocations).toEqual([]);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.astra.isLive(h.admin.clientId)).toBe(true);
+    const mint = h.astra.requests.find((r) => r.method === 'POST')!;
+    expect(mint.bearerClientId).toBe(h.admin.clientId);
+    expect(mint.body).toEqual({ roles: [APP_ROLE], description: `cdk-astra-token-secret app-token ${version}` });
+    // testSecret used the pending token itself.
+    expect(h.astra.requests.find((r) => ORG.test(r.path))!.bearerClientId).toBe(current.clientID);
+  });
+
+  test('AT_NEXT_ROTATION: the second rotation revokes the token before AWSPREVIOUS', async () => {
+    const { arn, initial } = h.adminSecret();
+    await h.rotate(arn);
+    const first = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    await h.rotate(arn);
+    const second = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect(h.astra.isLive(first)).toBe(true);
+    expect(h.astra.isLive(second)).toBe(true);
+    expect(h.sm.valueAt(arn, 'AWSPREVIOUS').clientID).toBe(first);
+    await h.rotate(arn);
+    expect(h.astra.isLive(first)).toBe(false);
+    expect(h.astra.isLive(second)).toBe(true);
+    expect(h.astra.tokens.size).toBe(3); // admin, previous, current
+    const deletes = h.astra.requests.filter((r) => r.method === 'DELETE');
+    expect(deletes.every((r) => r.bearerClientId === h.admin.clientId)).toBe(true);
+  });
+
+  test('IMMEDIATELY: only AWSCURRENT is live after each rotation', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    await h.rotate(arn);
+    const first = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect(h.astra.isLive(first)).toBe(true);
+    await h.rotate(arn);
+    expect(h.astra.isLive(first)).toBe(false);
+    expect(h.astra.tokens.size).toBe(2); // admin + current
+    expect(h.lastLine()).toMatchObject({ step: 'finishSecret', outcome: 'finished', policy: 'IMMEDIATELY', mode: 'admin' });
+    expect(h.lastLine().clientIds.revoked).toEqual([first]);
+  });
+
+  test('a placeholder secret without a token gets its first token', async () => {
+    const rootarn = h.sm.create('astra-admin', JSON.stringify({ astraKey: h.admin.token }));
+    const arn = h.sm.create('fresh', JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn }));
+    await h.rotate(arn);
+    const current = h.sm.valueAt(arn, 'AWSCURRENT');
+    expect(h.astra.isLive(current.clientID)).toBe(true);
+    expect(current.astraKey).toMatch(/^AstraCS:/);
+  });
+});
+
+describe('self-rotation', () => {
+  test('the current token mints, the new token revokes its predecessor, never itself (IMMEDIATELY)', async () => {
+    const { arn, initial } = h.selfSecret({ [POLICY_TAG]: 'IMMEDIATELY' });
+    await h.rotate(arn);
+    const first = h.sm.valueAt(arn, 'AWSCURRENT');
+    expect(h.astra.requests.find((r) => r.method === 'POST')!.bearerClientId).toBe(initial.clientId);
+    const revocation = h.astra.requests.find((r) => r.method === 'DELETE')!;
+    expect(revocation.path).toBe(`/v2/clientIdSecrets/${initial.clientId}`);
+    expect(revocation.bearerClientId).toBe(first.clientID);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    await h.rotate(arn);
+    expect(h.astra.isLive(first.clientID)).toBe(false);
+    for (const r of h.astra.requests.filter((q) => q.method === 'DELETE')) expect(r.path).not.toBe(`/v2/clientIdSecrets/${r.bearerClientId}`);
+  });
+
+  test('AT_NEXT_ROTATION keeps current and previous live', async () => {
+    const { arn, initial } = h.selfSecret();
+    await h.rotate(arn);
+    const first = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    await h.rotate(arn);
+    const second = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect([first, second].map((c) => h.astra.isLive(c))).toEqual([true, true]);
+    expect(h.lastLine().mode).toBe('self-rotation');
+  });
+
+  test('a self-rotating secret with no token yet fails before minting', async () => {
+    const arn = h.sm.create('empty', JSON.stringify({ roleID: ADMIN_ROLE, engine: 'AstraDB' }));
+    const version = h.sm.startRotation(arn);
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/no "astraKey" yet.*Put a working token/);
+    expect(h.astra.count('POST')).toBe(0);
+  });
+});
+
+describe('the legacy DataStax format', () => {
+  test('"engine": "Astra" with rootarn and no roleID rotates with the roles Astra lists', async () => {
+    const rootarn = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, engine: 'AstraDB' }));
+    const initial = h.astra.issue([APP_ROLE]);
+    const arn = h.sm.create('legacy', JSON.stringify({ astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, engine: 'Astra', rootarn }));
+    await h.rotate(arn);
+    const current = h.sm.valueAt(arn, 'AWSCURRENT');
+    expect(current.engine).toBe('Astra');
+    expect(current.roleID).toBeUndefined();
+    expect(h.astra.tokens.get(current.clientID)!.roles).toEqual([APP_ROLE]);
+    expect(h.astra.count('GET', MINT)).toBe(1);
+  });
+
+  test('"engine": "Astra" without rootarn is refused', async () => {
+    const initial = h.astra.issue([ADMIN_ROLE]);
+    const arn = h.sm.create('legacy', JSON.stringify({ astraKey: initial.token, engine: 'Astra', roleID: ADMIN_ROLE }));
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/needs a "rootarn"/);
+    expect(h.astra.count('POST')).toBe(0);
+  });
+});
+
+describe('idempotency', () => {
+  test.each(STEPS.map((s) => [s]))('%s twice in a row does the work once', async (twice) => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS) {
+      await h.step(step, arn, version);
+      if (step === twice) await h.step(step, arn, version);
+    }
+    expect(h.astra.count('POST')).toBe(1);
+    expect(h.sm.count('PutSecretValue')).toBe(1);
+    expect(h.sm.count('UpdateSecretVersionStage')).toBe(1);
+    expect(h.sm.versionWith(arn, 'AWSCURRENT')).toBe(version);
+    const outcomes = h.lines().map((l) => l.outcome);
+    const expectedSecond = { createSecret: 'already-created', setSecret: 'nothing-to-do', testSecret: 'tested', finishSecret: 'already-current' }[twice];
+    expect(outcomes.filter((o) => o === expectedSecond).length).toBeGreaterThanOrEqual(twice === 'setSecret' || twice === 'testSecret' ? 2 : 1);
+  });
+
+  test.each([[1], [2], [3]])('a crash after %i step(s), then a full retry, ends with one new live token', async (done) => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS.slice(0, done)) await h.step(step, arn, version);
+    await h.rotate(arn, version);
+    expect(h.astra.count('POST')).toBe(1);
+    expect(h.sm.versionWith(arn, 'AWSCURRENT')).toBe(version);
+    expect(h.astra.tokens.size).toBe(3);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+  });
+
+  test('a retry after finishSecret is a no-op for every step', async () => {
+    const { arn } = h.adminSecret();
+    const version = await h.rotate(arn);
+    const before = h.astra.requests.length;
+    await h.rotate(arn, version);
+    expect(h.astra.requests.length).toBe(before);
+    expect(h.lines().slice(-4).map((l) => l.outcome)).toEqual(['already-current', 'already-current', 'already-current', 'already-current']);
+  });
+});
+
+describe('failures that must not leak or kill a token', () => {
+  test('mint succeeds but PutSecretValue fails: the new token is revoked, the retry succeeds', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    h.sm.failNext('PutSecretValue', Object.assign(new Error('KMS said no'), { name: 'KMSAccessDeniedException' }));
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/storing the new token as AWSPENDING failed: .*KMSAccessDeniedException.*was revoked/);
+    expect(h.astra.tokens.size).toBe(2); // admin + initial: the minted one is gone
+    expect(h.sm.valueOf(arn, version)).toBeUndefined();
+    expect(h.lastLine()).toMatchObject({ outcome: 'failed', level: 'ERROR', step: 'createSecret', version });
+    await h.rotate(arn, version);
+    expect(h.astra.isLive(h.sm.valueAt(arn, 'AWSCURRENT').clientID)).toBe(true);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+  });
+
+  test('put fails and the revocation of the minted token fails too: the error says which token to revoke by hand', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    h.sm.failNext('PutSecretValue');
+    h.astra.fail({ method: 'DELETE', path: DELETE, status: 500, times: 10 });
+    const error = await h.step('createSecret', arn, version).catch((e: Error) => e);
+    const minted = h.astra.everIssued[h.astra.everIssued.length - 1];
+    expect(String(error)).toContain(`Revoke token ${minted.clientId} in Astra by hand`);
+  });
+
+  test('a mint answered without a token is revoked at once', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.malformedMint = true;
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/has no clientId, secret and token.*was revoked/);
+    expect(h.astra.tokens.size).toBe(2);
+  });
+
+  test('promotion succeeds but revocation fails: the step succeeds and the next rotation heals', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS.slice(0, 3)) await h.step(step, arn, version);
+    h.astra.fail({ method: 'DELETE', path: DELETE, status: 503, times: 3 });
+    await h.step('finishSecret', arn, version);
+    expect(h.sm.versionWith(arn, 'AWSCURRENT')).toBe(version);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.lastLine()).toMatchObject({ level: 'WARN', outcome: 'finished' });
+    expect(h.lastLine().clientIds.revocationFailed).toEqual([initial.clientId]);
+    expect(h.lastLine().revocationFailures[0].reason).toMatch(/HTTP 503/);
+
+    // Next rotation: its revocation fails again, so it is carried into the new version; the one after heals it.
+    h.astra.fail({ method: 'DELETE', path: new RegExp(initial.clientId), status: 500, times: 3 });
+    await h.rotate(arn);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').pendingRevocations).toContain(initial.clientId);
+    await h.rotate(arn);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect(h.astra.tokens.size).toBe(2);
+  });
+
+  test('healing under AT_NEXT_ROTATION: a failed revocation is redone by the next createSecret', async () => {
+    const { arn, initial } = h.adminSecret();
+    await h.rotate(arn);
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS.slice(0, 3)) await h.step(step, arn, version);
+    h.astra.fail({ method: 'DELETE', path: DELETE, hang: true, times: 3 });
+    await h.step('finishSecret', arn, version);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.lastLine().revocationFailures[0].reason).toMatch(/no answer within 300 ms/);
+    await h.rotate(arn);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect(h.astra.tokens.size).toBe(3);
+  });
+
+  test('an abandoned rotation\'s token is revoked by the next rotation, a copy of AWSCURRENT is not', async () => {
+    const { arn, initial } = h.adminSecret();
+    const abandoned = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, abandoned);
+    const leaked = h.sm.valueAt(arn, 'AWSPENDING').clientID;
+    h.sm.removeStage(arn, 'AWSPENDING'); // the operator's fix for a stuck rotation
+    h.sm.addVersion(arn, h.sm.valueOf(arn, h.sm.versionWith(arn, 'AWSCURRENT')!)); // configuration-test copy
+    await h.rotate(arn);
+    expect(h.astra.isLive(leaked)).toBe(false);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.lines().filter((l) => l.step === 'createSecret' && l.outcome === 'created')[1].notes.join(' ')).toMatch(/abandoned version .* cleaned up/);
+  });
+
+  test('a crash in finishSecret before the revocations is healed by the next rotation', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS.slice(0, 3)) await h.step(step, arn, version);
+    h.sm.failNext('GetSecretValue', new Error('network'), (input) => input.VersionStage === 'AWSCURRENT' && input.SecretId.includes('astra-admin'));
+    await h.step('finishSecret', arn, version); // promotion done, admin token unreadable
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.lastLine().revocationFailures[0].reason).toMatch(/admin secret \(rootarn\) could not be read/);
+    await h.rotate(arn);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+  });
+});
+
+describe('Astra faults on each call', () => {
+  const startCreate = () => {
+    const { arn } = h.adminSecret();
+    return { arn, version: h.sm.startRotation(arn) };
+  };
+
+  test.each([[401], [403]])('mint answered %i: a clear error about token-write, secret unchanged, nothing retried', async (status) => {
+    const { arn, version } = startCreate();
+    h.astra.fail({ method: 'POST', path: MINT, status, body: 'token lacks permission', contentType: 'text/plain' });
+    const error = await h.step('createSecret', arn, version).catch((e: Error) => e);
+    expect(String(error)).toMatch(new RegExp(`createSecret of ${arn.replace(/[$()*+.?[\\\]^{|}]/g, '\\$&')} \\(version ${version}\\) failed: the admin token in .* may not mint tokens: .*HTTP ${status}: token lacks permission.*token-write`));
+    expect(h.astra.count('POST')).toBe(1);
+    expect(h.sm.count('PutSecretValue')).toBe(0);
+  });
+
+  test('an admin token whose role cannot write tokens (Astra 403 text/plain)', async () => {
+    const weak = h.astra.issue([APP_ROLE]);
+    const rootarn = h.sm.create('weak-admin', JSON.stringify({ astraKey: weak.token }));
+    const arn = h.sm.create('app', JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn }));
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/HTTP 403: user is not authorized.*org-token-write/);
+    expect(h.astra.tokens.size).toBe(2);
+  });
+
+  test.each([
+    [500, '{"errors":[{"ID":1,"message":"internal"}]}', 'application/json', /HTTP 500: internal \(ID 1\)/],
+    [404, 'role not found', 'text/plain', /HTTP 404: role not found/],
+    [429, '', 'text/plain', /HTTP 429: \(empty text\/plain body\)/],
+  ])('mint answered %i is not retried', async (status, body, contentType, message) => {
+    const { arn, version } = startCreate();
+    h.astra.fail({ method: 'POST', path: MINT, status, body, contentType });
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(message);
+    expect(h.astra.count('POST')).toBe(1);
+  });
+
+  test('a mint that times out is not retried and the error says the outcome is unknown', async () => {
+    const { arn, version } = startCreate();
+    h.astra.fail({ method: 'POST', path: MINT, hang: true });
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/no answer within 300 ms; whether Astra created a token is unknown/);
+    expect(h.astra.count('POST')).toBe(1);
+  });
+
+  test('testSecret retries 401 while the new token warms up', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.warmUpFailures = 2;
+    await h.rotate(arn);
+    expect(h.astra.count('GET', ORG)).toBe(3);
+  });
+
+  test('testSecret fails with Astra\'s status and message when 401 persists', async () => {
+    const { arn, version } = startCreate();
+    await h.step('createSecret', arn, version);
+    h.astra.fail({ method: 'GET', path: ORG, status: 401, body: '{"errors":[{"ID":340018,"message":"token revoked"}]}', times: 5 });
+    await expect(h.step('testSecret', arn, version)).rejects.toThrow(/does not work: Astra token test .* answered HTTP 401: token revoked \(ID 340018\).*after 3 attempts/);
+    expect(h.astra.count('GET', ORG)).toBe(3);
+  });
+
+  test.each([
+    [{ status: 404, body: 'not here', contentType: 'text/plain' }, /HTTP 404: not here/, 1],
+    [{ status: 500, times: 5 }, /HTTP 500/, 3],
+    [{ hang: true, times: 5 }, /no answer within 300 ms \(after 3 attempts\)/, 3],
+  ])('testSecret fails on %j', async (fault, message, calls) => {
+    const { arn, version } = startCreate();
+    await h.step('createSecret', arn, version);
+    h.astra.fail({ method: 'GET', path: ORG, ...fault });
+    await expect(h.step('testSecret', arn, version)).rejects.toThrow(message);
+    expect(h.astra.count('GET', ORG)).toBe(calls);
+  });
+
+  test.each([
+    [{ status: 429, headers: { 'retry-after': '0' } }],
+    [{ status: 502, body: '<html>bad gateway</html>', contentType: 'text/html' }],
+    [{ hang: true }],
+  ])('testSecret survives one %j', async (fault) => {
+    const { arn, version } = startCreate();
+    await h.step('createSecret', arn, version);
+    h.astra.fail({ method: 'GET', path: ORG, ...fault });
+    await h.step('testSecret', arn, version);
+    expect(h.lastLine().outcome).toBe('tested');
+  });
+
+  test.each([[200], [204]])('DELETE answering %i is a revocation', async (status) => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    h.astra.deleteStatus = status;
+    await h.rotate(arn);
+    expect(h.lastLine().clientIds.revoked).toEqual([initial.clientId]);
+  });
+
+  test('DELETE answering 404 means already revoked', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    h.astra.tokens.delete(initial.clientId);
+    await h.rotate(arn);
+    expect(h.lastLine().clientIds.alreadyRevoked).toEqual([initial.clientId]);
+    expect(h.lastLine().level).toBe('INFO');
+  });
+
+  test('DELETE on 429 and 500 is retried', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    h.astra.fail({ method: 'DELETE', path: DELETE, status: 429, headers: { 'retry-after': '0' } });
+    h.astra.fail({ method: 'DELETE', path: DELETE, status: 500 });
+    await h.rotate(arn);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect(h.astra.count('DELETE')).toBe(3);
+  });
+
+  test('DELETE answered 401/403 is a failed revocation, logged, not retried', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    h.astra.fail({ method: 'DELETE', path: DELETE, status: 403, body: 'forbidden', contentType: 'text/plain' });
+    await h.rotate(arn);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.astra.count('DELETE')).toBe(1);
+    expect(h.lastLine().revocationFailures[0].reason).toMatch(/HTTP 403: forbidden/);
+  });
+
+  test('an Astra error body that echoes the token is redacted', async () => {
+    const { arn, version } = startCreate();
+    await h.step('createSecret', arn, version);
+    const pending = h.sm.valueAt(arn, 'AWSPENDING');
+    h.astra.fail({ method: 'GET', path: ORG, status: 400, body: `bad token ${pending.astraKey} secret=${pending.clientSecret}`, contentType: 'text/plain' });
+    const error = await h.step('testSecret', arn, version).catch((e: Error) => e);
+    expect(String(error)).toMatch(/HTTP 400: bad token \[REDACTED\]/);
+    expect(String(error)).not.toContain(pending.astraKey);
+    expect(String(error)).not.toContain(pending.clientSecret);
+  });
+});
+
+describe('bad input fails before minting, naming the secret, version and step', () => {
+  const refused = async (value: string | undefined, message: RegExp, options: { tags?: Record<string, string> } = {}) => {
+    const arn = h.sm.create('bad', value, options);
+    const version = h.sm.startRotation(arn);
+    const error = await h.step('createSecret', arn, version).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(`createSecret of ${arn} (version ${version}) failed: `);
+    expect((error as Error).message).toMatch(message);
+    expect(h.astra.count('POST')).toBe(0);
+    expect(h.sm.count('PutSecretValue')).toBe(0);
+    expect(h.sm.valueOf(arn, version)).toBeUndefined();
+    expect(h.lastLine()).toMatchObject({ outcome: 'failed', secretArn: arn, version, step: 'createSecret' });
+  };
+  const rootarn = () => h.sm.create('root', JSON.stringify({ astraKey: h.admin.token }));
+
+  test('malformed JSON (and the parser does not quote it)', async () => {
+    await refused('{"astraKey": "AstraCS:abc:def", oops', /AWSCURRENT is not valid JSON/);
+    expect(h.errors.join()).not.toContain('AstraCS:abc');
+  });
+  test('a JSON array', () => refused('[1]', /not a JSON object/));
+  test('no AWSCURRENT value', () => refused(undefined, /the secret has no AWSCURRENT value/));
+  test('missing engine', () => refused(JSON.stringify({ roleID: APP_ROLE, rootarn: rootarn() }), /no "engine"/));
+  test('wrong engine', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'mysql', rootarn: rootarn() }), /"engine": "mysql".*Set "engine" to "AstraDB"/));
+  test('a roleID that is not a UUID', () => refused(JSON.stringify({ roleID: 'admin', engine: 'AstraDB', rootarn: rootarn() }), /roleID "admin" is not a UUID. Put the Astra role's UUID/));
+  test('no roleID in AstraDB self-rotation', () => refused(JSON.stringify({ astraKey: h.admin.token, engine: 'AstraDB' }), /no "roleID"/));
+  test('a malformed rootarn', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: 'my-admin' }), /"rootarn" "my-admin" is not a Secrets Manager secret ARN/));
+  test('an unreadable rootarn', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-xyz' }),
+    /admin secret .* has no AWSCURRENT value|could not be read/));
+  test('a rootarn whose value is malformed', () => refused(JSON.stringify({
+    roleID: APP_ROLE, engine: 'AstraDB', rootarn: h.sm.create('broken-root', 'not json'),
+  }), /admin secret .* is not valid JSON/));
+  test('a rootarn without astraKey', () => refused(JSON.stringify({
+    roleID: APP_ROLE, engine: 'AstraDB', rootarn: h.sm.create('empty-root', '{"clientID":"x"}'),
+  }), /has no "astraKey"/));
+  test('an unknown revocation policy', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: rootarn() }), /tag astra-token-secret:previous-token-revocation is "SOMETIMES"/,
+    { tags: { [POLICY_TAG]: 'SOMETIMES' } }));
+  test('a pending version that already holds a value without a token', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    h.sm.secrets.get(arn)!.versions.get(version)!.value = '{"engine":"AstraDB"}';
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/already holds a value without a token.*update-secret-version-stage/);
+    expect(h.astra.count('POST')).toBe(0);
+  });
+
+  test.each([
+    [{}, /no valid "Step"/],
+    [null, /no valid "Step"/],
+    [{ Step: 'createSecret', SecretId: 'x' }, /no valid "ClientRequestToken"/],
+    [{ Step: 'deleteSecret', SecretId: 'arn:x', ClientRequestToken: 'v1' }, /deleteSecret of arn:x \(version v1\) failed: "deleteSecret" is not a rotation step/],
+  ])('a bad event %j', async (event, message) => {
+    await expect(handler(event)).rejects.toThrow(message);
+    expect(h.sm.calls).toHaveLength(0);
+    expect(h.lastLine().outcome).toBe('failed');
+  });
+
+  test('rotation disabled', async () => {
+    const arn = h.sm.create('off', '{}', { rotationEnabled: false });
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/rotation is not enabled/);
+  });
+
+  test('a token that is not a version', async () => {
+    const { arn } = h.adminSecret();
+    await expect(h.step('testSecret', arn, 'no-such-version')).rejects.toThrow(/testSecret of .*no-such-version.*not a version of the secret/);
+  });
+
+  test('a version that is not AWSPENDING', async () => {
+    const { arn } = h.adminSecret();
+    await h.rotate(arn);
+    const previous = h.sm.versionWith(arn, 'AWSPREVIOUS')!;
+    await expect(h.step('finishSecret', arn, previous)).rejects.toThrow(/not AWSPENDING \(its stages: AWSPREVIOUS\)/);
+  });
+
+  test('ASTRA_API_URL over plain http to a remote host', async () => {
+    const { arn } = h.adminSecret();
+    process.env.ASTRA_API_URL = 'http://api.astra.datastax.com';
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/must use https:\/\//);
+    expect(h.sm.calls).toHaveLength(0);
+  });
+
+  test('a Secrets Manager error is reported with the operation, redacted', async () => {
+    const { arn } = h.adminSecret();
+    h.sm.failNext('DescribeSecret', Object.assign(new Error(`denied for ${h.admin.token}`), { name: 'AccessDeniedException' }));
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/DescribeSecret on .* failed: AccessDeniedException: denied for AstraCS:\[REDACTED\]/);
+  });
+});
+
+describe('setSecret, testSecret and the log', () => {
+  test('setSecret says there is nothing to do', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    await h.step('setSecret', arn, version);
+    expect(h.lastLine()).toMatchObject({ step: 'setSecret', outcome: 'nothing-to-do' });
+    expect(h.lastLine().notes[0]).toMatch(/nothing to do for Astra/);
+    expect(h.astra.requests.filter((r) => r.method !== 'POST')).toHaveLength(0);
+  });
+
+  test('testSecret on Secrets Manager\'s configuration-test copy of a placeholder succeeds without a call', async () => {
+    const value = JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:a-b' });
+    const arn = h.sm.create('placeholder', value);
+    const version = h.sm.addVersion(arn, value, ['AWSPENDING']);
+    await h.step('testSecret', arn, version);
+    expect(h.lastLine().outcome).toBe('nothing-to-test');
+    expect(h.astra.requests).toHaveLength(0);
+  });
+
+  test('testSecret on a pending value without a token that is not such a copy fails', async () => {
+    const arn = h.sm.create('placeholder', JSON.stringify({ engine: 'AstraDB' }));
+    const version = h.sm.addVersion(arn, JSON.stringify({ engine: 'AstraDB', other: 1 }), ['AWSPENDING']);
+    await expect(h.step('testSecret', arn, version)).rejects.toThrow(/holds no "astraKey"/);
+  });
+
+  test('testSecret and finishSecret before createSecret fail clearly', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    await expect(h.step('testSecret', arn, version)).rejects.toThrow(/createSecret has not stored a token/);
+    await expect(h.step('finishSecret', arn, version)).rejects.toThrow(/createSecret has not stored a token/);
+    expect(h.sm.count('UpdateSecretVersionStage')).toBe(0);
+  });
+
+  test('one JSON line per step outcome with step, ARN, version, clientIds, duration and outcome', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = await h.rotate(arn);
+    const lines = h.lines();
+    expect(lines).toHaveLength(4);
+    expect(lines.map((l) => [l.step, l.outcome])).toEqual([
+      ['createSecret', 'created'], ['setSecret', 'nothing-to-do'], ['testSecret', 'tested'], ['finishSecret', 'finished'],
+    ]);
+    const newClientId = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    for (const line of lines) {
+      expect(line).toMatchObject({ secretArn: arn, version, level: 'INFO' });
+      expect(typeof line.durationMs).toBe('number');
+    }
+    expect(lines[0].clientIds).toMatchObject({ current: initial.clientId, pending: newClientId });
+    expect(lines[0].mode).toBe('admin');
+    expect(lines[0].policy).toBe('AT_NEXT_ROTATION');
+  });
+
+  test('every Secrets Manager read names a stage or a version', async () => {
+    const { arn } = h.adminSecret();
+    await h.rotate(arn);
+    await h.rotate(arn);
+    const reads = h.sm.calls.filter((c) => c.operation === 'GetSecretValue');
+    expect(reads.length).toBeGreaterThan(5);
+    for (const read of reads) expect(read.input.VersionStage ?? read.input.VersionId).toBeDefined();
+    for (const read of reads.filter((r) => r.input.SecretId === arn)) expect(read.input.VersionId).toBeDefined();
+  });
+});

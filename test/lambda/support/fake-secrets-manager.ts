@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { AwsStub, mockClient } from 'aws-sdk-client-mock';
+
+interface Version {
+  value?: string;
+  stages: Set<string>;
+  created: Date;
+}
+
+interface Secret {
+  arn: string;
+  name: string;
+  rotationEnabled: boolean;
+  tags: Array<{ Key: string; Value: string }>;
+  versions: Map<string, Version>;
+}
+
+export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds';
+
+function awsError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+/**
+ * Secrets Manager as AWS documents it (not moto's quirks), behind aws-sdk-client-mock: versions, stages,
+ * deprecated versions, idempotent PutSecretValue. `failNext` injects a failure into the next call of an operation.
+ */
+export class FakeSecretsManager {
+  public readonly mock: AwsStub<any, any, any>;
+  public readonly secrets = new Map<string, Secret>();
+  public readonly calls: Array<{ operation: Operation; input: any }> = [];
+  private readonly faults: Array<{ operation: Operation; error: Error; when?: (input: any) => boolean }> = [];
+  private clock = Date.parse('2024-01-01T00:00:00Z');
+
+  constructor() {
+    this.mock = mockClient(SecretsManagerClient);
+    this.mock.on(DescribeSecretCommand).callsFake((input) => this.call('DescribeSecret', input, () => this.describe(input)));
+    this.mock.on(GetSecretValueCommand).callsFake((input) => this.call('GetSecretValue', input, () => this.getValue(input)));
+    this.mock.on(PutSecretValueCommand).callsFake((input) => this.call('PutSecretValue', input, () => this.put(input)));
+    this.mock.on(UpdateSecretVersionStageCommand).callsFake((input) => this.call('UpdateSecretVersionStage', input, () => this.updateStage(input)));
+    this.mock.on(ListSecretVersionIdsCommand).callsFake((input) => this.call('ListSecretVersionIds', input, () => this.list(input)));
+  }
+
+  public restore(): void {
+    this.mock.restore();
+  }
+
+  public create(name: string, value: string | undefined, options: { rotationEnabled?: boolean; tags?: Record<string, string> } = {}): string {
+    const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+    const versions = new Map<string, Version>();
+    versions.set(randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: this.tick() });
+    this.secrets.set(arn, {
+      arn,
+      name,
+      rotationEnabled: options.rotationEnabled ?? true,
+      tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      versions,
+    });
+    return arn;
+  }
+
+  /** What RotateSecret does before it invokes createSecret: a new version labelled AWSPENDING, with no value. */
+  public startRotation(secretId: string, versionId: string = randomUUID()): string {
+    const secret = this.secret(secretId);
+    for (const version of secret.versions.values()) version.stages.delete('AWSPENDING');
+    secret.versions.set(versionId, { stages: new Set(['AWSPENDING']), created: this.tick() });
+    return versionId;
+  }
+
+  /** Adds a version with a value and the given stages (moving those stages from other versions). */
+  public addVersion(secretId: string, value: string | undefined, stages: string[] = []): string {
+    const secret = this.secret(secretId);
+    const id = randomUUID();
+    for (const stage of stages) for (const version of secret.versions.values()) version.stages.delete(stage);
+    secret.versions.set(id, { value, stages: new Set(stages), created: this.tick() });
+    return id;
+  }
+
+  public removeStage(secretId: string, stage: string): void {
+    for (const version of this.secret(secretId).versions.values()) version.stages.delete(stage);
+  }
+
+  public versionWith(secretId: string, stage: string): string | undefined {
+    return [...this.secret(secretId).versions.entries()].find(([, v]) => v.stages.has(stage))?.[0];
+  }
+
+  public valueAt(secretId: string, stage: string): any {
+    const id = this.versionWith(secretId, stage);
+    const value = id ? this.secret(secretId).versions.get(id)!.value : undefined;
+    return value === undefined ? undefined : JSON.parse(value);
+  }
+
+  public valueOf(secretId: string, versionId: string): string | undefined {
+    return this.secret(secretId).versions.get(versionId)?.value;
+  }
+
+  public failNext(operation: Operation, error: Error = awsError('InternalServiceError', 'injected failure'), when?: (input: any) => boolean): void {
+    this.faults.push({ operation, error, when });
+  }
+
+  public count(operation: Operation): number {
+    return this.calls.filter((c) => c.operation === operation).length;
+  }
+
+  private tick(): Date {
+    this.clock += 1000;
+    return new Date(this.clock);
+  }
+
+  private async call<T>(operation: Operation, input: any, run: () => T): Promise<T> {
+    this.calls.push({ operation, input });
+    const index = this.faults.findIndex((f) => f.operation === operation && (!f.when || f.when(input)));
+    if (index >= 0) {
+      const [fault] = this.faults.splice(index, 1);
+      throw fault.error;
+    }
+    return run();
+  }
+
+  private secret(secretId: string): Secret {
+    const secret = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
+    if (!secret) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return secret;
+  }
+
+  private describe(input: any) {
+    const secret = this.secret(input.SecretId);
+    const stages: Record<string, string[]> = {};
+    for (const [id, v] of secret.versions) if (v.stages.size > 0) stages[id] = [...v.stages];
+    return { ARN: secret.arn, Name: secret.name, RotationEnabled: secret.rotationEnabled, Tags: secret.tags, VersionIdsToStages: stages };
+  }
+
+  private getValue(input: any) {
+    const secret = this.secret(input.SecretId);
+    let id: string | undefined = input.VersionId;
+    if (id === undefined) id = [...secret.versions.entries()].find(([, v]) => v.stages.has(input.VersionStage ?? 'AWSCURRENT'))?.[0];
+    const version = id ? secret.versions.get(id) : undefined;
+    if (!version || (input.VersionStage && !version.stages.has(input.VersionStage))) {
+      throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: " + (input.VersionStage ?? ''));
+    }
+    if (version.value === undefined) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for VersionId: " + id);
+    return { ARN: secret.arn, Name: secret.name, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
+  }
+
+  private put(input: any) {
+    const secret = this.secret(input.SecretId);
+    const id = input.ClientRequestToken as string;
+    const existing = secret.versions.get(id);
+    if (existing?.value !== undefined && existing.value !== input.SecretString) {
+      throw awsError('ResourceExistsException', 'A version with this ClientRequestToken already exists with a different value.');
+    }
+    const stages: string[] = input.VersionStages ?? ['AWSCURRENT'];
+    for (const stage of stages) for (const version of secret.versions.values()) version.stages.delete(stage);
+    const version = existing ?? { stages: new Set<string>(), created: this.tick() };
+    version.value = input.SecretString;
+    for (const stage of stages) version.stages.add(stage);
+    secret.versions.set(id, version);
+    return { ARN: secret.arn, Name: secret.name, VersionId: id, VersionStages: stages };
+  }
+
+  private updateStage(input: any) {
+    const secret = this.secret(input.SecretId);
+    const stage = input.VersionStage as string;
+    const holder = [...secret.versions.entries()].find(([, v]) => v.stages.has(stage))?.[0];
+    if (holder && input.MoveToVersionId !== holder && input.RemoveFromVersionId !== holder) {
+      throw awsError('InvalidParameterException', `The staging label ${stage} is currently attached to version ${holder}; specify it in RemoveFromVersionId.`);
+    }
+    if (input.RemoveFromVersionId) {
+      const from = secret.versions.get(input.RemoveFromVersionId);
+      if (!from?.stages.has(stage)) throw awsError('InvalidParameterException', 'RemoveFromVersionId does not hold the label.');
+      from.stages.delete(stage);
+      if (stage === 'AWSCURRENT' && input.MoveToVersionId) {
+        for (const v of secret.versions.values()) v.stages.delete('AWSPREVIOUS');
+        from.stages.add('AWSPREVIOUS');
+      }
+    }
+    if (input.MoveToVersionId) {
+      const to = secret.versions.get(input.MoveToVersionId);
+      if (!to) throw awsError('ResourceNotFoundException', 'no such version');
+      to.stages.add(stage);
+    }
+    return { ARN: secret.arn, Name: secret.name };
+  }
+
+  private list(input: any) {
+    const secret = this.secret(input.SecretId);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      Versions: [...secret.versions.entries()]
+        .filter(([, v]) => input.IncludeDeprecated || v.stages.size > 0)
+        .map(([id, v]) => ({ VersionId: id, VersionStages: [...v.stages], CreatedDate: v.created })),
+    };
+  }
+}

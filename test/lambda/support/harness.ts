@@ -1,0 +1,108 @@
+import { ADMIN_ROLE, APP_ROLE, AstraToken, FakeAstra } from './fake-astra';
+import { FakeSecretsManager } from './fake-secrets-manager';
+import { handler } from '../../../lambda';
+
+export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
+
+/** Fast, loopback settings: the same knobs an end-to-end harness sets. */
+export function fastEnv(astraUrl: string): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    ASTRA_API_URL: astraUrl,
+    ASTRA_HTTP_TIMEOUT_MS: '300',
+    ASTRA_HTTP_MAX_ATTEMPTS: '3',
+    ASTRA_RETRY_BASE_MS: '1',
+    ASTRA_TEST_ATTEMPTS: '3',
+    ASTRA_TEST_RETRY_DELAY_MS: '1',
+  };
+}
+
+export class Harness {
+  public readonly astra = new FakeAstra();
+  public sm!: FakeSecretsManager;
+  public readonly logs: string[] = [];
+  public readonly errors: string[] = [];
+  public admin!: AstraToken;
+  private readonly savedEnv = { ...process.env };
+
+  public async start(): Promise<void> {
+    await this.astra.start();
+  }
+
+  public async stop(): Promise<void> {
+    await this.astra.stop();
+  }
+
+  public setUp(): void {
+    this.astra.reset();
+    this.sm = new FakeSecretsManager();
+    this.logs.length = 0;
+    this.errors.length = 0;
+    for (const key of Object.keys(process.env)) if (key.startsWith('ASTRA_') || key === 'SECRETS_MANAGER_ENDPOINT') delete process.env[key];
+    Object.assign(process.env, fastEnv(this.astra.url));
+    jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      this.logs.push(args.map(String).join(' '));
+    });
+    this.admin = this.astra.issue([ADMIN_ROLE], 'admin');
+  }
+
+  public tearDown(): void {
+    this.sm.restore();
+    jest.restoreAllMocks();
+    process.env = { ...this.savedEnv };
+  }
+
+  /** An admin-mode secret (rootarn) with a live token of APP_ROLE. */
+  public adminSecret(extra: Record<string, unknown> = {}, tags?: Record<string, string>): { arn: string; rootarn: string; initial: AstraToken } {
+    const rootarn = this.sm.create('astra-admin', JSON.stringify({ astraKey: this.admin.token, clientID: this.admin.clientId, clientSecret: this.admin.secret }));
+    const initial = this.astra.issue([APP_ROLE], 'initial');
+    const arn = this.sm.create('app-token', JSON.stringify({
+      astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, roleID: APP_ROLE, engine: 'AstraDB', rootarn, ...extra,
+    }), { tags });
+    return { arn, rootarn, initial };
+  }
+
+  /** A self-rotating secret: its token's role may write tokens. */
+  public selfSecret(tags?: Record<string, string>): { arn: string; initial: AstraToken } {
+    const initial = this.astra.issue([ADMIN_ROLE], 'initial');
+    const arn = this.sm.create('self-token', JSON.stringify({
+      astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, roleID: ADMIN_ROLE, engine: 'AstraDB',
+    }), { tags });
+    return { arn, initial };
+  }
+
+  public async step(step: string, arn: string, token: string): Promise<void> {
+    try {
+      await handler({ Step: step, SecretId: arn, ClientRequestToken: token });
+    } catch (error) {
+      this.errors.push(error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error));
+      throw error;
+    }
+  }
+
+  public async rotate(arn: string, token = this.sm.startRotation(arn)): Promise<string> {
+    for (const step of STEPS) await this.step(step, arn, token);
+    return token;
+  }
+
+  public lines(): Array<Record<string, any>> {
+    return this.logs.map((l) => JSON.parse(l));
+  }
+
+  public lastLine(): Record<string, any> {
+    const lines = this.lines();
+    return lines[lines.length - 1];
+  }
+
+  /** Every credential that exists in this test: none may appear in a log line or an error. */
+  public secretMaterial(): string[] {
+    return this.astra.everIssued.flatMap((t) => [t.token, t.secret, t.token.split(':')[2]]);
+  }
+
+  public assertNoSecretMaterial(): void {
+    const output = [...this.logs, ...this.errors].join('\n');
+    for (const secret of this.secretMaterial()) expect(output).not.toContain(secret);
+    expect(output).not.toMatch(/Bearer\s+(?!\[REDACTED\])\S/);
+  }
+}

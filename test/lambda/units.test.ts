@@ -1,0 +1,134 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { AstraClient, errorDetail } from '../../lambda/astra-client';
+import { ConfigError, isLoopbackHost, readConfig } from '../../lambda/config';
+import { Redactor } from '../../lambda/redact';
+
+describe('readConfig', () => {
+  test('defaults', () => {
+    expect(readConfig({})).toEqual({
+      secretsManagerEndpoint: undefined,
+      astraApiUrl: 'https://api.astra.datastax.com',
+      httpTimeoutMs: 10000,
+      httpMaxAttempts: 4,
+      retryBaseMs: 250,
+      testAttempts: 5,
+      testRetryDelayMs: 1000,
+    });
+  });
+  test.each(['http://127.0.0.1:8080', 'http://localhost:1/', 'http://[::1]:9', 'https://api.test.cloud.datastax.com'])('accepts %s', (url) => {
+    expect(readConfig({ ASTRA_API_URL: url }).astraApiUrl).toBe(url.replace(/\/$/, ''));
+  });
+  test.each(['http://api.astra.datastax.com', 'http://127.0.0.1.evil.com', 'ftp://127.0.0.1', 'not a url', 'https://u:p@host'])('refuses %s', (url) => {
+    expect(() => readConfig({ ASTRA_API_URL: url })).toThrow(ConfigError);
+  });
+  test('numeric knobs are validated', () => {
+    expect(readConfig({ ASTRA_RETRY_BASE_MS: '0', ASTRA_HTTP_MAX_ATTEMPTS: '2' })).toMatchObject({ retryBaseMs: 0, httpMaxAttempts: 2 });
+    expect(() => readConfig({ ASTRA_HTTP_TIMEOUT_MS: 'soon' })).toThrow(/ASTRA_HTTP_TIMEOUT_MS/);
+    expect(() => readConfig({ ASTRA_HTTP_MAX_ATTEMPTS: '0' })).toThrow(/at least 1/);
+  });
+  test('loopback hosts', () => {
+    expect(['127.1.2.3', 'LOCALHOST', '::1'].map(isLoopbackHost)).toEqual([true, true, true]);
+    expect(['128.0.0.1', '127.0.0.1.nip.io', '10.0.0.1'].map(isLoopbackHost)).toEqual([false, false, false]);
+  });
+});
+
+describe('Redactor', () => {
+  test('masks registered values and secret shapes, keeps ARNs and ids', () => {
+    const r = new Redactor();
+    r.add('s3cr3t-value', undefined, 'abc');
+    const text = r.redact('x s3cr3t-value AstraCS:AbCd:0123abcd Authorization: Bearer xyz.123 {"clientSecret":"zz","token":"tt"} secret=qq abc '
+      + 'arn:aws:secretsmanager:us-east-1:1:secret:app-token-AbCdEf');
+    expect(text).toBe('x [REDACTED] AstraCS:[REDACTED] Authorization: Bearer [REDACTED] {"clientSecret":"[REDACTED]","token":"[REDACTED]"} secret=[REDACTED] abc '
+      + 'arn:aws:secretsmanager:us-east-1:1:secret:app-token-AbCdEf');
+  });
+});
+
+describe('errorDetail', () => {
+  test.each([
+    ['{"errors":[{"ID":340012,"message":"invalid token format"}]}', 'application/json', 'invalid token format (ID 340012)'],
+    ['{"errors":[{"message":"a"},{"ID":2,"message":"b"}]}', 'text/plain', 'a; b (ID 2)'],
+    ['{"message":"plain json"}', 'application/json', 'plain json'],
+    ['user is not\n authorized', 'text/plain', 'user is not authorized'],
+    ['{not json', 'application/json', '{not json'],
+    ['', 'text/plain; charset=utf-8', '(empty text/plain body)'],
+    ['', '', '(empty body)'],
+  ])('%s (%s)', (body, type, expected) => {
+    expect(errorDetail(body, type)).toBe(expected);
+  });
+  test('long bodies are truncated', () => {
+    expect(errorDetail('x'.repeat(1000)).length).toBeLessThan(310);
+  });
+});
+
+describe('AstraClient retries', () => {
+  let server: Server;
+  let answers: Array<{ status: number; headers?: Record<string, string>; body?: string }>;
+  let hits: string[];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits.push(`${req.method} ${req.url}`);
+      const answer = answers.shift() ?? { status: 200, body: '{"id":"org"}' };
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body ?? '');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    answers = [];
+    hits = [];
+  });
+  const client = (waits: number[], random = () => 0.5) => new AstraClient(
+    { astraApiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, httpTimeoutMs: 500, httpMaxAttempts: 4, retryBaseMs: 100, testAttempts: 1, testRetryDelayMs: 0 },
+    new Redactor(),
+    async (ms) => { waits.push(ms); },
+    random,
+  );
+
+  test('Retry-After wins over backoff (seconds, capped at 20 s); backoff has full jitter and grows', async () => {
+    const waits: number[] = [];
+    answers = [{ status: 429, headers: { 'retry-after': '2' } }, { status: 503, headers: { 'retry-after': '999' } }, { status: 500 }];
+    await expect(client(waits).currentOrg('tok')).resolves.toEqual({ id: 'org' });
+    expect(waits).toEqual([2000, 20000, 200]); // third: 0.5 * 100 * 2^2
+    expect(hits).toHaveLength(4);
+  });
+
+  test('Retry-After as an HTTP date', async () => {
+    const waits: number[] = [];
+    answers = [{ status: 429, headers: { 'retry-after': new Date(Date.now() - 5000).toUTCString() } }];
+    await client(waits).currentOrg('tok');
+    expect(waits).toEqual([0]);
+  });
+
+  test('gives up after the attempts, with Astra\'s last status', async () => {
+    const waits: number[] = [];
+    answers = Array.from({ length: 4 }, () => ({ status: 500, body: 'down', headers: { 'content-type': 'text/plain' } }));
+    await expect(client(waits, () => 0).revoke('tok', 'cid')).rejects.toThrow(/HTTP 500: down/);
+    expect(hits).toHaveLength(4);
+    expect(waits).toEqual([0, 0, 0]);
+  });
+
+  test('POST is never retried', async () => {
+    answers = [{ status: 503 }];
+    await expect(client([]).mint('tok', ['r'], 'd')).rejects.toThrow(/HTTP 503/);
+    expect(hits).toEqual(['POST /v2/clientIdSecrets']);
+  });
+
+  test('4xx other than 429 is not retried; DELETE 404 is already revoked; 204 is revoked', async () => {
+    answers = [{ status: 400, body: 'bad' }];
+    await expect(client([]).revoke('tok', 'a')).rejects.toThrow(/HTTP 400: bad/);
+    answers = [{ status: 404 }, { status: 204 }];
+    await expect(client([]).revoke('tok', 'a/b')).resolves.toBe('already-revoked');
+    await expect(client([]).revoke('tok', 'c')).resolves.toBe('revoked');
+    expect(hits).toEqual(['DELETE /v2/clientIdSecrets/a', 'DELETE /v2/clientIdSecrets/a%2Fb', 'DELETE /v2/clientIdSecrets/c']);
+  });
+
+  test('a connection refused is a network error, retried', async () => {
+    const waits: number[] = [];
+    const dead = new AstraClient({ astraApiUrl: 'http://127.0.0.1:1', httpTimeoutMs: 500, httpMaxAttempts: 2, retryBaseMs: 1, testAttempts: 1, testRetryDelayMs: 0 },
+      new Redactor(), async (ms) => { waits.push(ms); });
+    await expect(dead.currentOrg('tok')).rejects.toThrow(/network error .*after 2 attempts/);
+    expect(waits).toHaveLength(1);
+  });
+});
