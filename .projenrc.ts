@@ -42,6 +42,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'yaml@^2',
     // cdk-nag 2 keeps the Aspects API that works with the peer-minimum aws-cdk-lib.
     'cdk-nag@^2',
+    // The integ snapshot (test/integ.*.ts): integ-tests-alpha pinned to a release whose peer range
+    // accepts the aws-cdk-lib we build against.
+    '@aws-cdk/integ-runner@^2.197',
+    '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0',
   ],
 
   jestOptions: {
@@ -53,7 +57,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/assets/', 'cdk.out/', '/build/', '/bench/tmp/', '.jsii.tabl.json'],
+  gitignore: ['/assets/', 'cdk.out/', '/build/', '/bench/tmp/', '.jsii.tabl.json', 'cdk-integ.out.*/'],
   excludeTypescript: ['lambda/**', 'examples/**', 'bench/**'],
 });
 
@@ -81,7 +85,30 @@ project.preCompileTask.spawn(bundle);
 project.testTask.prependSpawn(bundle);
 project.testTask.prependSpawn(typecheck);
 
-for (const pattern of ['/lambda/', '/bench/', '/examples/', '/.ci/', 'cdk.out/', '/build/', '/tsconfig.dev.json']) {
+// integ-runner synthesizes test/integ.*.ts (ts-node against the dev tsconfig, since the root
+// tsconfig's rootDir is src/) and compares the templates with the committed snapshot. Without
+// --update-on-failed or --force it never deploys: a difference fails the task. Asset hashes are
+// normalised in that comparison, so a handler change alone does not fail it.
+const integEnv = { TS_NODE_PROJECT: 'tsconfig.dev.json', TS_NODE_TRANSPILE_ONLY: 'true' };
+const integ = project.addTask('integ', {
+  description: 'Check the integ snapshot (synth only, never deploys)',
+  env: integEnv,
+  steps: [
+    { spawn: bundle.name },
+    { exec: 'integ-runner --language typescript --directory test --strict', receiveArgs: true },
+  ],
+});
+project.addTask('integ:update', {
+  description: 'Re-create the integ snapshot by synthesizing (--dry-run: never deploys)',
+  env: integEnv,
+  steps: [
+    { spawn: bundle.name },
+    { exec: 'integ-runner --language typescript --directory test --force --update-on-failed --dry-run --no-update-workflow', receiveArgs: true },
+  ],
+});
+project.testTask.spawn(integ);
+
+for (const pattern of ['/lambda/', '/bench/', '/examples/', '/.ci/', 'cdk.out/', '/build/', '/tsconfig.dev.json', 'cdk-integ.out.*/']) {
   project.addPackageIgnore(pattern);
 }
 
