@@ -11,11 +11,11 @@ let sm: SecretsManagerClient;
 const calls: string[] = [];
 let failNext: Set<string>;
 
-async function templateHandler(event: unknown): Promise<void> {
+async function templateHandler(event: unknown, env: Record<string, string>): Promise<void> {
   const { Step, SecretId, ClientRequestToken } = event as Record<string, string>;
-  calls.push(`${Step}:${process.env.ASTRA_API_URL}`);
+  calls.push(`${Step}:${env.ASTRA_API_URL}`);
   if (failNext.delete(Step)) throw new Error(`${Step} failed on purpose`);
-  const client = secretsManagerClient(process.env.SECRETS_MANAGER_ENDPOINT!);
+  const client = secretsManagerClient(env.SECRETS_MANAGER_ENDPOINT);
   if (Step === 'createSecret') {
     await client.send(new PutSecretValueCommand({ SecretId, ClientRequestToken, SecretString: `{"v":"${ClientRequestToken}"}`, VersionStages: ['AWSPENDING'] }));
   } else if (Step === 'finishSecret') {

@@ -1,9 +1,10 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AstraEmulatorProcess } from './astra-emulator-process';
 import { InvariantChecker } from './invariants';
+import { LambdaRuntime } from './lambda-runtime';
 import { LogCapture } from './log-capture';
 import { MotoServer, startMoto } from './moto-server';
-import { fastHandlerEnvironment, HandlerEnvironment, loadBundledHandler, RotationDriver, RotationHandler } from './rotation-driver';
+import { assertBundleBuilt, fastHandlerEnvironment, HandlerEnvironment, RotationDriver } from './rotation-driver';
 import { secretsManagerClient, SecretsFixture } from './secrets-fixture';
 
 export interface E2EEnvironment {
@@ -11,7 +12,8 @@ export interface E2EEnvironment {
   astra: AstraEmulatorProcess;
   sm: SecretsManagerClient;
   logs: LogCapture;
-  handler: RotationHandler;
+  /** The bundled handler, loaded once in its own process: every rotation of the file goes through it. */
+  lambda: LambdaRuntime;
   env: HandlerEnvironment;
   driver: RotationDriver;
   secrets: SecretsFixture;
@@ -20,25 +22,23 @@ export interface E2EEnvironment {
 
 /**
  * Registers beforeAll/afterAll that start moto and the emulator on free loopback ports for this test file, load the
- * bundled handler once, and stop everything afterwards, also when a test failed.
+ * bundled handler once in its own process, and stop everything afterwards, also when a test failed.
  */
 export function useE2EEnvironment(prefix: string): E2EEnvironment {
   const ctx = {} as E2EEnvironment;
   beforeAll(async () => {
     ctx.logs = new LogCapture();
-    [ctx.moto, ctx.astra] = await Promise.all([startMoto(), AstraEmulatorProcess.start()]);
+    const bundle = assertBundleBuilt();
+    [ctx.moto, ctx.astra, ctx.lambda] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), LambdaRuntime.start(bundle, ctx.logs)]);
     ctx.sm = secretsManagerClient(ctx.moto.endpoint);
     ctx.env = fastHandlerEnvironment(ctx.moto.endpoint, ctx.astra.url);
-    ctx.handler = loadBundledHandler();
-    ctx.driver = new RotationDriver(ctx.sm, ctx.handler, () => ctx.env);
+    ctx.driver = new RotationDriver(ctx.sm, (event, env) => ctx.lambda.invoke(event, env), () => ctx.env);
     ctx.secrets = new SecretsFixture(ctx.sm, ctx.astra, prefix);
     ctx.invariants = new InvariantChecker(ctx.secrets, ctx.astra, ctx.logs);
-    ctx.logs.install();
   }, 60_000);
   afterAll(async () => {
-    ctx.logs?.uninstall();
     ctx.sm?.destroy();
-    await Promise.allSettled([ctx.moto?.stop(), ctx.astra?.stop()]);
+    await Promise.allSettled([ctx.moto?.stop(), ctx.astra?.stop(), ctx.lambda?.stop()]);
   }, 30_000);
   return ctx;
 }

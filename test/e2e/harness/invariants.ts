@@ -28,8 +28,10 @@ export function namesSecret(description: string | undefined, secret: RotatedSecr
  * not thrown, so the soak can count them; tests assert `violations` is empty.
  */
 export class InvariantChecker {
-  public readonly violations: string[] = [];
+  public violations: string[] = [];
   public checks = 0;
+  private specViolationsSeen = 0;
+  private selfRevocationsSeen = 0;
 
   constructor(
     private readonly secrets: SecretsFixture,
@@ -77,7 +79,10 @@ export class InvariantChecker {
     }
   }
 
-  /** No token the function minted is live unless it is one a secret expects (only meaningful with nothing in flight). */
+  /**
+   * No token the function minted for these secrets is live unless a secret expects it, and none is live that names no
+   * secret at all (only meaningful with nothing in flight).
+   */
   public async noStrayMintedTokens(secrets: RotatedSecret[], where: string): Promise<void> {
     this.checks += 1;
     const allowed = new Set<string>();
@@ -89,7 +94,9 @@ export class InvariantChecker {
       }
     }
     for (const t of await this.astra.tokens()) {
-      if (!t.revoked && t.description?.startsWith(MINT_DESCRIPTION_PREFIX) && !allowed.has(t.clientId)) {
+      const mine = secrets.some((secret) => namesSecret(t.description, secret));
+      const orphan = t.mintedBy && !t.description?.startsWith(MINT_DESCRIPTION_PREFIX);
+      if (!t.revoked && (mine || orphan) && !allowed.has(t.clientId)) {
         this.violations.push(`${where}: token ${t.clientId} ("${t.description}") minted by the function is live and belongs to no secret`);
       }
     }
@@ -99,7 +106,7 @@ export class InvariantChecker {
   public async redaction(errors: Error[], where: string): Promise<void> {
     this.checks += 1;
     const credentials = await this.astra.credentialStrings();
-    const texts = [...this.logs.lines, ...errors.flatMap((e) => [e.message, e.stack ?? '', JSON.stringify(e)])];
+    const texts = [...this.logs.lines, ...errors.flatMap((e) => [e.message, e.stack ?? '', (e as { serialized?: string }).serialized ?? JSON.stringify(e)])];
     for (const text of texts) {
       const leaked = credentials.find((c) => text.includes(c));
       if (leaked) this.violations.push(`${where}: a credential (${leaked.slice(0, 4)}…) appears in: ${text.split(leaked).join('<LEAKED>').slice(0, 300)}`);
@@ -113,8 +120,19 @@ export class InvariantChecker {
   public async astraContract(where: string): Promise<void> {
     this.checks += 1;
     const records = await this.astra.records();
-    for (const v of records.specViolations) this.violations.push(`${where}: spec violation ${v.method} ${v.path.split('/').slice(0, 3).join('/')}: ${v.errors.join('; ')}`);
-    for (const id of records.selfRevocations) this.violations.push(`${where}: token ${id} revoked itself`);
+    const violations = records.specViolations.slice(this.specViolationsSeen);
+    const selfRevocations = records.selfRevocations.slice(this.selfRevocationsSeen);
+    this.specViolationsSeen = records.specViolations.length;
+    this.selfRevocationsSeen = records.selfRevocations.length;
+    for (const v of violations) this.violations.push(`${where}: spec violation ${v.method} ${v.path.split('/').slice(0, 3).join('/')}: ${v.errors.join('; ')}`);
+    for (const id of selfRevocations) this.violations.push(`${where}: token ${id} revoked itself`);
+  }
+
+  /** Hands the recorded violations over and starts a fresh list, so one scenario's failure does not spill into the next. */
+  public takeViolations(): string[] {
+    const taken = this.violations;
+    this.violations = [];
+    return taken;
   }
 
   public schemaProblems(value: Record<string, any>): string[] {

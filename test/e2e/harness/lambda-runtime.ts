@@ -1,0 +1,104 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import type { LogCapture } from './log-capture';
+
+/** An error the handler threw, rebuilt in the test process; `serialized` is its JSON form, for the redaction check. */
+export class HandlerError extends Error {
+  constructor(name: string, message: string, stack: string | undefined, public readonly serialized: string) {
+    super(message);
+    this.name = name;
+    this.stack = stack;
+  }
+}
+
+type RuntimeMessage =
+  | { type: 'ready' }
+  | { type: 'log'; line: string }
+  | { type: 'result'; id: number; error?: { name: string; message: string; stack?: string; serialized: string } };
+
+/** One loaded copy of the bundled handler in its own Node process, invoked like a Lambda function. */
+export class LambdaRuntime {
+  public static async start(bundlePath: string, logs: LogCapture, timeoutMs = 15_000): Promise<LambdaRuntime> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lambda-runtime-'));
+    const outfile = path.join(dir, 'runtime.js');
+    buildSync({
+      entryPoints: [path.join(__dirname, 'lambda-runtime-main.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      outfile,
+      logLevel: 'error',
+    });
+    // A clean environment: nothing of the test process's AWS settings leaks into the function.
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LANG: 'C.UTF-8' };
+    const child = spawn(process.execPath, [outfile, bundlePath], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-4000);
+    });
+    const runtime = new LambdaRuntime(child, dir, logs, () => stderr);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the function process did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+        runtime.onReady = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`the function process exited with ${code}: ${stderr}`));
+        });
+      });
+    } catch (e) {
+      await runtime.stop();
+      throw e;
+    }
+    return runtime;
+  }
+
+  private onReady?: () => void;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  private constructor(
+    private readonly child: ChildProcess, private readonly dir: string, private readonly logs: LogCapture, private readonly stderr: () => string,
+  ) {
+    child.on('message', (message: RuntimeMessage) => this.receive(message));
+    child.on('exit', (code, signal) => {
+      for (const p of this.pending.values()) p.reject(new Error(`the function process exited (${code ?? signal}) mid-invocation: ${this.stderr()}`));
+      this.pending.clear();
+    });
+  }
+
+  /** Resolves when the handler returns; rejects with a HandlerError when it throws. */
+  public invoke(event: unknown, env: Record<string, string>): Promise<void> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ id, event, env });
+    });
+  }
+
+  public async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private receive(message: RuntimeMessage): void {
+    if (message.type === 'ready') {this.onReady?.();} else if (message.type === 'log') {this.logs.add(message.line);} else {
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (!waiter) return;
+      if (message.error) waiter.reject(new HandlerError(message.error.name, message.error.message, message.error.stack, message.error.serialized));
+      else waiter.resolve();
+    }
+  }
+}
