@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly totalMemoryMiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly python: string;
+  readonly date: string;
+}
+
+/** The machine every figure was taken on, as the report states it. */
+export function describeMachine(): Machine {
+  const python = spawnSync(process.env.E2E_PYTHON ?? 'python3', ['--version'], { encoding: 'utf8' });
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    totalMemoryMiB: Math.round(os.totalmem() / (1024 * 1024)),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    python: (python.stdout || python.stderr || 'unavailable').trim(),
+    date: new Date().toISOString(),
+  };
+}
