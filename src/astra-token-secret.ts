@@ -16,7 +16,6 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
-import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { PreviousTokenRevocation } from './previous-token-revocation';
 import { PREVIOUS_TOKEN_REVOCATION_TAG } from './revocation-tag';
 import { alarmOnRotationErrors, notifyOnSecretEvents } from './rotation-alerts';
@@ -263,11 +262,6 @@ export class AstraTokenSecret extends Construct {
     this.rotationSchedule.node.addDependency(rotation.invokePermission);
     // The first rotation must find the role's permissions in place.
     this.rotationSchedule.node.addDependency(rotation.role);
-
-    acknowledgeNagFindings(secret, [{
-      id: 'AwsSolutions-SMG4',
-      reason: 'The secret is rotated by its AWS::SecretsManager::RotationSchedule (an L1, so that the invoke permission carries SourceAccount).',
-    }]);
 
     if (props.alarmTopic) {
       alarmOnRotationErrors(rotation.function, rotation, props.alarmTopic);

@@ -5,8 +5,8 @@ import { IConstruct } from 'constructs';
 export interface NagAcknowledgement {
   readonly id: string;
   readonly reason: string;
-  /** For rules that report per finding (e.g. AwsSolutions-IAM5), the findings this covers: exact, or `{ regex: '/.../' }`. */
-  readonly appliesTo?: Array<string | { regex: string }>;
+  /** For rules that report per finding (e.g. AwsSolutions-IAM5), the findings this covers, as cdk-nag words them. */
+  readonly appliesTo?: string[];
 }
 
 interface ValidationsApi {
@@ -31,8 +31,11 @@ export function acknowledgeNagFindings(scope: IConstruct, acknowledgements: NagA
   }
   const validations = (cdk as unknown as { Validations?: ValidationsApi }).Validations;
   if (validations) {
+    // cdk-nag 3 reports a granular rule once per finding, as `<rule>[<finding>]`, and matches acknowledgements by that id.
     for (const a of acknowledgements) {
-      validations.of(scope).acknowledge({ id: a.id, reason: a.reason });
+      for (const id of a.appliesTo?.map((finding) => `${a.id}[${finding}]`) ?? [a.id]) {
+        validations.of(scope).acknowledge({ id, reason: a.reason });
+      }
     }
   }
 }

@@ -6,6 +6,7 @@ import {
   Fn,
   RemovalPolicy,
   Stack,
+  Token,
   aws_ec2 as ec2,
   aws_iam as iam,
   aws_kms as kms,
@@ -136,14 +137,16 @@ export class RotationFunction extends Construct {
     });
 
     if (settings.vpc) {
+      const stack = Stack.of(this);
+      // cdk-nag names each finding by the resource as it renders it: tokens as <AWS::Region>, literals as they are.
+      const rendered = (value: string, pseudo: string) => Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
+      const ec2Arn = (resource: string) =>
+        `Resource::arn:<AWS::Partition>:ec2:${rendered(stack.region, 'Region')}:${rendered(stack.account, 'AccountId')}:${resource}/*`;
       acknowledgeNagFindings(this.role.node.findChild('DefaultPolicy'), [{
         id: 'AwsSolutions-IAM5',
         reason: 'Lambda needs these to attach the function to the VPC: EC2 Describe actions have no resource-level ' +
           'permissions, and network-interface and security-group IDs are chosen by Lambda at run time.',
-        appliesTo: [
-          'Resource::*',
-          { regex: '/^Resource::arn:<AWS::Partition>:ec2:.*:(network-interface|security-group)\\/\\*$/' },
-        ],
+        appliesTo: ['Resource::*', ec2Arn('network-interface'), ec2Arn('security-group')],
       }]);
     }
   }

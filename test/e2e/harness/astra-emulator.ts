@@ -124,6 +124,11 @@ export class AstraEmulator {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Adds a role to the org, e.g. one whose UUID an app's template names. */
+  public defineRole(role: AstraRole): void {
+    (this.roles as Record<string, AstraRole>)[`custom-${role.id}`] = role;
+  }
+
   /** A token made outside the API, as an operator makes the first one in Astra's UI. */
   public seedToken(roleId: string, description?: string): IssuedToken {
     return this.issue([roleId], description, undefined);

@@ -1,0 +1,132 @@
+// `npx projen demo`: the example app's rotation function, as synthesized into the cloud assembly, rotating both of
+// the app's secrets twice against a local Secrets Manager (moto) and the Astra DevOps API emulator. No AWS account.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { app } from './app';
+import { AstraEmulator } from '../test/e2e/harness/astra-emulator';
+import { startMoto } from '../test/e2e/harness/moto-server';
+import { RotationDriver } from '../test/e2e/harness/rotation-driver';
+import { secretsManagerClient } from '../test/e2e/harness/secrets-fixture';
+import { SPEC_PATH } from '../test/e2e/harness/spec-validator';
+
+type Handler = (event: unknown) => Promise<void>;
+interface TemplateResource { Type: string; Properties: Record<string, any> }
+
+/** The rotation function's code as the cloud assembly holds it: the asset whose zip the function's S3Key names. */
+function rotationAssetOf(assemblyDir: string, stackName: string): { dir: string; template: Record<string, TemplateResource> } {
+  const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, `${stackName}.template.json`), 'utf8')).Resources;
+  const fn = Object.values<TemplateResource>(template).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler');
+  if (!fn) throw new Error('no rotation function in the synthesized template');
+  const assets = JSON.parse(fs.readFileSync(path.join(assemblyDir, `${stackName}.assets.json`), 'utf8')).files;
+  const key: string = fn.Properties.Code.S3Key;
+  const entry = Object.values<any>(assets).find((a) => Object.values<any>(a.destinations).some((d) => d.objectKey === key));
+  return { dir: path.join(assemblyDir, entry.source.path), template };
+}
+
+function redacted(clientId: unknown): string {
+  return typeof clientId === 'string' ? `${clientId.slice(0, 4)}…` : '-';
+}
+
+async function printStages(sm: SecretsManagerClient, secretId: string, emulator: AstraEmulator, label: string): Promise<void> {
+  const described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+  console.log(`  ${label}:`);
+  for (const [versionId, stages] of Object.entries(described.VersionIdsToStages ?? {})) {
+    if (stages.length === 0) continue;
+    const value = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId, VersionStage: stages[0] }));
+    const clientId = JSON.parse(value.SecretString ?? '{}').clientID;
+    const live = typeof clientId === 'string' ? (emulator.token(clientId)?.revoked === false ? 'live' : 'revoked') : 'no token';
+    console.log(`    ${versionId.slice(0, 8)}  ${stages.join(',').padEnd(22)} clientID ${redacted(clientId).padEnd(6)} ${live}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'astra-demo-'));
+  const assembly = app.synth({ force: true });
+  fs.cpSync(assembly.directory, outdir, { recursive: true });
+  const stackName = 'AstraTokens';
+  const { dir, template } = rotationAssetOf(outdir, stackName);
+  console.log(`Synthesized examples/app.ts; rotation function asset: ${path.relative(outdir, dir)}/index.js`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const handler: Handler = require(path.join(dir, 'index.js')).handler;
+
+  const moto = await startMoto();
+  const emulator = await AstraEmulator.start(SPEC_PATH);
+  // The app's role UUIDs exist in the emulated org: the admin-minted token reads data, the self-rotating one may mint.
+  const secrets = Object.values(template).filter((r) => r.Type === 'AWS::SecretsManager::Secret');
+  const env: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIADEMODUMMY0000000',
+    AWS_SECRET_ACCESS_KEY: 'demo-dummy-secret',
+    SECRETS_MANAGER_ENDPOINT: moto.endpoint,
+    ASTRA_API_URL: emulator.url,
+  };
+  console.log(`Local Secrets Manager (moto) ${moto.endpoint}; Astra emulator ${emulator.url} (the function's ASTRA_API_URL, overridden)\n`);
+  try {
+    const sm = secretsManagerClient(moto.endpoint);
+    const outcomes: string[] = [];
+    const run: Handler = async (event) => {
+      Object.assign(process.env, env);
+      const log = console.log;
+      console.log = (line: string) => outcomes.push(JSON.parse(line).outcome);
+      try {
+        await handler(event);
+      } finally {
+        console.log = log;
+      }
+    };
+    const driver = new RotationDriver(sm, (event) => run(event), () => env as any);
+
+    const admin = emulator.seedToken(emulator.roles.orgAdmin.id, 'admin token, made by hand in the Astra Portal');
+    const adminSecret = await sm.send(new CreateSecretCommand({
+      Name: 'astra/admin-token',
+      SecretString: JSON.stringify({ astraKey: admin.token, clientID: admin.clientId, clientSecret: admin.secret, roleID: emulator.roles.orgAdmin.id, engine: 'AstraDB' }),
+    }));
+
+    for (const secret of secrets) {
+      const name: string = secret.Properties.Name;
+      // The placeholder as CloudFormation would write it, with the admin secret's ARN as moto knows it.
+      const secretString = secret.Properties.SecretString;
+      const placeholder = JSON.parse(typeof secretString === 'string'
+        ? secretString
+        : secretString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '-')).join(''));
+      const selfRotating = placeholder.rootarn === undefined;
+      if (!selfRotating) placeholder.rootarn = adminSecret.ARN;
+      const role = selfRotating ? emulator.roles.tokenManager : emulator.roles.apiUser;
+      emulator.defineRole({ ...role, id: placeholder.roleID });
+      const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(placeholder), Tags: secret.Properties.Tags }));
+      console.log(`${name} (${selfRotating ? 'self-rotating' : 'minted by astra/admin-token'}, previous token revoked ${secret.Properties.Tags[0].Value})`);
+      if (selfRotating) {
+        const bootstrap = emulator.seedToken(placeholder.roleID, 'bootstrap token, made by hand in the Astra Portal');
+        await sm.send(new PutSecretValueCommand({
+          SecretId: created.ARN,
+          SecretString: JSON.stringify({ ...placeholder, astraKey: bootstrap.token, clientID: bootstrap.clientId, clientSecret: bootstrap.secret }),
+        }));
+        console.log('  bootstrap token stored (put-secret-value)');
+      }
+      for (let i = 1; i <= 2; i++) {
+        await printStages(sm, created.ARN!, emulator, `before rotation ${i}`);
+        outcomes.length = 0;
+        const result = await driver.rotate(created.ARN!);
+        console.log(`  rotation ${i}: ${result.completed ? 'completed' : 'FAILED'} (createSecret, setSecret, testSecret, finishSecret: ${outcomes.join(', ')})`);
+        if (!result.completed) throw new Error(result.errors.map((e) => e.message).join('\n'));
+      }
+      await printStages(sm, created.ARN!, emulator, 'after rotation 2');
+      console.log();
+    }
+    if (emulator.specViolations.length > 0) throw new Error(`requests the OpenAPI spec rejects: ${JSON.stringify(emulator.specViolations)}`);
+    console.log(`Astra saw ${emulator.requests.length} requests, all valid against DataStax's OpenAPI spec.`);
+  } finally {
+    await emulator.stop();
+    await moto.stop();
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
