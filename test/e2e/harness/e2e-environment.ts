@@ -3,12 +3,15 @@ import { AstraEmulatorProcess } from './astra-emulator-process';
 import { InvariantChecker } from './invariants';
 import { LambdaRuntime } from './lambda-runtime';
 import { LogCapture } from './log-capture';
+import { MotoCreatedDateProxy } from './moto-created-date-proxy';
 import { MotoServer, startMoto } from './moto-server';
 import { assertBundleBuilt, fastHandlerEnvironment, HandlerEnvironment, RotationDriver } from './rotation-driver';
 import { secretsManagerClient, SecretsFixture } from './secrets-fixture';
 
 export interface E2EEnvironment {
   moto: MotoServer;
+  /** What every client talks to instead of moto itself (see moto-created-date-proxy.ts). */
+  smProxy: MotoCreatedDateProxy;
   astra: AstraEmulatorProcess;
   sm: SecretsManagerClient;
   logs: LogCapture;
@@ -30,15 +33,16 @@ export function useE2EEnvironment(prefix: string): E2EEnvironment {
     ctx.logs = new LogCapture();
     const bundle = assertBundleBuilt();
     [ctx.moto, ctx.astra, ctx.lambda] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), LambdaRuntime.start(bundle, ctx.logs)]);
-    ctx.sm = secretsManagerClient(ctx.moto.endpoint);
-    ctx.env = fastHandlerEnvironment(ctx.moto.endpoint, ctx.astra.url);
+    ctx.smProxy = await MotoCreatedDateProxy.start(ctx.moto.endpoint);
+    ctx.sm = secretsManagerClient(ctx.smProxy.endpoint);
+    ctx.env = fastHandlerEnvironment(ctx.smProxy.endpoint, ctx.astra.url);
     ctx.driver = new RotationDriver(ctx.sm, (event, env) => ctx.lambda.invoke(event, env), () => ctx.env);
     ctx.secrets = new SecretsFixture(ctx.sm, ctx.astra, prefix);
     ctx.invariants = new InvariantChecker(ctx.secrets, ctx.astra, ctx.logs);
   }, 60_000);
   afterAll(async () => {
     ctx.sm?.destroy();
-    await Promise.allSettled([ctx.moto?.stop(), ctx.astra?.stop(), ctx.lambda?.stop()]);
+    await Promise.allSettled([ctx.smProxy?.stop(), ctx.moto?.stop(), ctx.astra?.stop(), ctx.lambda?.stop()]);
   }, 30_000);
   return ctx;
 }

@@ -1,0 +1,75 @@
+import { useE2EEnvironment } from './harness/e2e-environment';
+import { expectNoViolations } from './harness/scenario';
+import { RotatedSecret, SecretOptions } from './harness/secrets-fixture';
+
+const e = useE2EEnvironment('e2e-bad');
+afterEach(() => expectNoViolations(e));
+
+/** What "unchanged" means: the same versions hold the same values, and Astra minted nothing. */
+async function snapshot(secret: RotatedSecret) {
+  const values = await e.secrets.versionValues(secret.arn);
+  return {
+    values: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)),
+    current: (await e.secrets.readStage(secret.arn, 'AWSCURRENT'))!.versionId,
+    minted: (await e.astra.mintedTokens()).length,
+  };
+}
+
+const NOT_A_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-bad-does-not-exist-AbCdEf';
+
+const BAD_SECRETS: Array<[string, () => Promise<SecretOptions>]> = [
+  ['malformed JSON', async () => ({ mode: 'self', rawValue: '{"astraKey": "AstraCS:' })],
+  ['a JSON array instead of an object', async () => ({ mode: 'self', rawValue: '[]' })],
+  ['no engine', async () => ({ mode: 'self', overrides: { engine: undefined } })],
+  ['a wrong engine', async () => ({ mode: 'self', overrides: { engine: 'postgres' } })],
+  ['roleID that is a role name, not a UUID', async () => ({ mode: 'self', overrides: { roleID: 'Database Administrator' } })],
+  ['a self-rotating secret with no token yet', async () => ({ mode: 'self', seedToken: false })],
+  ['an unreadable rootarn secret', async () => ({ mode: 'admin', rootarn: NOT_A_SECRET })],
+  ['a malformed rootarn', async () => ({ mode: 'admin', rootarn: 'my-admin-secret' })],
+  ['a rootarn secret that is not JSON', async () => ({ mode: 'admin', rootarn: (await e.secrets.createAdminSecret(undefined, 'AstraCS:not-json')).arn })],
+  ['a rootarn secret with no astraKey', async () => ({ mode: 'admin', rootarn: (await e.secrets.createAdminSecret(undefined, '{"clientID":"x"}')).arn })],
+  ['an admin token without token-write', async () => ({ mode: 'admin', rootarn: (await e.secrets.createAdminSecret(e.astra.roles.readOnly.id)).arn })],
+  ['a self-rotating token without token-write', async () => ({ mode: 'self', roleId: e.astra.roles.readOnly.id })],
+  ['a Python-rotator secret (engine Astra) without rootarn', async () => ({ mode: 'self', overrides: { engine: 'Astra' } })],
+];
+
+test.each(BAD_SECRETS)('%s: the rotation fails, the secret is unchanged and no token is minted', async (_why, options) => {
+  const secret = await e.secrets.createRotatedSecret(await options());
+  const before = await snapshot(secret);
+  const result = await e.driver.rotate(secret.arn, { maxAttempts: 2 });
+  expect(result.completed).toBe(false);
+  expect(result.errors.length).toBeGreaterThan(0);
+  for (const error of result.errors) expect(error.message).toMatch(/^createSecret of arn:aws:secretsmanager:/);
+  expect(await snapshot(secret)).toEqual(before);
+  await e.invariants.redaction(result.errors, _why);
+});
+
+describe('bad events', () => {
+  let secret: RotatedSecret;
+  let token: string;
+  beforeAll(async () => {
+    secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+    token = '5f0f5d1e-0000-4000-8000-00000000e2e0';
+    await e.driver.stagePendingVersion(secret.arn, token);
+  });
+  afterAll(() => e.driver.abandon(secret.arn, token));
+
+  const events: Array<[string, (arn: string, token: string) => unknown]> = [
+    ['null', () => null],
+    ['a string', () => 'createSecret'],
+    ['no Step', (arn, t) => ({ SecretId: arn, ClientRequestToken: t })],
+    ['no SecretId', (_arn, t) => ({ Step: 'createSecret', ClientRequestToken: t })],
+    ['no ClientRequestToken', (arn) => ({ Step: 'createSecret', SecretId: arn })],
+    ['an unknown step', (arn, t) => ({ Step: 'rotateSecret', SecretId: arn, ClientRequestToken: t })],
+    ['a step in the wrong case', (arn, t) => ({ Step: 'CreateSecret', SecretId: arn, ClientRequestToken: t })],
+    ['a token that is not a version of the secret', (arn) => ({ Step: 'createSecret', SecretId: arn, ClientRequestToken: '5f0f5d1e-0000-4000-8000-0000000000ff' })],
+    ['an unknown secret', (_arn, t) => ({ Step: 'createSecret', SecretId: NOT_A_SECRET, ClientRequestToken: t })],
+  ];
+  test.each(events)('%s: the handler throws, nothing changes, nothing is minted', async (_why, makeEvent) => {
+    const before = await snapshot(secret);
+    const error = await e.driver.invoke(makeEvent(secret.arn, token));
+    expect(error).toBeInstanceOf(Error);
+    expect(await snapshot(secret)).toEqual(before);
+    await e.invariants.redaction([error!], _why);
+  });
+});
