@@ -108,6 +108,10 @@ project.addTask('integ:update', {
 });
 project.testTask.spawn(integ);
 
+// unrs-resolver 1.13.0 (under jest and the eslint resolver) names platform bindings that the npm registry
+// reachable here does not serve, so `npm ci` would refuse the lock file; 1.12.2 is served whole.
+project.package.addPackageResolutions('unrs-resolver@1.12.2');
+
 project.addTask('demo', {
   description: 'Synthesize examples/app.ts and rotate its secrets twice against local moto and the Astra emulator',
   // The SDK warns on every process that Node 20 support ends; the Lambda runs the newest Node runtime.

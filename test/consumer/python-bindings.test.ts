@@ -2,6 +2,8 @@
  * The Python package's API, checked on the sources jsii-pacmak generates (the wheel cannot be
  * imported here: jsii and aws-cdk-lib for Python are on no reachable index).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { readJsiiAssembly } from './support/built-package';
 import { definedNames, generatedPythonModule, initKeywords, pythonClass, toSnakeCase } from './support/python-sources';
 
@@ -68,4 +70,14 @@ test('the module exports its public types', () => {
   for (const name of ['AstraTokenSecret', 'AstraTokenSecretProps', 'AstraEnvironment', 'PreviousTokenRevocation']) {
     expect(all).toContain(`"${name}"`);
   }
+});
+
+test('every keyword the README\'s Python example passes to AstraTokenSecret exists in the generated module', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const example = /```python\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const calls = example.split('AstraTokenSecret(').slice(1).map((call) => call.split(')\n')[0]);
+  const used = [...new Set(calls.flatMap((call) => [...call.matchAll(/(\w+)=/g)].map((m) => m[1])))];
+  expect(calls.length).toBe(2);
+  expect(used).toEqual(expect.arrayContaining(['role_id', 'admin_secret', 'automatically_after', 'previous_token_revocation']));
+  expect(initKeywords(pythonClass(source, 'AstraTokenSecret'))).toEqual(expect.arrayContaining(used));
 });
