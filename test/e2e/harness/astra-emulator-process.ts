@@ -1,10 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import type { AstraRole, IssuedToken, RecordedRequest, SpecViolation } from './astra-emulator';
+import { buildChildEntry } from './child-entry';
 import type { FaultRule } from './faults';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -22,18 +21,7 @@ export type StandardRoles = Record<'orgAdmin' | 'dbAdmin' | 'readOnly' | 'tokenM
 /** The Astra emulator running in its own Node process, on free loopback ports, driven over a control port. */
 export class AstraEmulatorProcess {
   public static async start(timeoutMs = 15_000): Promise<AstraEmulatorProcess> {
-    const dir = mkdtempSync(path.join(tmpdir(), 'astra-emulator-'));
-    const outfile = path.join(dir, 'astra-emulator.js');
-    buildSync({
-      entryPoints: [path.join(__dirname, 'astra-emulator-main.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      packages: 'external',
-      outfile,
-      logLevel: 'error',
-    });
+    const { dir, outfile } = buildChildEntry(path.join(__dirname, 'astra-emulator-main.ts'), { prefix: 'astra-emulator-', externalPackages: true });
     const child = spawn(process.execPath, [outfile, SPEC_PATH], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') },

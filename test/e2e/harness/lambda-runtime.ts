@@ -1,8 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
+import { buildChildEntry } from './child-entry';
 import type { LogCapture } from './log-capture';
 
 /** An error the handler threw, rebuilt in the test process; `serialized` is its JSON form, for the redaction check. */
@@ -22,17 +21,7 @@ type RuntimeMessage =
 /** One loaded copy of the bundled handler in its own Node process, invoked like a Lambda function. */
 export class LambdaRuntime {
   public static async start(bundlePath: string, logs: LogCapture, timeoutMs = 15_000): Promise<LambdaRuntime> {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lambda-runtime-'));
-    const outfile = path.join(dir, 'runtime.js');
-    buildSync({
-      entryPoints: [path.join(__dirname, 'lambda-runtime-main.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      outfile,
-      logLevel: 'error',
-    });
+    const { dir, outfile } = buildChildEntry(path.join(__dirname, 'lambda-runtime-main.ts'), { prefix: 'lambda-runtime-' });
     // A clean environment: nothing of the test process's AWS settings leaks into the function.
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LANG: 'C.UTF-8' };
     const child = spawn(process.execPath, [outfile, bundlePath], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env });
