@@ -70,12 +70,14 @@ async function main(): Promise<void> {
     const outcomes: string[] = [];
     const run: Handler = async (event) => {
       Object.assign(process.env, env);
-      const log = console.log;
-      console.log = (line: string) => outcomes.push(JSON.parse(line).outcome);
+      // The handler writes one JSON line per step, with the console method of its level.
+      const methods = ['info', 'warn', 'error'] as const;
+      const saved = methods.map((m) => console[m]);
+      for (const m of methods) console[m] = (line: string) => outcomes.push(JSON.parse(line).outcome);
       try {
         await handler(event);
       } finally {
-        console.log = log;
+        methods.forEach((m, i) => { console[m] = saved[i]; });
       }
     };
     const driver = new RotationDriver(sm, (event) => run(event), () => env as any);

@@ -44,7 +44,11 @@ export class StepReport {
   }
 }
 
-/** Every log line goes through the redactor, whatever it holds. */
+/**
+ * Every log line goes through the redactor, whatever it holds. The console method matches the line's level, so that
+ * Lambda's JSON log format records that level and its application log level filter applies.
+ */
 export function writeLogLine(line: Record<string, unknown>, redactor: Redactor): void {
-  console.log(redactor.redact(JSON.stringify(line)));
+  const write = line.level === 'ERROR' ? console.error : line.level === 'WARN' ? console.warn : console.info;
+  write(redactor.redact(JSON.stringify(line)));
 }

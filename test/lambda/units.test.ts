@@ -2,6 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AstraClient, errorDetail } from '../../lambda/astra-client';
 import { ConfigError, isLoopbackHost, readConfig } from '../../lambda/config';
+import { writeLogLine } from '../../lambda/log';
 import { Redactor } from '../../lambda/redact';
 
 describe('readConfig', () => {
@@ -130,5 +131,27 @@ describe('AstraClient retries', () => {
       new Redactor(), async (ms) => { waits.push(ms); });
     await expect(dead.currentOrg('tok')).rejects.toThrow(/network error .*after 2 attempts/);
     expect(waits).toHaveLength(1);
+  });
+});
+
+describe('writeLogLine', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test.each([
+    ['INFO', 'info'],
+    ['WARN', 'warn'],
+    ['ERROR', 'error'],
+  ] as const)('writes a %s line with console.%s, so that Lambda\'s JSON log format records its level', (level, method) => {
+    const calls: Record<string, string[]> = { info: [], warn: [], error: [], log: [] };
+    for (const m of ['info', 'warn', 'error', 'log'] as const) {
+      jest.spyOn(console, m).mockImplementation((line: string) => { calls[m].push(line); });
+    }
+    const redactor = new Redactor();
+    redactor.add('AstraCS:abcdefghijklmnopqrstuvwx:' + 'f'.repeat(64));
+    writeLogLine({ level, step: 'createSecret', note: 'AstraCS:abcdefghijklmnopqrstuvwx:' + 'f'.repeat(64) }, redactor);
+    expect(calls[method]).toHaveLength(1);
+    expect(Object.values(calls).flat()).toHaveLength(1);
+    expect(JSON.parse(calls[method][0])).toMatchObject({ level, step: 'createSecret' });
+    expect(calls[method][0]).not.toContain('f'.repeat(64));
   });
 });

@@ -41,9 +41,11 @@ export class Harness {
     this.errors.length = 0;
     for (const key of Object.keys(process.env)) if (key.startsWith('ASTRA_') || key === 'SECRETS_MANAGER_ENDPOINT') delete process.env[key];
     Object.assign(process.env, fastEnv(this.astra.url));
-    jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-      this.logs.push(args.map(String).join(' '));
-    });
+    for (const method of ['log', 'info', 'warn', 'error'] as const) {
+      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        this.logs.push(args.map(String).join(' '));
+      });
+    }
     this.admin = this.astra.issue([ADMIN_ROLE], 'admin');
   }
 
