@@ -42,18 +42,21 @@ export class LambdaHost {
   }
 
   private nextId = 1;
-  private readonly waiting = new Map<number, (m: never) => void>();
+  private readonly waiting = new Map<number, { resolve: (m: never) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly child: ChildProcess, public readonly loadMs: number, private readonly stderr: () => string) {
     child.on('message', (m: { id?: number }) => {
-      const resolve = m.id !== undefined ? this.waiting.get(m.id) : undefined;
-      if (resolve && m.id !== undefined) {
+      const pending = m.id !== undefined ? this.waiting.get(m.id) : undefined;
+      if (pending && m.id !== undefined) {
         this.waiting.delete(m.id);
-        resolve(m as never);
+        pending.resolve(m as never);
       }
     });
     child.on('exit', (code) => {
-      if (this.waiting.size) throw new Error(`the Lambda host exited with ${code} during an invocation: ${this.stderr()}`);
+      // Fail the invocations in flight (a throw here would be an uncaught exception in the bench process).
+      const error = new Error(`the Lambda host exited with ${code} during an invocation: ${this.stderr()}`);
+      for (const pending of this.waiting.values()) pending.reject(error);
+      this.waiting.clear();
     });
   }
 
@@ -76,8 +79,8 @@ export class LambdaHost {
 
   private request<T>(message: Record<string, unknown>): Promise<T> {
     const id = this.nextId++;
-    return new Promise<T>((resolve) => {
-      this.waiting.set(id, resolve as (m: never) => void);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (m: never) => void, reject });
       this.child.send({ ...message, id });
     });
   }

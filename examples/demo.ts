@@ -7,6 +7,7 @@ import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { app } from './app';
+import { CfnTemplate, functionAssetDir, readTemplate } from '../test/consumer/support/cloud-assembly';
 import { AstraEmulator } from '../test/e2e/harness/astra-emulator';
 import { startMoto } from '../test/e2e/harness/moto-server';
 import { RotationDriver } from '../test/e2e/harness/rotation-driver';
@@ -14,17 +15,13 @@ import { secretsManagerClient } from '../test/e2e/harness/secrets-fixture';
 import { SPEC_PATH } from '../test/e2e/harness/spec-validator';
 
 type Handler = (event: unknown) => Promise<void>;
-interface TemplateResource { Type: string; Properties: Record<string, any> }
 
-/** The rotation function's code as the cloud assembly holds it: the asset whose zip the function's S3Key names. */
-function rotationAssetOf(assemblyDir: string, stackName: string): { dir: string; template: Record<string, TemplateResource> } {
-  const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, `${stackName}.template.json`), 'utf8')).Resources;
-  const fn = Object.values<TemplateResource>(template).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler');
+/** The rotation function's code as the cloud assembly holds it, and the template it belongs to. */
+function rotationAssetOf(assemblyDir: string, stackName: string): { dir: string; template: CfnTemplate['Resources'] } {
+  const template = readTemplate(assemblyDir, stackName).Resources;
+  const fn = Object.values(template).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Handler === 'index.handler');
   if (!fn) throw new Error('no rotation function in the synthesized template');
-  const assets = JSON.parse(fs.readFileSync(path.join(assemblyDir, `${stackName}.assets.json`), 'utf8')).files;
-  const key: string = fn.Properties.Code.S3Key;
-  const entry = Object.values<any>(assets).find((a) => Object.values<any>(a.destinations).some((d) => d.objectKey === key));
-  return { dir: path.join(assemblyDir, entry.source.path), template };
+  return { dir: functionAssetDir(assemblyDir, stackName, fn.Properties!.Code), template };
 }
 
 function redacted(clientId: unknown): string {
@@ -56,7 +53,7 @@ async function main(): Promise<void> {
   const moto = await startMoto();
   const emulator = await AstraEmulator.start(SPEC_PATH);
   // The app's role UUIDs exist in the emulated org: the admin-minted token reads data, the self-rotating one may mint.
-  const secrets = Object.values(template).filter((r) => r.Type === 'AWS::SecretsManager::Secret');
+  const secrets = Object.values(template).filter((r) => r.Type === 'AWS::SecretsManager::Secret').map((r) => r.Properties!);
   const env: Record<string, string> = {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIADEMODUMMY0000000',
@@ -89,9 +86,9 @@ async function main(): Promise<void> {
     }));
 
     for (const secret of secrets) {
-      const name: string = secret.Properties.Name;
+      const name: string = secret.Name;
       // The placeholder as CloudFormation would write it, with the admin secret's ARN as moto knows it.
-      const secretString = secret.Properties.SecretString;
+      const secretString = secret.SecretString;
       const placeholder = JSON.parse(typeof secretString === 'string'
         ? secretString
         : secretString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '-')).join(''));
@@ -99,8 +96,8 @@ async function main(): Promise<void> {
       if (!selfRotating) placeholder.rootarn = adminSecret.ARN;
       const role = selfRotating ? emulator.roles.tokenManager : emulator.roles.apiUser;
       emulator.defineRole({ ...role, id: placeholder.roleID });
-      const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(placeholder), Tags: secret.Properties.Tags }));
-      console.log(`${name} (${selfRotating ? 'self-rotating' : 'minted by astra/admin-token'}, previous token revoked ${secret.Properties.Tags[0].Value})`);
+      const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(placeholder), Tags: secret.Tags }));
+      console.log(`${name} (${selfRotating ? 'self-rotating' : 'minted by astra/admin-token'}, previous token revoked ${secret.Tags[0].Value})`);
       if (selfRotating) {
         const bootstrap = emulator.seedToken(placeholder.roleID, 'bootstrap token, made by hand in the Astra Portal');
         await sm.send(new PutSecretValueCommand({

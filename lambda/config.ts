@@ -1,3 +1,5 @@
+import { ASTRA_API_URLS } from '../src/astra-api-urls';
+
 /** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
 export interface RotationConfig {
   readonly secretsManagerEndpoint?: string;
@@ -9,7 +11,7 @@ export interface RotationConfig {
   readonly testRetryDelayMs: number;
 }
 
-export const DEFAULT_ASTRA_API_URL = 'https://api.astra.datastax.com';
+export const DEFAULT_ASTRA_API_URL = ASTRA_API_URLS.PROD;
 
 export class ConfigError extends Error {
   constructor(message: string) {

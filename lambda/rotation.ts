@@ -4,13 +4,15 @@ import { RotationFailure } from './errors';
 import { StepReport } from './log';
 import { Redactor } from './redact';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore } from './secrets';
+import { PreviousTokenRevocation } from '../src/previous-token-revocation';
+import { PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/revocation-tag';
 
 export const STEP_NAMES = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type StepName = typeof STEP_NAMES[number];
 
-export const REVOCATION_POLICY_TAG = 'astra-token-secret:previous-token-revocation';
-export const REVOCATION_POLICIES = ['AT_NEXT_ROTATION', 'IMMEDIATELY'] as const;
-export type RevocationPolicy = typeof REVOCATION_POLICIES[number];
+// The construct writes the tag (src/ modules that import nothing, so the bundle takes them as they are).
+export const REVOCATION_POLICIES = Object.values(PreviousTokenRevocation);
+export type RevocationPolicy = `${PreviousTokenRevocation}`;
 
 export interface RotationEvent {
   readonly step: StepName;
@@ -23,7 +25,6 @@ export interface Rotation {
   readonly event: RotationEvent;
   readonly secretArn: string;
   readonly secretName: string;
-  readonly versions: Record<string, string[]>;
   readonly currentVersionId?: string;
   readonly previousVersionId?: string;
   readonly policy: RevocationPolicy;
@@ -80,7 +81,6 @@ export async function openRotation(
     event,
     secretArn,
     secretName: description.Name ?? secretArn,
-    versions,
     currentVersionId: versionWith(AWSCURRENT),
     previousVersionId: versionWith(AWSPREVIOUS),
     policy,

@@ -34,8 +34,9 @@ export function clientIdOfToken(token: string | undefined): string | undefined {
  * Parses a secret string without judging it; credentials in it are registered for redaction at once.
  * The JSON parser's own message is never used: V8 quotes the offending text, which may be a token.
  */
-export function parseSecretString(text: string | undefined, what: string, redactor: Redactor): AstraSecretValue {
-  if (text === undefined) {
+export function parseSecretString(text: string, what: string, redactor: Redactor): AstraSecretValue {
+  // SecretStore.valueOf answers '' for a version whose value is binary (no SecretString).
+  if (text === '') {
     throw new RotationFailure(`${what} has no SecretString (binary or empty).`, 'Store the Astra token as a JSON SecretString.');
   }
   redactor.add(text);

@@ -32,7 +32,7 @@ export function regionOf(secretId: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 export function isNotFound(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ResourceNotFoundException';
+  return (error as { name?: unknown } | undefined)?.name === 'ResourceNotFoundException';
 }
 
 /** Secrets Manager calls of one rotation. Every read names a stage and/or a version (see docs/rotation-design.md). */

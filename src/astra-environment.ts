@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { ASTRA_API_URLS } from './astra-api-urls';
 
 /**
  * The Astra environment whose DevOps API mints the tokens. A token works only in its own environment.
@@ -12,11 +13,6 @@ export enum AstraEnvironment {
   TEST = 'TEST',
 }
 
-const API_URLS: Record<AstraEnvironment, string> = {
-  [AstraEnvironment.PROD]: 'https://api.astra.datastax.com',
-  [AstraEnvironment.DEV]: 'https://api.dev.cloud.datastax.com',
-  [AstraEnvironment.TEST]: 'https://api.test.cloud.datastax.com',
-};
 
 /**
  * The DevOps API base URL from the construct's props, validated at synth time.
@@ -26,7 +22,7 @@ export function resolveAstraApiUrl(environment?: AstraEnvironment, apiUrl?: stri
     throw new Error('AstraTokenSecret: set either `astraEnvironment` or `astraApiUrl`, not both.');
   }
   if (apiUrl === undefined) {
-    return API_URLS[environment ?? AstraEnvironment.PROD];
+    return ASTRA_API_URLS[environment ?? AstraEnvironment.PROD];
   }
   if (Token.isUnresolved(apiUrl)) {
     return apiUrl;

@@ -14,6 +14,7 @@ import {
   aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { ASTRA_API_URLS } from './astra-api-urls';
 import { latestNodeRuntime } from './latest-node-runtime';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 
@@ -30,6 +31,9 @@ export interface RotationFunctionSettings {
 // Built by the `bundle:rotation-handler` task before compile; `lib/` and `src/` both sit one level
 // below the package root, so the same relative path works from either.
 const HANDLER_ASSET = path.join(__dirname, '..', 'assets', 'rotation-handler');
+
+// The stack's regional endpoint in its partition; also the name KMS sees as kms:ViaService.
+const REGIONAL_SECRETS_MANAGER_HOST = `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}`;
 
 const SECRET_ACTIONS = [
   'secretsmanager:DescribeSecret',
@@ -64,7 +68,7 @@ export class RotationFunction extends Construct {
     ];
     const isDefault =
       key.slice(1, 5).every((k) => k === undefined) &&
-      settings.astraApiUrl === 'https://api.astra.datastax.com' &&
+      settings.astraApiUrl === ASTRA_API_URLS.PROD &&
       settings.logRetention === logs.RetentionDays.ONE_YEAR;
     return isDefault ? 'AstraTokenRotation' : `AstraTokenRotation${stableHash(JSON.stringify(key))}`;
   }
@@ -97,7 +101,7 @@ export class RotationFunction extends Construct {
     const endpointHost = settings.secretsManagerEndpoint instanceof ec2.InterfaceVpcEndpoint
       // The DNS entries are "<hosted zone>:<dns name>"; the first is the regional name.
       ? Fn.select(1, Fn.split(':', Fn.select(0, settings.secretsManagerEndpoint.vpcEndpointDnsEntries)))
-      : `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+      : REGIONAL_SECRETS_MANAGER_HOST;
 
     if (settings.vpc) {
       this.addVpcNetworkInterfacePermissions(settings.vpc, settings.vpcSubnets);
@@ -218,5 +222,5 @@ function stableHash(text: string): string {
 }
 
 function viaSecretsManager(): Record<string, unknown> {
-  return { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}` } };
+  return { StringEquals: { 'kms:ViaService': REGIONAL_SECRETS_MANAGER_HOST } };
 }

@@ -4,6 +4,7 @@ import { AstraClient, errorDetail } from '../../lambda/astra-client';
 import { ConfigError, isLoopbackHost, readConfig } from '../../lambda/config';
 import { writeLogLine } from '../../lambda/log';
 import { Redactor } from '../../lambda/redact';
+import { parseSecretString } from '../../lambda/secret-value';
 
 describe('readConfig', () => {
   test('defaults', () => {
@@ -153,5 +154,11 @@ describe('writeLogLine', () => {
     expect(Object.values(calls).flat()).toHaveLength(1);
     expect(JSON.parse(calls[method][0])).toMatchObject({ level, step: 'createSecret' });
     expect(calls[method][0]).not.toContain('f'.repeat(64));
+  });
+});
+
+describe('parseSecretString', () => {
+  test('names a version without a SecretString (binary) as such, not as bad JSON', () => {
+    expect(() => parseSecretString('', 'AWSCURRENT', new Redactor())).toThrow(/AWSCURRENT has no SecretString \(binary or empty\)/);
   });
 });

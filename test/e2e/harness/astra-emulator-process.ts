@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import * as path from 'node:path';
 import type { AstraRole, IssuedToken, RecordedRequest, SpecViolation } from './astra-emulator';
+import { credentialStringsOf } from './astra-token';
 import { buildChildEntry } from './child-entry';
 import type { FaultRule } from './faults';
 
@@ -103,7 +104,7 @@ export class AstraEmulatorProcess {
 
   /** Every credential string ever handed out: none may appear in a log line or an error. */
   public async credentialStrings(): Promise<string[]> {
-    return (await this.tokens()).flatMap((t) => [t.token, t.secret, t.token.slice(t.token.lastIndexOf(':') + 1)]);
+    return (await this.tokens()).flatMap(credentialStringsOf);
   }
 
   public injectFault(rule: FaultRule): Promise<void> {

@@ -151,16 +151,6 @@ export class AstraEmulator {
     return [...this.issued.values()];
   }
 
-  /** Tokens minted through the API (not seeded). */
-  public mintedTokens(): IssuedToken[] {
-    return this.allTokens().filter((t) => t.mintedBy !== undefined);
-  }
-
-  /** Every credential string ever handed out: none may appear in a log line or an error. */
-  public credentialStrings(): string[] {
-    return this.allTokens().flatMap((t) => [t.token, t.secret, t.token.slice(t.token.lastIndexOf(':') + 1)]);
-  }
-
   private authenticate(bearer: string | undefined): IssuedToken | undefined {
     if (!bearer) return undefined;
     const clientId = bearer.split(':')[1];

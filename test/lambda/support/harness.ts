@@ -1,6 +1,7 @@
 import { ADMIN_ROLE, APP_ROLE, AstraToken, FakeAstra } from './fake-astra';
 import { FakeSecretsManager } from './fake-secrets-manager';
 import { handler } from '../../../lambda';
+import { credentialStringsOf } from '../../e2e/harness/astra-token';
 
 export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
@@ -99,7 +100,7 @@ export class Harness {
 
   /** Every credential that exists in this test: none may appear in a log line or an error. */
   public secretMaterial(): string[] {
-    return this.astra.everIssued.flatMap((t) => [t.token, t.secret, t.token.split(':')[2]]);
+    return this.astra.everIssued.flatMap(credentialStringsOf);
   }
 
   public assertNoSecretMaterial(): void {
