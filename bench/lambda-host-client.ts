@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { buildBenchScript } from './bundles';
+import { stopChild } from '../test/e2e/harness/stop-child';
 
 export interface InvocationResult {
   readonly durationMs: number;
@@ -69,12 +70,8 @@ export class LambdaHost {
   }
 
   public async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.disconnect();
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(killer);
+    // The host exits when its IPC channel closes.
+    await stopChild(this.child, () => this.child.disconnect());
   }
 
   private request<T>(message: Record<string, unknown>): Promise<T> {

@@ -6,6 +6,7 @@ import type { AstraRole, IssuedToken, RecordedRequest, SpecViolation } from './a
 import { credentialStringsOf } from './astra-token';
 import { buildChildEntry } from './child-entry';
 import type { FaultRule } from './faults';
+import { stopChild } from './stop-child';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Kept here rather than imported from spec-validator.ts: importing that would load openapi-backend into Jest. */
@@ -72,13 +73,7 @@ export class AstraEmulatorProcess {
   ) {}
 
   public async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-      this.child.kill('SIGTERM');
-      const killer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(killer);
-    }
+    await stopChild(this.child);
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildChildEntry } from './child-entry';
 import type { LogCapture } from './log-capture';
+import { stopChild } from './stop-child';
 
 /** An error the handler threw, rebuilt in the test process; `serialized` is its JSON form, for the redaction check. */
 export class HandlerError extends Error {
@@ -73,11 +74,7 @@ export class LambdaRuntime {
   }
 
   public async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-      this.child.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(this.child);
     rmSync(this.dir, { recursive: true, force: true });
   }
 

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { freeLoopbackPort } from './free-port';
+import { stopChild } from './stop-child';
 
 export const MOTO_INSTALL_HINT = 'moto_server is missing from this machine\'s Python: pip install "moto[server]"';
 
@@ -63,15 +64,7 @@ export async function startMoto(timeoutMs = 20_000): Promise<MotoServer> {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(killer);
-  };
+  const stop = () => stopChild(child);
 
   try {
     await waitUntilReady(port, child, () => output, timeoutMs);
