@@ -263,15 +263,15 @@ export class AstraTokenSecret extends Construct {
     // The first rotation must find the role's permissions in place.
     this.rotationSchedule.node.addDependency(rotation.role);
 
-    if (props.alarmTopic) {
-      alarmOnRotationErrors(rotation.function, rotation, props.alarmTopic);
-      notifyOnSecretEvents(this, secret.secretArn, props.alarmTopic);
-    }
-
     this.secret = secret;
     this.secretArn = secret.secretArn;
     this.secretName = secret.secretName;
     this.rotationFunction = rotation.function;
+
+    if (props.alarmTopic) {
+      alarmOnRotationErrors(rotation, this.metricRotationErrors(), props.alarmTopic);
+      notifyOnSecretEvents(this, secret.secretArn, props.alarmTopic);
+    }
   }
 
   /**

@@ -1,9 +1,7 @@
 import {
-  Duration,
   aws_cloudwatch as cloudwatch,
   aws_events as events,
   aws_iam as iam,
-  aws_lambda as lambda,
   aws_sns as sns,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -45,15 +43,18 @@ function publishersOf(topic: sns.ITopic): TopicPublishers {
   return found;
 }
 
-/** One alarm per rotation function and topic: the function errored in a 5-minute period. */
-export function alarmOnRotationErrors(fn: lambda.IFunction, scope: Construct, topic: sns.ITopic): void {
+/**
+ * One alarm per rotation function and topic: the function errored in a period of `errors` (the metric that
+ * AstraTokenSecret.metricRotationErrors() gives users, so that their dashboards show what the alarm watches).
+ */
+export function alarmOnRotationErrors(functionScope: Construct, errors: cloudwatch.IMetric, topic: sns.ITopic): void {
   const id = `ErrorsAlarm${topic.node.addr}`;
-  if (scope.node.tryFindChild(id)) return;
-  const alarm = new cloudwatch.Alarm(scope, id, {
+  if (functionScope.node.tryFindChild(id)) return;
+  const alarm = new cloudwatch.Alarm(functionScope, id, {
     alarmDescription:
       'The Astra token rotation function failed. Its log group has one JSON line per step with the secret ARN, ' +
       'the step and the reason; see the README\'s troubleshooting section.',
-    metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    metric: errors,
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

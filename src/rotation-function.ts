@@ -66,8 +66,8 @@ export class RotationFunction extends Construct {
       settings.secretsManagerEndpoint?.node.path,
       settings.logRetention,
     ];
-    const isDefault =
-      key.slice(1, 5).every((k) => k === undefined) &&
+    // The common case keeps a readable logical ID; any other settings get a stable hash of them.
+    const isDefault = !settings.vpc && !settings.vpcSubnets && !settings.securityGroups && !settings.secretsManagerEndpoint &&
       settings.astraApiUrl === ASTRA_API_URLS.PROD &&
       settings.logRetention === logs.RetentionDays.ONE_YEAR;
     return isDefault ? 'AstraTokenRotation' : `AstraTokenRotation${stableHash(JSON.stringify(key))}`;
