@@ -1,6 +1,7 @@
 import { RotationConfig } from './config';
 import { AstraApiError } from './errors';
 import { Redactor } from './redact';
+import { TimeBudget } from './time-budget';
 
 export interface MintedToken {
   readonly clientId: string;
@@ -10,17 +11,21 @@ export interface MintedToken {
   readonly generatedOn?: string;
 }
 
+/** One client of the org's token list. `description` is "" and `tokenExpiry` null when the token has none. */
 export interface AstraClientEntry {
   readonly clientId: string;
   readonly roles: string[];
+  readonly description: string;
+  readonly generatedOn?: string;
+  readonly tokenExpiry?: string | null;
 }
 
 export type RevokeOutcome = 'revoked' | 'already-revoked';
 
-/** A mint that answered 2xx without a usable token; `clientId` is set when the token may exist and must be revoked. */
+/** A mint that answered 2xx without a usable token: one may exist all the same, so it is an unknown outcome. */
 export class MalformedMintResponse extends AstraApiError {
-  constructor(public readonly clientId: string | undefined) {
-    super('token mint (POST /v2/clientIdSecrets)', 200, 'the response has no clientId, secret and token');
+  constructor(status: number) {
+    super('token mint (POST /v2/clientIdSecrets)', status, 'the response has no clientId, secret and token');
   }
 }
 
@@ -30,6 +35,8 @@ interface HttpAnswer {
 }
 
 const RETRY_AFTER_CAP_MS = 20_000;
+// An attempt with less time than this left is not worth starting.
+const MIN_ATTEMPT_MS = 1_000;
 const BACKOFF_CAP_MS = 20_000;
 const MAX_DETAIL_LENGTH = 300;
 
@@ -37,13 +44,15 @@ export type Sleep = (ms: number) => Promise<void>;
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The DevOps API calls the rotation needs. GET and DELETE are retried on 429, 5xx and network errors;
- * POST is never retried, because a mint that timed out may have created a token and a second one would leak.
+ * The DevOps API calls the rotation needs. GET and DELETE are retried on 429, 5xx and network errors. A POST is retried
+ * here only on 429, which Astra answers without acting; any other failed mint may have created a token, so retrying it
+ * is the caller's decision, after a sweep (see steps/mint.ts). Every attempt and wait fits the invocation's time budget.
  */
 export class AstraClient {
   constructor(
     private readonly config: RotationConfig,
     private readonly redactor: Redactor,
+    private readonly budget: TimeBudget,
     private readonly wait: Sleep = sleep,
     private readonly random: () => number = Math.random,
   ) {}
@@ -55,7 +64,7 @@ export class AstraClient {
     const secret = typeof body?.secret === 'string' && body.secret ? body.secret : undefined;
     const token = typeof body?.token === 'string' && body.token ? body.token : undefined;
     this.redactor.add(secret, token);
-    if (!clientId || !secret || !token) throw new MalformedMintResponse(clientId);
+    if (!clientId || !secret || !token) throw new MalformedMintResponse(answer.status);
     return {
       clientId,
       secret,
@@ -90,7 +99,13 @@ export class AstraClient {
     const clients = Array.isArray(body?.clients) ? body.clients : [];
     return clients
       .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && typeof c.clientId === 'string')
-      .map((c) => ({ clientId: c.clientId as string, roles: Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [] }));
+      .map((c) => ({
+        clientId: c.clientId as string,
+        roles: Array.isArray(c.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [],
+        description: typeof c.description === 'string' ? c.description : '',
+        generatedOn: typeof c.generatedOn === 'string' ? c.generatedOn : undefined,
+        tokenExpiry: typeof c.tokenExpiry === 'string' ? c.tokenExpiry : null,
+      }));
   }
 
   private async call(
@@ -102,8 +117,16 @@ export class AstraClient {
     alsoAccept: (status: number) => boolean = () => false,
   ): Promise<HttpAnswer> {
     this.redactor.add(bearer);
+    // A POST is retried on 429 only: any other failure may have minted a token (see the class comment).
     const attempts = method === 'POST' ? 1 : this.config.httpMaxAttempts;
-    for (let attempt = 1; ; attempt++) {
+    const minAttemptMs = Math.min(this.config.httpTimeoutMs, MIN_ATTEMPT_MS);
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      if (!this.budget.allows(minAttemptMs)) {
+        throw new AstraApiError(operation, undefined, 'not sent: the invocation\'s time is almost up', false);
+      }
+      const timeoutMs = Math.min(this.config.httpTimeoutMs, this.budget.remainingMs());
       let answer: HttpAnswer & { retryAfterMs?: number; contentType: string };
       try {
         const response = await fetch(`${this.config.astraApiUrl}${path}`, {
@@ -116,7 +139,7 @@ export class AstraClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           // A redirect could carry the bearer token somewhere unexpected; the DevOps API never redirects.
           redirect: 'error',
-          signal: AbortSignal.timeout(this.config.httpTimeoutMs),
+          signal: AbortSignal.timeout(timeoutMs),
         });
         answer = {
           status: response.status,
@@ -125,20 +148,30 @@ export class AstraClient {
           retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
         };
       } catch (error) {
-        const detail = this.networkDetail(error);
-        if (attempt < attempts) {
-          await this.wait(this.backoffMs(attempt));
+        failures += 1;
+        const detail = this.networkDetail(error, timeoutMs);
+        const waitMs = this.backoffMs(failures);
+        if (failures < attempts && this.budget.allows(waitMs + minAttemptMs)) {
+          await this.wait(waitMs);
           continue;
         }
-        throw new AstraApiError(operation, undefined, attempts > 1 ? `${detail} (after ${attempt} attempts)` : detail);
+        throw new AstraApiError(operation, undefined, failures > 1 ? `${detail} (after ${failures} attempts)` : detail);
       }
       if ((answer.status >= 200 && answer.status < 300) || alsoAccept(answer.status)) return answer;
-      const retryable = answer.status === 429 || answer.status >= 500;
-      if (retryable && attempt < attempts) {
-        await this.wait(answer.retryAfterMs ?? this.backoffMs(attempt));
+      let waitMs: number | undefined;
+      if (answer.status === 429 && ++rateLimited < this.config.rateLimitMaxAttempts) {
+        // Retry-After is a minimum; a little jitter on top keeps callers told the same second from coming back together.
+        waitMs = answer.retryAfterMs !== undefined ? answer.retryAfterMs + Math.floor(this.random() * (250 + answer.retryAfterMs / 4)) : this.backoffMs(rateLimited);
+      } else if (answer.status >= 500 && method !== 'POST' && ++failures < attempts) {
+        waitMs = answer.retryAfterMs ?? this.backoffMs(failures);
+      }
+      if (waitMs !== undefined && this.budget.allows(waitMs + minAttemptMs)) {
+        await this.wait(waitMs);
         continue;
       }
-      throw new AstraApiError(operation, answer.status, this.redactor.redact(errorDetail(answer.body, answer.contentType)));
+      const tries = failures + rateLimited;
+      const detail = this.redactor.redact(errorDetail(answer.body, answer.contentType));
+      throw new AstraApiError(operation, answer.status, tries > 1 ? `${detail} (after ${tries} attempts)` : detail);
     }
   }
 
@@ -148,10 +181,10 @@ export class AstraClient {
     return Math.floor(this.random() * ceiling);
   }
 
-  private networkDetail(error: unknown): string {
+  private networkDetail(error: unknown, timeoutMs: number): string {
     // Duck-typed: fetch rejects with DOMExceptions, which are not instances of this realm's Error under jest.
     const failure = (error ?? {}) as { name?: unknown; message?: unknown; cause?: { message?: unknown } };
-    if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return `no answer within ${this.config.httpTimeoutMs} ms`;
+    if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
     const cause = typeof failure.cause?.message === 'string' ? `: ${failure.cause.message}` : '';
     const message = typeof failure.message === 'string' ? failure.message : String(error);
     return this.redactor.redact(`network error (${message}${cause})`);

@@ -57,18 +57,18 @@ export async function revokeAll(
   return failed;
 }
 
-/** Turns a refused mint into the operator's next move; the secret is unchanged and no token exists. */
-export function mintFailure(error: unknown, authority: Authority, description: string): RotationFailure {
-  if (error instanceof AstraApiError && (error.status === 401 || error.status === 403)) {
+/** Turns a mint that created no token into the operator's next move; the secret is unchanged. */
+export function mintFailure(error: unknown, authority: Authority): RotationFailure {
+  if (!(error instanceof AstraApiError)) return new RotationFailure(`minting failed: ${messageOf(error)}.`, 'Rotation will be retried.');
+  if (!error.sent) return new RotationFailure(`${error.message}.`, 'The token was not minted. Rotation will be retried.');
+  if (error.status === 429) {
+    return new RotationFailure(`${error.message}: Astra is limiting the rate of calls.`,
+      'Rotation will be retried. If it keeps happening, fewer secrets should rotate at the same moment: spread their schedules or windows.');
+  }
+  if (error.status === 401 || error.status === 403) {
     return new RotationFailure(`${authority.description} may not mint tokens: ${error.message}.`,
       'Give that token a role with the token-write permission (Organization Administrator, Database Administrator or a custom role with org-token-write), or replace it with a valid token.');
   }
-  if (error instanceof AstraApiError && error.status === undefined) {
-    return new RotationFailure(`${error.message}; whether Astra created a token is unknown.`,
-      `Rotation will be retried. If Astra's token list shows a token described "${description}", revoke it.`);
-  }
-  if (error instanceof AstraApiError) {
-    return new RotationFailure(`${error.message}.`, 'Check the roleID (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');
-  }
-  return new RotationFailure(`minting failed: ${messageOf(error)}.`, 'Rotation will be retried.');
+  if (error.transient) return new RotationFailure(`${error.message}.`, 'Rotation will be retried.');
+  return new RotationFailure(`${error.message}.`, 'Check the roleID (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');
 }

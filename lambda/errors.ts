@@ -9,15 +9,24 @@ export class RotationFailure extends Error {
   }
 }
 
-/** An Astra DevOps API call that did not succeed. `status` is absent when no HTTP answer came (timeout, network). */
+/**
+ * An Astra DevOps API call that did not succeed. `status` is absent when no HTTP answer came (timeout, network);
+ * `sent` is false when the request never left because the invocation's time was up, so Astra cannot have acted on it.
+ */
 export class AstraApiError extends Error {
   constructor(
     public readonly operation: string,
     public readonly status: number | undefined,
     public readonly detail: string,
+    public readonly sent: boolean = true,
   ) {
     super(status === undefined ? `Astra ${operation} failed: ${detail}` : `Astra ${operation} answered HTTP ${status}: ${detail}`);
     this.name = 'AstraApiError';
+  }
+
+  /** Rate limits, Astra's own failures and lost answers pass; the rotation is worth retrying as it is. */
+  public get transient(): boolean {
+    return this.status === undefined || this.status === 429 || this.status >= 500;
   }
 }
 

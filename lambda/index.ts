@@ -1,5 +1,5 @@
 import { AstraClient } from './astra-client';
-import { readConfig } from './config';
+import { DEFAULT_INVOCATION_MS, readConfig } from './config';
 import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
@@ -9,6 +9,7 @@ import { createSecret } from './steps/create-secret';
 import { finishSecret } from './steps/finish-secret';
 import { setSecret } from './steps/set-secret';
 import { testSecret } from './steps/test-secret';
+import { InvocationContext, TimeBudget } from './time-budget';
 
 const STEPS: Record<StepName, (rotation: Rotation) => Promise<string>> = { createSecret, setSecret, testSecret, finishSecret };
 
@@ -20,8 +21,8 @@ export class RotationStepError extends Error {
   }
 }
 
-/** Secrets Manager rotation entry point: `{Step, SecretId, ClientRequestToken, RotationToken?}`. */
-export async function handler(event: unknown): Promise<void> {
+/** Secrets Manager rotation entry point: `{Step, SecretId, ClientRequestToken, RotationToken?}` and Lambda's context. */
+export async function handler(event: unknown, context?: InvocationContext): Promise<void> {
   const started = Date.now();
   const redactor = new Redactor();
   const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
@@ -33,10 +34,12 @@ export async function handler(event: unknown): Promise<void> {
   try {
     const rotationEvent = parseEvent(event);
     const config = readConfig(process.env);
-    const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, regionOf(rotationEvent.secretId)));
-    const astra = new AstraClient(config, redactor);
-    const rotation = await openRotation(rotationEvent, { store, astra, config, redactor, report });
-    const outcome = rotation ? await STEPS[rotationEvent.step](rotation) : 'already-current';
+    const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
+    const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, regionOf(rotationEvent.secretId), config.secretsManagerTimeoutMs));
+    const astra = new AstraClient(config, redactor, budget);
+    const rotation = await openRotation(rotationEvent, { store, astra, config, redactor, report, budget });
+    // finishSecret still owes its revocations after the promotion, so it runs on a version already AWSCURRENT.
+    const outcome = rotation.alreadyCurrent && rotationEvent.step !== 'finishSecret' ? 'already-current' : await STEPS[rotationEvent.step](rotation);
     writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
   } catch (error) {
     const message = redactor.redact(`${report.step} of ${report.secretArn} (version ${report.version}) failed: ${messageOf(error)}`);

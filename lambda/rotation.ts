@@ -4,6 +4,7 @@ import { RotationFailure } from './errors';
 import { StepReport } from './log';
 import { Redactor } from './redact';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore } from './secrets';
+import { TimeBudget } from './time-budget';
 import { PreviousTokenRevocation } from '../src/previous-token-revocation';
 import { PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/revocation-tag';
 
@@ -27,12 +28,15 @@ export interface Rotation {
   readonly secretName: string;
   readonly currentVersionId?: string;
   readonly previousVersionId?: string;
+  /** The version is AWSCURRENT already: only finishSecret has work left (the revocations its promotion owes). */
+  readonly alreadyCurrent: boolean;
   readonly policy: RevocationPolicy;
   readonly store: SecretStore;
   readonly astra: AstraClient;
   readonly config: RotationConfig;
   readonly redactor: Redactor;
   readonly report: StepReport;
+  readonly budget: TimeBudget;
 }
 
 export function parseEvent(event: unknown): RotationEvent {
@@ -50,13 +54,11 @@ export function parseEvent(event: unknown): RotationEvent {
   return { step: step as StepName, secretId: fields.SecretId as string, token: fields.ClientRequestToken as string };
 }
 
-/**
- * The checks of AWS's rotation template. Returns undefined when the version is already AWSCURRENT (nothing to do).
- */
+/** The checks of AWS's rotation template, except that a version already AWSCURRENT is reported, not refused. */
 export async function openRotation(
   event: RotationEvent,
-  deps: Pick<Rotation, 'store' | 'astra' | 'config' | 'redactor' | 'report'>,
-): Promise<Rotation | undefined> {
+  deps: Pick<Rotation, 'store' | 'astra' | 'config' | 'redactor' | 'report' | 'budget'>,
+): Promise<Rotation> {
   const description = await deps.store.describe(event.secretId);
   const secretArn = description.ARN ?? event.secretId;
   deps.report.secretArn = secretArn;
@@ -68,8 +70,8 @@ export async function openRotation(
   if (!stages) {
     throw new RotationFailure('the ClientRequestToken is not a version of the secret.', 'Start the rotation with RotateSecret, which creates the version first.');
   }
-  if (stages.includes(AWSCURRENT)) return undefined;
-  if (!stages.includes(AWSPENDING)) {
+  const alreadyCurrent = stages.includes(AWSCURRENT);
+  if (!alreadyCurrent && !stages.includes(AWSPENDING)) {
     throw new RotationFailure(`the version is not AWSPENDING (its stages: ${stages.join(', ') || 'none'}).`,
       'Start a new rotation with RotateSecret; this version belongs to a rotation that is over.');
   }
@@ -83,6 +85,7 @@ export async function openRotation(
     secretName: description.Name ?? secretArn,
     currentVersionId: versionWith(AWSCURRENT),
     previousVersionId: versionWith(AWSPREVIOUS),
+    alreadyCurrent,
     policy,
   };
 }

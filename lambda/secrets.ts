@@ -2,10 +2,8 @@ import {
   DescribeSecretCommand,
   DescribeSecretCommandOutput,
   GetSecretValueCommand,
-  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
-  SecretVersionsListEntry,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RotationFailure, messageOf } from './errors';
@@ -16,15 +14,30 @@ export const AWSPREVIOUS = 'AWSPREVIOUS';
 
 const clients = new Map<string, SecretsManagerClient>();
 
-/** One client per endpoint and region: env may change between invocations in one process (tests, the e2e harness). */
-export function secretsManagerClient(endpoint: string | undefined, region: string | undefined): SecretsManagerClient {
-  const key = `${endpoint ?? ''}|${region ?? ''}`;
+/**
+ * One client per endpoint, region and timeout: env may change between invocations in one process (tests, the e2e
+ * harness). Without timeouts one stalled call would run the function into its own timeout.
+ */
+export function secretsManagerClient(endpoint: string | undefined, region: string | undefined, requestTimeoutMs: number): SecretsManagerClient {
+  const key = `${endpoint ?? ''}|${region ?? ''}|${requestTimeoutMs}`;
   let client = clients.get(key);
   if (!client) {
-    client = new SecretsManagerClient({ endpoint, region, maxAttempts: 3 });
+    client = new SecretsManagerClient({
+      endpoint,
+      region,
+      maxAttempts: 3,
+      requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(requestTimeoutMs, 2_000) },
+    });
     clients.set(key, client);
   }
   return client;
+}
+
+/** A PutSecretValue that failed; `rejected` when Secrets Manager answered a client error, so nothing was stored. */
+export class PutFailure extends RotationFailure {
+  constructor(reason: string, remedy: string, public readonly rejected: boolean) {
+    super(reason, remedy);
+  }
 }
 
 export function regionOf(secretId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -60,12 +73,19 @@ export class SecretStore {
   }
 
   public async putPending(secretId: string, versionId: string, secretString: string): Promise<void> {
-    await this.run('PutSecretValue(AWSPENDING)', secretId, () => this.client.send(new PutSecretValueCommand({
-      SecretId: secretId,
-      ClientRequestToken: versionId,
-      SecretString: secretString,
-      VersionStages: [AWSPENDING],
-    })));
+    try {
+      await this.client.send(new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: versionId,
+        SecretString: secretString,
+        VersionStages: [AWSPENDING],
+      }));
+    } catch (error) {
+      const failure = smFailure('PutSecretValue(AWSPENDING)', secretId, error);
+      const answer = error as { $fault?: unknown; $metadata?: { httpStatusCode?: number } };
+      const status = answer.$metadata?.httpStatusCode;
+      throw new PutFailure(failure.reason, failure.remedy, answer.$fault === 'client' && status !== undefined && status >= 400 && status < 500);
+    }
   }
 
   public async promote(secretId: string, versionId: string, currentVersionId: string | undefined): Promise<void> {
@@ -75,29 +95,6 @@ export class SecretStore {
       MoveToVersionId: versionId,
       RemoveFromVersionId: currentVersionId,
     })));
-  }
-
-  public async removeStage(secretId: string, stage: string, versionId: string): Promise<void> {
-    await this.run(`UpdateSecretVersionStage(remove ${stage})`, secretId, () => this.client.send(new UpdateSecretVersionStageCommand({
-      SecretId: secretId,
-      VersionStage: stage,
-      RemoveFromVersionId: versionId,
-    })));
-  }
-
-  public async listVersions(secretId: string): Promise<SecretVersionsListEntry[]> {
-    const versions: SecretVersionsListEntry[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.run('ListSecretVersionIds', secretId, () => this.client.send(new ListSecretVersionIdsCommand({
-        SecretId: secretId,
-        IncludeDeprecated: true,
-        NextToken: nextToken,
-      })));
-      versions.push(...(page.Versions ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return versions;
   }
 
   private async run<T>(operation: string, secretId: string, call: () => Promise<T>): Promise<T> {

@@ -40,8 +40,6 @@ const SECRET_ACTIONS = [
   'secretsmanager:GetSecretValue',
   'secretsmanager:PutSecretValue',
   'secretsmanager:UpdateSecretVersionStage',
-  // Finds versions abandoned by failed rotations, so that their tokens are revoked rather than leaked.
-  'secretsmanager:ListSecretVersionIds',
 ];
 
 /**

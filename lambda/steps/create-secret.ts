@@ -1,9 +1,11 @@
-import { MalformedMintResponse, MintedToken } from '../astra-client';
-import { Authority, adminAuthority, mintFailure, revokeAll, selfAuthority } from '../authority';
+import { MintedToken } from '../astra-client';
+import { Authority, adminAuthority, revokeAll, selfAuthority } from '../authority';
 import { RotationFailure, messageOf } from '../errors';
 import { Rotation } from '../rotation';
 import { AstraSecretValue, isUuid, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../secrets';
+import { sweep } from '../sweep';
+import { mintMarked } from './mint';
 
 export async function createSecret(rotation: Rotation): Promise<string> {
   const { store, event, report, redactor } = rotation;
@@ -26,25 +28,24 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   report.clientIds.previous = previous?.clientId;
 
   const authority: Authority = current.rootarn ? await adminAuthority(rotation, current.rootarn) : selfAuthority(current, 'current')!;
-  const roles = await rolesToMint(rotation, current, authority);
-  // Tokens the policy keeps live until finishSecret promotes the new one; nothing here may revoke them.
-  const live = [current.clientId, previous?.clientId];
+  // What the policy keeps live until finishSecret promotes the new token: nothing before the promotion may revoke it.
+  const keep = [current.clientId, rotation.policy === 'AT_NEXT_ROTATION' ? previous?.clientId : undefined];
+  const listed = await sweepBeforeMint(rotation, authority, keep, current.pendingRevocations);
+  const roles = rolesToMint(current, listed);
 
-  const stillLive = await revokeAll(rotation, authority, current.pendingRevocations, live);
-  stillLive.push(...await cleanUpAbandonedVersions(rotation, authority, live));
-
-  const description = `cdk-astra-token-secret ${rotation.secretName} ${event.token}`;
-  const minted = await mint(rotation, authority, roles, description);
+  const minted = await mintMarked(rotation, authority, roles, keep);
   report.clientIds.pending = minted.clientId;
 
-  const dueAfterPromotion = rotation.policy === 'IMMEDIATELY' ? [current.clientId, previous?.clientId] : [previous?.clientId];
-  const pendingRevocations = [...new Set([...stillLive, ...dueAfterPromotion])]
+  // What the promotion owes: the tokens that leave the policy's keep set. Recorded in the version, because after the
+  // promotion the one before AWSPREVIOUS has no label left to find it by, and an unmarked one has no mark.
+  const owed = rotation.policy === 'IMMEDIATELY' ? [current.clientId, previous?.clientId] : [previous?.clientId];
+  const pendingRevocations = [...new Set(owed)]
     .filter((c): c is string => !!c && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
 
   try {
     await store.putPending(event.secretId, event.token, nextSecretString(current, minted, pendingRevocations));
   } catch (error) {
-    throw await revokeAfterFailedPut(rotation, authority, minted, error);
+    return settleFailedPut(rotation, authority, minted, error);
   }
   return 'created';
 }
@@ -57,7 +58,7 @@ async function readCurrent(rotation: Rotation): Promise<AstraSecretValue> {
   return parseSecretString(text, 'AWSCURRENT', rotation.redactor);
 }
 
-/** AWSPREVIOUS only matters for whose token to revoke; an unreadable or placeholder one has no token to revoke. */
+/** AWSPREVIOUS only matters for whose token to keep or revoke; an unreadable or placeholder one has no token. */
 async function readPrevious(rotation: Rotation): Promise<AstraSecretValue | undefined> {
   if (!rotation.previousVersionId || rotation.previousVersionId === rotation.currentVersionId) return undefined;
   try {
@@ -69,17 +70,32 @@ async function readPrevious(rotation: Rotation): Promise<AstraSecretValue | unde
   }
 }
 
-/** DataStax's rotator format has no roleID: the current token's roles come from Astra, as that rotator did. */
-async function rolesToMint(rotation: Rotation, current: AstraSecretValue, authority: Authority): Promise<string[]> {
+/**
+ * Before anything is minted: revoke every token marked as this secret's that the policy does not keep (left by a lost
+ * mint answer, a killed invocation, an abandoned rotation or a failed revocation) and AWSCURRENT's recorded debts. If
+ * any stays live, nothing is minted: a rotation completes only with the secret's tokens in order.
+ */
+async function sweepBeforeMint(rotation: Rotation, authority: Authority, keep: Array<string | undefined>, recordedDebts: string[]) {
+  const remedy = `Rotation will be retried. If it keeps failing, check that ${authority.description} has a role that may read and write tokens (org-token-read, org-token-write).`;
+  let result;
+  try {
+    result = await sweep(rotation, authority, { keep, recordedDebts });
+  } catch (error) {
+    throw new RotationFailure(`the org's token list could not be read, so nothing was minted: ${messageOf(error)}.`, remedy);
+  }
+  if (result.failed.length > 0) {
+    throw new RotationFailure(`revoking ${result.failed.join(', ')} (tokens of this secret the policy no longer keeps) failed, so nothing was minted: `
+      + `${rotation.report.revocationFailures.map((f) => f.reason).join('; ')}.`, remedy);
+  }
+  return result.listed;
+}
+
+/** DataStax's rotator format has no roleID: the current token's roles come from Astra's list, as that rotator did. */
+function rolesToMint(current: AstraSecretValue, listed: Array<{ clientId: string; roles: string[] }>): string[] {
   if (current.roleID) return [current.roleID];
   const remedy = 'Add "roleID" (the Astra role\'s UUID) to the secret value.';
   if (!current.clientId) throw new RotationFailure('AWSCURRENT has no "roleID" and no clientID to look its roles up by.', remedy);
-  let roles: string[] | undefined;
-  try {
-    roles = (await rotation.astra.listClients(authority.bearer)).find((c) => c.clientId === current.clientId)?.roles;
-  } catch (error) {
-    throw new RotationFailure(`AWSCURRENT has no "roleID" and its roles could not be looked up: ${messageOf(error)}.`, remedy);
-  }
+  const roles = listed.find((c) => c.clientId === current.clientId)?.roles;
   if (!roles || roles.length === 0 || !roles.every(isUuid)) {
     throw new RotationFailure(`AWSCURRENT has no "roleID" and Astra lists no role UUIDs for its clientID ${current.clientId}.`, remedy);
   }
@@ -87,55 +103,32 @@ async function rolesToMint(rotation: Rotation, current: AstraSecretValue, author
 }
 
 /**
- * Versions left by rotations that never finished: no stage (or a stray AWSPENDING) and newer than AWSCURRENT.
- * Their tokens, and the revocations they had queued, are revoked now; live tokens are never touched, because
- * such a version may be a copy of AWSCURRENT (Secrets Manager's configuration test makes one).
+ * A put that reported a failure may have stored the version all the same: it is read back before anything is revoked.
+ * The new token is revoked only when Secrets Manager refused the put and the version holds nothing; when the outcome
+ * stays unknown it is left to the retry, which finds the version stored or sweeps the token by its mark.
  */
-async function cleanUpAbandonedVersions(rotation: Rotation, authority: Authority, live: Array<string | undefined>): Promise<string[]> {
-  const { store, event, report } = rotation;
-  const versions = await store.listVersions(event.secretId);
-  const currentCreated = versions.find((v) => v.VersionId === rotation.currentVersionId)?.CreatedDate?.getTime() ?? 0;
-  const stillLive: string[] = [];
-  for (const version of versions) {
-    const id = version.VersionId;
-    const stages = version.VersionStages ?? [];
-    const abandoned = stages.length === 0 || (stages.length === 1 && stages[0] === AWSPENDING);
-    if (!id || id === event.token || id === rotation.currentVersionId || id === rotation.previousVersionId || !abandoned) continue;
-    if ((version.CreatedDate?.getTime() ?? 0) <= currentCreated) continue;
-    let value: AstraSecretValue | undefined;
-    try {
-      const text = await store.valueOf(event.secretId, { versionId: id });
-      value = text === undefined ? undefined : parseSecretString(text, `abandoned version ${id}`, rotation.redactor);
-    } catch (error) {
-      report.notes.push(`abandoned version ${id} unreadable: ${messageOf(error)}`);
-    }
-    if (value) {
-      stillLive.push(...await revokeAll(rotation, authority, [value.clientId, ...value.pendingRevocations].filter((c): c is string => !!c), live));
-    }
-    if (stages.includes(AWSPENDING)) await store.removeStage(event.secretId, AWSPENDING, id);
-    report.notes.push(`abandoned version ${id} cleaned up`);
-  }
-  return stillLive;
-}
-
-async function mint(rotation: Rotation, authority: Authority, roles: string[], description: string): Promise<MintedToken> {
-  try {
-    return await rotation.astra.mint(authority.bearer, roles, description);
-  } catch (error) {
-    if (error instanceof MalformedMintResponse && error.clientId) {
-      const leaked = await revokeAll(rotation, authority, [error.clientId]);
-      throw new RotationFailure(`${error.message}.`, leaked.length
-        ? `The half-minted token ${error.clientId} could not be revoked: revoke it in Astra.`
-        : `The half-minted token ${error.clientId} was revoked; rotation will be retried.`);
-    }
-    throw mintFailure(error, authority, description);
-  }
-}
-
-async function revokeAfterFailedPut(rotation: Rotation, authority: Authority, minted: MintedToken, error: unknown): Promise<RotationFailure> {
-  const leaked = await revokeAll(rotation, authority, [minted.clientId]);
+async function settleFailedPut(rotation: Rotation, authority: Authority, minted: MintedToken, error: unknown): Promise<string> {
+  const { store, event, report, redactor } = rotation;
   const reason = `storing the new token as AWSPENDING failed: ${messageOf(error)}`;
-  return leaked.length
-    ? new RotationFailure(`${reason} Revoking the new token ${minted.clientId} failed too.`, `Revoke token ${minted.clientId} in Astra by hand, then fix the cause; rotation will be retried.`)
+  let stored: string | undefined;
+  try {
+    stored = await store.valueOf(event.secretId, { versionId: event.token, stage: AWSPENDING });
+  } catch (readError) {
+    throw new RotationFailure(`${reason} Reading the version back failed too (${messageOf(readError)}), so whether it was stored is unknown.`,
+      'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');
+  }
+  if (stored !== undefined) {
+    if (parseSecretString(stored, 'AWSPENDING', redactor).clientId === minted.clientId) {
+      report.notes.push('PutSecretValue reported a failure but the version was stored: read back and kept');
+      return 'created';
+    }
+  }
+  if (!(error instanceof PutFailure) || !error.rejected) {
+    throw new RotationFailure(`${reason} The version does not hold the new token yet.`,
+      'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');
+  }
+  const leaked = await revokeAll(rotation, authority, [minted.clientId]);
+  throw leaked.length
+    ? new RotationFailure(`${reason} Revoking the new token ${minted.clientId} failed too.`, 'Fix the cause (permissions, KMS key, secret size); the next rotation revokes that token by its mark before it mints.')
     : new RotationFailure(`${reason} The new token ${minted.clientId} was revoked.`, 'Fix the cause (permissions, KMS key, secret size); rotation will be retried.');
 }

@@ -2,41 +2,48 @@ import { Authority, adminAuthority, revokeAll, selfAuthority } from '../authorit
 import { RotationFailure, messageOf } from '../errors';
 import { Rotation } from '../rotation';
 import { parseSecretString } from '../secret-value';
-import { AWSPENDING } from '../secrets';
+import { AWSCURRENT, AWSPENDING } from '../secrets';
 
-/** Promote first, revoke after: AWSCURRENT always holds a live token, and a failed revocation waits for the next rotation. */
+/**
+ * Promote first, revoke after: AWSCURRENT always holds a live token. The revocations the promotion owes (the version's
+ * `pendingRevocations`) run on every call, also when a retry finds the version AWSCURRENT already; one that fails
+ * fails the step after the promotion, so that Secrets Manager retries it (404 counts as revoked).
+ */
 export async function finishSecret(rotation: Rotation): Promise<string> {
   const { store, event, report, redactor } = rotation;
-  const text = await store.valueOf(event.secretId, { versionId: event.token, stage: AWSPENDING });
+  const stage = rotation.alreadyCurrent ? AWSCURRENT : AWSPENDING;
+  const text = await store.valueOf(event.secretId, { versionId: event.token, stage });
   if (text === undefined) {
     throw new RotationFailure('this AWSPENDING version has no value: createSecret has not stored a token.', 'Let Secrets Manager retry the rotation from createSecret.');
   }
-  const pending = parseSecretString(text, 'AWSPENDING', redactor);
-  report.clientIds.pending = pending.clientId;
-  report.mode = pending.rootarn ? 'admin' : 'self-rotation';
+  const version = parseSecretString(text, stage, redactor);
+  report.clientIds.pending = version.clientId;
+  report.mode = version.rootarn ? 'admin' : 'self-rotation';
+  const owed = version.pendingRevocations.filter((c) => c !== version.clientId);
 
-  // Resolved before the promotion so its failure is reported, but it never blocks promoting a tested token.
+  // Resolved before the promotion so that its failure is reported, but it never blocks promoting a tested token.
   let authority: Authority | undefined;
   let authorityProblem: string | undefined;
-  if (pending.pendingRevocations.length > 0) {
+  if (owed.length > 0) {
     try {
-      authority = pending.rootarn ? await adminAuthority(rotation, pending.rootarn) : selfAuthority(pending, 'new');
+      authority = version.rootarn ? await adminAuthority(rotation, version.rootarn) : selfAuthority(version, 'new');
       if (!authority) authorityProblem = 'the new version holds no token to revoke with';
     } catch (error) {
       authorityProblem = messageOf(error);
     }
   }
 
-  await store.promote(event.secretId, event.token, rotation.currentVersionId);
-  report.clientIds.current = pending.clientId;
+  if (!rotation.alreadyCurrent) await store.promote(event.secretId, event.token, rotation.currentVersionId);
+  report.clientIds.current = version.clientId;
 
-  if (authority) {
-    await revokeAll(rotation, authority, pending.pendingRevocations, [pending.clientId]);
-  } else if (authorityProblem) {
-    for (const clientId of pending.pendingRevocations.filter((c) => c !== pending.clientId)) {
-      report.clientIds.revocationFailed.push(clientId);
-      report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem) });
+  const failed = authority ? await revokeAll(rotation, authority, owed, [version.clientId]) : owed;
+  if (failed.length > 0) {
+    if (!authority) {
+      for (const clientId of failed) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
+      report.clientIds.revocationFailed.push(...failed);
     }
+    throw new RotationFailure(`the new token is AWSCURRENT, but the revocation of ${failed.join(', ')} that its promotion owes failed: ${authority ? report.revocationFailures.map((f) => f.reason).join('; ') : authorityProblem}.`,
+      'Secrets Manager retries finishSecret, which revokes what is left; if it keeps failing, the next rotation\'s sweep does.');
   }
-  return 'finished';
+  return rotation.alreadyCurrent ? 'already-current, revocations settled' : 'finished';
 }

@@ -28,7 +28,7 @@ export async function testSecret(rotation: Rotation): Promise<string> {
       }
       return 'tested';
     } catch (error) {
-      if (error instanceof AstraApiError && error.status === 401 && attempt < config.testAttempts) {
+      if (error instanceof AstraApiError && error.status === 401 && attempt < config.testAttempts && rotation.budget.allows(config.testRetryDelayMs + config.httpTimeoutMs)) {
         await sleep(config.testRetryDelayMs);
         continue;
       }

@@ -8,7 +8,6 @@ const SECRET_ACTIONS = [
   'secretsmanager:GetSecretValue',
   'secretsmanager:PutSecretValue',
   'secretsmanager:UpdateSecretVersionStage',
-  'secretsmanager:ListSecretVersionIds',
 ];
 
 function policyStatements(template: Template): any[] {

@@ -1,4 +1,5 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
+import { markedFor } from './harness/invariants';
 import { checkedRotation, expectNoViolations } from './harness/scenario';
 import { RotationMode } from './harness/secrets-fixture';
 
@@ -18,7 +19,9 @@ describe.each<RotationMode>(['self', 'admin'])('%s rotation', (mode) => {
     expect(current.clientID).not.toBe(secret.seedClientIds[0]);
     expect(current.orgId).toBe(e.astra.orgId);
     const minted = (await e.astra.mintedTokens()).find((t) => t.clientId === current.clientID)!;
-    expect(minted.description).toBe(`cdk-astra-token-secret ${secret.name} ${result.token}`);
+    // The mark: this secret (by its ARN's digest) and version, and for a person the account, region and name.
+    expect(markedFor(minted.description, secret, result.token)).toBe(true);
+    expect(minted.description).toMatch(new RegExp(`version=${result.token} 123456789012:us-east-1:${secret.name}-[A-Za-z0-9]{6}$`));
     expect(e.logs.stepLines(logFrom).map((l) => l.step)).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
   });
 

@@ -57,7 +57,6 @@ test(`soak: ${ROTATIONS} seeded random rotations with random faults, invariants 
     let ownFaults = 0;
     const result = await checkedRotation(e, secret, {
       maxAttempts: 3,
-      allowTrackedDebt: true,
       beforeStep: async (ctx) => {
         if (ctx.attempt !== 1 || ctx.step !== at) return;
         if (disturbance === 'astra') await e.astra.injectFault({ method: astraCall[0], path: astraCall[1], times, fault: astraFault });

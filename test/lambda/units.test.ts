@@ -1,10 +1,12 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AstraClient, errorDetail } from '../../lambda/astra-client';
-import { ConfigError, isLoopbackHost, readConfig } from '../../lambda/config';
+import { ConfigError, isLoopbackHost, readConfig, RotationConfig } from '../../lambda/config';
 import { writeLogLine } from '../../lambda/log';
+import { ownershipMark, parseMark } from '../../lambda/ownership-mark';
 import { Redactor } from '../../lambda/redact';
 import { parseSecretString } from '../../lambda/secret-value';
+import { TimeBudget } from '../../lambda/time-budget';
 
 describe('readConfig', () => {
   test('defaults', () => {
@@ -16,6 +18,9 @@ describe('readConfig', () => {
       retryBaseMs: 250,
       testAttempts: 5,
       testRetryDelayMs: 1000,
+      rateLimitMaxAttempts: 20,
+      timeMarginMs: 20000,
+      secretsManagerTimeoutMs: 5000,
     });
   });
   test.each(['http://127.0.0.1:8080', 'http://localhost:1/', 'http://[::1]:9', 'https://api.test.cloud.datastax.com'])('accepts %s', (url) => {
@@ -81,25 +86,30 @@ describe('AstraClient retries', () => {
     answers = [];
     hits = [];
   });
-  const client = (waits: number[], random = () => 0.5) => new AstraClient(
-    { astraApiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, httpTimeoutMs: 500, httpMaxAttempts: 4, retryBaseMs: 100, testAttempts: 1, testRetryDelayMs: 0 },
-    new Redactor(),
-    async (ms) => { waits.push(ms); },
-    random,
+  const config = (overrides: Partial<RotationConfig> = {}): RotationConfig => ({
+    astraApiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, httpTimeoutMs: 500, httpMaxAttempts: 4, retryBaseMs: 100,
+    testAttempts: 1, testRetryDelayMs: 0, rateLimitMaxAttempts: 5, timeMarginMs: 0, secretsManagerTimeoutMs: 1000, ...overrides,
+  });
+  const client = (waits: number[], random = () => 0.5, budget = new TimeBudget(Date.now() + 60_000)) => new AstraClient(
+    config(), new Redactor(), budget, async (ms: number) => { waits.push(ms); }, random,
   );
 
-  test('Retry-After wins over backoff (seconds, capped at 20 s); backoff has full jitter and grows', async () => {
+  test('Retry-After wins over backoff (seconds, capped at 20 s, jitter on top of a 429\'s); backoff has full jitter and grows', async () => {
     const waits: number[] = [];
     answers = [{ status: 429, headers: { 'retry-after': '2' } }, { status: 503, headers: { 'retry-after': '999' } }, { status: 500 }];
-    await expect(client(waits).currentOrg('tok')).resolves.toEqual({ id: 'org' });
-    expect(waits).toEqual([2000, 20000, 200]); // third: 0.5 * 100 * 2^2
+    await expect(client(waits, () => 0).currentOrg('tok')).resolves.toEqual({ id: 'org' });
+    expect(waits).toEqual([2000, 20000, 0]);
     expect(hits).toHaveLength(4);
+    const jittered: number[] = [];
+    answers = [{ status: 500 }, { status: 500 }, { status: 429, headers: { 'retry-after': '2' } }];
+    await client(jittered).currentOrg('tok');
+    expect(jittered).toEqual([50, 100, 2000 + Math.floor(0.5 * (250 + 500))]); // 0.5 * 100 * 2^(n-1); 429: Retry-After + 0.5 * (250 + 1/4)
   });
 
   test('Retry-After as an HTTP date', async () => {
     const waits: number[] = [];
     answers = [{ status: 429, headers: { 'retry-after': new Date(Date.now() - 5000).toUTCString() } }];
-    await client(waits).currentOrg('tok');
+    await client(waits, () => 0).currentOrg('tok');
     expect(waits).toEqual([0]);
   });
 
@@ -111,10 +121,34 @@ describe('AstraClient retries', () => {
     expect(waits).toEqual([0, 0, 0]);
   });
 
-  test('POST is never retried', async () => {
+  test('POST is retried on 429 only, which Astra answers without minting; never on 5xx', async () => {
     answers = [{ status: 503 }];
     await expect(client([]).mint('tok', ['r'], 'd')).rejects.toThrow(/HTTP 503/);
     expect(hits).toEqual(['POST /v2/clientIdSecrets']);
+    hits = [];
+    const waits: number[] = [];
+    answers = [{ status: 429, headers: { 'retry-after': '1' } }, { status: 200, body: '{"clientId":"c","secret":"s","token":"t"}' }];
+    await expect(client(waits, () => 0).mint('tok', ['r'], 'd')).resolves.toMatchObject({ clientId: 'c' });
+    expect(hits).toHaveLength(2);
+    expect(waits).toEqual([1000]);
+  });
+
+  test('429 is retried up to rateLimitMaxAttempts, and the error says it was rate-limited', async () => {
+    answers = Array.from({ length: 6 }, () => ({ status: 429, headers: { 'retry-after': '0' } }));
+    await expect(client([]).mint('tok', ['r'], 'd')).rejects.toThrow(/HTTP 429: .*\(after 5 attempts\)/);
+    expect(hits).toHaveLength(5);
+  });
+
+  test('no wait or attempt outlives the time budget; a call with no time left is not sent', async () => {
+    const waits: number[] = [];
+    answers = [{ status: 429, headers: { 'retry-after': '5' } }];
+    await expect(client(waits, () => 0, new TimeBudget(Date.now() + 3000)).mint('tok', ['r'], 'd')).rejects.toThrow(/HTTP 429/);
+    expect(waits).toEqual([]);
+    expect(hits).toHaveLength(1);
+    hits = [];
+    const spent = client([], () => 0, new TimeBudget(Date.now() + 100));
+    await expect(spent.mint('tok', ['r'], 'd')).rejects.toMatchObject({ sent: false });
+    expect(hits).toEqual([]);
   });
 
   test('4xx other than 429 is not retried; DELETE 404 is already revoked; 204 is revoked', async () => {
@@ -128,8 +162,8 @@ describe('AstraClient retries', () => {
 
   test('a connection refused is a network error, retried', async () => {
     const waits: number[] = [];
-    const dead = new AstraClient({ astraApiUrl: 'http://127.0.0.1:1', httpTimeoutMs: 500, httpMaxAttempts: 2, retryBaseMs: 1, testAttempts: 1, testRetryDelayMs: 0 },
-      new Redactor(), async (ms) => { waits.push(ms); });
+    const dead = new AstraClient(config({ astraApiUrl: 'http://127.0.0.1:1', httpMaxAttempts: 2, retryBaseMs: 1 }),
+      new Redactor(), new TimeBudget(Date.now() + 60_000), async (ms: number) => { waits.push(ms); });
     await expect(dead.currentOrg('tok')).rejects.toThrow(/network error .*after 2 attempts/);
     expect(waits).toHaveLength(1);
   });
@@ -160,5 +194,35 @@ describe('writeLogLine', () => {
 describe('parseSecretString', () => {
   test('names a version without a SecretString (binary) as such, not as bad JSON', () => {
     expect(() => parseSecretString('', 'AWSCURRENT', new Redactor())).toThrow(/AWSCURRENT has no SecretString \(binary or empty\)/);
+  });
+});
+
+describe('ownership marks', () => {
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/orders/astra-token-AbCdEf';
+  const version = '0d6f2b7e-1c1e-4a57-9a55-3b0f8f0f2c11';
+
+  test('name the secret by a digest of its ARN, the version, and the ARN\'s readable tail', () => {
+    expect(ownershipMark(arn, version)).toBe(
+      'cdk-astra-token-secret secret=af8d827e81c8bf6e version=0d6f2b7e-1c1e-4a57-9a55-3b0f8f0f2c11 123456789012:eu-west-1:prod/orders/astra-token-AbCdEf');
+    expect(parseMark(ownershipMark(arn, version))).toEqual({ secretDigest: 'af8d827e81c8bf6e', version });
+  });
+
+  test('one name in two accounts or regions gets two different marks', () => {
+    const marks = [arn, arn.replace('123456789012', '210987654321'), arn.replace('eu-west-1', 'us-east-1')].map((a) => parseMark(ownershipMark(a, version))!.secretDigest);
+    expect(new Set(marks).size).toBe(3);
+  });
+
+  test('stay within 200 characters however long the name, and still parse', () => {
+    const long = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${'n'.repeat(512)}-AbCdEf`;
+    const mark = ownershipMark(long, 'v'.repeat(64));
+    expect(mark.length).toBeLessThanOrEqual(200);
+    expect(mark.endsWith('…')).toBe(true);
+    expect(parseMark(mark)).toEqual({ secretDigest: expect.stringMatching(/^[0-9a-f]{16}$/), version: 'v'.repeat(64) });
+  });
+
+  test('descriptions that are not marks parse to nothing', () => {
+    for (const d of [undefined, '', 'admin token', 'cdk-astra-token-secret app-token 0d6f', 'cdk-astra-token-secret secret=XYZ version=1']) {
+      expect(parseMark(d)).toBeUndefined();
+    }
   });
 });

@@ -26,6 +26,9 @@ async function main(): Promise<void> {
     setDeleteStatus: (a: { status: 200 | 204 }) => {
       astra.deleteStatus = a.status;
     },
+    setRateLimit: (a: { callsPerSecond?: number; retryAfterSeconds?: number }) => {
+      astra.rateLimit = a.callsPerSecond ? { callsPerSecond: a.callsPerSecond, retryAfterSeconds: a.retryAfterSeconds ?? 1 } : undefined;
+    },
   };
   const control = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -122,6 +122,11 @@ export class AstraEmulatorProcess {
     return this.control('setDeleteStatus', { status });
   }
 
+  /** Beyond `callsPerSecond` calls in any second, Astra answers 429 with Retry-After; undefined lifts the limit. */
+  public setRateLimit(callsPerSecond: number | undefined, retryAfterSeconds = 1): Promise<void> {
+    return this.control('setRateLimit', { callsPerSecond, retryAfterSeconds });
+  }
+
   private control<T>(op: string, args?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const req = request(this.controlUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {

@@ -26,7 +26,8 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly operationId?: string;
-  readonly status: number | 'dropped' | 'client-gone';
+  /** `answer-lost`: processed with this outcome, but the caller never got the answer (a `lose-answer` fault). */
+  readonly status: number | 'dropped' | 'client-gone' | 'answer-lost';
   readonly fault?: FaultKind;
   readonly callerClientId?: string;
 }
@@ -84,6 +85,26 @@ function newClientId(): string {
 
 class ClientGone extends Error {}
 
+/** Stands in for the response while a request is processed whose answer is then lost. */
+class CapturedResponse {
+  public statusCode = 200;
+  public headers: Record<string, string> = {};
+  public body = '';
+  public headersSent = false;
+  public destroyed = false;
+
+  public writeHead(status: number, headers: Record<string, string> = {}): this {
+    this.statusCode = status;
+    this.headers = headers;
+    return this;
+  }
+
+  public end(body?: string): this {
+    this.body = body ?? '';
+    return this;
+  }
+}
+
 /**
  * A stateful stand-in for the token part of the Astra DevOps API. Every request is checked against DataStax's OpenAPI
  * spec before anything else; violations are recorded (tests assert there are none) and answered 400.
@@ -104,6 +125,9 @@ export class AstraEmulator {
   public readonly selfRevocations: string[] = [];
   /** DELETE answers 200 as the spec says; DataStax's Vault plugin expects 204, so a test can switch. */
   public deleteStatus: 200 | 204 = 200;
+  /** Beyond this many calls in any second, calls are answered 429 with Retry-After and not processed. */
+  public rateLimit?: { readonly callsPerSecond: number; readonly retryAfterSeconds: number };
+  private readonly acceptedAt: number[] = [];
   private readonly issued = new Map<string, IssuedToken>();
   private readonly server: Server;
 
@@ -196,7 +220,26 @@ export class AstraEmulator {
     const record = (status: RecordedRequest['status'], fault?: FaultKind) =>
       this.requests.push({ method, path, operationId: verdict.operationId, status, fault, callerClientId: caller?.clientId });
 
+    if (this.overRateLimit()) {
+      this.send(res, 429, { errors: [{ ID: 0, message: 'rate limit exceeded' }] }, { 'Retry-After': String(this.rateLimit!.retryAfterSeconds) });
+      record(429);
+      return;
+    }
+
     const fault = this.faults.take(method, path);
+    if (fault?.kind === 'lose-answer') {
+      const captured = new CapturedResponse();
+      if (verdict.errors.length) captured.writeHead(400).end();
+      else this.route(verdict.operationId, method, path, body, caller, captured as unknown as ServerResponse);
+      record('answer-lost', fault);
+      if (fault.how === 'drop') {
+        res.socket?.destroy();
+        return;
+      }
+      const gone = await this.clientGoneWithin(res, fault.ms ?? 60_000);
+      if (!gone) res.writeHead(captured.statusCode, captured.headers).end(captured.body);
+      return;
+    }
     if (fault) {
       try {
         if (await this.applyFault(fault, res)) {
@@ -235,19 +278,33 @@ export class AstraEmulator {
         res.socket?.destroy();
         return true;
       case 'delay': {
-        // The real API's behaviour for a request whose client gave up is unknown; here it is never processed, so a
-        // POST that timed out on the client leaves no token behind (see test/fixtures/README.md).
-        const gone = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(res.destroyed || !!res.socket?.destroyed), fault.ms);
-          res.once('close', () => {
-            clearTimeout(timer);
-            resolve(true);
-          });
-        });
-        if (gone) throw new ClientGone();
+        // Here a request whose client gave up during the delay is never processed; `lose-answer` is the other case.
+        if (await this.clientGoneWithin(res, fault.ms)) throw new ClientGone();
         return false;
       }
+      case 'lose-answer':
+        throw new Error('lose-answer is applied in serve()');
     }
+  }
+
+  private clientGoneWithin(res: ServerResponse, ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(res.destroyed || !!res.socket?.destroyed), ms);
+      res.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** A sliding one-second window over the calls that were let through. */
+  private overRateLimit(): boolean {
+    if (!this.rateLimit) return false;
+    const now = Date.now();
+    while (this.acceptedAt.length > 0 && this.acceptedAt[0] <= now - 1000) this.acceptedAt.shift();
+    if (this.acceptedAt.length >= this.rateLimit.callsPerSecond) return true;
+    this.acceptedAt.push(now);
+    return false;
   }
 
   private route(
@@ -281,7 +338,8 @@ export class AstraEmulator {
       }
       case 'getClientsForOrg':
         if (!can('org-token-read') && !can(TOKEN_WRITE)) return void forbidden('role lacks org-token-read', false);
-        const clients = this.allTokens().filter((t) => !t.revoked).map((t) => ({ clientId: t.clientId, roles: t.roles, generatedOn: t.generatedOn }));
+        const clients = this.allTokens().filter((t) => !t.revoked)
+          .map((t) => ({ clientId: t.clientId, roles: t.roles, generatedOn: t.generatedOn, description: t.description ?? '', tokenExpiry: null }));
         this.send(res, 200, { clients });
         return;
       case 'generateTokenForClient': {

@@ -1,22 +1,22 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AstraEmulatorProcess } from './astra-emulator-process';
+import { FunctionHost } from './function-host';
 import { InvariantChecker } from './invariants';
-import { LambdaRuntime } from './lambda-runtime';
+import { KillSwitch } from './kill-switch';
 import { LogCapture } from './log-capture';
-import { MotoCreatedDateProxy } from './moto-created-date-proxy';
 import { MotoServer, startMoto } from './moto-server';
 import { assertBundleBuilt, fastHandlerEnvironment, HandlerEnvironment, RotationDriver } from './rotation-driver';
 import { secretsManagerClient, SecretsFixture } from './secrets-fixture';
 
 export interface E2EEnvironment {
   moto: MotoServer;
-  /** What every client talks to instead of moto itself (see moto-created-date-proxy.ts). */
-  smProxy: MotoCreatedDateProxy;
   astra: AstraEmulatorProcess;
   sm: SecretsManagerClient;
   logs: LogCapture;
-  /** The bundled handler, loaded once in its own process: every rotation of the file goes through it. */
-  lambda: LambdaRuntime;
+  /** The bundled handler in its own process, restarted after a kill: every rotation of the file goes through it. */
+  lambda: FunctionHost;
+  /** Between the function and its servers: counts its calls and kills it at a chosen one. */
+  killSwitch: KillSwitch;
   env: HandlerEnvironment;
   driver: RotationDriver;
   secrets: SecretsFixture;
@@ -25,24 +25,24 @@ export interface E2EEnvironment {
 
 /**
  * Registers beforeAll/afterAll that start moto and the emulator on free loopback ports for this test file, load the
- * bundled handler once in its own process, and stop everything afterwards, also when a test failed.
+ * bundled handler in its own process, and stop everything afterwards, also when a test failed.
  */
-export function useE2EEnvironment(prefix: string): E2EEnvironment {
+export function useE2EEnvironment(prefix: string, options: { functionTimeoutMs?: number } = {}): E2EEnvironment {
   const ctx = {} as E2EEnvironment;
   beforeAll(async () => {
     ctx.logs = new LogCapture();
-    const bundle = assertBundleBuilt();
-    [ctx.moto, ctx.astra, ctx.lambda] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), LambdaRuntime.start(bundle, ctx.logs)]);
-    ctx.smProxy = await MotoCreatedDateProxy.start(ctx.moto.endpoint);
-    ctx.sm = secretsManagerClient(ctx.smProxy.endpoint);
-    ctx.env = fastHandlerEnvironment(ctx.smProxy.endpoint, ctx.astra.url);
+    ctx.lambda = new FunctionHost(assertBundleBuilt(), ctx.logs, options.functionTimeoutMs);
+    [ctx.moto, ctx.astra] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), ctx.lambda.start()]);
+    ctx.killSwitch = await KillSwitch.start({ 'secrets-manager': ctx.moto.endpoint, 'astra': ctx.astra.url }, (reason) => ctx.lambda.kill(reason));
+    ctx.sm = secretsManagerClient(ctx.moto.endpoint);
+    ctx.env = fastHandlerEnvironment(ctx.killSwitch.url('secrets-manager'), ctx.killSwitch.url('astra'));
     ctx.driver = new RotationDriver(ctx.sm, (event, env) => ctx.lambda.invoke(event, env), () => ctx.env);
     ctx.secrets = new SecretsFixture(ctx.sm, ctx.astra, prefix);
     ctx.invariants = new InvariantChecker(ctx.secrets, ctx.astra, ctx.logs);
   }, 60_000);
   afterAll(async () => {
     ctx.sm?.destroy();
-    await Promise.allSettled([ctx.smProxy?.stop(), ctx.moto?.stop(), ctx.astra?.stop(), ctx.lambda?.stop()]);
+    await Promise.allSettled([ctx.killSwitch?.stop(), ctx.moto?.stop(), ctx.astra?.stop(), ctx.lambda?.stop()]);
   }, 30_000);
   return ctx;
 }

@@ -5,7 +5,12 @@ export type FaultKind =
   /** Holds the answer this long; a request whose client has gone by then is not processed. */
   | { readonly kind: 'delay'; readonly ms: number }
   /** Destroys the socket before anything is processed or answered. */
-  | { readonly kind: 'drop' };
+  | { readonly kind: 'drop' }
+  /**
+   * Processes the request (a POST mints), then loses the answer: `drop` destroys the socket, `hold` keeps the answer
+   * back for `ms` (past the client's timeout), so the caller never learns what happened.
+   */
+  | { readonly kind: 'lose-answer'; readonly how: 'drop' | 'hold'; readonly ms?: number };
 
 export interface FaultRule {
   readonly method: string;

@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { AstraEmulatorProcess } from './astra-emulator-process';
 import { ASTRA_TOKEN_FORMAT } from './astra-token';
 import type { LogCapture } from './log-capture';
 import { effectivePolicy, RotatedSecret, ROTATOR_KEYS, SecretsFixture } from './secrets-fixture';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The handler's mint description: "cdk-astra-token-secret <secret name> <version>" (docs/rotation-design.md). */
-export const MINT_DESCRIPTION_PREFIX = 'cdk-astra-token-secret ';
+/**
+ * The handler's ownership mark (docs/rotation-design.md, "Marks"), restated here rather than imported from lambda/, so
+ * that a change to the format fails these checks: `cdk-astra-token-secret secret=<sha256(ARN), 16 hex> version=<id> …`.
+ */
+export const MARK = /^cdk-astra-token-secret secret=([0-9a-f]{16}) version=(\S+)/;
+export const MARK_MAX_LENGTH = 200;
 
 function parse(value: string | undefined): Record<string, any> | undefined {
   if (value === undefined) return undefined;
@@ -17,10 +22,11 @@ function parse(value: string | undefined): Record<string, any> | undefined {
   }
 }
 
-/** A token "belongs" to a secret when the test seeded it for the secret or the handler's description names it. */
-export function namesSecret(description: string | undefined, secret: RotatedSecret): boolean {
-  if (!description) return false;
-  return description.split(/\s+/).some((word) => word === secret.name || word === secret.arn);
+/** Whether a token's description marks it as minted for this secret (and, when given, this version). */
+export function markedFor(description: string | undefined, secret: RotatedSecret, version?: string): boolean {
+  const mark = description ? MARK.exec(description) : null;
+  if (!mark) return false;
+  return mark[1] === createHash('sha256').update(secret.arn).digest('hex').slice(0, 16) && (version === undefined || mark[2] === version);
 }
 
 /**
@@ -59,23 +65,27 @@ export class InvariantChecker {
   }
 
   /**
-   * After a completed rotation: the secret's live tokens are exactly AWSCURRENT's, plus AWSPREVIOUS's under
-   * AT_NEXT_ROTATION. With `allowTrackedDebt`, a token listed in AWSCURRENT's pendingRevocations may still be live: a
-   * revocation that failed after the promotion, which the next rotation must heal (and is then checked strictly).
+   * After a completed rotation: of every token made for the secret (seeded, or marked as its own), exactly AWSCURRENT's
+   * are live, plus AWSPREVIOUS's under AT_NEXT_ROTATION; AWSCURRENT's token carries the mark of its own version.
    */
-  public async afterCompletedRotation(secret: RotatedSecret, where: string, allowTrackedDebt = false): Promise<void> {
+  public async afterCompletedRotation(secret: RotatedSecret, where: string): Promise<void> {
     this.checks += 1;
-    const current = parse((await this.secrets.readStage(secret.arn, 'AWSCURRENT'))?.value) ?? {};
+    const currentStage = await this.secrets.readStage(secret.arn, 'AWSCURRENT');
+    const current = parse(currentStage?.value) ?? {};
     const previous = parse((await this.secrets.readStage(secret.arn, 'AWSPREVIOUS'))?.value) ?? {};
     const expected = new Set<string>([current.clientID]);
     if (effectivePolicy(secret) === 'AT_NEXT_ROTATION' && typeof previous.clientID === 'string') expected.add(previous.clientID);
-    const debt = new Set<string>(allowTrackedDebt && Array.isArray(current.pendingRevocations) ? current.pendingRevocations : []);
-    const live = (await this.ownedTokens(secret)).filter((t) => !t.revoked).map((t) => t.clientId);
+    const owned = await this.ownedTokens(secret);
+    const live = owned.filter((t) => !t.revoked).map((t) => t.clientId);
     for (const clientId of expected) {
       if (!live.includes(clientId)) this.fail(where, secret, `token ${clientId} should be live (AWSCURRENT/AWSPREVIOUS) but is not`);
     }
     for (const clientId of live) {
-      if (!expected.has(clientId) && !debt.has(clientId)) this.fail(where, secret, `token ${clientId} is live but is neither AWSCURRENT's nor AWSPREVIOUS's (policy ${effectivePolicy(secret)})`);
+      if (!expected.has(clientId)) this.fail(where, secret, `token ${clientId} is live but is neither AWSCURRENT's nor AWSPREVIOUS's (policy ${effectivePolicy(secret)})`);
+    }
+    const currentToken = owned.find((t) => t.clientId === current.clientID);
+    if (currentToken?.mintedBy && !markedFor(currentToken.description, secret, currentStage?.versionId)) {
+      this.fail(where, secret, `AWSCURRENT's token is not marked with its version ${currentStage?.versionId}: "${currentToken.description}"`);
     }
   }
 
@@ -89,14 +99,16 @@ export class InvariantChecker {
     for (const secret of secrets) {
       for (const stage of ['AWSCURRENT', 'AWSPREVIOUS'] as const) {
         const v = parse((await this.secrets.readStage(secret.arn, stage))?.value);
-        if (v?.clientID) allowed.add(v.clientID);
-        if (stage === 'AWSCURRENT' && Array.isArray(v?.pendingRevocations)) v!.pendingRevocations.forEach((id: string) => allowed.add(id));
+        if (v?.clientID && (stage === 'AWSCURRENT' || effectivePolicy(secret) === 'AT_NEXT_ROTATION')) allowed.add(v.clientID);
       }
     }
     for (const t of await this.astra.tokens()) {
-      const mine = secrets.some((secret) => namesSecret(t.description, secret));
-      const orphan = t.mintedBy && !t.description?.startsWith(MINT_DESCRIPTION_PREFIX);
-      if (!t.revoked && (mine || orphan) && !allowed.has(t.clientId)) {
+      const mine = secrets.some((secret) => markedFor(t.description, secret));
+      const unmarked = t.mintedBy && !MARK.test(t.description ?? '');
+      if (t.mintedBy && (t.description ?? '').length > MARK_MAX_LENGTH) {
+        this.violations.push(`${where}: token ${t.clientId}'s mark is longer than ${MARK_MAX_LENGTH} characters`);
+      }
+      if (!t.revoked && (mine || unmarked) && !allowed.has(t.clientId)) {
         this.violations.push(`${where}: token ${t.clientId} ("${t.description}") minted by the function is live and belongs to no secret`);
       }
     }
@@ -152,7 +164,7 @@ export class InvariantChecker {
   }
 
   private async ownedTokens(secret: RotatedSecret) {
-    return (await this.astra.tokens()).filter((t) => secret.seedClientIds.includes(t.clientId) || namesSecret(t.description, secret));
+    return (await this.astra.tokens()).filter((t) => secret.seedClientIds.includes(t.clientId) || markedFor(t.description, secret));
   }
 
   private fail(where: string, secret: RotatedSecret, problem: string): void {

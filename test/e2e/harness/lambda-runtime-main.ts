@@ -10,11 +10,13 @@ interface Invocation {
   readonly id: number;
   readonly event: unknown;
   readonly env: Record<string, string>;
+  /** The function's timeout: the parent kills this process when it runs out, as Lambda does. */
+  readonly timeoutMs: number;
 }
 
 const bundlePath = process.argv[2];
 const load = createRequire(__filename);
-const { handler } = load(bundlePath) as { handler: (event: unknown) => Promise<unknown> };
+const { handler } = load(bundlePath) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
 
 // Every console line goes to the parent as it is written: invocations may overlap, as they do on one Lambda function.
 for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
@@ -24,7 +26,9 @@ for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
 process.on('message', (message: Invocation) => {
   // The handler reads its settings on each invocation; all invocations in flight share one environment.
   Object.assign(process.env, message.env);
-  handler(message.event).then(
+  const deadline = Date.now() + message.timeoutMs;
+  const context = { awsRequestId: String(message.id), getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+  handler(message.event, context).then(
     () => process.send?.({ type: 'result', id: message.id }),
     (error: unknown) => {
       const e = error instanceof Error ? error : new Error(String(error));

@@ -30,6 +30,8 @@ export interface HandlerEnvironment extends Record<string, string> {
   ASTRA_RETRY_BASE_MS: string;
   ASTRA_TEST_ATTEMPTS: string;
   ASTRA_TEST_RETRY_DELAY_MS: string;
+  ROTATION_TIME_MARGIN_MS: string;
+  SECRETS_MANAGER_TIMEOUT_MS: string;
   AWS_REGION: string;
   AWS_ACCESS_KEY_ID: string;
   AWS_SECRET_ACCESS_KEY: string;
@@ -45,6 +47,8 @@ export function fastHandlerEnvironment(smEndpoint: string, astraUrl: string): Ha
     ASTRA_RETRY_BASE_MS: '5',
     ASTRA_TEST_ATTEMPTS: '3',
     ASTRA_TEST_RETRY_DELAY_MS: '5',
+    ROTATION_TIME_MARGIN_MS: '1000',
+    SECRETS_MANAGER_TIMEOUT_MS: '3000',
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: 'AKIAE2ETESTDUMMY0000',
     AWS_SECRET_ACCESS_KEY: 'e2e-dummy-secret-key',

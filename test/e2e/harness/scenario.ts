@@ -2,10 +2,7 @@ import type { E2EEnvironment } from './e2e-environment';
 import type { RotationOptions, RotationResult } from './rotation-driver';
 import type { RotatedSecret } from './secrets-fixture';
 
-export interface CheckedRotationOptions extends RotationOptions {
-  /** Allow tokens listed in AWSCURRENT's pendingRevocations to be live after completion (healed next rotation). */
-  readonly allowTrackedDebt?: boolean;
-}
+export type CheckedRotationOptions = RotationOptions;
 
 /**
  * One rotation through the driver with the invariants checked after every step and, when it completed, the live-token
@@ -19,7 +16,7 @@ export async function checkedRotation(e: E2EEnvironment, secret: RotatedSecret, 
       await e.invariants.afterStep(secret, `${ctx.step}#${ctx.attempt}.${ctx.invocation}`);
     },
   });
-  if (result.completed) await e.invariants.afterCompletedRotation(secret, `after rotation ${result.token}`, options.allowTrackedDebt);
+  if (result.completed) await e.invariants.afterCompletedRotation(secret, `after rotation ${result.token}`);
   await e.invariants.redaction(result.errors, `rotation ${result.token}`);
   return result;
 }

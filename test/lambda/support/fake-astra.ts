@@ -139,7 +139,9 @@ export class FakeAstra {
       return send(200, { id: this.orgId, organizationName: 'test org' });
     }
     if (method === 'GET' && path === '/v2/clientIdSecrets') {
-      const clients = [...this.tokens.values()].map((t) => ({ clientId: t.clientId, roles: t.roles, generatedOn: new Date().toISOString() }));
+      const clients = [...this.tokens.values()].map((t) => ({
+        clientId: t.clientId, roles: t.roles, generatedOn: new Date().toISOString(), description: t.description ?? '', tokenExpiry: null,
+      }));
       return send(200, { clients });
     }
     if (method === 'POST' && path === '/v2/clientIdSecrets') {

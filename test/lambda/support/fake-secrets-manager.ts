@@ -25,10 +25,11 @@ interface Secret {
 
 export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds';
 
-function awsError(name: string, message: string): Error {
+export function awsError(name: string, message: string, fault: 'client' | 'server' = 'server', httpStatusCode = fault === 'client' ? 400 : 500): Error {
   const error = new Error(message);
   error.name = name;
-  return error;
+  // The SDK's service errors carry these; the handler tells a refused call from one whose outcome is unknown by them.
+  return Object.assign(error, { $fault: fault, $metadata: { httpStatusCode } });
 }
 
 /**
@@ -39,7 +40,7 @@ export class FakeSecretsManager {
   public readonly mock: AwsStub<any, any, any>;
   public readonly secrets = new Map<string, Secret>();
   public readonly calls: Array<{ operation: Operation; input: any }> = [];
-  private readonly faults: Array<{ operation: Operation; error: Error; when?: (input: any) => boolean }> = [];
+  private readonly faults: Array<{ operation: Operation; error: Error; when?: (input: any) => boolean; afterCommit?: boolean }> = [];
   private clock = Date.parse('2024-01-01T00:00:00Z');
 
   constructor() {
@@ -108,6 +109,11 @@ export class FakeSecretsManager {
     this.faults.push({ operation, error, when });
   }
 
+  /** The next call of the operation takes effect, then reports `error`: a write that commits and reports a failure. */
+  public failNextAfterCommit(operation: Operation, error: Error = awsError('InternalServiceError', 'injected failure')): void {
+    this.faults.push({ operation, error, afterCommit: true });
+  }
+
   public count(operation: Operation): number {
     return this.calls.filter((c) => c.operation === operation).length;
   }
@@ -122,6 +128,7 @@ export class FakeSecretsManager {
     const index = this.faults.findIndex((f) => f.operation === operation && (!f.when || f.when(input)));
     if (index >= 0) {
       const [fault] = this.faults.splice(index, 1);
+      if (fault.afterCommit) run();
       throw fault.error;
     }
     return run();

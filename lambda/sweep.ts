@@ -1,0 +1,38 @@
+import { AstraClientEntry } from './astra-client';
+import { Authority, revokeAll } from './authority';
+import { parseMark, secretDigest } from './ownership-mark';
+import { Rotation } from './rotation';
+
+export interface SweepPlan {
+  /** ClientIds the policy keeps live; never revoked, whatever their mark. */
+  readonly keep: ReadonlyArray<string | undefined>;
+  /** ClientIds AWSCURRENT records as owed a revocation: how a token without a mark (a bootstrap or DataStax-format one) is found. */
+  readonly recordedDebts?: readonly string[];
+  /** Only the marks of this version (after a mint whose answer was lost); otherwise every mark of the secret. */
+  readonly version?: string;
+}
+
+export interface SweepResult {
+  /** The org's tokens as the list answered, before the sweep revoked any. */
+  readonly listed: AstraClientEntry[];
+  /** ClientIds whose revocation failed: still live, for certain or possibly. */
+  readonly failed: string[];
+}
+
+/**
+ * Lists the org's tokens with the minting authority and revokes every live token marked as this secret's (or this
+ * version's) and every live recorded debt, except those in `keep` and the authority itself. A token marked for another
+ * secret, or not marked at all and owed nothing, is never touched. A failed list throws: nothing was revoked.
+ */
+export async function sweep(rotation: Rotation, authority: Authority, plan: SweepPlan): Promise<SweepResult> {
+  const listed = await rotation.astra.listClients(authority.bearer);
+  const digest = secretDigest(rotation.secretArn);
+  const live = new Set(listed.map((c) => c.clientId));
+  const marked = listed.filter((c) => {
+    const mark = parseMark(c.description);
+    return mark?.secretDigest === digest && (plan.version === undefined || mark.version === plan.version);
+  }).map((c) => c.clientId);
+  const debts = (plan.recordedDebts ?? []).filter((c) => live.has(c));
+  const failed = await revokeAll(rotation, authority, [...marked, ...debts], plan.keep);
+  return { listed, failed };
+}

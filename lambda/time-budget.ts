@@ -1,0 +1,27 @@
+/** The part of Lambda's context object the function uses. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * What is left of the invocation before Lambda would kill it, less a margin kept for the work that must follow the
+ * last Astra call (storing the new version, the log line). Every retry loop asks it before it waits or tries again.
+ */
+export class TimeBudget {
+  public static of(context: InvocationContext | undefined, marginMs: number, fallbackMs: number): TimeBudget {
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : fallbackMs;
+    return new TimeBudget(Date.now() + remaining - marginMs);
+  }
+
+  constructor(private readonly deadline: number) {}
+
+  /** Milliseconds until the margin starts; never negative. */
+  public remainingMs(): number {
+    return Math.max(0, this.deadline - Date.now());
+  }
+
+  /** Whether something taking `ms` still ends before the margin. */
+  public allows(ms: number): boolean {
+    return ms <= this.remainingMs();
+  }
+}
