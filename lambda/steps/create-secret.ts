@@ -38,9 +38,11 @@ export async function createSecret(rotation: Rotation): Promise<string> {
 
   // What the promotion owes: the tokens that leave the policy's keep set. Recorded in the version, because after the
   // promotion the one before AWSPREVIOUS has no label left to find it by, and an unmarked one has no mark.
+  // Only tokens the list showed live: one already revoked (AWSPREVIOUS's, under IMMEDIATELY) costs no DELETE.
+  const live = new Set(listed.map((c) => c.clientId));
   const owed = rotation.policy === 'IMMEDIATELY' ? [current.clientId, previous?.clientId] : [previous?.clientId];
   const pendingRevocations = [...new Set(owed)]
-    .filter((c): c is string => !!c && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
+    .filter((c): c is string => !!c && live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
 
   try {
     await store.putPending(event.secretId, event.token, nextSecretString(current, minted, pendingRevocations));

@@ -1,0 +1,3 @@
+import { killMatrix } from './harness/kill-matrix';
+
+killMatrix('self');
