@@ -26,7 +26,8 @@ export function secretsManagerClient(endpoint: string | undefined, region: strin
       endpoint,
       region,
       maxAttempts: 3,
-      requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(requestTimeoutMs, 2_000) },
+      // Without throwOnRequestTimeout this SDK only warns when a request outlives requestTimeout, and keeps waiting.
+      requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(requestTimeoutMs, 2_000), throwOnRequestTimeout: true },
     });
     clients.set(key, client);
   }

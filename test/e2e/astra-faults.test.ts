@@ -26,6 +26,8 @@ const FAULTS: Array<[string, FaultKind]> = [
   ['429 with Retry-After', { kind: 'status', status: 429, retryAfterSeconds: 1 }],
   ['a timeout', { kind: 'delay', ms: 400 }],
   ['a dropped connection', { kind: 'drop' }],
+  ['an answer lost after the call was processed', { kind: 'lose-answer', how: 'drop' }],
+  ['an answer held past the client timeout after the call was processed', { kind: 'lose-answer', how: 'hold', ms: 1000 }],
 ];
 
 describe.each<RotationMode>(['self', 'admin'])('%s rotation', (mode) => {
