@@ -1,5 +1,6 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { FaultKind } from './harness/faults';
+import { KillPoint } from './harness/kill-switch';
 import { closedLoopbackPort } from './harness/free-port';
 import { StepName, STEPS, SimulatedCrash } from './harness/rotation-driver';
 import { checkedRotation } from './harness/scenario';
@@ -9,8 +10,10 @@ import { SeededRandom } from './harness/seeded-random';
 const ROTATIONS = Number(process.env.SOAK_ROTATIONS ?? 300);
 const e = useE2EEnvironment('e2e-soak');
 
+const KILL_POINTS: KillPoint[] = ['before-send', 'after-processed'];
 const ASTRA_CALLS = [
   ['POST', '/v2/clientIdSecrets'],
+  ['GET', '/v2/clientIdSecrets'],
   ['GET', '/v2/currentOrg'],
   ['DELETE', '/v2/clientIdSecrets/*'],
 ] as const;
@@ -21,6 +24,8 @@ const ASTRA_FAULTS: FaultKind[] = [
   { kind: 'status', status: 429, retryAfterSeconds: 0 },
   { kind: 'delay', ms: 400 },
   { kind: 'drop' },
+  { kind: 'lose-answer', how: 'drop' },
+  { kind: 'lose-answer', how: 'hold', ms: 600 },
   { kind: 'plain-text', status: 500, message: 'upstream error' },
   { kind: 'plain-text', status: 403, message: 'Forbidden' },
 ];
@@ -49,7 +54,10 @@ test(`soak: ${ROTATIONS} seeded random rotations with random faults, invariants 
     const secret = random.pick(secrets);
     const firedBefore = (await e.astra.faultState()).fired;
     // At most one disturbance per rotation, armed at a random step of the first attempt.
-    const disturbance = random.pick(['none', 'none', 'astra', 'astra', 'astra', 'crash', 'secrets-manager'] as const);
+    const disturbance = random.pick(['none', 'astra', 'astra', 'astra', 'crash', 'kill', 'kill', 'secrets-manager'] as const);
+    // A kill falls at any of the function's outgoing calls of the rotation, before it leaves or after it was processed.
+    const killAt = 1 + random.int(16);
+    const killPoint = random.pick(KILL_POINTS);
     const at: StepName = random.pick(STEPS);
     const astraCall = random.pick(ASTRA_CALLS);
     const astraFault = random.pick(ASTRA_FAULTS);
@@ -64,6 +72,7 @@ test(`soak: ${ROTATIONS} seeded random rotations with random faults, invariants 
           ownFaults += 1;
           throw new SimulatedCrash(ctx.step);
         }
+        if (disturbance === 'kill') e.killSwitch.arm(killAt, killPoint);
       },
       environmentFor: (ctx) => {
         if (disturbance !== 'secrets-manager' || ctx.attempt !== 1 || ctx.step !== at) return undefined;
@@ -73,6 +82,9 @@ test(`soak: ${ROTATIONS} seeded random rotations with random faults, invariants 
     });
     // A fault armed for a call the rotation never made must not leak into the next rotation.
     await e.astra.clearFaults();
+    if (e.killSwitch.fired) ownFaults += 1;
+    e.killSwitch.disarm();
+    e.killSwitch.fired = undefined;
     faults += ownFaults + (await e.astra.faultState()).fired - firedBefore;
     if (result.completed) completed += 1;
     else abandoned += 1;
