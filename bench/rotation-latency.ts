@@ -44,20 +44,15 @@ const EXTRA_CALL_REASONS: Array<{ step: StepName; call: string; reason: string }
   {
     step: 'createSecret',
     call: 'GetSecretValue',
-    reason: 'AWSPREVIOUS is read to learn the clientId that AT_NEXT_ROTATION queues for revocation (readPrevious in ' +
-      'lambda/steps/create-secret.ts); avoidable if each version recorded its predecessor\'s clientId',
+    reason: 'AWSPREVIOUS is read to learn the clientId that AT_NEXT_ROTATION keeps live until the promotion and then owes a ' +
+      'revocation (readPrevious in lambda/steps/create-secret.ts); avoidable if each version recorded its predecessor\'s clientId',
   },
   {
     step: 'createSecret',
-    call: 'ListSecretVersionIds',
-    reason: 'finds versions abandoned by failed rotations to revoke their tokens (cleanUpAbandonedVersions); DescribeSecret ' +
-      'lists only staged versions, so this is the price of the leak healing',
-  },
-  {
-    step: 'createSecret',
-    call: 'DELETE /v2/clientIdSecrets/{id} 404',
-    reason: 're-revokes AWSCURRENT\'s pendingRevocations, which the last finishSecret normally revoked already (answered 404): ' +
-      'heals a revocation that failed after a promotion; a version\'s value cannot record that the revocation succeeded',
+    call: 'GET /v2/clientIdSecrets',
+    reason: 'the sweep: lists the org\'s tokens before minting, so that every token marked as this secret\'s that the ' +
+      'policy does not keep (a lost mint answer, a killed invocation, an abandoned rotation) is revoked (lambda/sweep.ts); ' +
+      'it also tells which owed revocations are still live, so no DELETE is spent on a dead token',
   },
 ];
 
