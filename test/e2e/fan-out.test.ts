@@ -6,7 +6,6 @@ const SECRETS = 60;
 const CALLS_PER_SECOND = 5;
 // The construct's function timeout: concurrent rotations queue behind Astra's rate limit within one invocation.
 const e = useE2EEnvironment('e2e-fanout', { functionTimeoutMs: 180_000 });
-afterAll(() => e.astra.setRateLimit(undefined));
 
 test(`${SECRETS} secrets rotate at once through one function against an Astra that allows ${CALLS_PER_SECOND} calls a second`, async () => {
   const admin = await e.secrets.createAdminSecret();
