@@ -161,7 +161,9 @@ export class AstraClient {
       let waitMs: number | undefined;
       if (answer.status === 429 && ++rateLimited < this.config.rateLimitMaxAttempts) {
         // Retry-After is a minimum; a little jitter on top keeps callers told the same second from coming back together.
-        waitMs = answer.retryAfterMs !== undefined ? answer.retryAfterMs + Math.floor(this.random() * (250 + answer.retryAfterMs / 4)) : this.backoffMs(rateLimited);
+        waitMs = answer.retryAfterMs !== undefined
+          ? answer.retryAfterMs + Math.floor(this.random() * (250 + answer.retryAfterMs / 4))
+          : this.backoffMs(rateLimited);
       } else if (answer.status >= 500 && method !== 'POST' && ++failures < attempts) {
         waitMs = answer.retryAfterMs ?? this.backoffMs(failures);
       }

@@ -35,7 +35,8 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
     const rotationEvent = parseEvent(event);
     const config = readConfig(process.env);
     const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
-    const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, regionOf(rotationEvent.secretId), config.secretsManagerTimeoutMs));
+    const smClient = secretsManagerClient(config.secretsManagerEndpoint, regionOf(rotationEvent.secretId), config.secretsManagerTimeoutMs);
+    const store = new SecretStore(smClient);
     const astra = new AstraClient(config, redactor, budget);
     const rotation = await openRotation(rotationEvent, { store, astra, config, redactor, report, budget });
     // finishSecret still owes its revocations after the promotion, so it runs on a version already AWSCURRENT.

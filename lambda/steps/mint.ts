@@ -10,7 +10,9 @@ import { sweep } from '../sweep';
  * an unusable 2xx) may have created a token: this version's marks are swept before the next try, so a retry never
  * leaves two. 429s are retried inside the client, after their Retry-After.
  */
-export async function mintMarked(rotation: Rotation, authority: Authority, roles: string[], keep: ReadonlyArray<string | undefined>): Promise<MintedToken> {
+export async function mintMarked(
+  rotation: Rotation, authority: Authority, roles: string[], keep: ReadonlyArray<string | undefined>,
+): Promise<MintedToken> {
   const { astra, event, config, report } = rotation;
   const description = ownershipMark(rotation.secretArn, event.token);
   for (let attempt = 1; ; attempt++) {
@@ -36,5 +38,6 @@ export async function mintMarked(rotation: Rotation, authority: Authority, roles
 
 /** Whether Astra may have created a token although the mint did not return one. */
 function outcomeUnknown(error: unknown): boolean {
-  return error instanceof AstraApiError && error.sent && (error.status === undefined || error.status >= 500 || (error.status >= 200 && error.status < 300));
+  if (!(error instanceof AstraApiError) || !error.sent) return false;
+  return error.status === undefined || error.status >= 500 || (error.status >= 200 && error.status < 300);
 }

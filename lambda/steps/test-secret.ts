@@ -28,7 +28,8 @@ export async function testSecret(rotation: Rotation): Promise<string> {
       }
       return 'tested';
     } catch (error) {
-      if (error instanceof AstraApiError && error.status === 401 && attempt < config.testAttempts && rotation.budget.allows(config.testRetryDelayMs + config.httpTimeoutMs)) {
+      const timeForAnother = rotation.budget.allows(config.testRetryDelayMs + config.httpTimeoutMs);
+      if (error instanceof AstraApiError && error.status === 401 && attempt < config.testAttempts && timeForAnother) {
         await sleep(config.testRetryDelayMs);
         continue;
       }

@@ -1,7 +1,7 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { FaultKind } from './harness/faults';
-import { KillPoint } from './harness/kill-switch';
 import { closedLoopbackPort } from './harness/free-port';
+import { KillPoint } from './harness/kill-switch';
 import { StepName, STEPS, SimulatedCrash } from './harness/rotation-driver';
 import { checkedRotation } from './harness/scenario';
 import { RotatedSecret } from './harness/secrets-fixture';

@@ -87,8 +87,16 @@ describe('AstraClient retries', () => {
     hits = [];
   });
   const config = (overrides: Partial<RotationConfig> = {}): RotationConfig => ({
-    astraApiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, httpTimeoutMs: 500, httpMaxAttempts: 4, retryBaseMs: 100,
-    testAttempts: 1, testRetryDelayMs: 0, rateLimitMaxAttempts: 5, timeMarginMs: 0, secretsManagerTimeoutMs: 1000, ...overrides,
+    astraApiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    httpTimeoutMs: 500,
+    httpMaxAttempts: 4,
+    retryBaseMs: 100,
+    testAttempts: 1,
+    testRetryDelayMs: 0,
+    rateLimitMaxAttempts: 5,
+    timeMarginMs: 0,
+    secretsManagerTimeoutMs: 1000,
+    ...overrides,
   });
   const client = (waits: number[], random = () => 0.5, budget = new TimeBudget(Date.now() + 60_000)) => new AstraClient(
     config(), new Redactor(), budget, async (ms: number) => { waits.push(ms); }, random,
