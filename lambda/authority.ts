@@ -57,7 +57,10 @@ export async function revokeAll(
   return failed;
 }
 
-/** Turns a mint that created no token into the operator's next move; the secret is unchanged. */
+/**
+ * Turns a mint that created no token into the operator's next move; the secret is unchanged. Mints whose outcome is
+ * unknown (no answer, 5xx, an unusable 2xx) never come here: steps/mint.ts sweeps and retries them.
+ */
 export function mintFailure(error: unknown, authority: Authority): RotationFailure {
   if (!(error instanceof AstraApiError)) return new RotationFailure(`minting failed: ${messageOf(error)}.`, 'Rotation will be retried.');
   if (!error.sent) return new RotationFailure(`${error.message}.`, 'The token was not minted. Rotation will be retried.');
@@ -69,6 +72,5 @@ export function mintFailure(error: unknown, authority: Authority): RotationFailu
     return new RotationFailure(`${authority.description} may not mint tokens: ${error.message}.`,
       'Give that token a role with the token-write permission (Organization Administrator, Database Administrator or a custom role with org-token-write), or replace it with a valid token.');
   }
-  if (error.transient) return new RotationFailure(`${error.message}.`, 'Rotation will be retried.');
   return new RotationFailure(`${error.message}.`, 'Check the roleID (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');
 }

@@ -23,11 +23,6 @@ export class AstraApiError extends Error {
     super(status === undefined ? `Astra ${operation} failed: ${detail}` : `Astra ${operation} answered HTTP ${status}: ${detail}`);
     this.name = 'AstraApiError';
   }
-
-  /** Rate limits, Astra's own failures and lost answers pass; the rotation is worth retrying as it is. */
-  public get transient(): boolean {
-    return this.status === undefined || this.status === 429 || this.status >= 500;
-  }
 }
 
 /** Duck-typed: SDK and fetch errors may come from another realm, where `instanceof Error` is false. */

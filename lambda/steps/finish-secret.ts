@@ -36,13 +36,16 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   if (!rotation.alreadyCurrent) await store.promote(event.secretId, event.token, rotation.currentVersionId);
   report.clientIds.current = version.clientId;
 
-  const failed = authority ? await revokeAll(rotation, authority, owed, [version.clientId]) : owed;
+  let failed = owed;
+  if (authority) {
+    failed = await revokeAll(rotation, authority, owed, [version.clientId]);
+  } else {
+    for (const clientId of owed) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
+    report.clientIds.revocationFailed.push(...owed);
+  }
   if (failed.length > 0) {
-    if (!authority) {
-      for (const clientId of failed) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
-      report.clientIds.revocationFailed.push(...failed);
-    }
-    throw new RotationFailure(`the new token is AWSCURRENT, but the revocation of ${failed.join(', ')} that its promotion owes failed: ${authority ? report.revocationFailures.map((f) => f.reason).join('; ') : authorityProblem}.`,
+    const reasons = report.revocationFailures.map((f) => f.reason).join('; ');
+    throw new RotationFailure(`the new token is AWSCURRENT, but the revocation of ${failed.join(', ')} that its promotion owes failed: ${reasons}.`,
       'Secrets Manager retries finishSecret, which revokes what is left; if it keeps failing, the next rotation\'s sweep does.');
   }
   return rotation.alreadyCurrent ? 'already-current, revocations settled' : 'finished';

@@ -102,9 +102,9 @@ export class LambdaRuntime {
     this.child.kill('SIGKILL');
   }
 
+  /** The exit handler removes the entry's folder. */
   public async stop(): Promise<void> {
     await stopChild(this.child);
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private receive(message: RuntimeMessage): void {
