@@ -87,22 +87,25 @@ async function main(): Promise<void> {
 
     for (const secret of secrets) {
       const name: string = secret.Name;
-      // The placeholder as CloudFormation would write it, with the admin secret's ARN as moto knows it.
-      const secretString = secret.SecretString;
-      const placeholder = JSON.parse(typeof secretString === 'string'
-        ? secretString
-        : secretString['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '-')).join(''));
-      const selfRotating = placeholder.rootarn === undefined;
-      if (!selfRotating) placeholder.rootarn = adminSecret.ARN;
+      // The secret as CloudFormation would create it: the placeholder value, and the tags that bind its settings, with
+      // the admin secret's ARN as moto knows it.
+      const placeholder = JSON.parse(secret.SecretString);
+      const tags: Array<{ Key: string; Value: unknown }> = secret.Tags;
+      const tag = (key: string) => tags.find((t) => t.Key === key)?.Value;
+      const selfRotating = tag('astra-token-secret:admin-secret-arn') === undefined;
+      const boundTags = tags.map((t) => ({ Key: t.Key, Value: typeof t.Value === 'string' ? t.Value : adminSecret.ARN! }));
+      const roleId = tag('astra-token-secret:role-id') as string;
       const role = selfRotating ? emulator.roles.tokenManager : emulator.roles.apiUser;
-      emulator.defineRole({ ...role, id: placeholder.roleID });
-      const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(placeholder), Tags: secret.Tags }));
-      console.log(`${name} (${selfRotating ? 'self-rotating' : 'minted by astra/admin-token'}, previous token revoked ${secret.Tags[0].Value})`);
+      emulator.defineRole({ ...role, id: roleId });
+      const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(placeholder), Tags: boundTags }));
+      console.log(`${name} (${selfRotating ? 'self-rotating' : 'minted by astra/admin-token'}, previous token revoked ${tag('astra-token-secret:previous-token-revocation')})`);
       if (selfRotating) {
-        const bootstrap = emulator.seedToken(placeholder.roleID, 'bootstrap token, made by hand in the Astra Portal');
+        const bootstrap = emulator.seedToken(roleId, 'bootstrap token, made by hand in the Astra Portal');
         await sm.send(new PutSecretValueCommand({
           SecretId: created.ARN,
-          SecretString: JSON.stringify({ ...placeholder, astraKey: bootstrap.token, clientID: bootstrap.clientId, clientSecret: bootstrap.secret }),
+          SecretString: JSON.stringify({
+            ...placeholder, astraKey: bootstrap.token, clientID: bootstrap.clientId, clientSecret: bootstrap.secret, roleID: roleId,
+          }),
         }));
         console.log('  bootstrap token stored (put-secret-value)');
       }

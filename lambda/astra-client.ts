@@ -93,6 +93,15 @@ export class AstraClient {
     return { id: typeof body?.id === 'string' ? body.id : undefined };
   }
 
+  /** GET /v2/organizations/roles/{roleId}: the actions the role's policy allows (an empty list when it denies). */
+  public async roleActions(bearer: string, roleId: string): Promise<string[]> {
+    const answer = await this.call('role read (GET /v2/organizations/roles/{roleID})', 'GET', `/v2/organizations/roles/${encodeURIComponent(roleId)}`, bearer);
+    const body = parseJson(answer.body) as { policy?: { actions?: unknown; effect?: unknown } } | undefined;
+    const policy = body?.policy;
+    if (typeof policy?.effect !== 'string' || policy.effect.toLowerCase() !== 'allow' || !Array.isArray(policy.actions)) return [];
+    return policy.actions.filter((a): a is string => typeof a === 'string');
+  }
+
   public async listClients(bearer: string): Promise<AstraClientEntry[]> {
     const answer = await this.call('token list (GET /v2/clientIdSecrets)', 'GET', '/v2/clientIdSecrets', bearer);
     const body = parseJson(answer.body) as { clients?: unknown } | undefined;

@@ -3,25 +3,25 @@ import { Rotation } from './rotation';
 import { AstraSecretValue, clientIdOfToken, parseSecretString } from './secret-value';
 import { AWSCURRENT } from './secrets';
 
-/** The token that mints and revokes: the admin secret's (rootarn) or, in self-rotation, one of the secret's own. */
+/** The token that mints and revokes: the bound admin secret's or, in self-rotation, one of the secret's own. */
 export interface Authority {
   readonly bearer: string;
   readonly clientId?: string;
   readonly description: string;
 }
 
-export async function adminAuthority(rotation: Rotation, rootarn: string): Promise<Authority> {
-  const remedy = `Make sure ${rootarn} exists, holds a JSON value with the admin token in "astraKey", and that the rotation function may read it (secretsmanager:GetSecretValue, kms:Decrypt).`;
+export async function adminAuthority(rotation: Rotation, adminSecretArn: string): Promise<Authority> {
+  const remedy = `Make sure ${adminSecretArn} (the tag astra-token-secret:admin-secret-arn) exists, holds a JSON value with the admin token in "astraKey", and that the rotation function may read it (secretsmanager:GetSecretValue, kms:Decrypt).`;
   let text: string | undefined;
   try {
-    text = await rotation.store.valueOf(rootarn, { stage: AWSCURRENT });
+    text = await rotation.store.valueOf(adminSecretArn, { stage: AWSCURRENT });
   } catch (error) {
-    throw new RotationFailure(`the admin secret (rootarn) could not be read: ${messageOf(error)}`, remedy);
+    throw new RotationFailure(`the admin secret ${adminSecretArn} could not be read: ${messageOf(error)}`, remedy);
   }
-  if (text === undefined) throw new RotationFailure(`the admin secret ${rootarn} has no AWSCURRENT value.`, remedy);
-  const admin = parseSecretString(text, `the admin secret ${rootarn}`, rotation.redactor);
-  if (!admin.astraKey) throw new RotationFailure(`the admin secret ${rootarn} has no "astraKey".`, remedy);
-  return { bearer: admin.astraKey, clientId: admin.clientId, description: `the admin token in ${rootarn}` };
+  if (text === undefined) throw new RotationFailure(`the admin secret ${adminSecretArn} has no AWSCURRENT value.`, remedy);
+  const admin = parseSecretString(text, `the admin secret ${adminSecretArn}`, rotation.redactor);
+  if (!admin.astraKey) throw new RotationFailure(`the admin secret ${adminSecretArn} has no "astraKey".`, remedy);
+  return { bearer: admin.astraKey, clientId: admin.clientId, description: `the admin token in ${adminSecretArn}` };
 }
 
 export function selfAuthority(value: AstraSecretValue, which: string): Authority | undefined {
@@ -72,5 +72,6 @@ export function mintFailure(error: unknown, authority: Authority): RotationFailu
     return new RotationFailure(`${authority.description} may not mint tokens: ${error.message}.`,
       'Give that token a role with the token-write permission (Organization Administrator, Database Administrator or a custom role with org-token-write), or replace it with a valid token.');
   }
-  return new RotationFailure(`${error.message}.`, 'Check the roleID (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');
+  return new RotationFailure(`${error.message}.`,
+    'Check the role the tag astra-token-secret:role-id binds (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');
 }

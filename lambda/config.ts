@@ -30,9 +30,8 @@ export class ConfigError extends Error {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig {
-  const endpoint = env.SECRETS_MANAGER_ENDPOINT?.trim();
   return {
-    secretsManagerEndpoint: endpoint ? endpoint : undefined,
+    secretsManagerEndpoint: secretsManagerEndpoint(env.SECRETS_MANAGER_ENDPOINT),
     astraApiUrl: astraApiUrl(env.ASTRA_API_URL),
     httpTimeoutMs: positiveInt(env, 'ASTRA_HTTP_TIMEOUT_MS', 10_000, 1),
     httpMaxAttempts: positiveInt(env, 'ASTRA_HTTP_MAX_ATTEMPTS', 4, 1),
@@ -43,6 +42,26 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig
     timeMarginMs: positiveInt(env, 'ROTATION_TIME_MARGIN_MS', 20_000, 0),
     secretsManagerTimeoutMs: positiveInt(env, 'SECRETS_MANAGER_TIMEOUT_MS', 5_000, 1),
   };
+}
+
+/** Every new token crosses this connection in a PutSecretValue: https only, plain http for loopback test servers. */
+function secretsManagerEndpoint(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('SECRETS_MANAGER_ENDPOINT is not a URL. Set it to https://<Secrets Manager endpoint host>, or remove it for the regional endpoint.');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(`SECRETS_MANAGER_ENDPOINT ${url.protocol}//${url.host} must use https:// (plain http:// is allowed only for loopback hosts): `
+      + 'every new token is sent to it. Nothing was read or written.');
+  }
+  if (url.username || url.password) {
+    throw new ConfigError('SECRETS_MANAGER_ENDPOINT must carry no credentials.');
+  }
+  return value;
 }
 
 function astraApiUrl(raw: string | undefined): string {

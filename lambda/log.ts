@@ -19,6 +19,8 @@ export class StepReport {
   } = { revoked: [], alreadyRevoked: [], revocationFailed: [] };
   public readonly revocationFailures: RevocationFailureRecord[] = [];
   public readonly notes: string[] = [];
+  /** Things an operator should fix although the step went on (a value that disagrees with the secret's binding). */
+  public readonly warnings: string[] = [];
 
   constructor(
     public step: string,
@@ -28,7 +30,7 @@ export class StepReport {
 
   public toLogLine(outcome: string, durationMs: number, error?: string): Record<string, unknown> {
     return {
-      level: error ? 'ERROR' : this.revocationFailures.length > 0 ? 'WARN' : 'INFO',
+      level: error ? 'ERROR' : this.revocationFailures.length > 0 || this.warnings.length > 0 ? 'WARN' : 'INFO',
       step: this.step,
       secretArn: this.secretArn,
       version: this.version,
@@ -38,6 +40,7 @@ export class StepReport {
       durationMs,
       outcome,
       ...(this.revocationFailures.length > 0 ? { revocationFailures: this.revocationFailures } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       ...(this.notes.length > 0 ? { notes: this.notes } : {}),
       ...(error ? { error } : {}),
     };

@@ -1,4 +1,5 @@
 import { AstraClient } from './astra-client';
+import { SecretBinding, SecretTags, readBinding } from './binding';
 import { RotationConfig } from './config';
 import { RotationFailure } from './errors';
 import { StepReport } from './log';
@@ -6,7 +7,7 @@ import { Redactor } from './redact';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore } from './secrets';
 import { TimeBudget } from './time-budget';
 import { PreviousTokenRevocation } from '../src/previous-token-revocation';
-import { PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/revocation-tag';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/secret-tags';
 
 export const STEP_NAMES = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type StepName = typeof STEP_NAMES[number];
@@ -31,6 +32,8 @@ export interface Rotation {
   /** The version is AWSCURRENT already: only finishSecret has work left (the revocations its promotion owes). */
   readonly alreadyCurrent: boolean;
   readonly policy: RevocationPolicy;
+  /** The secret's tags, where its binding is; read with `bindingOf`, which refuses a missing or malformed one. */
+  readonly tags: SecretTags;
   readonly store: SecretStore;
   readonly astra: AstraClient;
   readonly config: RotationConfig;
@@ -77,6 +80,7 @@ export async function openRotation(
   }
   const policy = revocationPolicy(description.Tags);
   deps.report.policy = policy;
+  deps.report.mode = description.Tags?.some((t) => t.Key === ADMIN_SECRET_ARN_TAG) ? 'admin' : 'self-rotation';
   const versionWith = (stage: string) => Object.keys(versions).find((id) => versions[id].includes(stage));
   return {
     ...deps,
@@ -87,7 +91,13 @@ export async function openRotation(
     previousVersionId: versionWith(AWSPREVIOUS),
     alreadyCurrent,
     policy,
+    tags: description.Tags,
   };
+}
+
+/** The deployed settings of the rotation's secret (see binding.ts); the steps that mint or revoke need them. */
+export function bindingOf(rotation: Rotation): SecretBinding {
+  return readBinding(rotation.tags, rotation.secretArn);
 }
 
 function revocationPolicy(tags: Array<{ Key?: string; Value?: string }> | undefined): RevocationPolicy {

@@ -1,13 +1,13 @@
+import { SECRET_ARN, SecretBinding } from './binding';
 import { RotationFailure } from './errors';
 import { Redactor } from './redact';
+import { ROLE_UUID } from '../src/role-uuid';
 
 export type JsonObject = Record<string, unknown>;
 
 /** The engines this function rotates: its own format and the one DataStax's Python rotator writes. */
 export const ENGINES = ['AstraDB', 'Astra'] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 // AstraCS:<clientId>:<hex>; the clientId is the part a DELETE needs.
 const ASTRA_TOKEN = /^AstraCS:([A-Za-z0-9]+):[0-9A-Za-z]+$/;
 
@@ -15,15 +15,14 @@ const ASTRA_TOKEN = /^AstraCS:([A-Za-z0-9]+):[0-9A-Za-z]+$/;
 export interface AstraSecretValue {
   readonly raw: JsonObject;
   readonly astraKey?: string;
+  /** The token's clientId: taken from `astraKey` when it is a token, else from the `clientID` field. */
   readonly clientId?: string;
+  /** The `clientID` field as stored. */
+  readonly clientIdField?: string;
   readonly roleID?: string;
   readonly rootarn?: string;
   readonly orgId?: string;
   readonly pendingRevocations: string[];
-}
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 export function clientIdOfToken(token: string | undefined): string | undefined {
@@ -53,12 +52,14 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
   const astraKey = optionalString(raw, 'astraKey', what);
   const clientSecret = optionalString(raw, 'clientSecret', what);
   redactor.add(astraKey, clientSecret);
-  const clientId = optionalString(raw, 'clientID', what) ?? clientIdOfToken(astraKey);
+  const clientIdField = optionalString(raw, 'clientID', what);
+  const clientId = clientIdOfToken(astraKey) ?? clientIdField;
   const pending = raw.pendingRevocations;
   return {
     raw,
     astraKey,
     clientId,
+    clientIdField,
     roleID: typeof raw.roleID === 'string' ? raw.roleID : undefined,
     rootarn: typeof raw.rootarn === 'string' ? raw.rootarn : undefined,
     orgId: typeof raw.orgId === 'string' ? raw.orgId : undefined,
@@ -66,38 +67,40 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
   };
 }
 
-/** Checks AWSCURRENT before anything is minted: every error here leaves the secret and Astra untouched. */
-export function validateRotatable(value: AstraSecretValue, secretArn: string): void {
+/**
+ * Checks AWSCURRENT before anything is minted or revoked: every error here leaves the secret and Astra untouched, and
+ * names the field and the shape it needs, never the field's value.
+ */
+export function validateRotatable(value: AstraSecretValue, selfRotating: boolean): void {
   const { raw } = value;
-  const engine = raw.engine;
-  if (engine === undefined) {
+  if (raw.engine === undefined) {
     throw new RotationFailure('AWSCURRENT has no "engine" key.', 'Add "engine": "AstraDB" to the secret value.');
   }
-  if (typeof engine !== 'string' || !(ENGINES as readonly string[]).includes(engine)) {
-    throw new RotationFailure(`AWSCURRENT has "engine": ${JSON.stringify(engine)}, which this function does not rotate.`, 'Set "engine" to "AstraDB".');
+  if (typeof raw.engine !== 'string' || !(ENGINES as readonly string[]).includes(raw.engine)) {
+    throw new RotationFailure(`AWSCURRENT's "engine" is not one this function rotates (${ENGINES.join(' or ')}).`, 'Set "engine" to "AstraDB".');
   }
-  if (raw.rootarn !== undefined) {
-    if (typeof raw.rootarn !== 'string' || !SECRET_ARN.test(raw.rootarn)) {
-      throw new RotationFailure(`"rootarn" ${JSON.stringify(raw.rootarn)} is not a Secrets Manager secret ARN.`,
-        'Set it to the full ARN of the secret that holds the admin token, or remove it to let the secret rotate itself.');
-    }
-    if (raw.rootarn === secretArn) {
-      throw new RotationFailure('"rootarn" names this secret itself.', 'Point it at a separate admin secret, or remove it to let the secret rotate itself.');
-    }
-  } else if (engine === 'Astra') {
-    throw new RotationFailure('"engine": "Astra" (the DataStax rotator format) needs a "rootarn".', 'Add "rootarn" (the admin secret ARN) or set "engine" to "AstraDB".');
+  if (raw.roleID !== undefined && (typeof raw.roleID !== 'string' || !ROLE_UUID.test(raw.roleID))) {
+    throw new RotationFailure('AWSCURRENT\'s "roleID" is not a role UUID (8-4-4-4-12 hexadecimal digits).',
+      'Put the Astra role\'s UUID (from GET /v2/organizations/roles or the Astra portal), not its name, in "roleID", or remove it.');
   }
-  if (raw.roleID !== undefined) {
-    if (typeof raw.roleID !== 'string' || !isUuid(raw.roleID)) {
-      throw new RotationFailure(`roleID ${JSON.stringify(raw.roleID)} is not a UUID.`,
-        'Put the Astra role\'s UUID (from GET /v2/organizations/roles or the Astra portal), not its name, in "roleID".');
-    }
-  } else if (value.rootarn === undefined) {
-    throw new RotationFailure('AWSCURRENT has no "roleID".', 'Add "roleID": the UUID of the Astra role the rotated token should have.');
+  if (raw.rootarn !== undefined && (typeof raw.rootarn !== 'string' || !SECRET_ARN.test(raw.rootarn))) {
+    throw new RotationFailure('AWSCURRENT\'s "rootarn" is not a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>).',
+      'Set it to the full ARN of the admin secret, or remove it.');
   }
-  if (value.rootarn === undefined && !value.astraKey) {
-    throw new RotationFailure('the secret rotates itself (no "rootarn") but AWSCURRENT holds no "astraKey" yet, so there is no token to mint its successor.',
-      'Put a working token (with the token-write permission) in "astraKey", or add a "rootarn" naming an admin secret.');
+  if (value.astraKey !== undefined) {
+    const tokenClientId = clientIdOfToken(value.astraKey);
+    if (!tokenClientId) {
+      throw new RotationFailure('AWSCURRENT\'s "astraKey" is not an Astra token (AstraCS, a colon, the clientId, a colon, the secret).',
+        'Store the "token" of the DevOps API\'s answer (or the Astra portal\'s) in "astraKey".');
+    }
+    if (value.clientIdField !== undefined && value.clientIdField !== tokenClientId) {
+      throw new RotationFailure('AWSCURRENT\'s "clientID" is not the clientId inside its "astraKey" (AstraCS, a colon, the clientId, a colon, the secret).',
+        'Store the "clientId" of the same DevOps API answer as the token in "clientID", or remove "clientID".');
+    }
+  }
+  if (selfRotating && !value.astraKey) {
+    throw new RotationFailure('the secret rotates itself (no admin secret is bound) but AWSCURRENT holds no "astraKey" yet, so there is no token to mint its successor.',
+      'Put a working token (whose role may read and write tokens) in "astraKey"; see the README\'s bootstrap section.');
   }
 }
 
@@ -106,9 +109,14 @@ export function nextSecretString(
   current: AstraSecretValue,
   minted: { clientId: string; secret: string; token: string; orgId?: string; generatedOn?: string },
   pendingRevocations: string[],
+  binding: SecretBinding,
 ): string {
   const next: JsonObject = { ...current.raw };
   delete next.orgId;
+  // Readers of DataStax's schema find the role and admin secret in the value; the rotation takes them from the binding.
+  next.roleID = binding.roleId;
+  if (binding.adminSecretArn) next.rootarn = binding.adminSecretArn;
+  else delete next.rootarn;
   next.astraKey = minted.token;
   next.clientID = minted.clientId;
   next.clientSecret = minted.secret;

@@ -23,9 +23,10 @@ export interface SweepResult {
  * Lists the org's tokens with the minting authority and revokes every live token marked as this secret's (or this
  * version's) and every live recorded debt, except those in `keep` and the authority itself. A token marked for another
  * secret, or not marked at all and owed nothing, is never touched. A failed list throws: nothing was revoked.
+ * `alreadyListed` is a list the caller has just read with the same authority.
  */
-export async function sweep(rotation: Rotation, authority: Authority, plan: SweepPlan): Promise<SweepResult> {
-  const listed = await rotation.astra.listClients(authority.bearer);
+export async function sweep(rotation: Rotation, authority: Authority, plan: SweepPlan, alreadyListed?: AstraClientEntry[]): Promise<SweepResult> {
+  const listed = alreadyListed ?? await rotation.astra.listClients(authority.bearer);
   const digest = secretDigest(rotation.secretArn);
   const live = new Set(listed.map((c) => c.clientId));
   const marked = listed.filter((c) => {

@@ -17,31 +17,43 @@ import {
 import { Construct } from 'constructs';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
 import { PreviousTokenRevocation } from './previous-token-revocation';
-import { PREVIOUS_TOKEN_REVOCATION_TAG } from './revocation-tag';
+import { ROLE_UUID } from './role-uuid';
 import { alarmOnRotationErrors, notifyOnSecretEvents } from './rotation-alerts';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * The secret's first value, before any token: CloudFormation owns it, so it depends on no prop. A prop that changed it
+ * would make CloudFormation store it again as AWSCURRENT and take the token away.
+ */
+const PLACEHOLDER_VALUE = { engine: 'AstraDB' };
 
 /**
  * Properties of an AstraTokenSecret.
  */
 export interface AstraTokenSecretProps {
   /**
-   * The UUID of the Astra role that every minted token gets; written as `roleID` into the secret.
+   * The UUID of the Astra role that every minted token gets. Bound to the secret as the tag
+   * `astra-token-secret:role-id`, which the rotation function obeys; each rotated value also carries
+   * it as `roleID` for its readers, but a `roleID` written into the value is not obeyed.
    *
-   * Without `adminSecret` the token mints and revokes its own successors, so this role needs the
-   * token-write permission (e.g. Organization Administrator or a custom role with `org-token-write`).
+   * Without `adminSecret` the token mints and revokes its own successors, so this role needs
+   * `org-token-read` and `org-token-write` (e.g. Organization Administrator or a custom role); the
+   * function checks that before it mints. Changing it changes the tag only: the new role applies
+   * from the next rotation.
    */
   readonly roleId: string;
 
   /**
-   * A secret in the same schema whose AWSCURRENT token mints and revokes this secret's tokens.
+   * A secret in the same schema whose AWSCURRENT token mints and revokes this secret's tokens; it may
+   * be another AstraTokenSecret's `secret`, rotating itself.
    *
-   * Its ARN is written into the managed secret as `rootarn`; the rotation function may read it and
-   * decrypt it with its `encryptionKey` (import it with `Secret.fromSecretAttributes` and pass
-   * `encryptionKey` when it uses a customer-managed key).
+   * Bound to the secret as the tag `astra-token-secret:admin-secret-arn`; each rotated value also
+   * carries it as `rootarn`. The rotation function may read it and decrypt it with its `encryptionKey`
+   * (import it with `Secret.fromSecretAttributes` and pass `encryptionKey` when it uses a
+   * customer-managed key). Changing it changes the tag only: the new admin secret mints from the
+   * next rotation.
    *
    * @default - the secret rotates itself: its current token mints its successor
    */
@@ -57,7 +69,7 @@ export interface AstraTokenSecretProps {
   /**
    * A description of the secret.
    *
-   * @default 'DataStax Astra token for role <roleId>, rotated by cdk-astra-token-secret'
+   * @default 'DataStax Astra token, rotated by cdk-astra-token-secret'
    */
   readonly description?: string;
 
@@ -109,9 +121,12 @@ export interface AstraTokenSecretProps {
 
   /**
    * Whether Secrets Manager rotates the secret when the rotation schedule is created or changed.
+   * Only with `adminSecret`: without it the secret has no token until you store the bootstrap token,
+   * so that rotation would fail, and synth refuses `true`.
    *
-   * @default - true with `adminSecret` (the first rotation mints the first token); false without
-   * it (the secret has no token until you store the bootstrap token, so a rotation would fail)
+   * @default - true with an `adminSecret` that holds a token at deploy time (the first rotation
+   * mints the first token); false without `adminSecret`, and false when `adminSecret` is another
+   * AstraTokenSecret's secret, which may have no token yet at deploy time
    */
   readonly rotateImmediatelyOnUpdate?: boolean;
 
@@ -210,7 +225,7 @@ export class AstraTokenSecret extends Construct {
   constructor(scope: Construct, id: string, props: AstraTokenSecretProps) {
     super(scope, id);
 
-    if (!Token.isUnresolved(props.roleId) && !UUID.test(props.roleId)) {
+    if (!Token.isUnresolved(props.roleId) && !ROLE_UUID.test(props.roleId)) {
       throw new Error(
         `AstraTokenSecret ${this.node.path}: \`roleId\` "${props.roleId}" is not a UUID. ` +
         'Give the role\'s UUID (Astra Portal > Settings > Roles, or GET /v2/organizations/roles), not its name.',
@@ -219,25 +234,29 @@ export class AstraTokenSecret extends Construct {
     if (!props.vpc && (props.vpcSubnets || props.securityGroups || props.secretsManagerEndpoint)) {
       throw new Error(`AstraTokenSecret ${this.node.path}: \`vpcSubnets\`, \`securityGroups\` and \`secretsManagerEndpoint\` need \`vpc\`.`);
     }
+    if (props.rotateImmediatelyOnUpdate === true && !props.adminSecret) {
+      throw new Error(
+        `AstraTokenSecret ${this.node.path}: \`rotateImmediatelyOnUpdate: true\` needs \`adminSecret\`. A self-rotating secret has no token ` +
+        'until you store the bootstrap token, so the rotation at deploy would fail and leave an empty AWSPENDING version. ' +
+        'Leave it unset and rotate after storing the bootstrap token (see the README), or give an adminSecret.',
+      );
+    }
     const rotationRules = renderRotationRules(props);
     const astraApiUrl = resolveAstraApiUrl(props.astraEnvironment, props.astraApiUrl);
 
-    const initialValue: Record<string, SecretValue> = {
-      engine: SecretValue.unsafePlainText('AstraDB'),
-      roleID: SecretValue.unsafePlainText(props.roleId),
-    };
-    if (props.adminSecret) {
-      initialValue.rootarn = SecretValue.unsafePlainText(props.adminSecret.secretArn);
-    }
     const secret = new secretsmanager.Secret(this, 'Secret', {
       secretName: props.secretName,
-      description: props.description ?? `DataStax Astra token for role ${props.roleId}, rotated by cdk-astra-token-secret`,
+      description: props.description ?? 'DataStax Astra token, rotated by cdk-astra-token-secret',
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
       replicaRegions: props.replicaRegions,
-      // No token yet: the placeholder holds only what the rotation function needs to mint one.
-      secretObjectValue: initialValue,
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify(PLACEHOLDER_VALUE)),
     });
+    // The binding: what the rotation function obeys, written only by deploys.
+    Tags.of(secret).add(ROLE_ID_TAG, props.roleId);
+    if (props.adminSecret) {
+      Tags.of(secret).add(ADMIN_SECRET_ARN_TAG, props.adminSecret.secretFullArn ?? props.adminSecret.secretArn);
+    }
     Tags.of(secret).add(PREVIOUS_TOKEN_REVOCATION_TAG, props.previousTokenRevocation ?? PreviousTokenRevocation.AT_NEXT_ROTATION);
 
     const rotation = RotationFunction.forSettings(this, {
@@ -257,7 +276,7 @@ export class AstraTokenSecret extends Construct {
       secretId: secret.secretArn,
       rotationLambdaArn: rotation.function.functionArn,
       rotationRules,
-      rotateImmediatelyOnUpdate: props.rotateImmediatelyOnUpdate ?? props.adminSecret !== undefined,
+      rotateImmediatelyOnUpdate: props.rotateImmediatelyOnUpdate ?? (props.adminSecret !== undefined && !isAstraTokenSecret(props.adminSecret)),
     });
     this.rotationSchedule.node.addDependency(rotation.invokePermission);
     // The first rotation must find the role's permissions in place.
@@ -304,6 +323,11 @@ export class AstraTokenSecret extends Construct {
   public metricRotationThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.rotationFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, ...props });
   }
+}
+
+/** Whether a secret is another AstraTokenSecret's, whose token may not exist yet when this one deploys. */
+function isAstraTokenSecret(secret: secretsmanager.ISecret): boolean {
+  return secret.node.scope instanceof AstraTokenSecret;
 }
 
 function policyArn(secret: secretsmanager.ISecret): string {

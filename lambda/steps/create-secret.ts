@@ -1,8 +1,10 @@
-import { MintedToken } from '../astra-client';
+import { AstraClientEntry, MintedToken } from '../astra-client';
 import { Authority, adminAuthority, revokeAll, selfAuthority } from '../authority';
+import { disagreements } from '../binding';
 import { RotationFailure, messageOf } from '../errors';
-import { Rotation } from '../rotation';
-import { AstraSecretValue, isUuid, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
+import { proveRoleRotatesItself } from '../role-proof';
+import { Rotation, bindingOf } from '../rotation';
+import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../secrets';
 import { sweep } from '../sweep';
 import { mintMarked } from './mint';
@@ -20,20 +22,22 @@ export async function createSecret(rotation: Rotation): Promise<string> {
       `Remove the label (aws secretsmanager update-secret-version-stage --secret-id ${rotation.secretArn} --version-stage AWSPENDING --remove-from-version-id ${event.token}) and rotate again.`);
   }
 
+  const binding = bindingOf(rotation);
   const current = await readCurrent(rotation);
-  validateRotatable(current, rotation.secretArn);
-  report.mode = current.rootarn ? 'admin' : 'self-rotation';
+  validateRotatable(current, !binding.adminSecretArn);
+  report.warnings.push(...disagreements(current, binding, 'AWSCURRENT'));
   report.clientIds.current = current.clientId;
   const previous = await readPrevious(rotation);
   report.clientIds.previous = previous?.clientId;
 
-  const authority: Authority = current.rootarn ? await adminAuthority(rotation, current.rootarn) : selfAuthority(current, 'current')!;
+  const authority: Authority = binding.adminSecretArn ? await adminAuthority(rotation, binding.adminSecretArn) : selfAuthority(current, 'current')!;
   // What the policy keeps live until finishSecret promotes the new token: nothing before the promotion may revoke it.
   const keep = [current.clientId, rotation.policy === 'AT_NEXT_ROTATION' ? previous?.clientId : undefined];
-  const listed = await sweepBeforeMint(rotation, authority, keep, current.pendingRevocations);
-  const roles = rolesToMint(current, listed);
+  const listed = await listTokens(rotation, authority);
+  if (!binding.adminSecretArn) await proveRoleRotatesItself(rotation, authority, binding.roleId, listed);
+  await sweepBeforeMint(rotation, authority, keep, current.pendingRevocations, listed);
 
-  const minted = await mintMarked(rotation, authority, roles, keep);
+  const minted = await mintMarked(rotation, authority, [binding.roleId], keep);
   report.clientIds.pending = minted.clientId;
 
   // What the promotion owes: the tokens that leave the policy's keep set. Recorded in the version, because after the
@@ -45,7 +49,7 @@ export async function createSecret(rotation: Rotation): Promise<string> {
     .filter((c): c is string => !!c && live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
 
   try {
-    await store.putPending(event.secretId, event.token, nextSecretString(current, minted, pendingRevocations));
+    await store.putPending(event.secretId, event.token, nextSecretString(current, minted, pendingRevocations, binding));
   } catch (error) {
     return settleFailedPut(rotation, authority, minted, error);
   }
@@ -72,36 +76,31 @@ async function readPrevious(rotation: Rotation): Promise<AstraSecretValue | unde
   }
 }
 
+async function listTokens(rotation: Rotation, authority: Authority): Promise<AstraClientEntry[]> {
+  try {
+    return await rotation.astra.listClients(authority.bearer);
+  } catch (error) {
+    throw new RotationFailure(`the org's token list could not be read, so nothing was minted: ${messageOf(error)}.`, sweepRemedy(authority));
+  }
+}
+
 /**
  * Before anything is minted: revoke every token marked as this secret's that the policy does not keep (left by a lost
  * mint answer, a killed invocation, an abandoned rotation or a failed revocation) and AWSCURRENT's recorded debts. If
  * any stays live, nothing is minted: a rotation completes only with the secret's tokens in order.
  */
-async function sweepBeforeMint(rotation: Rotation, authority: Authority, keep: Array<string | undefined>, recordedDebts: string[]) {
-  const remedy = `Rotation will be retried. If it keeps failing, check that ${authority.description} has a role that may read and write tokens (org-token-read, org-token-write).`;
-  let result;
-  try {
-    result = await sweep(rotation, authority, { keep, recordedDebts });
-  } catch (error) {
-    throw new RotationFailure(`the org's token list could not be read, so nothing was minted: ${messageOf(error)}.`, remedy);
+async function sweepBeforeMint(
+  rotation: Rotation, authority: Authority, keep: Array<string | undefined>, recordedDebts: string[], listed: AstraClientEntry[],
+): Promise<void> {
+  const { failed } = await sweep(rotation, authority, { keep, recordedDebts }, listed);
+  if (failed.length > 0) {
+    throw new RotationFailure(`revoking ${failed.join(', ')} (tokens of this secret the policy no longer keeps) failed, so nothing was minted: `
+      + `${rotation.report.revocationFailures.map((f) => f.reason).join('; ')}.`, sweepRemedy(authority));
   }
-  if (result.failed.length > 0) {
-    throw new RotationFailure(`revoking ${result.failed.join(', ')} (tokens of this secret the policy no longer keeps) failed, so nothing was minted: `
-      + `${rotation.report.revocationFailures.map((f) => f.reason).join('; ')}.`, remedy);
-  }
-  return result.listed;
 }
 
-/** DataStax's rotator format has no roleID: the current token's roles come from Astra's list, as that rotator did. */
-function rolesToMint(current: AstraSecretValue, listed: Array<{ clientId: string; roles: string[] }>): string[] {
-  if (current.roleID) return [current.roleID];
-  const remedy = 'Add "roleID" (the Astra role\'s UUID) to the secret value.';
-  if (!current.clientId) throw new RotationFailure('AWSCURRENT has no "roleID" and no clientID to look its roles up by.', remedy);
-  const roles = listed.find((c) => c.clientId === current.clientId)?.roles;
-  if (!roles || roles.length === 0 || !roles.every(isUuid)) {
-    throw new RotationFailure(`AWSCURRENT has no "roleID" and Astra lists no role UUIDs for its clientID ${current.clientId}.`, remedy);
-  }
-  return roles;
+function sweepRemedy(authority: Authority): string {
+  return `Rotation will be retried. If it keeps failing, check that ${authority.description} has a role that may read and write tokens (org-token-read, org-token-write).`;
 }
 
 /**

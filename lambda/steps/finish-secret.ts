@@ -1,6 +1,6 @@
 import { Authority, adminAuthority, revokeAll, selfAuthority } from '../authority';
 import { RotationFailure, messageOf } from '../errors';
-import { Rotation } from '../rotation';
+import { Rotation, bindingOf } from '../rotation';
 import { parseSecretString } from '../secret-value';
 import { AWSCURRENT, AWSPENDING } from '../secrets';
 
@@ -18,7 +18,6 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   }
   const version = parseSecretString(text, stage, redactor);
   report.clientIds.pending = version.clientId;
-  report.mode = version.rootarn ? 'admin' : 'self-rotation';
   const owed = version.pendingRevocations.filter((c) => c !== version.clientId);
 
   // Resolved before the promotion so that its failure is reported, but it never blocks promoting a tested token.
@@ -26,7 +25,8 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   let authorityProblem: string | undefined;
   if (owed.length > 0) {
     try {
-      authority = version.rootarn ? await adminAuthority(rotation, version.rootarn) : selfAuthority(version, 'new');
+      const binding = bindingOf(rotation);
+      authority = binding.adminSecretArn ? await adminAuthority(rotation, binding.adminSecretArn) : selfAuthority(version, 'new');
       if (!authority) authorityProblem = 'the new version holds no token to revoke with';
     } catch (error) {
       authorityProblem = messageOf(error);

@@ -1,6 +1,6 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { expectNoViolations } from './harness/scenario';
-import { RotatedSecret, SecretOptions } from './harness/secrets-fixture';
+import { ADMIN_TAG, ROLE_TAG, RotatedSecret, SecretOptions } from './harness/secrets-fixture';
 
 const e = useE2EEnvironment('e2e-bad');
 afterEach(() => expectNoViolations(e));
@@ -13,6 +13,11 @@ async function snapshot(secret: RotatedSecret) {
     current: (await e.secrets.readStage(secret.arn, 'AWSCURRENT'))!.versionId,
     minted: (await e.astra.mintedTokens()).length,
   };
+}
+
+/** DELETEs Astra answered since the snapshot: bad input revokes nothing either. */
+async function revokedSince(at: number): Promise<string[]> {
+  return (await e.astra.records()).requests.slice(at).filter((r) => r.method === 'DELETE' && r.status !== 404).map((r) => r.path);
 }
 
 const NOT_A_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:e2e-bad-does-not-exist-AbCdEf';
@@ -30,19 +35,43 @@ const BAD_SECRETS: Array<[string, () => Promise<SecretOptions>]> = [
   ['a rootarn secret with no astraKey', async () => ({ mode: 'admin', rootarn: (await e.secrets.createAdminSecret(undefined, '{"clientID":"x"}')).arn })],
   ['an admin token without token-write', async () => ({ mode: 'admin', rootarn: (await e.secrets.createAdminSecret(e.astra.roles.readOnly.id)).arn })],
   ['a self-rotating token without token-write', async () => ({ mode: 'self', roleId: e.astra.roles.readOnly.id })],
-  ['a Python-rotator secret (engine Astra) without rootarn', async () => ({ mode: 'self', overrides: { engine: 'Astra' } })],
+  // Bootstrapped with an admin's token, bound to a role whose tokens could never mint their successors.
+  ['a self-rotating secret bound to a role without token-write', async () => ({ mode: 'self', roleId: e.astra.roles.apiUser.id, seedRoleId: e.astra.roles.orgAdmin.id })],
+  ['no role tag', async () => ({ mode: 'self', tags: { [ROLE_TAG]: undefined } })],
+  ['a role tag that is a role name', async () => ({ mode: 'admin', tags: { [ROLE_TAG]: 'API User' } })],
+  ['an admin tag naming no secret', async () => ({ mode: 'admin', tags: { [ADMIN_TAG]: NOT_A_SECRET } })],
+  ['an astraKey that is not an Astra token', async () => ({ mode: 'self', overrides: { astraKey: 'AstraCS-but-not-a-token' } })],
+  ['a clientID that is not the one inside astraKey', async () => ({
+    mode: 'self', policyTag: 'IMMEDIATELY', overrides: { clientID: (await e.astra.seedToken(e.astra.roles.apiUser.id, 'unrelated')).clientId },
+  })],
 ];
 
 test.each(BAD_SECRETS)('%s: the rotation fails, the secret is unchanged and no token is minted', async (_why, options) => {
   const secret = await e.secrets.createRotatedSecret(await options());
   const before = await snapshot(secret);
+  const calls = (await e.astra.records()).requests.length;
   const result = await e.driver.rotate(secret.arn, { maxAttempts: 2 });
   expect(result.completed).toBe(false);
   expect(result.errors.length).toBeGreaterThan(0);
   for (const error of result.errors) expect(error.message).toMatch(/^createSecret of arn:aws:secretsmanager:/);
   expect(await snapshot(secret)).toEqual(before);
+  expect(await revokedSince(calls)).toEqual([]);
   await e.invariants.redaction(result.errors, _why);
 });
+
+test.each(['http://secretsmanager.us-east-1.amazonaws.com', 'http://10.1.2.3:443'])(
+  'a SECRETS_MANAGER_ENDPOINT of %s (every new token would cross it in clear) is refused before any call', async (endpoint) => {
+    const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+    const before = await snapshot(secret);
+    const calls = (await e.astra.records()).requests.length;
+    const token = '5f0f5d1e-0000-4000-8000-00000000e2e1';
+    await e.driver.stagePendingVersion(secret.arn, token);
+    const error = await e.driver.invoke({ Step: 'createSecret', SecretId: secret.arn, ClientRequestToken: token }, { SECRETS_MANAGER_ENDPOINT: endpoint });
+    expect(error?.message).toMatch(/SECRETS_MANAGER_ENDPOINT .* must use https:\/\//);
+    expect((await e.astra.records()).requests.length).toBe(calls);
+    await e.driver.abandon(secret.arn, token);
+    expect(await snapshot(secret)).toEqual(before);
+  });
 
 describe('bad events', () => {
   let secret: RotatedSecret;

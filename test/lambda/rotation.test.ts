@@ -1,5 +1,5 @@
 import { handler } from '../../lambda';
-import { ADMIN_ROLE, APP_ROLE } from './support/fake-astra';
+import { ADMIN_ROLE, APP_ROLE, ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
 import { Harness, POLICY_TAG, STEPS } from './support/harness';
 
@@ -77,11 +77,14 @@ describe('admin mode (rootarn)', () => {
 
   test('a placeholder secret without a token gets its first token', async () => {
     const rootarn = h.sm.create('astra-admin', JSON.stringify({ astraKey: h.admin.token }));
-    const arn = h.sm.create('fresh', JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn }));
+    const arn = h.sm.create('fresh', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, rootarn) });
     await h.rotate(arn);
     const current = h.sm.valueAt(arn, 'AWSCURRENT');
     expect(h.astra.isLive(current.clientID)).toBe(true);
     expect(current.astraKey).toMatch(/^AstraCS:/);
+    // The value keeps DataStax's schema for its readers: the binding is written into every new version.
+    expect(current).toMatchObject({ roleID: APP_ROLE, rootarn, engine: 'AstraDB' });
+    expect(h.astra.tokens.get(current.clientID)!.roles).toEqual([APP_ROLE]);
   });
 });
 
@@ -113,7 +116,7 @@ describe('self-rotation', () => {
   });
 
   test('a self-rotating secret with no token yet fails before minting', async () => {
-    const arn = h.sm.create('empty', JSON.stringify({ roleID: ADMIN_ROLE, engine: 'AstraDB' }));
+    const arn = h.sm.create('empty', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) });
     const version = h.sm.startRotation(arn);
     await expect(h.step('createSecret', arn, version)).rejects.toThrow(/no "astraKey" yet.*Put a working token/);
     expect(h.astra.count('POST')).toBe(0);
@@ -121,22 +124,83 @@ describe('self-rotation', () => {
 });
 
 describe('the legacy DataStax format', () => {
-  test('"engine": "Astra" with rootarn and no roleID rotates with the roles Astra lists', async () => {
+  test('"engine": "Astra" with rootarn and no roleID rotates with the bound role; the new version carries roleID', async () => {
     const rootarn = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, engine: 'AstraDB' }));
     const initial = h.astra.issue([APP_ROLE]);
-    const arn = h.sm.create('legacy', JSON.stringify({ astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, engine: 'Astra', rootarn }));
+    const arn = h.sm.create('legacy', JSON.stringify({ astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, engine: 'Astra', rootarn }),
+      { tags: h.binding(APP_ROLE, rootarn) });
     await h.rotate(arn);
     const current = h.sm.valueAt(arn, 'AWSCURRENT');
-    expect(current.engine).toBe('Astra');
-    expect(current.roleID).toBeUndefined();
+    expect(current).toMatchObject({ engine: 'Astra', roleID: APP_ROLE, rootarn });
     expect(h.astra.tokens.get(current.clientID)!.roles).toEqual([APP_ROLE]);
-    expect(h.astra.count('GET', MINT)).toBe(1);
+    expect(h.lines().every((l) => l.level === 'INFO')).toBe(true);
+  });
+});
+
+describe('settings come from the binding (tags), never from the value', () => {
+  test('a roleID written into the value is reported at WARN and not obeyed', async () => {
+    const { arn } = h.adminSecret({ roleID: ADMIN_ROLE });
+    await h.rotate(arn);
+    const current = h.sm.valueAt(arn, 'AWSCURRENT');
+    expect(h.astra.tokens.get(current.clientID)!.roles).toEqual([APP_ROLE]);
+    expect(current.roleID).toBe(APP_ROLE);
+    const create = h.lines().find((l) => l.step === 'createSecret')!;
+    expect(create.level).toBe('WARN');
+    expect(create.warnings).toEqual([expect.stringMatching(/AWSCURRENT's "roleID" is not the role the tag astra-token-secret:role-id binds/)]);
+    expect(JSON.stringify(create)).not.toContain(ADMIN_ROLE);
   });
 
-  test('"engine": "Astra" without rootarn is refused', async () => {
-    const initial = h.astra.issue([ADMIN_ROLE]);
-    const arn = h.sm.create('legacy', JSON.stringify({ astraKey: initial.token, engine: 'Astra', roleID: ADMIN_ROLE }));
-    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/needs a "rootarn"/);
+  test('a rootarn pointing at another secret is not obeyed: the bound admin secret mints', async () => {
+    const { arn, rootarn } = h.adminSecret();
+    const stronger = h.astra.issue([ADMIN_ROLE], 'someone else\'s admin');
+    const other = h.sm.create('other-admin', JSON.stringify({ astraKey: stronger.token, engine: 'AstraDB' }));
+    const version = h.sm.startRotation(arn);
+    const value = { ...h.sm.valueAt(arn, 'AWSCURRENT'), rootarn: other };
+    h.sm.addVersion(arn, JSON.stringify(value), ['AWSCURRENT']);
+    await h.rotate(arn, version);
+    expect(h.astra.requests.filter((r) => r.method === 'POST').map((r) => r.bearerClientId)).toEqual([h.admin.clientId]);
+    expect(h.astra.requests.some((r) => r.bearerClientId === stronger.clientId)).toBe(false);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').rootarn).toBe(rootarn);
+    expect(h.lines().find((l) => l.step === 'createSecret')!.warnings).toEqual([expect.stringMatching(/"rootarn" is not the admin secret the tag .* binds/)]);
+  });
+
+  test('a self-rotating secret ignores a rootarn in its value and drops it from the new version', async () => {
+    const { arn, initial } = h.selfSecret();
+    const value = { ...h.sm.valueAt(arn, 'AWSCURRENT'), rootarn: h.sm.create('elsewhere', JSON.stringify({ astraKey: h.admin.token })) };
+    h.sm.addVersion(arn, JSON.stringify(value), ['AWSCURRENT']);
+    await h.rotate(arn);
+    expect(h.astra.requests.find((r) => r.method === 'POST')!.bearerClientId).toBe(initial.clientId);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').rootarn).toBeUndefined();
+    expect(h.lastLine().mode).toBe('self-rotation');
+  });
+
+  test('a self-rotating secret bound to a role that cannot write tokens is refused before anything is minted or revoked', async () => {
+    // The bootstrap token is an admin's; the role bound is an application's, so its token could never rotate itself.
+    const { arn, initial } = h.selfSecret({ 'astra-token-secret:role-id': APP_ROLE, [POLICY_TAG]: 'IMMEDIATELY' });
+    const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
+    expect(String(error)).toMatch(new RegExp(`role ${APP_ROLE} does not allow org-token-read and org-token-write.*Nothing was minted.*adminSecret`));
+    expect(h.astra.count('POST')).toBe(0);
+    expect(h.astra.count('DELETE')).toBe(0);
+    expect(h.sm.count('PutSecretValue')).toBe(0);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+  });
+
+  test('a self-rotating secret moving to a role that may write tokens: its policy is read once, then the token proves it', async () => {
+    const { arn, initial } = h.selfSecret({ 'astra-token-secret:role-id': ROTATOR_ROLE });
+    await h.rotate(arn);
+    const first = h.sm.valueAt(arn, 'AWSCURRENT');
+    expect(h.astra.tokens.get(first.clientID)!.roles).toEqual([ROTATOR_ROLE]);
+    expect(h.astra.count('GET', /^\/v2\/organizations\/roles\//)).toBe(1);
+    expect(h.astra.requests.find((r) => r.path.startsWith('/v2/organizations/roles/'))!.bearerClientId).toBe(initial.clientId);
+    await h.rotate(arn);
+    expect(h.astra.count('GET', /^\/v2\/organizations\/roles\//)).toBe(1);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').roleID).toBe(ROTATOR_ROLE);
+  });
+
+  test('a role whose policy the minting token may not read is refused with what to do', async () => {
+    const rotator = h.astra.issue([ROTATOR_ROLE]);
+    const arn = h.sm.create('rotator', JSON.stringify({ astraKey: rotator.token, engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) });
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/policy of role .* could not be read .*HTTP 403.*org-role-read/);
     expect(h.astra.count('POST')).toBe(0);
   });
 });
@@ -308,7 +372,8 @@ describe('failures that must not leak or kill a token', () => {
 
   test('tokens marked for another secret, and unmarked tokens owed nothing, are never touched by the sweep', async () => {
     const { arn, initial } = h.adminSecret();
-    const other = h.sm.create('other-token', JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: h.sm.valueAt(arn, 'AWSCURRENT').rootarn }));
+    const rootarn = h.sm.valueAt(arn, 'AWSCURRENT').rootarn;
+    const other = h.sm.create('other-token', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, rootarn) });
     const othersVersion = h.sm.startRotation(other);
     await h.step('createSecret', other, othersVersion);
     const othersToken = h.sm.valueAt(other, 'AWSPENDING').clientID;
@@ -339,7 +404,7 @@ describe('Astra faults on each call', () => {
   test('an admin token whose role cannot write tokens (Astra 403 text/plain)', async () => {
     const weak = h.astra.issue([APP_ROLE]);
     const rootarn = h.sm.create('weak-admin', JSON.stringify({ astraKey: weak.token }));
-    const arn = h.sm.create('app', JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn }));
+    const arn = h.sm.create('app', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, rootarn) });
     await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/HTTP 403: user is not authorized.*org-token-write/);
     expect(h.astra.tokens.size).toBe(2);
   });
@@ -347,7 +412,7 @@ describe('Astra faults on each call', () => {
   test('mint answered 404 is not retried, and the error points at the roleID', async () => {
     const { arn, version } = startCreate();
     h.astra.fail({ method: 'POST', path: MINT, status: 404, body: 'role not found', contentType: 'text/plain' });
-    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/HTTP 404: role not found.*Check the roleID/);
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/HTTP 404: role not found.*Check the role the tag astra-token-secret:role-id binds/);
     expect(h.astra.count('POST')).toBe(1);
   });
 
@@ -469,19 +534,22 @@ describe('Astra faults on each call', () => {
 });
 
 describe('bad input fails before minting, naming the secret, version and step', () => {
+  const rootarn = () => h.sm.create('root', JSON.stringify({ astraKey: h.admin.token }));
   const refused = async (value: string | undefined, message: RegExp, options: { tags?: Record<string, string> } = {}) => {
-    const arn = h.sm.create('bad', value, options);
+    const arn = h.sm.create('bad', value, { tags: options.tags ?? h.binding(APP_ROLE, rootarn()) });
     const version = h.sm.startRotation(arn);
     const error = await h.step('createSecret', arn, version).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(`createSecret of ${arn} (version ${version}) failed: `);
     expect((error as Error).message).toMatch(message);
     expect(h.astra.count('POST')).toBe(0);
+    expect(h.astra.count('DELETE')).toBe(0);
     expect(h.sm.count('PutSecretValue')).toBe(0);
     expect(h.sm.valueOf(arn, version)).toBeUndefined();
     expect(h.lastLine()).toMatchObject({ outcome: 'failed', secretArn: arn, version, step: 'createSecret' });
+    return (error as Error).message;
   };
-  const rootarn = () => h.sm.create('root', JSON.stringify({ astraKey: h.admin.token }));
+  const token = h.astra.issue.bind(h.astra);
 
   test('malformed JSON (and the parser does not quote it)', async () => {
     await refused('{"astraKey": "AstraCS:abc:def", oops', /AWSCURRENT is not valid JSON/);
@@ -489,21 +557,42 @@ describe('bad input fails before minting, naming the secret, version and step', 
   });
   test('a JSON array', () => refused('[1]', /not a JSON object/));
   test('no AWSCURRENT value', () => refused(undefined, /the secret has no AWSCURRENT value/));
-  test('missing engine', () => refused(JSON.stringify({ roleID: APP_ROLE, rootarn: rootarn() }), /no "engine"/));
-  test('wrong engine', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'mysql', rootarn: rootarn() }), /"engine": "mysql".*Set "engine" to "AstraDB"/));
-  test('a roleID that is not a UUID', () => refused(JSON.stringify({ roleID: 'admin', engine: 'AstraDB', rootarn: rootarn() }), /roleID "admin" is not a UUID. Put the Astra role's UUID/));
-  test('no roleID in AstraDB self-rotation', () => refused(JSON.stringify({ astraKey: h.admin.token, engine: 'AstraDB' }), /no "roleID"/));
-  test('a malformed rootarn', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: 'my-admin' }), /"rootarn" "my-admin" is not a Secrets Manager secret ARN/));
-  test('an unreadable rootarn', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-xyz' }),
-    /admin secret .* has no AWSCURRENT value|could not be read/));
-  test('a rootarn whose value is malformed', () => refused(JSON.stringify({
-    roleID: APP_ROLE, engine: 'AstraDB', rootarn: h.sm.create('broken-root', 'not json'),
-  }), /admin secret .* is not valid JSON/));
-  test('a rootarn without astraKey', () => refused(JSON.stringify({
-    roleID: APP_ROLE, engine: 'AstraDB', rootarn: h.sm.create('empty-root', '{"clientID":"x"}'),
-  }), /has no "astraKey"/));
-  test('an unknown revocation policy', () => refused(JSON.stringify({ roleID: APP_ROLE, engine: 'AstraDB', rootarn: rootarn() }), /tag astra-token-secret:previous-token-revocation is "SOMETIMES"/,
-    { tags: { [POLICY_TAG]: 'SOMETIMES' } }));
+  test('missing engine', () => refused(JSON.stringify({ roleID: APP_ROLE }), /no "engine"/));
+  test('wrong engine, not echoed', async () => {
+    expect(await refused(JSON.stringify({ engine: 'mysql-x' }), /"engine" is not one this function rotates \(AstraDB or Astra\).*Set "engine" to "AstraDB"/)).not.toContain('mysql-x');
+  });
+  test('a roleID that is not a UUID, not echoed', async () => {
+    expect(await refused(JSON.stringify({ roleID: 'admin-role-x', engine: 'AstraDB' }), /"roleID" is not a role UUID \(8-4-4-4-12/)).not.toContain('admin-role-x');
+  });
+  test('a malformed rootarn, not echoed', async () => {
+    expect(await refused(JSON.stringify({ engine: 'AstraDB', rootarn: 'my-admin-x' }), /"rootarn" is not a Secrets Manager secret ARN/)).not.toContain('my-admin-x');
+  });
+  test('an astraKey that is not an Astra token', () => refused(JSON.stringify({ engine: 'AstraDB', astraKey: 'not-a-token' }), /"astraKey" is not an Astra token \(AstraCS, a colon, the clientId/,
+    { tags: h.binding(ADMIN_ROLE) }));
+  test('a clientID that is not the one inside astraKey (IMMEDIATELY would revoke an unrelated token)', async () => {
+    const own = token([ADMIN_ROLE], 'the real one');
+    const unrelated = token([APP_ROLE], 'someone else\'s');
+    const message = await refused(JSON.stringify({ engine: 'AstraDB', astraKey: own.token, clientID: unrelated.clientId }),
+      /"clientID" is not the clientId inside its "astraKey"/, { tags: { ...h.binding(ADMIN_ROLE), [POLICY_TAG]: 'IMMEDIATELY' } });
+    expect(message).not.toContain(unrelated.clientId);
+    expect(h.astra.isLive(unrelated.clientId)).toBe(true);
+    expect(h.astra.requests).toHaveLength(0);
+  });
+  test('no role tag: refused before any call to Astra, saying how to tag', async () => {
+    await refused(JSON.stringify({ engine: 'AstraDB', roleID: APP_ROLE }), /no tag astra-token-secret:role-id.*aws secretsmanager tag-resource/, { tags: {} });
+    expect(h.astra.requests).toHaveLength(0);
+  });
+  test('a role tag that is not a UUID', () => refused(JSON.stringify({ engine: 'AstraDB' }), /tag astra-token-secret:role-id is not a role UUID/, { tags: h.binding('Admin') }));
+  test('an admin tag that is not an ARN', () => refused(JSON.stringify({ engine: 'AstraDB' }), /tag astra-token-secret:admin-secret-arn is not a Secrets Manager secret ARN/,
+    { tags: h.binding(APP_ROLE, 'my-admin') }));
+  test('an unreadable admin secret', () => refused(JSON.stringify({ engine: 'AstraDB' }), /admin secret .* has no AWSCURRENT value|could not be read/,
+    { tags: h.binding(APP_ROLE, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-xyz') }));
+  test('an admin secret whose value is malformed', () => refused(JSON.stringify({ engine: 'AstraDB' }), /admin secret .* is not valid JSON/,
+    { tags: h.binding(APP_ROLE, h.sm.create('broken-root', 'not json')) }));
+  test('an admin secret without astraKey', () => refused(JSON.stringify({ engine: 'AstraDB' }), /has no "astraKey"/,
+    { tags: h.binding(APP_ROLE, h.sm.create('empty-root', '{"clientID":"x"}')) }));
+  test('an unknown revocation policy', () => refused(JSON.stringify({ engine: 'AstraDB' }), /tag astra-token-secret:previous-token-revocation is "SOMETIMES"/,
+    { tags: { ...h.binding(APP_ROLE, rootarn()), [POLICY_TAG]: 'SOMETIMES' } }));
   test('a pending version that already holds a value without a token', async () => {
     const { arn } = h.adminSecret();
     const version = h.sm.startRotation(arn);
@@ -545,6 +634,22 @@ describe('bad input fails before minting, naming the secret, version and step', 
     process.env.ASTRA_API_URL = 'http://api.astra.datastax.com';
     await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/must use https:\/\//);
     expect(h.sm.calls).toHaveLength(0);
+  });
+
+  test.each(['http://secretsmanager.us-east-1.amazonaws.com', 'http://10.0.0.12', 'not a url'])('SECRETS_MANAGER_ENDPOINT %p, which would carry every new token in clear, is refused', async (endpoint) => {
+    const { arn } = h.adminSecret();
+    process.env.SECRETS_MANAGER_ENDPOINT = endpoint;
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/SECRETS_MANAGER_ENDPOINT .*(must use https:\/\/|is not a URL)/);
+    expect(h.sm.calls).toHaveLength(0);
+    expect(h.astra.requests).toHaveLength(0);
+  });
+
+  test.each(['https://vpce-0abc.secretsmanager.us-east-1.vpce.amazonaws.com', 'http://127.0.0.1:4566'])('SECRETS_MANAGER_ENDPOINT %p is accepted', async (endpoint) => {
+    const { arn } = h.adminSecret();
+    process.env.SECRETS_MANAGER_ENDPOINT = endpoint;
+    // The fake intercepts the SDK client whatever its endpoint, so the rotation runs.
+    await h.rotate(arn);
+    expect(h.lastLine().outcome).toBe('finished');
   });
 
   test('a Secrets Manager error is reported with the operation, redacted', async () => {

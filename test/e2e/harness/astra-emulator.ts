@@ -328,9 +328,11 @@ export class AstraEmulator {
         this.send(res, 200, { id: this.orgId, name: 'e2e-org' });
         return;
       case 'getOrganizationRoles':
+        if (!can('org-role-read')) return void forbidden('role lacks org-role-read', false);
         this.send(res, 200, Object.values(this.roles).map((r) => this.roleBody(r)));
         return;
       case 'getOrganizationRole': {
+        if (!can('org-role-read')) return void forbidden('role lacks org-role-read', false);
         const role = this.role(decodeURIComponent(path.split('?')[0].split('/').pop() ?? ''));
         if (role) this.send(res, 200, this.roleBody(role));
         else this.send(res, 404, { errors: [{ ID: 0, message: 'role not found' }] });

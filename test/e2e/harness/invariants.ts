@@ -9,6 +9,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The handler's ownership mark (docs/rotation-design.md, "Marks"), restated here rather than imported from lambda/, so
  * that a change to the format fails these checks: `cdk-astra-token-secret secret=<sha256(ARN), 16 hex> version=<id> …`.
  */
+/** Keys the binding decides in every version the function writes. */
+const BOUND_KEYS = ['roleID', 'rootarn'];
 export const MARK = /^cdk-astra-token-secret secret=([0-9a-f]{16}) version=(\S+)/;
 export const MARK_MAX_LENGTH = 200;
 
@@ -56,8 +58,11 @@ export class InvariantChecker {
       this.fail(where, secret, `AWSCURRENT's token (clientID ${value.clientID}) is not accepted by Astra`);
     }
     for (const problem of this.schemaProblems(value)) this.fail(where, secret, problem);
+    const rotated = (await this.astra.tokens()).find((t) => t.clientId === value.clientID)?.mintedBy !== undefined;
+    if (rotated) for (const problem of this.bindingProblems(secret, value)) this.fail(where, secret, problem);
     for (const key of new Set([...Object.keys(secret.initialValue), ...Object.keys(value)])) {
-      if (ROTATOR_KEYS.includes(key)) continue;
+      // roleID and rootarn follow the binding once the function has written a version (bindingProblems checks them).
+      if (ROTATOR_KEYS.includes(key) || (rotated && BOUND_KEYS.includes(key))) continue;
       if (JSON.stringify(value[key]) !== JSON.stringify(secret.initialValue[key])) {
         this.fail(where, secret, `key "${key}" changed: ${JSON.stringify(secret.initialValue[key])} -> ${JSON.stringify(value[key])}`);
       }
@@ -82,6 +87,11 @@ export class InvariantChecker {
     }
     for (const clientId of live) {
       if (!expected.has(clientId)) this.fail(where, secret, `token ${clientId} is live but is neither AWSCURRENT's nor AWSPREVIOUS's (policy ${effectivePolicy(secret)})`);
+    }
+    for (const t of owned) {
+      if (t.mintedBy && (t.roles.length !== 1 || t.roles[0] !== secret.binding.roleId)) {
+        this.fail(where, secret, `token ${t.clientId} was minted with roles ${t.roles.join(', ')}, not the bound role ${secret.binding.roleId}`);
+      }
     }
     const currentToken = owned.find((t) => t.clientId === current.clientID);
     if (currentToken?.mintedBy && !markedFor(currentToken.description, secret, currentStage?.versionId)) {
@@ -159,6 +169,16 @@ export class InvariantChecker {
     if (value.pendingRevocations !== undefined) {
       if (!Array.isArray(value.pendingRevocations) || value.pendingRevocations.some((id: unknown) => typeof id !== 'string')) problems.push('pendingRevocations is not a list of clientIds');
       else if (value.pendingRevocations.includes(value.clientID)) problems.push('pendingRevocations lists the version\'s own clientID');
+    }
+    return problems;
+  }
+
+  /** A version the function wrote carries the binding as DataStax's schema has it: roleID, and rootarn in admin mode. */
+  public bindingProblems(secret: RotatedSecret, value: Record<string, any>): string[] {
+    const problems: string[] = [];
+    if (value.roleID !== secret.binding.roleId) problems.push(`roleID ${JSON.stringify(value.roleID)} is not the bound role ${secret.binding.roleId}`);
+    if (value.rootarn !== secret.binding.adminSecretArn) {
+      problems.push(`rootarn ${JSON.stringify(value.rootarn)} is not the bound admin secret ${JSON.stringify(secret.binding.adminSecretArn)}`);
     }
     return problems;
   }

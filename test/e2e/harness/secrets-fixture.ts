@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
-  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient,
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { AstraEmulatorProcess } from './astra-emulator-process';
 
 export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
+export const ROLE_TAG = 'astra-token-secret:role-id';
+export const ADMIN_TAG = 'astra-token-secret:admin-secret-arn';
 export type RevocationPolicy = 'AT_NEXT_ROTATION' | 'IMMEDIATELY';
 /** Keys the rotator writes; every other key must come through a rotation unchanged (docs/rotation-design.md). */
 export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'pendingRevocations'];
@@ -18,6 +20,8 @@ export interface RotatedSecret {
   readonly mode: RotationMode;
   /** The tag's value; undefined when the tag is absent (the default policy applies). */
   readonly policyTag?: string;
+  /** What the secret's tags bind (as the construct deploys them): every token minted for it must follow this. */
+  readonly binding: { readonly roleId: string; readonly adminSecretArn?: string };
   /** The value as created: the source of truth for the keys the rotator does not own. */
   readonly initialValue: Record<string, unknown>;
   /** Tokens made for this secret outside the rotation (the operator's first token). */
@@ -42,8 +46,12 @@ export function effectivePolicy(secret: RotatedSecret): RevocationPolicy {
 export interface SecretOptions {
   readonly mode: RotationMode;
   readonly policyTag?: string;
-  /** The role of the secret's token (and of what it mints); defaults to one that fits the mode. */
+  /** The role the secret is bound to (tag), of its seed token and of what it mints; defaults to one that fits the mode. */
   readonly roleId?: string;
+  /** The seed token's role when it differs from the bound one (a bootstrap with an admin's token). */
+  readonly seedRoleId?: string;
+  /** Tags merged over the binding the construct would write (a tag set to undefined is removed). */
+  readonly tags?: Record<string, string | undefined>;
   /** Admin mode: the admin secret to use; one is created (Organization Administrator) when absent. */
   readonly rootarn?: string;
   /** Keys merged over the generated value (a key set to undefined is removed). */
@@ -89,7 +97,7 @@ export class SecretsFixture {
     const seedClientIds: string[] = [];
     let value: Record<string, unknown> = { roleID: roleId, engine: 'AstraDB', application: 'orders-service', owner: { team: 'e2e' } };
     if (options.seedToken !== false) {
-      const t = await this.astra.seedToken(roleId, `seed ${name}`);
+      const t = await this.astra.seedToken(options.seedRoleId ?? roleId, `seed ${name}`);
       seedClientIds.push(t.clientId);
       value = { astraKey: t.token, clientID: t.clientId, clientSecret: t.secret, ...value };
     }
@@ -99,13 +107,26 @@ export class SecretsFixture {
       else value[k] = v;
     }
     const secretString = options.rawValue ?? JSON.stringify(value);
+    const adminSecretArn = options.mode === 'admin' ? (value.rootarn as string | undefined) ?? options.rootarn : undefined;
+    const tags: Record<string, string | undefined> = {
+      [ROLE_TAG]: roleId,
+      ...(adminSecretArn ? { [ADMIN_TAG]: adminSecretArn } : {}),
+      ...(options.policyTag !== undefined ? { [POLICY_TAG]: options.policyTag } : {}),
+      ...options.tags,
+    };
     const created = await this.sm.send(new CreateSecretCommand({
       Name: name,
       SecretString: secretString,
-      Tags: options.policyTag !== undefined ? [{ Key: POLICY_TAG, Value: options.policyTag }] : undefined,
+      Tags: Object.entries(tags).filter((t): t is [string, string] => t[1] !== undefined).map(([Key, Value]) => ({ Key, Value })),
     }));
     const initialValue = options.rawValue === undefined ? value : {};
-    return { name, arn: created.ARN!, mode: options.mode, policyTag: options.policyTag, initialValue, seedClientIds };
+    const binding = { roleId: tags[ROLE_TAG] ?? roleId, adminSecretArn: tags[ADMIN_TAG] };
+    return { name, arn: created.ARN!, mode: options.mode, policyTag: options.policyTag, binding, initialValue, seedClientIds };
+  }
+
+  /** A new AWSCURRENT version with this value: what anyone with secretsmanager:PutSecretValue can write. */
+  public async putCurrent(secretId: string, secretString: string): Promise<void> {
+    await this.sm.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString, VersionStages: ['AWSCURRENT'] }));
   }
 
   /** Reads by stage, always naming it: moto returns stale values when the stage is left out. */

@@ -4,7 +4,14 @@ import { AddressInfo } from 'node:net';
 
 export const ADMIN_ROLE = '11111111-2222-4333-8444-555555555555';
 export const APP_ROLE = '66666666-7777-4888-8999-aaaaaaaaaaaa';
-const WRITE_ROLES = new Set([ADMIN_ROLE]);
+/** A custom role that may read and write tokens but not read roles. */
+export const ROTATOR_ROLE = 'bbbbbbbb-cccc-4ddd-8eee-ffffffffffff';
+const WRITE_ROLES = new Set([ADMIN_ROLE, ROTATOR_ROLE]);
+const ROLE_ACTIONS: Record<string, string[]> = {
+  [ADMIN_ROLE]: ['org-read', 'org-role-read', 'org-token-read', 'org-token-write', 'db-cql'],
+  [APP_ROLE]: ['org-read', 'db-cql'],
+  [ROTATOR_ROLE]: ['org-read', 'org-token-read', 'org-token-write'],
+};
 
 export interface AstraToken {
   readonly clientId: string;
@@ -151,6 +158,14 @@ export class FakeAstra {
       if (this.warmUpFailures > 0) this.warmUp.set(minted.clientId, this.warmUpFailures);
       if (this.malformedMint) return send(200, { clientId: minted.clientId, orgId: this.orgId });
       return send(200, { clientId: minted.clientId, secret: minted.secret, token: minted.token, orgId: this.orgId, roles: minted.roles, generatedOn: '2024-01-01T00:00:00Z' });
+    }
+    const roleMatch = /^\/v2\/organizations\/roles\/([^/]+)$/.exec(path);
+    if (method === 'GET' && roleMatch) {
+      if (!caller.roles.includes(ADMIN_ROLE)) return send(403, 'role lacks org-role-read', 'text/plain');
+      const id = decodeURIComponent(roleMatch[1]);
+      const actions = ROLE_ACTIONS[id];
+      if (!actions) return send(404, 'role not found', 'text/plain');
+      return send(200, { id, name: id, policy: { description: id, resources: [`drn:astra:org:${this.orgId}`], actions, effect: 'allow' } });
     }
     const deleteMatch = /^\/v2\/clientIdSecrets\/([^/]+)$/.exec(path);
     if (method === 'DELETE' && deleteMatch) {

@@ -5,6 +5,8 @@ import { credentialStringsOf } from '../../e2e/harness/astra-token';
 
 export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
+export const ROLE_TAG = 'astra-token-secret:role-id';
+export const ADMIN_TAG = 'astra-token-secret:admin-secret-arn';
 
 /** Fast, loopback settings: the same knobs an end-to-end harness sets. */
 export function fastEnv(astraUrl: string): Record<string, string> {
@@ -56,13 +58,18 @@ export class Harness {
     process.env = { ...this.savedEnv };
   }
 
+  /** The tags the construct writes: the role, and the admin secret when one mints. */
+  public binding(roleId: string, adminSecretArn?: string): Record<string, string> {
+    return { [ROLE_TAG]: roleId, ...(adminSecretArn ? { [ADMIN_TAG]: adminSecretArn } : {}) };
+  }
+
   /** An admin-mode secret (rootarn) with a live token of APP_ROLE. */
   public adminSecret(extra: Record<string, unknown> = {}, tags?: Record<string, string>): { arn: string; rootarn: string; initial: AstraToken } {
     const rootarn = this.sm.create('astra-admin', JSON.stringify({ astraKey: this.admin.token, clientID: this.admin.clientId, clientSecret: this.admin.secret }));
     const initial = this.astra.issue([APP_ROLE], 'initial');
     const arn = this.sm.create('app-token', JSON.stringify({
       astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, roleID: APP_ROLE, engine: 'AstraDB', rootarn, ...extra,
-    }), { tags });
+    }), { tags: { ...this.binding(APP_ROLE, rootarn), ...tags } });
     return { arn, rootarn, initial };
   }
 
@@ -71,7 +78,7 @@ export class Harness {
     const initial = this.astra.issue([ADMIN_ROLE], 'initial');
     const arn = this.sm.create('self-token', JSON.stringify({
       astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, roleID: ADMIN_ROLE, engine: 'AstraDB',
-    }), { tags });
+    }), { tags: { ...this.binding(ADMIN_ROLE), ...tags } });
     return { arn, initial };
   }
 

@@ -1,0 +1,14 @@
+/**
+ * The tags that bind a managed secret to its settings. The construct writes them; the rotation function reads them
+ * with DescribeSecret (which it calls anyway) and never takes these settings from the secret's value, which anyone
+ * with secretsmanager:PutSecretValue could write. This module imports nothing, so the handler's bundle shares it.
+ */
+
+/** The UUID of the Astra role every token minted for the secret gets. */
+export const ROLE_ID_TAG = 'astra-token-secret:role-id';
+
+/** The ARN of the secret whose AWSCURRENT token mints and revokes; absent when the secret rotates itself. */
+export const ADMIN_SECRET_ARN_TAG = 'astra-token-secret:admin-secret-arn';
+
+/** When the token that was AWSCURRENT before a rotation is revoked (a `PreviousTokenRevocation`). */
+export const PREVIOUS_TOKEN_REVOCATION_TAG = 'astra-token-secret:previous-token-revocation';
