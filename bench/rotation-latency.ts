@@ -28,8 +28,8 @@ function contractMinimum(mode: RotationMode): { sm: RequiredCall[]; astra: Requi
     { step: 'finishSecret', call: 'UpdateSecretVersionStage', why: 'promote AWSPENDING to AWSCURRENT' },
   ];
   if (mode === 'admin') {
-    sm.push({ step: 'createSecret', call: 'GetSecretValue', why: 'admin secret (rootarn): the token that mints' });
-    sm.push({ step: 'finishSecret', call: 'GetSecretValue', why: 'admin secret (rootarn): the token that revokes' });
+    sm.push({ step: 'createSecret', call: 'GetSecretValue', why: 'admin secret (bound by tag): the token that mints' });
+    sm.push({ step: 'finishSecret', call: 'GetSecretValue', why: 'admin secret (bound by tag): the token that revokes' });
   }
   const astra: RequiredCall[] = [
     { step: 'createSecret', call: 'POST /v2/clientIdSecrets', why: 'mint the new token' },
@@ -50,9 +50,10 @@ const EXTRA_CALL_REASONS: Array<{ step: StepName; call: string; reason: string }
   {
     step: 'createSecret',
     call: 'GET /v2/clientIdSecrets',
-    reason: 'the sweep: lists the org\'s tokens before minting, so that every token marked as this secret\'s that the ' +
-      'policy does not keep (a lost mint answer, a killed invocation, an abandoned rotation) is revoked (lambda/sweep.ts); ' +
-      'it also tells which owed revocations are still live, so no DELETE is spent on a dead token',
+    reason: 'two lists. Before the mint, the sweep: every token marked as this secret\'s that the policy does not keep (a lost ' +
+      'mint answer, a killed invocation, an abandoned rotation) is revoked (lambda/sweep.ts), and owed revocations already ' +
+      'dead cost no DELETE. After it, the new token\'s expiry, which the mint answer does not carry and the org may cap ' +
+      '(listedExpiry in lambda/steps/create-secret.ts)',
   },
 ];
 

@@ -9,6 +9,8 @@ export interface MintedToken {
   readonly token: string;
   readonly orgId?: string;
   readonly generatedOn?: string;
+  /** When the mint answer says; the SDKs' create-response types carry no expiry, so the list is the dependable place. */
+  readonly tokenExpiry?: string;
 }
 
 /** One client of the org's token list. `description` is "" and `tokenExpiry` null when the token has none. */
@@ -57,8 +59,9 @@ export class AstraClient {
     private readonly random: () => number = Math.random,
   ) {}
 
-  public async mint(bearer: string, roles: string[], description: string): Promise<MintedToken> {
-    const answer = await this.call('token mint (POST /v2/clientIdSecrets)', 'POST', '/v2/clientIdSecrets', bearer, { roles, description });
+  public async mint(bearer: string, roles: string[], description: string, tokenExpiry?: string): Promise<MintedToken> {
+    const request = tokenExpiry ? { roles, description, tokenExpiry } : { roles, description };
+    const answer = await this.call('token mint (POST /v2/clientIdSecrets)', 'POST', '/v2/clientIdSecrets', bearer, request);
     const body = parseJson(answer.body) as Record<string, unknown> | undefined;
     const clientId = typeof body?.clientId === 'string' && body.clientId ? body.clientId : undefined;
     const secret = typeof body?.secret === 'string' && body.secret ? body.secret : undefined;
@@ -71,6 +74,7 @@ export class AstraClient {
       token,
       orgId: typeof body?.orgId === 'string' ? body.orgId : undefined,
       generatedOn: typeof body?.generatedOn === 'string' ? body.generatedOn : undefined,
+      tokenExpiry: typeof body?.tokenExpiry === 'string' ? body.tokenExpiry : undefined,
     };
   }
 

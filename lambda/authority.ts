@@ -10,7 +10,7 @@ export interface Authority {
   readonly description: string;
 }
 
-export async function adminAuthority(rotation: Rotation, adminSecretArn: string): Promise<Authority> {
+export async function adminAuthority(rotation: Pick<Rotation, 'store' | 'redactor'>, adminSecretArn: string): Promise<Authority> {
   const remedy = `Make sure ${adminSecretArn} (the tag astra-token-secret:admin-secret-arn) exists, holds a JSON value with the admin token in "astraKey", and that the rotation function may read it (secretsmanager:GetSecretValue, kms:Decrypt).`;
   let text: string | undefined;
   try {
@@ -34,7 +34,7 @@ export function selfAuthority(value: AstraSecretValue, which: string): Authority
  * Returns the clientIds that are still live for certain or possibly; 404 counts as revoked.
  */
 export async function revokeAll(
-  rotation: Rotation,
+  rotation: Pick<Rotation, 'astra' | 'report' | 'redactor'>,
   authority: Authority,
   clientIds: Iterable<string>,
   keep: Iterable<string | undefined> = [],
@@ -61,7 +61,7 @@ export async function revokeAll(
  * Turns a mint that created no token into the operator's next move; the secret is unchanged. Mints whose outcome is
  * unknown (no answer, 5xx, an unusable 2xx) never come here: steps/mint.ts sweeps and retries them.
  */
-export function mintFailure(error: unknown, authority: Authority): RotationFailure {
+export function mintFailure(error: unknown, authority: Authority, lifetimeSeconds?: number): RotationFailure {
   if (!(error instanceof AstraApiError)) return new RotationFailure(`minting failed: ${messageOf(error)}.`, 'Rotation will be retried.');
   if (!error.sent) return new RotationFailure(`${error.message}.`, 'The token was not minted. Rotation will be retried.');
   if (error.status === 429) {
@@ -71,6 +71,10 @@ export function mintFailure(error: unknown, authority: Authority): RotationFailu
   if (error.status === 401 || error.status === 403) {
     return new RotationFailure(`${authority.description} may not mint tokens: ${error.message}.`,
       'Give that token a role with the token-write permission (Organization Administrator, Database Administrator or a custom role with org-token-write), or replace it with a valid token.');
+  }
+  if (lifetimeSeconds !== undefined && error.status === 400) {
+    return new RotationFailure(`${error.message}: the mint asked for an expiry ${lifetimeSeconds} s from now (maxTokenLifetime).`,
+      'If the organization caps token lifetime below that, lower maxTokenLifetime (or raise the cap); otherwise check the bound role. Rotation will be retried.');
   }
   return new RotationFailure(`${error.message}.`,
     'Check the role the tag astra-token-secret:role-id binds (a role UUID of this organization) and ASTRA_API_URL; rotation will be retried.');

@@ -1,13 +1,15 @@
 import { RotationFailure } from './errors';
 import type { AstraSecretValue } from './secret-value';
 import { ROLE_UUID } from '../src/role-uuid';
-import { ADMIN_SECRET_ARN_TAG, ROLE_ID_TAG } from '../src/secret-tags';
+import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, ROLE_ID_TAG } from '../src/secret-tags';
 
 /** What a secret's tokens may do, as deployed: the role they get and who mints them. Never taken from the value. */
 export interface SecretBinding {
   readonly roleId: string;
   /** The secret whose AWSCURRENT token mints and revokes; undefined when the secret rotates itself. */
   readonly adminSecretArn?: string;
+  /** How long a minted token may live; undefined when no expiry is asked for. */
+  readonly maxTokenLifetimeSeconds?: number;
 }
 
 export type SecretTags = ReadonlyArray<{ Key?: string; Value?: string }> | undefined;
@@ -38,7 +40,12 @@ export function readBinding(tags: SecretTags, secretArn: string): SecretBinding 
         'Point it at a separate admin secret, or remove it to let the secret rotate itself.');
     }
   }
-  return { roleId, adminSecretArn };
+  const lifetime = tag(MAX_TOKEN_LIFETIME_TAG);
+  if (lifetime !== undefined && !/^[1-9]\d{0,9}$/.test(lifetime)) {
+    throw new RotationFailure(`the tag ${MAX_TOKEN_LIFETIME_TAG} is not a whole number of seconds.`,
+      'Set it through the construct\'s maxTokenLifetime, or remove it to ask for no expiry.');
+  }
+  return { roleId, adminSecretArn, maxTokenLifetimeSeconds: lifetime === undefined ? undefined : Number(lifetime) };
 }
 
 /** Where a value's `roleID` or `rootarn` say something else than the binding: reported, never obeyed. */

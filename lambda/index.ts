@@ -9,6 +9,7 @@ import { createSecret } from './steps/create-secret';
 import { finishSecret } from './steps/finish-secret';
 import { setSecret } from './steps/set-secret';
 import { testSecret } from './steps/test-secret';
+import { CustomResourceEvent, handleTeardown, isCustomResourceEvent } from './teardown';
 import { InvocationContext, TimeBudget } from './time-budget';
 
 const STEPS: Record<StepName, (rotation: Rotation) => Promise<string>> = { createSecret, setSecret, testSecret, finishSecret };
@@ -21,8 +22,12 @@ export class RotationStepError extends Error {
   }
 }
 
-/** Secrets Manager rotation entry point: `{Step, SecretId, ClientRequestToken, RotationToken?}` and Lambda's context. */
+/**
+ * Secrets Manager rotation entry point: `{Step, SecretId, ClientRequestToken, RotationToken?}` and Lambda's context.
+ * The same function is the token teardown custom resource of its secrets (CloudFormation's requests, see teardown.ts).
+ */
 export async function handler(event: unknown, context?: InvocationContext): Promise<void> {
+  if (isCustomResourceEvent(event)) return teardown(event, context);
   const started = Date.now();
   const redactor = new Redactor();
   const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
@@ -42,10 +47,22 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
     // finishSecret still owes its revocations after the promotion, so it runs on a version already AWSCURRENT.
     const outcome = rotation.alreadyCurrent && rotationEvent.step !== 'finishSecret' ? 'already-current' : await STEPS[rotationEvent.step](rotation);
     writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
+    for (const alert of report.alerts) writeLogLine(alert, redactor);
   } catch (error) {
     const message = redactor.redact(`${report.step} of ${report.secretArn} (version ${report.version}) failed: ${messageOf(error)}`);
     writeLogLine(report.toLogLine('failed', Date.now() - started, message), redactor);
     // A fresh error: the original may carry secret material in its fields or cause chain.
     throw new RotationStepError(message);
   }
+}
+
+async function teardown(event: CustomResourceEvent, context?: InvocationContext): Promise<void> {
+  const redactor = new Redactor();
+  await handleTeardown(event, () => {
+    const config = readConfig(process.env);
+    const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
+    const region = process.env.AWS_REGION || /^arn:[^:]+:cloudformation:([^:]+):/.exec(event.StackId)?.[1];
+    const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, region, config.secretsManagerTimeoutMs));
+    return { store, astra: new AstraClient(config, redactor, budget), config, redactor, budget, functionArn: context?.invokedFunctionArn };
+  }, redactor);
 }

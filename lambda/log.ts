@@ -21,6 +21,10 @@ export class StepReport {
   public readonly notes: string[] = [];
   /** Things an operator should fix although the step went on (a value that disagrees with the secret's binding). */
   public readonly warnings: string[] = [];
+  /** The new token's expiry (null: none) and when the rotation rules need it until; only after a mint. */
+  public token?: { expiry?: string | null; nextRotation?: string; neededUntil?: string };
+  /** Lines at ERROR about a step that succeeded (a token that will expire before it is replaced), written after it. */
+  public readonly alerts: Array<Record<string, unknown>> = [];
 
   constructor(
     public step: string,
@@ -39,6 +43,7 @@ export class StepReport {
       clientIds: this.clientIds,
       durationMs,
       outcome,
+      ...(this.token ? { token: this.token } : {}),
       ...(this.revocationFailures.length > 0 ? { revocationFailures: this.revocationFailures } : {}),
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       ...(this.notes.length > 0 ? { notes: this.notes } : {}),

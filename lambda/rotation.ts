@@ -6,6 +6,7 @@ import { StepReport } from './log';
 import { Redactor } from './redact';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore } from './secrets';
 import { TimeBudget } from './time-budget';
+import type { RotationRulesView } from './token-lifetime';
 import { PreviousTokenRevocation } from '../src/previous-token-revocation';
 import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/secret-tags';
 
@@ -32,6 +33,8 @@ export interface Rotation {
   /** The version is AWSCURRENT already: only finishSecret has work left (the revocations its promotion owes). */
   readonly alreadyCurrent: boolean;
   readonly policy: RevocationPolicy;
+  /** The rotation rules and next rotation, as DescribeSecret told: how long a new token must live. */
+  readonly schedule: { readonly rules?: RotationRulesView; readonly nextRotationDate?: Date };
   /** The secret's tags, where its binding is; read with `bindingOf`, which refuses a missing or malformed one. */
   readonly tags: SecretTags;
   readonly store: SecretStore;
@@ -92,6 +95,7 @@ export async function openRotation(
     alreadyCurrent,
     policy,
     tags: description.Tags,
+    schedule: { rules: description.RotationRules, nextRotationDate: description.NextRotationDate },
   };
 }
 

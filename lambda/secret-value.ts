@@ -107,7 +107,7 @@ export function validateRotatable(value: AstraSecretValue, selfRotating: boolean
 /** The next version: every key of AWSCURRENT the rotator does not own, plus the new token. */
 export function nextSecretString(
   current: AstraSecretValue,
-  minted: { clientId: string; secret: string; token: string; orgId?: string; generatedOn?: string },
+  minted: { clientId: string; secret: string; token: string; orgId?: string; generatedOn?: string; tokenExpiry?: string },
   pendingRevocations: string[],
   binding: SecretBinding,
 ): string {
@@ -123,6 +123,9 @@ export function nextSecretString(
   const orgId = minted.orgId ?? current.orgId;
   if (orgId) next.orgId = orgId;
   next.generatedOn = minted.generatedOn ?? new Date().toISOString();
+  // For readers that want to know when the token stops working; absent when it does not expire (or is not known).
+  if (minted.tokenExpiry) next.tokenExpiry = minted.tokenExpiry;
+  else delete next.tokenExpiry;
   next.pendingRevocations = pendingRevocations;
   return JSON.stringify(next);
 }

@@ -1,5 +1,7 @@
 /** The part of Lambda's context object the function uses. */
 export interface InvocationContext {
+  /** The function's ARN: the teardown custom resource tells its own secrets from those another function rotates. */
+  readonly invokedFunctionArn?: string;
   getRemainingTimeInMillis(): number;
 }
 

@@ -18,10 +18,12 @@ import { Construct } from 'constructs';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
 import { PreviousTokenRevocation } from './previous-token-revocation';
 import { ROLE_UUID } from './role-uuid';
-import { alarmOnRotationErrors, notifyOnSecretEvents } from './rotation-alerts';
+import { alarmOnRotationErrors, alarmOnTokenAlerts, notifyOnSecretEvents } from './rotation-alerts';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
-import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
+import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
+import { checkedTokenLifetimeSeconds } from './token-lifetime';
+import { TokenTeardown } from './token-teardown';
 
 /**
  * The secret's first value, before any token: CloudFormation owns it, so it depends on no prop. A prop that changed it
@@ -82,8 +84,10 @@ export interface AstraTokenSecretProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * What happens to the secret when it leaves the stack. Revoke its tokens in Astra yourself when
-   * the secret is destroyed.
+   * What happens to the secret when it leaves the stack, or its stack is deleted. With `DESTROY` the
+   * rotation function first revokes its tokens in Astra (AWSCURRENT's, AWSPREVIOUS's and every token
+   * marked as the secret's); a revocation that fails is logged (and alarmed with `alarmTopic`) but never
+   * blocks the deletion. With `RETAIN` or `SNAPSHOT` nothing is revoked.
    *
    * @default RemovalPolicy.DESTROY
    */
@@ -136,6 +140,17 @@ export interface AstraTokenSecretProps {
    * @default PreviousTokenRevocation.AT_NEXT_ROTATION
    */
   readonly previousTokenRevocation?: PreviousTokenRevocation;
+
+  /**
+   * The longest a minted token may live: every mint asks Astra for an expiry this long after it, so a leaked
+   * token dies by itself. It must cover the token's whole use: until the next rotation's window ends and, under
+   * `AT_NEXT_ROTATION`, one more interval; synth refuses a shorter one and names the shortest it accepts. The trade:
+   * if rotations keep failing past that margin, clients break when the token expires (the alarm of `alarmTopic`
+   * says so before). Bound to the secret as the tag `astra-token-secret:max-token-lifetime-seconds`.
+   *
+   * @default - no expiry is asked for: the organization's maximum token lifetime, if any, applies
+   */
+  readonly maxTokenLifetime?: Duration;
 
   /**
    * The Astra environment whose DevOps API mints the tokens. Give this or `astraApiUrl`.
@@ -191,7 +206,8 @@ export interface AstraTokenSecretProps {
 
   /**
    * An SNS topic to alert. The construct adds a CloudWatch alarm on errors of the rotation function
-   * (one per function and topic), and an EventBridge rule that forwards Secrets Manager's
+   * and one on its alert lines (a token that will expire before it is replaced; tokens a deleted secret
+   * left live), each one per function and topic, and an EventBridge rule that forwards Secrets Manager's
    * `RotationFailed` and any `DeleteSecret` (deletion or scheduled deletion) of this secret. Both
    * events come from CloudTrail: the account needs a trail logging management events. The topic's
    * policy gets statements admitting exactly those alarms and rules (an imported topic's policy
@@ -257,7 +273,11 @@ export class AstraTokenSecret extends Construct {
     if (props.adminSecret) {
       Tags.of(secret).add(ADMIN_SECRET_ARN_TAG, props.adminSecret.secretFullArn ?? props.adminSecret.secretArn);
     }
-    Tags.of(secret).add(PREVIOUS_TOKEN_REVOCATION_TAG, props.previousTokenRevocation ?? PreviousTokenRevocation.AT_NEXT_ROTATION);
+    const policy = props.previousTokenRevocation ?? PreviousTokenRevocation.AT_NEXT_ROTATION;
+    Tags.of(secret).add(PREVIOUS_TOKEN_REVOCATION_TAG, policy);
+    if (props.maxTokenLifetime) {
+      Tags.of(secret).add(MAX_TOKEN_LIFETIME_TAG, String(checkedTokenLifetimeSeconds(this.node.path, props.maxTokenLifetime, props, policy)));
+    }
 
     const rotation = RotationFunction.forSettings(this, {
       astraApiUrl,
@@ -268,6 +288,7 @@ export class AstraTokenSecret extends Construct {
       logRetention: props.rotationLogRetention ?? logs.RetentionDays.ONE_YEAR,
     });
     rotation.grantRotation(secret.secretArn, props.encryptionKey);
+    rotation.teardown.addSecret(secret.secretArn, props.removalPolicy ?? RemovalPolicy.DESTROY);
     if (props.adminSecret) {
       rotation.grantAdminRead(policyArn(props.adminSecret), props.adminSecret.encryptionKey);
     }
@@ -281,6 +302,7 @@ export class AstraTokenSecret extends Construct {
     this.rotationSchedule.node.addDependency(rotation.invokePermission);
     // The first rotation must find the role's permissions in place.
     this.rotationSchedule.node.addDependency(rotation.role);
+    TokenTeardown.orderAfter(this.rotationSchedule);
 
     this.secret = secret;
     this.secretArn = secret.secretArn;
@@ -289,6 +311,7 @@ export class AstraTokenSecret extends Construct {
 
     if (props.alarmTopic) {
       alarmOnRotationErrors(rotation, this.metricRotationErrors(), props.alarmTopic);
+      alarmOnTokenAlerts(rotation, rotation.logGroup, rotation.function.functionName, props.alarmTopic);
       notifyOnSecretEvents(this, secret.secretArn, props.alarmTopic);
     }
   }

@@ -2,9 +2,11 @@ import {
   aws_cloudwatch as cloudwatch,
   aws_events as events,
   aws_iam as iam,
+  aws_logs as logs,
   aws_sns as sns,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { TOKEN_ALERTS } from './token-alerts';
 
 /**
  * Who may publish to an alert topic: one statement per service, its source ARNs growing with
@@ -48,13 +50,42 @@ function publishersOf(topic: sns.ITopic): TopicPublishers {
  * AstraTokenSecret.metricRotationErrors() gives users, so that their dashboards show what the alarm watches).
  */
 export function alarmOnRotationErrors(functionScope: Construct, errors: cloudwatch.IMetric, topic: sns.ITopic): void {
-  const id = `ErrorsAlarm${topic.node.addr}`;
-  if (functionScope.node.tryFindChild(id)) return;
-  const alarm = new cloudwatch.Alarm(functionScope, id, {
-    alarmDescription:
-      'The Astra token rotation function failed. Its log group has one JSON line per step with the secret ARN, ' +
-      'the step and the reason; see the README\'s troubleshooting section.',
-    metric: errors,
+  alarmOncePerTopic(functionScope, 'ErrorsAlarm', topic, () => errors,
+    'The Astra token rotation function failed. Its log group has one JSON line per step with the secret ARN, ' +
+    'the step and the reason; see the README\'s troubleshooting section.');
+}
+
+/**
+ * The function's alert lines (ERROR lines about a step that succeeded, see src/token-alerts.ts) counted by one metric
+ * filter per function, and one alarm per function and topic on that count.
+ */
+export function alarmOnTokenAlerts(functionScope: Construct, logGroup: logs.ILogGroup, functionName: string, topic: sns.ITopic): void {
+  const alerts = () => {
+    const existing = functionScope.node.tryFindChild('TokenAlerts') as logs.MetricFilter | undefined;
+    const filter = existing ?? new logs.MetricFilter(functionScope, 'TokenAlerts', {
+      logGroup,
+      // Terms, not JSON fields: Lambda's JSON log format may carry the line as a string in its `message` field.
+      filterPattern: logs.FilterPattern.anyTerm(...Object.values(TOKEN_ALERTS)),
+      // One metric per function: two stacks' functions in one account must not set off each other's alarms.
+      metricNamespace: 'cdk-astra-token-secret',
+      metricName: `TokenAlerts-${functionName}`,
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    return filter.metric({ statistic: cloudwatch.Stats.SUM });
+  };
+  alarmOncePerTopic(functionScope, 'TokenAlertsAlarm', topic, alerts,
+    'An Astra token will stop working before it is replaced, or a deleted secret left tokens live in Astra. The rotation ' +
+    'function\'s log group has an ERROR line with "alert", the secret ARN, the dates or clientIds, and what to do.');
+}
+
+/** An alarm at one or more in a period, publishing to the topic, made once per scope and topic. */
+function alarmOncePerTopic(scope: Construct, name: string, topic: sns.ITopic, metric: () => cloudwatch.IMetric, description: string): void {
+  const id = `${name}${topic.node.addr}`;
+  if (scope.node.tryFindChild(id)) return;
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    alarmDescription: description,
+    metric: metric(),
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

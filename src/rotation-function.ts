@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { ASTRA_API_URLS } from './astra-api-urls';
 import { latestNodeRuntime } from './latest-node-runtime';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { TokenTeardown } from './token-teardown';
 
 /** The settings that decide whether two secrets can share one rotation function. */
 export interface RotationFunctionSettings {
@@ -77,6 +78,8 @@ export class RotationFunction extends Construct {
   private readonly statements = new Map<string, iam.PolicyStatement>();
   /** The invoke permission; rotation schedules depend on it so that it exists before the first rotation. */
   public readonly invokePermission: lambda.CfnPermission;
+  /** Revokes the tokens of a secret that leaves the stack (or of every secret, when the stack is deleted). */
+  public readonly teardown: TokenTeardown;
 
   private constructor(scope: Construct, id: string, settings: RotationFunctionSettings) {
     super(scope, id);
@@ -137,6 +140,8 @@ export class RotationFunction extends Construct {
       principal: 'secretsmanager.amazonaws.com',
       sourceAccount: Aws.ACCOUNT_ID,
     });
+
+    this.teardown = new TokenTeardown(this, 'TokenTeardown', this.function, this.role);
 
     if (settings.vpc) {
       const stack = Stack.of(this);

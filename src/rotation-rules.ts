@@ -46,23 +46,48 @@ export function renderRotationRules(input: RotationRulesInput): RotationRules {
   if (input.window === undefined) {
     return { scheduleExpression };
   }
-  const windowHours = input.window.toHours({ integral: false });
-  if (!Number.isInteger(windowHours) || windowHours < 1 || windowHours > 24) {
+  const hoursOfWindow = input.window.toHours({ integral: false });
+  if (!Number.isInteger(hoursOfWindow) || hoursOfWindow < 1 || hoursOfWindow > 24) {
     throw new Error(`AstraTokenSecret: \`window\` must be a whole number of hours from 1 to 24 (got ${input.window.toHumanString()}).`);
   }
-  if (intervalHours !== undefined && intervalHours < 24 && windowHours > intervalHours) {
+  if (intervalHours !== undefined && intervalHours < 24 && hoursOfWindow > intervalHours) {
     throw new Error(
-      `AstraTokenSecret: \`window\` (${windowHours} hours) must fit inside the rotation interval (${intervalHours} hours): ` +
+      `AstraTokenSecret: \`window\` (${hoursOfWindow} hours) must fit inside the rotation interval (${intervalHours} hours): ` +
       'Secrets Manager refuses a window that runs into the next one.',
     );
   }
-  if (windowMustEndByHour !== undefined && windowHours > windowMustEndByHour) {
+  if (windowMustEndByHour !== undefined && hoursOfWindow > windowMustEndByHour) {
     throw new Error(
-      `AstraTokenSecret: \`window\` (${windowHours} hours) must end by midnight UTC: the schedule starts at hour ${24 - windowMustEndByHour}, ` +
+      `AstraTokenSecret: \`window\` (${hoursOfWindow} hours) must end by midnight UTC: the schedule starts at hour ${24 - windowMustEndByHour}, ` +
       `so the window can be at most ${windowMustEndByHour} hours.`,
     );
   }
-  return { scheduleExpression, duration: `${windowHours}h` };
+  return { scheduleExpression, duration: `${hoursOfWindow}h` };
+}
+
+/**
+ * The longest time between two rotations the schedule allows, in hours: a rate's interval; for a cron expression a
+ * bound from its coarsest restricted field (a month: 366 days, a day of the month: 31, a day of the week: 7, else 1).
+ * Undefined when the schedule is a token.
+ */
+export function longestIntervalHours(input: RotationRulesInput): number | undefined {
+  if (!input.schedule) return rateFromDuration(input.automaticallyAfter ?? DEFAULT_INTERVAL, '`automaticallyAfter`').hours;
+  const expression = input.schedule.expressionString;
+  if (Token.isUnresolved(expression)) return undefined;
+  const parsed = parseExpression(expression);
+  if (parsed.intervalHours !== undefined) return parsed.intervalHours;
+  const [, , dayOfMonth, month, dayOfWeek] = /^cron\((.+)\)$/.exec(expression)![1].trim().split(/\s+/);
+  const any = (field: string) => field === '*' || field === '?';
+  if (!any(month)) return 366 * 24;
+  if (!any(dayOfMonth)) return 31 * 24;
+  if (!any(dayOfWeek)) return 7 * 24;
+  return 24;
+}
+
+/** The rotation window in hours: `window`, else Secrets Manager's default (to the end of the UTC day: at most 24 hours). */
+export function windowHours(input: RotationRulesInput, intervalHours: number): number {
+  if (input.window) return input.window.toHours({ integral: false });
+  return intervalHours >= 24 ? 24 : 1;
 }
 
 function rateFromDuration(after: Duration, prop: string): { expression: string; hours: number } {

@@ -10,5 +10,11 @@ export const ROLE_ID_TAG = 'astra-token-secret:role-id';
 /** The ARN of the secret whose AWSCURRENT token mints and revokes; absent when the secret rotates itself. */
 export const ADMIN_SECRET_ARN_TAG = 'astra-token-secret:admin-secret-arn';
 
+/**
+ * The longest a minted token may live, in whole seconds: each mint asks Astra for `tokenExpiry` = now + this. Absent:
+ * no expiry is asked for (the organization's maximum, if any, applies).
+ */
+export const MAX_TOKEN_LIFETIME_TAG = 'astra-token-secret:max-token-lifetime-seconds';
+
 /** When the token that was AWSCURRENT before a rotation is revoked (a `PreviousTokenRevocation`). */
 export const PREVIOUS_TOKEN_REVOCATION_TAG = 'astra-token-secret:previous-token-revocation';

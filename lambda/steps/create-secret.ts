@@ -7,6 +7,7 @@ import { Rotation, bindingOf } from '../rotation';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../secrets';
 import { sweep } from '../sweep';
+import { expiresBeforeReplacement, tokenNeed } from '../token-lifetime';
 import { mintMarked } from './mint';
 
 export async function createSecret(rotation: Rotation): Promise<string> {
@@ -37,8 +38,10 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   if (!binding.adminSecretArn) await proveRoleRotatesItself(rotation, authority, binding.roleId, listed);
   await sweepBeforeMint(rotation, authority, keep, current.pendingRevocations, listed);
 
-  const minted = await mintMarked(rotation, authority, [binding.roleId], keep);
+  const minted = await mintMarked(rotation, authority, [binding.roleId], keep, binding.maxTokenLifetimeSeconds);
   report.clientIds.pending = minted.clientId;
+  const tokenExpiry = minted.tokenExpiry ?? await listedExpiry(rotation, authority, minted.clientId);
+  judgeLifetime(rotation, minted.clientId, tokenExpiry);
 
   // What the promotion owes: the tokens that leave the policy's keep set. Recorded in the version, because after the
   // promotion the one before AWSPREVIOUS has no label left to find it by, and an unmarked one has no mark.
@@ -49,7 +52,8 @@ export async function createSecret(rotation: Rotation): Promise<string> {
     .filter((c): c is string => !!c && live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
 
   try {
-    await store.putPending(event.secretId, event.token, nextSecretString(current, minted, pendingRevocations, binding));
+    const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, pendingRevocations, binding);
+    await store.putPending(event.secretId, event.token, next);
   } catch (error) {
     return settleFailedPut(rotation, authority, minted, error);
   }
@@ -74,6 +78,37 @@ async function readPrevious(rotation: Rotation): Promise<AstraSecretValue | unde
     rotation.report.notes.push(`AWSPREVIOUS ignored: ${messageOf(error)}`);
     return undefined;
   }
+}
+
+/**
+ * The mint answer may not carry the expiry (the SDKs' response types have none), and the organization may have capped
+ * or shortened it: the list says. Undefined when the list could not be read (the token is fine; its expiry is unknown).
+ */
+async function listedExpiry(rotation: Rotation, authority: Authority, clientId: string): Promise<string | null | undefined> {
+  try {
+    const entry = (await rotation.astra.listClients(authority.bearer)).find((c) => c.clientId === clientId);
+    if (entry) return entry.tokenExpiry ?? null;
+    rotation.report.notes.push('the new token\'s expiry is unknown: the token list does not show it yet');
+  } catch (error) {
+    rotation.report.notes.push(`the new token's expiry is unknown: ${rotation.redactor.redact(messageOf(error))}`);
+  }
+  return undefined;
+}
+
+/** Records the token's expiry beside the rotation rules' need, and raises the alert when it will not last. */
+function judgeLifetime(rotation: Rotation, clientId: string, tokenExpiry: string | null | undefined): void {
+  const need = tokenNeed(rotation.schedule.rules, rotation.schedule.nextRotationDate, rotation.policy, new Date());
+  rotation.report.token = {
+    // null: the token does not expire; absent: its expiry is unknown.
+    ...(tokenExpiry !== undefined ? { expiry: tokenExpiry } : {}),
+    nextRotation: need.nextRotation?.toISOString(),
+    neededUntil: need.neededUntil?.toISOString(),
+  };
+  const expiry = tokenExpiry ? new Date(tokenExpiry) : undefined;
+  if (!expiry || Number.isNaN(expiry.getTime())) return;
+  const alert = expiresBeforeReplacement(
+    { step: rotation.event.step, secretArn: rotation.secretArn, version: rotation.event.token, clientId }, expiry, need);
+  if (alert) rotation.report.alerts.push(alert);
 }
 
 async function listTokens(rotation: Rotation, authority: Authority): Promise<AstraClientEntry[]> {

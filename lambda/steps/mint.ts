@@ -11,15 +11,17 @@ import { sweep } from '../sweep';
  * leaves two. 429s are retried inside the client, after their Retry-After.
  */
 export async function mintMarked(
-  rotation: Rotation, authority: Authority, roles: string[], keep: ReadonlyArray<string | undefined>,
+  rotation: Rotation, authority: Authority, roles: string[], keep: ReadonlyArray<string | undefined>, lifetimeSeconds?: number,
 ): Promise<MintedToken> {
   const { astra, event, config, report } = rotation;
   const description = ownershipMark(rotation.secretArn, event.token);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await astra.mint(authority.bearer, roles, description);
+      // Asked on each attempt: a retry's token must not outlive the lifetime either.
+      const tokenExpiry = lifetimeSeconds === undefined ? undefined : new Date(Date.now() + lifetimeSeconds * 1000).toISOString();
+      return await astra.mint(authority.bearer, roles, description, tokenExpiry);
     } catch (error) {
-      if (!outcomeUnknown(error)) throw mintFailure(error, authority);
+      if (!outcomeUnknown(error)) throw mintFailure(error, authority, lifetimeSeconds);
       report.notes.push(`mint attempt ${attempt}: ${rotation.redactor.redact(messageOf(error))}; sweeping this version's tokens before trying again`);
       let failed: string[];
       try {

@@ -21,13 +21,45 @@ describe('alerting', () => {
     new AstraTokenSecret(stack, 'B', { roleId: ROLE_ID, alarmTopic: topic });
     // THEN
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^AstraTokenRotationFunction') } }],
       Statistic: 'Sum',
       Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alerts') }],
+    });
+  });
+
+  test('alarms on the function\'s alert lines (a token expiring before its replacement, tokens left live), once per function and topic', () => {
+    // GIVEN
+    const stack = newStack();
+    const topic = new sns.Topic(stack, 'Alerts');
+    // WHEN
+    new AstraTokenSecret(stack, 'A', { roleId: ROLE_ID, alarmTopic: topic });
+    new AstraTokenSecret(stack, 'B', { roleId: ROLE_ID, alarmTopic: topic });
+    // THEN
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Logs::MetricFilter', 1);
+    const functionName = { Ref: Match.stringLikeRegexp('^AstraTokenRotationFunction') };
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^AstraTokenRotationLogGroup') },
+      FilterPattern: '?"TokenExpiresBeforeReplacement" ?"TokensLeftLiveOnDeletion"',
+      MetricTransformations: [{
+        MetricNamespace: 'cdk-astra-token-secret',
+        MetricName: { 'Fn::Join': ['', ['TokenAlerts-', functionName]] },
+        MetricValue: '1',
+        DefaultValue: 0,
+      }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'cdk-astra-token-secret',
+      MetricName: { 'Fn::Join': ['', ['TokenAlerts-', functionName]] },
+      Statistic: 'Sum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
@@ -74,7 +106,14 @@ describe('alerting', () => {
         Effect: 'Allow',
         Principal: { Service: 'cloudwatch.amazonaws.com' },
         Resource: { Ref: expect.stringMatching(/^Alerts/) },
-        Condition: { ArnEquals: { 'aws:SourceArn': [{ 'Fn::GetAtt': [expect.stringMatching(/^AstraTokenRotationErrorsAlarm/), 'Arn'] }] } },
+        Condition: {
+          ArnEquals: {
+            'aws:SourceArn': [
+              { 'Fn::GetAtt': [expect.stringMatching(/^AstraTokenRotationErrorsAlarm/), 'Arn'] },
+              { 'Fn::GetAtt': [expect.stringMatching(/^AstraTokenRotationTokenAlertsAlarm/), 'Arn'] },
+            ],
+          },
+        },
       },
       {
         Sid: 'AlloweventsPublish',

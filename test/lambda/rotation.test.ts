@@ -353,7 +353,7 @@ describe('failures that must not leak or kill a token', () => {
     const before = h.astra.requests.length;
     await h.rotate(arn);
     expect(h.astra.isLive(initial.clientId)).toBe(false);
-    expect(h.astra.requests.slice(before).map((r) => r.method)).toEqual(['GET', 'DELETE', 'POST', 'GET', 'DELETE']);
+    expect(h.astra.requests.slice(before).map((r) => r.method)).toEqual(['GET', 'DELETE', 'POST', 'GET', 'GET', 'DELETE']);
     expect(h.astra.tokens.size).toBe(3);
   });
 
@@ -667,8 +667,8 @@ describe('setSecret, testSecret and the log', () => {
     await h.step('setSecret', arn, version);
     expect(h.lastLine()).toMatchObject({ step: 'setSecret', outcome: 'nothing-to-do' });
     expect(h.lastLine().notes[0]).toMatch(/nothing to do for Astra/);
-    // The sweep's list and the mint; setSecret itself calls nothing.
-    expect(h.astra.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+    // The sweep's list, the mint and the list that tells the new token's expiry; setSecret itself calls nothing.
+    expect(h.astra.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET']);
   });
 
   test('testSecret on Secrets Manager\'s configuration-test copy of a placeholder succeeds without a call', async () => {

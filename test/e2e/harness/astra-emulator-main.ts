@@ -26,6 +26,9 @@ async function main(): Promise<void> {
     setDeleteStatus: (a: { status: 200 | 204 }) => {
       astra.deleteStatus = a.status;
     },
+    setOrgTokenLifetime: (a: { ms?: number; onLonger?: 'shorten' | 'refuse' }) => {
+      astra.orgTokenLifetime = a.ms ? { ms: a.ms, onLonger: a.onLonger ?? 'shorten' } : undefined;
+    },
     setRateLimit: (a: { callsPerSecond?: number; retryAfterSeconds?: number }) => {
       astra.rateLimit = a.callsPerSecond ? { callsPerSecond: a.callsPerSecond, retryAfterSeconds: a.retryAfterSeconds ?? 1 } : undefined;
     },

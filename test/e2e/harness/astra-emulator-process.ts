@@ -123,6 +123,11 @@ export class AstraEmulatorProcess {
   }
 
   /** Beyond `callsPerSecond` calls in any second, Astra answers 429 with Retry-After; undefined lifts the limit. */
+  /** The org's maximum token lifetime; undefined removes it. */
+  public setOrgTokenLifetime(ms: number | undefined, onLonger: 'shorten' | 'refuse' = 'shorten'): Promise<void> {
+    return this.control('setOrgTokenLifetime', { ms, onLonger });
+  }
+
   public setRateLimit(callsPerSecond: number | undefined, retryAfterSeconds = 1): Promise<void> {
     return this.control('setRateLimit', { callsPerSecond, retryAfterSeconds });
   }

@@ -17,6 +17,8 @@ export interface IssuedToken {
   readonly roles: readonly string[];
   readonly generatedOn: string;
   readonly description?: string;
+  /** When the token stops working (ISO-8601); undefined: never. */
+  readonly tokenExpiry?: string;
   /** The clientId of the token that minted it; undefined for tokens the test seeded directly. */
   readonly mintedBy?: string;
   revoked: boolean;
@@ -127,6 +129,11 @@ export class AstraEmulator {
   public deleteStatus: 200 | 204 = 200;
   /** Beyond this many calls in any second, calls are answered 429 with Retry-After and not processed. */
   public rateLimit?: { readonly callsPerSecond: number; readonly retryAfterSeconds: number };
+  /**
+   * The org's maximum token lifetime: a mint that asks for no expiry gets now + this; one that asks for more is
+   * shortened to it or refused (DataStax documents neither: the function must cope with both).
+   */
+  public orgTokenLifetime?: { readonly ms: number; readonly onLonger: 'shorten' | 'refuse' };
   private readonly acceptedAt: number[] = [];
   private readonly issued = new Map<string, IssuedToken>();
   private readonly server: Server;
@@ -179,10 +186,11 @@ export class AstraEmulator {
     if (!bearer) return undefined;
     const clientId = bearer.split(':')[1];
     const t = clientId ? this.issued.get(clientId) : undefined;
-    return t && !t.revoked && t.token === bearer ? t : undefined;
+    const expired = t?.tokenExpiry !== undefined && Date.parse(t.tokenExpiry) <= Date.now();
+    return t && !t.revoked && !expired && t.token === bearer ? t : undefined;
   }
 
-  private issue(roles: string[], description: string | undefined, mintedBy: string | undefined): IssuedToken {
+  private issue(roles: string[], description: string | undefined, mintedBy: string | undefined, tokenExpiry?: string): IssuedToken {
     const clientId = newClientId();
     const t: IssuedToken = {
       clientId,
@@ -191,6 +199,7 @@ export class AstraEmulator {
       roles: [...roles],
       generatedOn: new Date().toISOString(),
       description,
+      tokenExpiry,
       mintedBy,
       revoked: false,
     };
@@ -341,12 +350,14 @@ export class AstraEmulator {
       case 'getClientsForOrg':
         if (!can('org-token-read') && !can(TOKEN_WRITE)) return void forbidden('role lacks org-token-read', false);
         const clients = this.allTokens().filter((t) => !t.revoked)
-          .map((t) => ({ clientId: t.clientId, roles: t.roles, generatedOn: t.generatedOn, description: t.description ?? '', tokenExpiry: null }));
+          .map((t) => ({ clientId: t.clientId, roles: t.roles, generatedOn: t.generatedOn, description: t.description ?? '', tokenExpiry: t.tokenExpiry ?? null }));
         this.send(res, 200, { clients });
         return;
       case 'generateTokenForClient': {
         if (!can(TOKEN_WRITE)) return void forbidden('You do not have permission to generate tokens (org-token-write)', true);
-        const request = JSON.parse(body ?? '{}') as { roles: string[]; orgId?: string; description?: string };
+        const request = JSON.parse(body ?? '{}') as { roles: string[]; orgId?: string; description?: string; tokenExpiry?: string };
+        const expiry = this.expiryFor(request.tokenExpiry);
+        if (expiry === 'refused') return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end('tokenExpiry exceeds the organization\'s maximum token lifetime');
         if (request.orgId !== undefined && request.orgId !== this.orgId) return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end('unknown orgId');
         const unknown = request.roles.filter((id) => !this.role(id));
         if (request.roles.length === 0 || unknown.length) {
@@ -356,7 +367,7 @@ export class AstraEmulator {
         if (request.roles.some((id) => this.role(id)!.actions.some((a) => !mine.has(a)))) {
           return void forbidden('A token cannot create new tokens with higher permissions than it has', true);
         }
-        const t = this.issue(request.roles, request.description, caller.clientId);
+        const t = this.issue(request.roles, request.description, caller.clientId, expiry);
         const { clientId, secret, roles, token, generatedOn } = t;
         this.send(res, 200, { clientId, secret, orgId: this.orgId, roles, token, generatedOn });
         return;
@@ -375,6 +386,15 @@ export class AstraEmulator {
       default:
         this.send(res, 501, { errors: [{ ID: 0, message: `${operationId} is not emulated` }] });
     }
+  }
+
+  private expiryFor(asked: string | undefined): string | undefined | 'refused' {
+    const cap = this.orgTokenLifetime;
+    if (!cap) return asked;
+    const latest = Date.now() + cap.ms;
+    if (asked === undefined) return new Date(latest).toISOString();
+    if (Date.parse(asked) <= latest) return asked;
+    return cap.onLonger === 'refuse' ? 'refused' : new Date(latest).toISOString();
   }
 
   private roleBody(r: AstraRole) {

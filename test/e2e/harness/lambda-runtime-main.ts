@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { format } from 'node:util';
+import { E2E_FUNCTION_ARN } from './function-arn';
 
 interface Invocation {
   readonly id: number;
@@ -27,7 +28,11 @@ process.on('message', (message: Invocation) => {
   // The handler reads its settings on each invocation; all invocations in flight share one environment.
   Object.assign(process.env, message.env);
   const deadline = Date.now() + message.timeoutMs;
-  const context = { awsRequestId: String(message.id), getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+  const context = {
+    awsRequestId: String(message.id),
+    invokedFunctionArn: E2E_FUNCTION_ARN,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
   handler(message.event, context).then(
     () => process.send?.({ type: 'result', id: message.id }),
     (error: unknown) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { DescribeSecretCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { E2E_FUNCTION_ARN } from './function-arn';
 import { REGION } from './secrets-fixture';
 
 export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
@@ -11,7 +12,7 @@ export type RotationHandler = (event: unknown, env: Record<string, string>) => P
 
 export const BUNDLE_PATH = path.resolve(__dirname, '..', '..', '..', 'assets', 'rotation-handler', 'index.js');
 /** moto knows no Lambda functions: RotateSecret with this ARN stages AWSPENDING, then answers ResourceNotFoundException. */
-const UNKNOWN_LAMBDA_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:e2e-rotation-driven-by-the-test';
+const UNKNOWN_LAMBDA_ARN = E2E_FUNCTION_ARN;
 
 /** Fails with the command that builds the bundle, rather than with a process that cannot load it. */
 export function assertBundleBuilt(): string {

@@ -9,7 +9,7 @@ export const ROLE_TAG = 'astra-token-secret:role-id';
 export const ADMIN_TAG = 'astra-token-secret:admin-secret-arn';
 export type RevocationPolicy = 'AT_NEXT_ROTATION' | 'IMMEDIATELY';
 /** Keys the rotator writes; every other key must come through a rotation unchanged (docs/rotation-design.md). */
-export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'pendingRevocations'];
+export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'tokenExpiry', 'pendingRevocations'];
 export const REGION = 'us-east-1';
 
 export type RotationMode = 'self' | 'admin';
