@@ -3,6 +3,11 @@ import { awscdk, javascript } from 'projen';
 // The handler's bundle: the name of the folder under assets/ that src/ points the Lambda at.
 const ROTATION_ASSET = 'assets/rotation-handler';
 
+const PYTHON_TEST_TOOLS = [
+  { name: 'Set up Python', uses: 'actions/setup-python@v5', with: { 'python-version': '3.11' } },
+  { name: 'Install the Python test tools', run: 'python -m pip install -r requirements-dev.txt' },
+];
+
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-astra-token-secret',
   description:
@@ -53,11 +58,19 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testTimeout: 60_000,
+      // Every core: the e2e files wait on their servers and child processes more than they compute.
+      maxWorkers: '100%',
+      // The handler's branches, from its unit tests (the e2e tests run the bundle in other processes, unmeasured).
+      collectCoverageFrom: ['src/**/*.ts', 'lambda/**/*.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
     },
   },
 
-  gitignore: ['/assets/', 'cdk.out/', '/build/', '/bench/tmp/', '.jsii.tabl.json', 'cdk-integ.out.*/'],
+  gitignore: ['/assets/', 'cdk.out/', '/build/', '/bench/tmp/', '.jsii.tabl.json', 'cdk-integ.out.*/', '/.venv/'],
+
+  // GitHub's runners, before the build (which runs the tests): the Python tools the tests run, pinned in requirements-dev.txt.
+  buildWorkflowOptions: { preBuildSteps: PYTHON_TEST_TOOLS },
+  releaseWorkflowSetupSteps: PYTHON_TEST_TOOLS,
   excludeTypescript: ['lambda/**', 'examples/**', 'bench/**'],
 });
 
@@ -85,6 +98,13 @@ project.preCompileTask.spawn(bundle);
 project.testTask.prependSpawn(bundle);
 project.testTask.prependSpawn(typecheck);
 
+// moto's server and cfn-lint: this machine's python3 when it has them, else requirements-dev.txt in .venv.
+const pythonTools = project.addTask('python-tools', {
+  description: 'Make the Python test tools (requirements-dev.txt) available: python3\'s own, or a project .venv',
+  exec: 'bash scripts/python-tools',
+});
+project.testTask.prependSpawn(pythonTools);
+
 // integ-runner synthesizes test/integ.*.ts (ts-node against the dev tsconfig, since the root
 // tsconfig's rootDir is src/) and compares the templates with the committed snapshot. Without
 // --update-on-failed or --force it never deploys: a difference fails the task. Asset hashes are
@@ -108,6 +128,9 @@ project.addTask('integ:update', {
 });
 project.testTask.spawn(integ);
 
+// At least 95% of the handler's branches, measured by its unit tests (projen's jestConfig has only a global threshold).
+project.package.file.addOverride('jest.coverageThreshold', { './lambda/': { branches: 95 } });
+
 // unrs-resolver 1.13.0 (under jest and the eslint resolver) names platform bindings that the npm registry
 // reachable here does not serve, so `npm ci` would refuse the lock file; 1.12.2 is served whole.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
@@ -117,6 +140,7 @@ project.addTask('demo', {
   // The SDK warns on every process that Node 20 support ends; the Lambda runs the newest Node runtime.
   env: { NODE_NO_WARNINGS: '1' },
   steps: [
+    { spawn: pythonTools.name },
     { spawn: bundle.name },
     { exec: 'ts-node -P tsconfig.dev.json examples/demo.ts' },
   ],
@@ -125,12 +149,13 @@ project.addTask('demo', {
 project.addTask('bench', {
   description: 'Cold start, rotation latency, memory, bundle size and synth scaling; writes bench/results.json and bench/RESULTS.md',
   steps: [
+    { spawn: pythonTools.name },
     { spawn: bundle.name },
     { exec: 'ts-node -P tsconfig.dev.json bench/run.ts' },
   ],
 });
 
-for (const pattern of ['/lambda/', '/bench/', '/examples/', '/.ci/', 'cdk.out/', '/build/', '/tsconfig.dev.json', 'cdk-integ.out.*/']) {
+for (const pattern of ['/lambda/', '/bench/', '/examples/', '/.ci/', '/scripts/', '/requirements-dev.txt', '/.venv/', 'cdk.out/', '/build/', '/tsconfig.dev.json', 'cdk-integ.out.*/']) {
   project.addPackageIgnore(pattern);
 }
 

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { BENCH_TMP, BundleVariant, buildBenchScript } from './bundles';
 import { median, round } from './stats';
+import { pythonWithTools } from '../test/support/python-tools';
 
 export interface ColdStartSubject {
   readonly name: string;
@@ -84,7 +85,7 @@ function probeCheck(name: string): (stdout: string) => void {
  */
 export function measureColdStart(bundles: BundleVariant[], runs: number): ColdStartResult {
   const probe = buildBenchScript('cold-start-probe.ts');
-  const python = process.env.E2E_PYTHON ?? 'python3';
+  const python = pythonWithTools();
   const commands: Command[] = [
     ...bundles.map((b) => ({
       name: `node-${b.name}`,

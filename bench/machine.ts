@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
+import { pythonWithTools } from '../test/support/python-tools';
 
 export interface Machine {
   readonly cpu: string;
@@ -13,7 +14,7 @@ export interface Machine {
 
 /** The machine every figure was taken on, as the report states it. */
 export function describeMachine(): Machine {
-  const python = spawnSync(process.env.E2E_PYTHON ?? 'python3', ['--version'], { encoding: 'utf8' });
+  const python = spawnSync(pythonWithTools(), ['--version'], { encoding: 'utf8' });
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,

@@ -1,6 +1,6 @@
 import { AstraApiError, RotationFailure, messageOf } from './errors';
 import { Rotation } from './rotation';
-import { AstraSecretValue, clientIdOfToken, parseSecretString } from './secret-value';
+import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT } from './secrets';
 
 /** The token that mints and revokes: the bound admin secret's or, in self-rotation, one of the secret's own. */
@@ -26,7 +26,7 @@ export async function adminAuthority(rotation: Pick<Rotation, 'store' | 'redacto
 
 export function selfAuthority(value: AstraSecretValue, which: string): Authority | undefined {
   if (!value.astraKey) return undefined;
-  return { bearer: value.astraKey, clientId: value.clientId ?? clientIdOfToken(value.astraKey), description: `the ${which} token of the secret` };
+  return { bearer: value.astraKey, clientId: value.clientId, description: `the ${which} token of the secret` };
 }
 
 /**

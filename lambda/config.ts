@@ -1,4 +1,7 @@
 import { ASTRA_API_URLS } from '../src/astra-api-urls';
+import { baseUrlProblem, trimmedBaseUrl } from '../src/base-url';
+
+export { isLoopbackHost } from '../src/base-url';
 
 /** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
 export interface RotationConfig {
@@ -48,45 +51,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig
 function secretsManagerEndpoint(raw: string | undefined): string | undefined {
   const value = raw?.trim();
   if (!value) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError('SECRETS_MANAGER_ENDPOINT is not a URL. Set it to https://<Secrets Manager endpoint host>, or remove it for the regional endpoint.');
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(`SECRETS_MANAGER_ENDPOINT ${url.protocol}//${url.host} must use https:// (plain http:// is allowed only for loopback hosts): `
-      + 'every new token is sent to it. Nothing was read or written.');
-  }
-  if (url.username || url.password) {
-    throw new ConfigError('SECRETS_MANAGER_ENDPOINT must carry no credentials.');
+  const problem = baseUrlProblem(value, { loopbackHttp: true });
+  if (problem) {
+    const shown = problem === 'is not a URL' ? '' : ` ${new URL(value).origin}`;
+    throw new ConfigError(`SECRETS_MANAGER_ENDPOINT${shown} ${problem}: every new token is sent to it. Nothing was read or written. `
+      + 'Set it to https://<Secrets Manager endpoint host>, or remove it for the regional endpoint.');
   }
   return value;
 }
 
 function astraApiUrl(raw: string | undefined): string {
   const value = raw?.trim() ? raw.trim() : DEFAULT_ASTRA_API_URL;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`ASTRA_API_URL "${value}" is not a URL. Set it to the DevOps API base URL, e.g. ${DEFAULT_ASTRA_API_URL}.`);
+  const problem = baseUrlProblem(value, { loopbackHttp: true });
+  if (problem) {
+    // The value itself only when it cannot hold credentials.
+    const shown = problem.includes('credentials') ? new URL(value).origin : value;
+    throw new ConfigError(`ASTRA_API_URL "${shown}" ${problem}. Set it to the DevOps API base URL, e.g. ${DEFAULT_ASTRA_API_URL}.`);
   }
-  // A bearer token must never cross the network in clear text; plain http is only for local emulators.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(`ASTRA_API_URL "${value}" must use https:// (plain http:// is allowed only for loopback hosts).`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError(`ASTRA_API_URL "${url.origin}" must be a plain base URL with no credentials, query or fragment.`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1') return true;
-  const octets = host.split('.');
-  return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
+  return trimmedBaseUrl(value);
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {

@@ -78,7 +78,7 @@ export async function openRotation(
   }
   const alreadyCurrent = stages.includes(AWSCURRENT);
   if (!alreadyCurrent && !stages.includes(AWSPENDING)) {
-    throw new RotationFailure(`the version is not AWSPENDING (its stages: ${stages.join(', ') || 'none'}).`,
+    throw new RotationFailure(`the version is not AWSPENDING (its stages: ${stages.join(', ')}).`,
       'Start a new rotation with RotateSecret; this version belongs to a rotation that is over.');
   }
   const policy = revocationPolicy(description.Tags);

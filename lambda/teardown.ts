@@ -211,15 +211,19 @@ async function answerCloudFormation(event: CustomResourceEvent, physicalId: stri
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: `ResponseURL of ${url.host} is not https` }, redactor);
     return;
   }
+  let problem = '';
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       const response = await fetch(event.ResponseURL, {
         method: 'PUT', body, headers: { 'Content-Type': '' }, redirect: 'error', signal: AbortSignal.timeout(10_000),
       });
       if (response.ok) return;
+      problem = `HTTP ${response.status}`;
       await response.text();
     } catch (error) {
-      if (attempt === 3) writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'answer failed', error: messageOf(error) }, redactor);
+      problem = messageOf(error);
     }
   }
+  // CloudFormation waits for the answer until its own timeout; the line says why it never came.
+  writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: `PUT to the ResponseURL failed 3 times: ${problem}` }, redactor);
 }

@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { ASTRA_API_URLS } from './astra-api-urls';
+import { baseUrlProblem, trimmedBaseUrl } from './base-url';
 
 /**
  * The Astra environment whose DevOps API mints the tokens. A token works only in its own environment.
@@ -27,17 +28,13 @@ export function resolveAstraApiUrl(environment?: AstraEnvironment, apiUrl?: stri
   if (Token.isUnresolved(apiUrl)) {
     return apiUrl;
   }
-  let url: URL;
-  try {
-    url = new URL(apiUrl);
-  } catch {
-    throw new Error(`AstraTokenSecret: \`astraApiUrl\` "${apiUrl}" is not a URL; give the DevOps API base, e.g. https://api.astra.datastax.com.`);
+  const problem = baseUrlProblem(apiUrl, { loopbackHttp: false });
+  if (problem) {
+    // The value itself only when it cannot hold credentials.
+    const shown = problem.includes('credentials') ? `${new URL(apiUrl).origin}...` : apiUrl;
+    throw new Error(
+      `AstraTokenSecret: \`astraApiUrl\` "${shown}" ${problem}: the function sends Astra tokens to it; give the DevOps API base, e.g. ${ASTRA_API_URLS.PROD}.`,
+    );
   }
-  if (url.protocol !== 'https:') {
-    throw new Error(`AstraTokenSecret: \`astraApiUrl\` must use https:// (got "${apiUrl}"): the function sends Astra tokens to it.`);
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new Error(`AstraTokenSecret: \`astraApiUrl\` must be a plain base URL without query, fragment or credentials (got "${url.origin}...").`);
-  }
-  return apiUrl.replace(/\/+$/, '');
+  return trimmedBaseUrl(apiUrl);
 }

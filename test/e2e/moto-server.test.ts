@@ -13,20 +13,22 @@ function reachable(port: number): Promise<boolean> {
   });
 }
 
-test('starts on a free loopback port and is gone after stop', async () => {
-  const moto = await startMoto();
-  expect(moto.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-  expect(await reachable(moto.port)).toBe(true);
-  await moto.stop();
-  expect(await reachable(moto.port)).toBe(false);
+test('listens on the loopback port the kernel gave it (port 0), reports it, and is gone after stop', async () => {
+  const [one, two] = await Promise.all([startMoto(), startMoto()]);
+  expect(one.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(one.port).not.toBe(two.port);
+  expect(await reachable(one.port)).toBe(true);
+  expect(await reachable(two.port)).toBe(true);
+  await Promise.all([one.stop(), two.stop()]);
+  expect(await reachable(one.port)).toBe(false);
 });
 
-test('a missing moto fails with the pip install hint', () => {
-  expect(MOTO_INSTALL_HINT).toContain('pip install "moto[server]"');
+test('a missing moto fails with the command that installs it', () => {
+  expect(MOTO_INSTALL_HINT).toContain('npx projen python-tools');
   const previous = process.env.E2E_PYTHON;
   process.env.E2E_PYTHON = spawnSync('which', ['false']).stdout.toString().trim() || '/bin/false';
   try {
-    expect(() => assertMotoInstalled()).toThrow('pip install "moto[server]"');
+    expect(() => assertMotoInstalled()).toThrow('npx projen python-tools');
   } finally {
     if (previous === undefined) delete process.env.E2E_PYTHON;
     else process.env.E2E_PYTHON = previous;

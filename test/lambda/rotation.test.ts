@@ -197,6 +197,13 @@ describe('settings come from the binding (tags), never from the value', () => {
     expect(h.sm.valueAt(arn, 'AWSCURRENT').roleID).toBe(ROTATOR_ROLE);
   });
 
+  test('a role read that fails for another reason (5xx) says the rotation will be retried; nothing is minted', async () => {
+    const { arn } = h.selfSecret({ 'astra-token-secret:role-id': ROTATOR_ROLE });
+    h.astra.fail({ method: 'GET', path: /^\/v2\/organizations\/roles\//, status: 500, times: 10 });
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/policy of role .* could not be read .*HTTP 500.*Rotation will be retried/);
+    expect(h.astra.count('POST')).toBe(0);
+  });
+
   test('a role whose policy the minting token may not read is refused with what to do', async () => {
     const rotator = h.astra.issue([ROTATOR_ROLE]);
     const arn = h.sm.create('rotator', JSON.stringify({ astraKey: rotator.token, engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) });
@@ -383,6 +390,103 @@ describe('failures that must not leak or kill a token', () => {
     expect(h.astra.isLive(othersToken)).toBe(true);
     expect(h.astra.isLive(stranger.clientId)).toBe(true);
     expect(h.astra.isLive(initial.clientId)).toBe(false);
+  });
+});
+
+describe('the paths around the mint', () => {
+  const LIST = /^\/v2\/clientIdSecrets$/;
+
+  test('an unreadable AWSPREVIOUS is noted and ignored: it only says which token to keep', async () => {
+    const { arn } = h.adminSecret();
+    await h.rotate(arn);
+    h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'flaky'), (input) => input.VersionStage === 'AWSPREVIOUS');
+    await h.rotate(arn);
+    expect(h.lines().find((l) => l.step === 'createSecret' && l.notes)?.notes).toEqual([expect.stringMatching(/AWSPREVIOUS ignored: .*flaky/)]);
+  });
+
+  test('the list after the mint fails: the rotation completes, the expiry is noted as unknown', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.fail({ method: 'GET', path: LIST, status: 500, times: 3, after: 1 });
+    await h.rotate(arn);
+    const create = h.lines().find((l) => l.step === 'createSecret')!;
+    expect(create.outcome).toBe('created');
+    expect(create.token).toEqual({ nextRotation: expect.any(String), neededUntil: expect.any(String) });
+    expect(create.notes).toEqual([expect.stringMatching(/the new token's expiry is unknown: Astra token list .* HTTP 500/)]);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').tokenExpiry).toBeUndefined();
+  });
+
+  test('an org that caps tokens at a day: the rotation completes, and an ERROR alert line follows the step line', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.orgTokenLifetimeMs = 86_400_000;
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    const [stepLine, alert] = h.lines().slice(-2);
+    expect(stepLine).toMatchObject({ level: 'INFO', outcome: 'created', token: { expiry: expect.any(String) } });
+    expect(alert).toMatchObject({ level: 'ERROR', alert: 'TokenExpiresBeforeReplacement', secretArn: arn, version, tokenExpiry: stepLine.token.expiry });
+    expect(h.sm.valueOf(arn, version)).toContain(`"tokenExpiry":"${stepLine.token.expiry}"`);
+  });
+
+  test('a list that does not show the new token yet: its expiry is unknown, the rotation goes on', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.listLagsFrom = Date.now();
+    await h.rotate(arn);
+    expect(h.lines().find((l) => l.step === 'createSecret')!.notes).toEqual([expect.stringMatching(/does not show it yet/)]);
+  });
+
+  test('the sweep cannot list: nothing is minted', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.fail({ method: 'GET', path: LIST, status: 403, body: 'no', contentType: 'text/plain', times: 1 });
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/token list could not be read, so nothing was minted.*org-token-read/);
+    expect(h.astra.count('POST')).toBe(0);
+  });
+
+  test('the sweep cannot revoke a leftover: nothing is minted, and the leftover is named', async () => {
+    const { arn } = h.adminSecret();
+    const abandoned = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, abandoned);
+    const leftover = h.sm.valueAt(arn, 'AWSPENDING').clientID;
+    h.sm.removeStage(arn, 'AWSPENDING');
+    h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 403, times: 5 });
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(new RegExp(`revoking ${leftover} .* failed, so nothing was minted`));
+    expect(h.astra.count('POST')).toBe(1);
+  });
+
+  test('a mint with no answer whose sweep cannot list: the step fails, and the next attempt sweeps first', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.fail({ method: 'POST', path: /^\/v2\/clientIdSecrets$/, status: 502, times: 1 });
+    h.astra.fail({ method: 'GET', path: LIST, status: 500, times: 3, after: 1 });
+    const version = h.sm.startRotation(arn);
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/HTTP 502.*the token list could not be read to revoke what that mint may have created/);
+    await h.step('createSecret', arn, version);
+    expect(h.sm.valueAt(arn, 'AWSPENDING').astraKey).toMatch(/^AstraCS:/);
+  });
+
+  test('a failed put whose read-back fails too: nothing is revoked, the retry settles it', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'timeout'));
+    h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'read timeout'), (input) => input.VersionId === version && h.sm.count('PutSecretValue') > 0);
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/Reading the version back failed too .*whether it was stored is unknown/);
+    expect(h.astra.count('DELETE')).toBe(0);
+    await h.rotate(arn, version);
+    expect(h.astra.tokens.size).toBe(3); // admin, initial (AT_NEXT_ROTATION keeps it), the new one; the lost mint was swept
+  });
+
+  test('maxTokenLifetime: the mint asks for that expiry; an organization that refuses it is named in the error', async () => {
+    const { arn } = h.adminSecret({}, { 'astra-token-secret:max-token-lifetime-seconds': '86400' });
+    h.astra.fail({ method: 'POST', path: /^\/v2\/clientIdSecrets$/, status: 400, body: 'tokenExpiry too far', contentType: 'text/plain', times: 1 });
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/HTTP 400: tokenExpiry too far: the mint asked for an expiry 86400 s from now .*lower maxTokenLifetime/);
+    const asked = Date.parse(h.astra.requests.find((r) => r.method === 'POST')!.body.tokenExpiry);
+    expect(Math.abs(asked - Date.now() - 86_400_000)).toBeLessThan(60_000);
+  });
+
+  test('testSecret: a token of another organization than recorded fails, naming both', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    const pending = h.sm.secrets.get(arn)!.versions.get(version)!;
+    pending.value = JSON.stringify({ ...JSON.parse(pending.value!), orgId: '00000000-0000-4000-8000-000000000000' });
+    await expect(h.step('testSecret', arn, version)).rejects.toThrow(/belongs to organization .*, not 00000000-0000-4000-8000-000000000000 as recorded/);
   });
 });
 
@@ -591,6 +695,12 @@ describe('bad input fails before minting, naming the secret, version and step', 
     { tags: h.binding(APP_ROLE, h.sm.create('broken-root', 'not json')) }));
   test('an admin secret without astraKey', () => refused(JSON.stringify({ engine: 'AstraDB' }), /has no "astraKey"/,
     { tags: h.binding(APP_ROLE, h.sm.create('empty-root', '{"clientID":"x"}')) }));
+  test('an admin tag naming the secret itself', async () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bad-AbCdEf';
+    await refused(JSON.stringify({ engine: 'AstraDB' }), /tag astra-token-secret:admin-secret-arn names this secret itself/, { tags: h.binding(APP_ROLE, arn) });
+  });
+  test('a lifetime tag that is not whole seconds', () => refused(JSON.stringify({ engine: 'AstraDB' }), /max-token-lifetime-seconds is not a whole number of seconds/,
+    { tags: { ...h.binding(APP_ROLE, rootarn()), 'astra-token-secret:max-token-lifetime-seconds': '30d' } }));
   test('an unknown revocation policy', () => refused(JSON.stringify({ engine: 'AstraDB' }), /tag astra-token-secret:previous-token-revocation is "SOMETIMES"/,
     { tags: { ...h.binding(APP_ROLE, rootarn()), [POLICY_TAG]: 'SOMETIMES' } }));
   test('a pending version that already holds a value without a token', async () => {

@@ -2,10 +2,12 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AstraClient, errorDetail } from '../../lambda/astra-client';
 import { ConfigError, isLoopbackHost, readConfig, RotationConfig } from '../../lambda/config';
+import { messageOf } from '../../lambda/errors';
 import { writeLogLine } from '../../lambda/log';
 import { ownershipMark, parseMark } from '../../lambda/ownership-mark';
 import { Redactor } from '../../lambda/redact';
 import { parseSecretString } from '../../lambda/secret-value';
+import { regionOf } from '../../lambda/secrets';
 import { TimeBudget } from '../../lambda/time-budget';
 
 describe('readConfig', () => {
@@ -34,9 +36,32 @@ describe('readConfig', () => {
     expect(() => readConfig({ ASTRA_HTTP_TIMEOUT_MS: 'soon' })).toThrow(/ASTRA_HTTP_TIMEOUT_MS/);
     expect(() => readConfig({ ASTRA_HTTP_MAX_ATTEMPTS: '0' })).toThrow(/at least 1/);
   });
+  test('SECRETS_MANAGER_ENDPOINT: https, or http to loopback only, and never with credentials', () => {
+    expect(readConfig({ SECRETS_MANAGER_ENDPOINT: ' https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com ' }).secretsManagerEndpoint)
+      .toBe('https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com');
+    expect(readConfig({ SECRETS_MANAGER_ENDPOINT: '' }).secretsManagerEndpoint).toBeUndefined();
+    expect(() => readConfig({ SECRETS_MANAGER_ENDPOINT: 'https://key:secret@example.com' })).toThrow(/^SECRETS_MANAGER_ENDPOINT https:\/\/example.com must be a plain base URL with no credentials/);
+  });
   test('loopback hosts', () => {
     expect(['127.1.2.3', 'LOCALHOST', '::1'].map(isLoopbackHost)).toEqual([true, true, true]);
     expect(['128.0.0.1', '127.0.0.1.nip.io', '10.0.0.1'].map(isLoopbackHost)).toEqual([false, false, false]);
+  });
+});
+
+describe('messageOf and regionOf', () => {
+  test('messageOf: a plain Error by its message, an SDK error with its name, anything else as text', () => {
+    expect(messageOf(new Error('boom'))).toBe('boom');
+    expect(messageOf(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }))).toBe('ResourceNotFoundException: gone');
+    expect(messageOf('text')).toBe('text');
+    expect(messageOf(undefined)).toBe('undefined');
+    expect(messageOf({ message: 'no name' })).toBe('no name');
+  });
+  test('regionOf: AWS_REGION, then AWS_DEFAULT_REGION, then the ARN\'s', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:x-AbCdEf';
+    expect(regionOf(arn, { AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-west-2' })).toBe('us-east-1');
+    expect(regionOf(arn, { AWS_DEFAULT_REGION: 'us-west-2' })).toBe('us-west-2');
+    expect(regionOf(arn, {})).toBe('eu-west-3');
+    expect(regionOf('astra/app-token', {})).toBeUndefined();
   });
 });
 
@@ -58,6 +83,8 @@ describe('errorDetail', () => {
     ['{"message":"plain json"}', 'application/json', 'plain json'],
     ['user is not\n authorized', 'text/plain', 'user is not authorized'],
     ['{not json', 'application/json', '{not json'],
+    ['{"errors":[{"ID":1},null]}', 'application/json', '{"ID":1} (ID 1); null'],
+    ['{"message":"quota"}', 'application/json', 'quota'],
     ['', 'text/plain; charset=utf-8', '(empty text/plain body)'],
     ['', '', '(empty body)'],
   ])('%s (%s)', (body, type, expected) => {
@@ -168,6 +195,61 @@ describe('AstraClient retries', () => {
     expect(hits).toEqual(['DELETE /v2/clientIdSecrets/a', 'DELETE /v2/clientIdSecrets/a%2Fb', 'DELETE /v2/clientIdSecrets/c']);
   });
 
+  test('a 429 without Retry-After backs off with jitter; an unreadable Retry-After is ignored', async () => {
+    const waits: number[] = [];
+    answers = [{ status: 429 }, { status: 429, headers: { 'retry-after': 'soon' } }];
+    await client(waits, () => 0.5).currentOrg('tok');
+    expect(waits).toEqual([50, 100]);
+  });
+
+  test('the mint asks for tokenExpiry only when given one, and reads it back when the answer has it', async () => {
+    const requests: string[] = [];
+    const seen = server.listeners('request')[0] as (...args: unknown[]) => void;
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('end', () => {
+        requests.push(body);
+        res.writeHead(200).end('{"clientId":"c","secret":"s","token":"t","tokenExpiry":"2027-01-01T00:00:00Z"}');
+      });
+    });
+    try {
+      await expect(client([]).mint('tok', ['r'], 'd', '2027-01-01T00:00:00.000Z')).resolves.toMatchObject({ tokenExpiry: '2027-01-01T00:00:00Z' });
+      await client([]).mint('tok', ['r'], 'd');
+    } finally {
+      server.removeAllListeners('request');
+      server.on('request', seen);
+    }
+    expect(requests.map((r) => JSON.parse(r))).toEqual([
+      { roles: ['r'], description: 'd', tokenExpiry: '2027-01-01T00:00:00.000Z' },
+      { roles: ['r'], description: 'd' },
+    ]);
+  });
+
+  test('answers that lack fields are read defensively: the list, the role, the org', async () => {
+    answers = [{
+      status: 200,
+      body: JSON.stringify({ clients: [{ clientId: 'a', roles: 'admin', tokenExpiry: 7 }, 'junk', { roles: [] }, { clientId: 'b', roles: ['r', 3], description: 'm' }] }),
+    }];
+    expect(await client([]).listClients('tok')).toEqual([
+      { clientId: 'a', roles: [], description: '', generatedOn: undefined, tokenExpiry: null },
+      { clientId: 'b', roles: ['r'], description: 'm', generatedOn: undefined, tokenExpiry: null },
+    ]);
+    answers = [{ status: 200, body: '{"unexpected":true}' }];
+    expect(await client([]).listClients('tok')).toEqual([]);
+    answers = [
+      { status: 200, body: JSON.stringify({ policy: { effect: 'deny', actions: ['org-token-write'] } }) },
+      { status: 200, body: JSON.stringify({ policy: { effect: 'Allow', actions: ['org-token-write', 1] } }) },
+      { status: 200, body: '{}' },
+    ];
+    expect(await client([]).roleActions('tok', 'r')).toEqual([]);
+    expect(await client([]).roleActions('tok', 'r')).toEqual(['org-token-write']);
+    expect(await client([]).roleActions('tok', 'r')).toEqual([]);
+    answers = [{ status: 200, body: 'not json' }];
+    expect(await client([]).currentOrg('tok')).toEqual({ id: undefined });
+  });
+
   test('a connection refused is a network error, retried', async () => {
     const waits: number[] = [];
     const dead = new AstraClient(config({ astraApiUrl: 'http://127.0.0.1:1', httpMaxAttempts: 2, retryBaseMs: 1 }),
@@ -226,6 +308,13 @@ describe('ownership marks', () => {
     expect(mark.length).toBeLessThanOrEqual(200);
     expect(mark.endsWith('…')).toBe(true);
     expect(parseMark(mark)).toEqual({ secretDigest: expect.stringMatching(/^[0-9a-f]{16}$/), version: 'v'.repeat(64) });
+  });
+
+  test('a secret id that is not an ARN is kept whole; a version too long for any name leaves the name out', () => {
+    expect(ownershipMark('astra/app-token', 'v1')).toMatch(/^cdk-astra-token-secret secret=[0-9a-f]{16} version=v1 astra\/app-token$/);
+    const mark = ownershipMark(arn, 'v'.repeat(190));
+    expect(mark).toHaveLength(200);
+    expect(mark).not.toContain('123456789012');
   });
 
   test('descriptions that are not marks parse to nothing', () => {

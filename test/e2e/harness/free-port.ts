@@ -1,7 +1,10 @@
 import { createServer } from 'node:net';
 
-/** Asks the kernel for a loopback port nobody listens on; the caller binds it right after. */
-export async function freeLoopbackPort(): Promise<number> {
+/**
+ * A loopback port that refuses connections (nothing listens there): bound once to learn a number the kernel had free,
+ * then released. Only for "connection refused" cases; servers bind port 0 themselves and report what they got.
+ */
+export async function closedLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.unref();
@@ -13,6 +16,3 @@ export async function freeLoopbackPort(): Promise<number> {
     });
   });
 }
-
-/** A port that refuses connections: bound once to learn a free number, then released. */
-export const closedLoopbackPort = freeLoopbackPort;

@@ -1,9 +1,10 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { request } from 'node:http';
-import { freeLoopbackPort } from './free-port';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { stopChild } from './stop-child';
+import { PYTHON_TOOLS_HINT, pythonWithTools } from '../../support/python-tools';
 
-export const MOTO_INSTALL_HINT = 'moto_server is missing from this machine\'s Python: pip install "moto[server]"';
+export const MOTO_INSTALL_HINT = `moto's server is missing: ${PYTHON_TOOLS_HINT}`;
 
 export interface MotoServer {
   readonly endpoint: string;
@@ -11,66 +12,52 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-function python(): string {
-  return process.env.E2E_PYTHON ?? 'python3';
-}
+const LAUNCHER = path.join(__dirname, 'moto_server.py');
 
 /** Fails early with the install command rather than with a timeout on a server that never starts. */
 export function assertMotoInstalled(): void {
-  const probe = spawnSync(python(), ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
+  const probe = spawnSync(pythonWithTools(), ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new Error(`${MOTO_INSTALL_HINT} (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()})`);
   }
 }
 
-function answersHttp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/moto-api/', method: 'GET', timeout: 500 }, (res) => {
-      res.resume();
-      resolve(true);
+/** The port moto's launcher reports once it listens: it binds port 0, so no other process can take it first. */
+function reportedPort(child: ChildProcess, output: () => string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => fail(new Error(`moto's server did not report its port within ${timeoutMs} ms: ${output()}`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      lines.close();
+      reject(error);
+    };
+    lines.on('line', (line) => {
+      const match = /^PORT (\d+)$/.exec(line.trim());
+      if (!match) return;
+      clearTimeout(timer);
+      lines.close();
+      resolve(Number(match[1]));
     });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
+    child.once('exit', (code) => fail(new Error(`moto's server exited with ${code} before it listened: ${output()}`)));
   });
-}
-
-async function waitUntilReady(port: number, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`moto_server exited with ${child.exitCode} before it was ready: ${output()}`);
-    }
-    if (await answersHttp(port)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`moto_server did not answer on 127.0.0.1:${port} within ${timeoutMs} ms: ${output()}`);
 }
 
 export async function startMoto(timeoutMs = 20_000): Promise<MotoServer> {
   assertMotoInstalled();
-  const port = await freeLoopbackPort();
-  const child = spawn(python(), ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
-  });
+  // stdin stays open: the launcher serves until it closes, so moto never outlives the test process.
+  const child = spawn(pythonWithTools(), [LAUNCHER], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
   let output = '';
   // moto logs every request; keep only the tail for a readable startup error.
-  const keep = (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-2000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  });
   const stop = () => stopChild(child);
-
   try {
-    await waitUntilReady(port, child, () => output, timeoutMs);
+    const port = await reportedPort(child, () => output, timeoutMs);
+    return { endpoint: `http://127.0.0.1:${port}`, port, stop };
   } catch (e) {
     await stop();
     throw e;
   }
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop };
 }

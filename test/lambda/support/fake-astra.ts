@@ -31,6 +31,8 @@ export interface Fault {
   /** Never answer: the client's timeout must fire. */
   hang?: boolean;
   times: number;
+  /** Matching calls let through before the fault applies (e.g. 1: the sweep's list passes, the next list fails). */
+  after?: number;
 }
 
 export interface RecordedRequest {
@@ -54,6 +56,12 @@ export class FakeAstra {
   public warmUpFailures = 0;
   /** Fails a mint after creating the token (answers 200 without a token body). */
   public malformedMint = false;
+  /** The org's maximum token lifetime: minted tokens list this expiry. */
+  public orgTokenLifetimeMs?: number;
+  /** The list lags: it leaves out tokens minted after this was set (an eventually consistent list). */
+  public listLagsFrom?: number;
+  private readonly expiries = new Map<string, string>();
+  private readonly mintedAt = new Map<string, number>();
   private readonly warmUp = new Map<string, number>();
   private server?: Server;
 
@@ -81,7 +89,11 @@ export class FakeAstra {
     this.deleteStatus = 200;
     this.warmUpFailures = 0;
     this.malformedMint = false;
+    this.orgTokenLifetimeMs = undefined;
+    this.listLagsFrom = undefined;
     this.warmUp.clear();
+    this.expiries.clear();
+    this.mintedAt.clear();
   }
 
   public issue(roles: string[], description?: string): AstraToken {
@@ -120,7 +132,11 @@ export class FakeAstra {
     }
     const record = (answered: number | 'fault') => this.requests.push({ method, path, bearerClientId: caller?.clientId ?? (bearer ? `unknown:${bearer.slice(8, 32)}` : undefined), body, answered });
 
-    const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
+    let fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
+    if (fault?.after) {
+      fault.after--;
+      fault = undefined;
+    }
     if (fault) {
       fault.times--;
       record('fault');
@@ -146,8 +162,13 @@ export class FakeAstra {
       return send(200, { id: this.orgId, organizationName: 'test org' });
     }
     if (method === 'GET' && path === '/v2/clientIdSecrets') {
-      const clients = [...this.tokens.values()].map((t) => ({
-        clientId: t.clientId, roles: t.roles, generatedOn: new Date().toISOString(), description: t.description ?? '', tokenExpiry: null,
+      const lagging = (t: AstraToken) => this.listLagsFrom !== undefined && (this.mintedAt.get(t.clientId) ?? 0) >= this.listLagsFrom;
+      const clients = [...this.tokens.values()].filter((t) => !lagging(t)).map((t) => ({
+        clientId: t.clientId,
+        roles: t.roles,
+        generatedOn: new Date().toISOString(),
+        description: t.description ?? '',
+        tokenExpiry: this.expiries.get(t.clientId) ?? null,
       }));
       return send(200, { clients });
     }
@@ -155,6 +176,8 @@ export class FakeAstra {
       if (!canWrite) return send(403, 'user is not authorized to perform this action', 'text/plain');
       if (!Array.isArray(body?.roles) || body.roles.length === 0) return send(400, { errors: [{ ID: 1, message: 'roles required' }] });
       const minted = this.issue(body.roles, body.description);
+      this.mintedAt.set(minted.clientId, Date.now());
+      if (this.orgTokenLifetimeMs) this.expiries.set(minted.clientId, new Date(Date.now() + this.orgTokenLifetimeMs).toISOString());
       if (this.warmUpFailures > 0) this.warmUp.set(minted.clientId, this.warmUpFailures);
       if (this.malformedMint) return send(200, { clientId: minted.clientId, orgId: this.orgId });
       return send(200, { clientId: minted.clientId, secret: minted.secret, token: minted.token, orgId: this.orgId, roles: minted.roles, generatedOn: '2024-01-01T00:00:00Z' });

@@ -21,6 +21,7 @@ interface Secret {
   rotationEnabled: boolean;
   tags: Array<{ Key: string; Value: string }>;
   versions: Map<string, Version>;
+  rotationLambdaArn?: string;
 }
 
 export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds';
@@ -144,7 +145,16 @@ export class FakeSecretsManager {
     const secret = this.secret(input.SecretId);
     const stages: Record<string, string[]> = {};
     for (const [id, v] of secret.versions) if (v.stages.size > 0) stages[id] = [...v.stages];
-    return { ARN: secret.arn, Name: secret.name, RotationEnabled: secret.rotationEnabled, Tags: secret.tags, VersionIdsToStages: stages };
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      RotationEnabled: secret.rotationEnabled,
+      RotationLambdaARN: secret.rotationLambdaArn,
+      // What the construct's default schedule gives: every 30 days, a day of window.
+      RotationRules: secret.rotationEnabled ? { ScheduleExpression: 'rate(30 days)' } : undefined,
+      Tags: secret.tags,
+      VersionIdsToStages: stages,
+    };
   }
 
   private getValue(input: any) {

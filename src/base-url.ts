@@ -1,0 +1,36 @@
+/**
+ * The check of a base URL that receives bearer tokens (the DevOps API) or new tokens (Secrets Manager): the construct
+ * applies it at synth time, the handler to its environment. Imports nothing, so the handler's bundle shares it.
+ */
+
+/** 127.0.0.0/8, ::1 and localhost: where plain http is allowed, for local emulators and tests only. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1') return true;
+  const octets = host.split('.');
+  return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
+}
+
+/**
+ * What is wrong with `value` as a base URL, or undefined: not a URL, not https (plain http only to loopback when
+ * `loopbackHttp`), or carrying credentials, a query or a fragment.
+ */
+export function baseUrlProblem(value: string, options: { readonly loopbackHttp: boolean }): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL';
+  }
+  const loopbackHttp = options.loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  if (url.protocol !== 'https:' && !loopbackHttp) {
+    return options.loopbackHttp ? 'must use https:// (plain http:// is allowed only for loopback hosts)' : 'must use https://';
+  }
+  if (url.username || url.password || url.search || url.hash) return 'must be a plain base URL with no credentials, query or fragment';
+  return undefined;
+}
+
+/** The URL without trailing slashes, so that paths join onto it. */
+export function trimmedBaseUrl(value: string): string {
+  return value.replace(/\/+$/, '');
+}
