@@ -66,7 +66,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/assets/', 'cdk.out/', '/build/', '/bench/tmp/', '.jsii.tabl.json', 'cdk-integ.out.*/', '/.venv/'],
+  gitignore: ['/assets/', 'cdk.out/', '/build/', '/bench/tmp/', '.jsii.tabl.json', 'cdk-integ.out.*/', '/.venv/', '*.snapshot/asset.*'],
 
   // GitHub's runners, before the build (which runs the tests): the Python tools the tests run, pinned in requirements-dev.txt.
   buildWorkflowOptions: { preBuildSteps: PYTHON_TEST_TOOLS },
