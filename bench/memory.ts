@@ -35,7 +35,7 @@ export async function measureMemory(bundle: string, configuredMemoryMiB: number,
       headroom,
       requiredHeadroom: REQUIRED_HEADROOM,
       pass: headroom >= REQUIRED_HEADROOM,
-      method: `One fresh node process (bench/lambda-host.ts) loads the shipped bundle and runs ${rotations} full rotations ` +
+      method: `One fresh node process (the harness's FunctionHost, test/e2e/harness/lambda-runtime-main.ts) loads the shipped bundle and runs ${rotations} full rotations ` +
         `(${secretsCount} self-rotating secrets, round robin) driven over IPC; moto, the emulator and the driver run in other ` +
         'processes. Peak RSS is that process\'s getrusage ru_maxrss. Configured memory is the MemorySize of the synthesized function.',
     };

@@ -1,5 +1,7 @@
-import { InvocationResult, LambdaHost } from './lambda-host-client';
 import { AstraEmulatorProcess } from '../test/e2e/harness/astra-emulator-process';
+import { FunctionHost } from '../test/e2e/harness/function-host';
+import { InvocationResult } from '../test/e2e/harness/lambda-runtime';
+import { LogCapture } from '../test/e2e/harness/log-capture';
 import { MotoServer, startMoto } from '../test/e2e/harness/moto-server';
 import { fastHandlerEnvironment, HandlerEnvironment, RotationDriver, StepName } from '../test/e2e/harness/rotation-driver';
 import { RotatedSecret, RotationMode, SecretsFixture, secretsManagerClient } from '../test/e2e/harness/secrets-fixture';
@@ -8,7 +10,7 @@ export interface RotationEnvironment {
   readonly moto: MotoServer;
   readonly astra: AstraEmulatorProcess;
   readonly sm: ReturnType<typeof secretsManagerClient>;
-  readonly host: LambdaHost;
+  readonly host: FunctionHost;
   readonly driver: RotationDriver;
   readonly secrets: SecretsFixture;
   /** The result of the host's last invocation (its duration and Secrets Manager calls). */
@@ -17,12 +19,14 @@ export interface RotationEnvironment {
 }
 
 /**
- * moto and the Astra emulator from the e2e harness, the bundle in its own warm process (bench/lambda-host.ts), and
+ * moto and the Astra emulator from the e2e harness, the bundle in its own warm process (the harness's FunctionHost), and
  * the harness's RotationDriver doing what Secrets Manager does. The handler runs with the production defaults of
  * docs/rotation-design.md (timeouts, retries), not the e2e suite's short ones: no fault is injected, so none fires.
  */
 export async function startRotationEnvironment(bundle: string, options: { countSmCalls: boolean }): Promise<RotationEnvironment> {
-  const [moto, astra, host] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), LambdaHost.start(bundle, options)]);
+  // The handler's log lines are not needed here: a capture that keeps none, so that long runs do not hold them.
+  const host = new FunctionHost(bundle, new LogCapture({ keep: false }), { functionTimeoutMs: 180_000, countSmCalls: options.countSmCalls });
+  const [moto, astra] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), host.start()]);
   const sm = secretsManagerClient(moto.endpoint);
   const env: HandlerEnvironment = {
     ...fastHandlerEnvironment(moto.endpoint, astra.url),
@@ -34,9 +38,8 @@ export async function startRotationEnvironment(bundle: string, options: { countS
   };
   const ctx = {} as RotationEnvironment;
   const invoke = async (event: unknown): Promise<void> => {
-    const result = await host.invoke(event, { ...env });
-    ctx.lastInvocation = result;
-    if (result.error !== undefined) throw new Error(result.error);
+    ctx.lastInvocation = undefined;
+    ctx.lastInvocation = await host.invoke(event, { ...env });
   };
   Object.assign(ctx, {
     moto,

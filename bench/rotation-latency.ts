@@ -141,7 +141,7 @@ async function measureMode(bundle: string, mode: RotationMode, secretsCount: num
     const minimum = contractMinimum(mode);
     const smTotals = samples.map((s) => s.steps.reduce((n, x) => n + sum(x.smCalls), 0));
     const astraTotals = samples.map((s) => s.steps.reduce((n, x) => n + sum(x.astraCalls), 0));
-    if (Math.min(...smTotals) === 0) throw new Error('no Secrets Manager call was counted: the request counter of bench/lambda-host.ts saw nothing');
+    if (Math.min(...smTotals) === 0) throw new Error('no Secrets Manager call was counted: the request counter of test/e2e/harness/lambda-runtime-main.ts saw nothing');
     return {
       mode,
       rotations: samples.length,

@@ -9,12 +9,13 @@ import {
 import { app } from './app';
 import { CfnTemplate, functionAssetDir, readTemplate } from '../test/consumer/support/cloud-assembly';
 import { AstraEmulator } from '../test/e2e/harness/astra-emulator';
+import { FunctionHost } from '../test/e2e/harness/function-host';
+import { LogCapture } from '../test/e2e/harness/log-capture';
 import { startMoto } from '../test/e2e/harness/moto-server';
 import { RotationDriver } from '../test/e2e/harness/rotation-driver';
 import { secretsManagerClient } from '../test/e2e/harness/secrets-fixture';
 import { SPEC_PATH } from '../test/e2e/harness/spec-validator';
 
-type Handler = (event: unknown) => Promise<void>;
 
 /** The rotation function's code as the cloud assembly holds it, and the template it belongs to. */
 function rotationAssetOf(assemblyDir: string, stackName: string): { dir: string; template: CfnTemplate['Resources'] } {
@@ -47,8 +48,10 @@ async function main(): Promise<void> {
   const stackName = 'AstraTokens';
   const { dir, template } = rotationAssetOf(outdir, stackName);
   console.log(`Synthesized examples/app.ts; rotation function asset: ${path.relative(outdir, dir)}/index.js`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const handler: Handler = require(path.join(dir, 'index.js')).handler;
+  // The synthesized asset in its own process, as Lambda runs it (the harness's one local function host).
+  const lines = new LogCapture();
+  const host = new FunctionHost(path.join(dir, 'index.js'), lines, { functionTimeoutMs: 180_000 });
+  await host.start();
 
   const moto = await startMoto();
   const emulator = await AstraEmulator.start(SPEC_PATH);
@@ -64,20 +67,12 @@ async function main(): Promise<void> {
   console.log(`Local Secrets Manager (moto) ${moto.endpoint}; Astra emulator ${emulator.url} (the function's ASTRA_API_URL, overridden)\n`);
   try {
     const sm = secretsManagerClient(moto.endpoint);
-    const outcomes: string[] = [];
-    const run: Handler = async (event) => {
-      Object.assign(process.env, env);
-      // The handler writes one JSON line per step, with the console method of its level.
-      const methods = ['info', 'warn', 'error'] as const;
-      const saved = methods.map((m) => console[m]);
-      for (const m of methods) console[m] = (line: string) => outcomes.push(JSON.parse(line).outcome);
-      try {
-        await handler(event);
-      } finally {
-        methods.forEach((m, i) => { console[m] = saved[i]; });
-      }
-    };
-    const driver = new RotationDriver(sm, (event) => run(event), () => env as any);
+    // The handler writes one JSON line per step; its outcome is what the demo prints.
+    let seen = 0;
+    const outcomes = () => lines.stepLines(seen).map((l) => l.outcome as string);
+    const driver = new RotationDriver(sm, async (event) => {
+      await host.invoke(event, env);
+    }, () => env as any);
 
     const admin = emulator.seedToken(emulator.roles.orgAdmin.id, 'admin token, made by hand in the Astra Portal');
     const adminSecret = await sm.send(new CreateSecretCommand({
@@ -111,9 +106,9 @@ async function main(): Promise<void> {
       }
       for (let i = 1; i <= 2; i++) {
         await printStages(sm, created.ARN!, emulator, `before rotation ${i}`);
-        outcomes.length = 0;
+        seen = lines.lines.length;
         const result = await driver.rotate(created.ARN!);
-        console.log(`  rotation ${i}: ${result.completed ? 'completed' : 'FAILED'} (createSecret, setSecret, testSecret, finishSecret: ${outcomes.join(', ')})`);
+        console.log(`  rotation ${i}: ${result.completed ? 'completed' : 'FAILED'} (createSecret, setSecret, testSecret, finishSecret: ${outcomes().join(', ')})`);
         if (!result.completed) throw new Error(result.errors.map((e) => e.message).join('\n'));
       }
       await printStages(sm, created.ARN!, emulator, 'after rotation 2');
@@ -122,6 +117,7 @@ async function main(): Promise<void> {
     if (emulator.specViolations.length > 0) throw new Error(`requests the OpenAPI spec rejects: ${JSON.stringify(emulator.specViolations)}`);
     console.log(`Astra saw ${emulator.requests.length} requests, all valid against DataStax's OpenAPI spec.`);
   } finally {
+    await host.stop();
     await emulator.stop();
     await moto.stop();
     fs.rmSync(outdir, { recursive: true, force: true });

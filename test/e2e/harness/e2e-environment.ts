@@ -31,12 +31,14 @@ export function useE2EEnvironment(prefix: string, options: { functionTimeoutMs?:
   const ctx = {} as E2EEnvironment;
   beforeAll(async () => {
     ctx.logs = new LogCapture();
-    ctx.lambda = new FunctionHost(assertBundleBuilt(), ctx.logs, options.functionTimeoutMs);
+    ctx.lambda = new FunctionHost(assertBundleBuilt(), ctx.logs, { functionTimeoutMs: options.functionTimeoutMs });
     [ctx.moto, ctx.astra] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), ctx.lambda.start()]);
     ctx.killSwitch = await KillSwitch.start({ 'secrets-manager': ctx.moto.endpoint, 'astra': ctx.astra.url }, (reason) => ctx.lambda.kill(reason));
     ctx.sm = secretsManagerClient(ctx.moto.endpoint);
     ctx.env = fastHandlerEnvironment(ctx.killSwitch.url('secrets-manager'), ctx.killSwitch.url('astra'));
-    ctx.driver = new RotationDriver(ctx.sm, (event, env) => ctx.lambda.invoke(event, env), () => ctx.env);
+    ctx.driver = new RotationDriver(ctx.sm, async (event, env) => {
+      await ctx.lambda.invoke(event, env);
+    }, () => ctx.env);
     ctx.secrets = new SecretsFixture(ctx.sm, ctx.astra, prefix);
     ctx.invariants = new InvariantChecker(ctx.secrets, ctx.astra, ctx.logs);
   }, 60_000);

@@ -14,10 +14,31 @@ export class HandlerError extends Error {
   }
 }
 
+/** What one invocation cost: its time in the function process, and (when counted) its Secrets Manager calls. */
+export interface InvocationResult {
+  readonly durationMs: number;
+  /** By operation; empty unless the runtime was started with `countSmCalls`. */
+  readonly smCalls: Record<string, number>;
+}
+
+/** The function process's memory: its peak resident set size so far (getrusage ru_maxrss) and its current one. */
+export interface RuntimeMemory {
+  readonly maxRssBytes: number;
+  readonly rssBytes: number;
+}
+
+export interface RuntimeOptions {
+  /** The Lambda timeout: the handler's context counts down from it, and the process is killed at it. */
+  readonly functionTimeoutMs?: number;
+  /** Count the Secrets Manager calls of each invocation (the bench). */
+  readonly countSmCalls?: boolean;
+}
+
 type RuntimeMessage =
-  | { type: 'ready' }
+  | { type: 'ready'; loadMs: number }
   | { type: 'log'; line: string }
-  | { type: 'result'; id: number; error?: { name: string; message: string; stack?: string; serialized: string } };
+  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number }
+  | { type: 'result'; id: number; durationMs: number; smCalls: Record<string, number>; error?: { name: string; message: string; stack?: string; serialized: string } };
 
 /** The function process was killed mid-invocation: by its timeout, as Lambda does, or by a test. */
 export class FunctionKilled extends Error {
@@ -29,11 +50,13 @@ export class FunctionKilled extends Error {
 
 /** One loaded copy of the bundled handler in its own Node process, invoked like a Lambda function. */
 export class LambdaRuntime {
-  /** `functionTimeoutMs` is the Lambda timeout: the handler's context counts down from it, and the process is killed at it. */
-  public static async start(bundlePath: string, logs: LogCapture, functionTimeoutMs = 30_000, timeoutMs = 15_000): Promise<LambdaRuntime> {
+  public static async start(bundlePath: string, logs: LogCapture, options: RuntimeOptions = {}, timeoutMs = 15_000): Promise<LambdaRuntime> {
+    const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
     const { dir, outfile } = buildChildEntry(path.join(__dirname, 'lambda-runtime-main.ts'), { prefix: 'lambda-runtime-' });
     // A clean environment: nothing of the test process's AWS settings leaks into the function.
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LANG: 'C.UTF-8' };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '', NODE_ENV: 'production', LANG: 'C.UTF-8', FUNCTION_HOST_COUNT_SM_CALLS: options.countSmCalls ? '1' : '0',
+    };
     const child = spawn(process.execPath, [outfile, bundlePath], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => {
@@ -43,8 +66,9 @@ export class LambdaRuntime {
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the function process did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-        runtime.onReady = () => {
+        runtime.onReady = (loadMs) => {
           clearTimeout(timer);
+          runtime.loadMs = loadMs;
           resolve();
         };
         child.once('exit', (code) => {
@@ -59,10 +83,12 @@ export class LambdaRuntime {
     return runtime;
   }
 
-  private onReady?: () => void;
+  /** How long the process took to load the bundle. */
+  public loadMs = 0;
+  private onReady?: (loadMs: number) => void;
   private nextId = 1;
   private killedBecause?: string;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
 
   private constructor(
     private readonly child: ChildProcess, private readonly dir: string, private readonly logs: LogCapture, private readonly stderr: () => string,
@@ -82,16 +108,24 @@ export class LambdaRuntime {
   }
 
   /** Resolves when the handler returns; rejects with a HandlerError when it throws, FunctionKilled when it is killed. */
-  public invoke(event: unknown, env: Record<string, string>): Promise<void> {
+  public invoke(event: unknown, env: Record<string, string>): Promise<InvocationResult> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<InvocationResult>((resolve, reject) => {
       const timer = setTimeout(() => this.kill(`Task timed out after ${this.functionTimeoutMs} ms`), this.functionTimeoutMs);
       const settle = <T>(done: (value: T) => void) => (value: T) => {
         clearTimeout(timer);
         done(value);
       };
-      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
-      this.child.send({ id, event, env, timeoutMs: this.functionTimeoutMs });
+      this.pending.set(id, { resolve: settle(resolve) as (value: never) => void, reject: settle(reject) });
+      this.child.send({ type: 'invoke', id, event, env, timeoutMs: this.functionTimeoutMs });
+    });
+  }
+
+  public memory(): Promise<RuntimeMemory> {
+    const id = this.nextId++;
+    return new Promise<RuntimeMemory>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.child.send({ type: 'stats', id });
     });
   }
 
@@ -108,12 +142,18 @@ export class LambdaRuntime {
   }
 
   private receive(message: RuntimeMessage): void {
-    if (message.type === 'ready') {this.onReady?.();} else if (message.type === 'log') {this.logs.add(message.line);} else {
+    if (message.type === 'ready') {
+      this.onReady?.(message.loadMs);
+    } else if (message.type === 'log') {
+      this.logs.add(message.line);
+    } else {
       const waiter = this.pending.get(message.id);
       this.pending.delete(message.id);
       if (!waiter) return;
-      if (message.error) waiter.reject(new HandlerError(message.error.name, message.error.message, message.error.stack, message.error.serialized));
-      else waiter.resolve();
+      const { error } = message as { error?: { name: string; message: string; stack?: string; serialized: string } };
+      if (message.type === 'stats') waiter.resolve({ maxRssBytes: message.maxRssBytes, rssBytes: message.rssBytes } as never);
+      else if (error) waiter.reject(new HandlerError(error.name, error.message, error.stack, error.serialized));
+      else waiter.resolve({ durationMs: message.durationMs, smCalls: message.smCalls } as never);
     }
   }
 }

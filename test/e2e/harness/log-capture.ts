@@ -5,8 +5,11 @@
 export class LogCapture {
   public readonly lines: string[] = [];
 
+  /** `keep: false` drops every line (the bench): a long run would otherwise hold them all. */
+  constructor(private readonly options: { readonly keep?: boolean } = {}) {}
+
   public add(line: string): void {
-    this.lines.push(line);
+    if (this.options.keep !== false) this.lines.push(line);
     if (process.env.E2E_ECHO_LOGS) process.stdout.write(line + '\n');
   }
 
