@@ -1,5 +1,6 @@
 import { BundleVariant } from './bundles';
 import { ColdStartResult } from './cold-start';
+import { FanOutResult } from './fan-out';
 import { Machine } from './machine';
 import { MemoryResult } from './memory';
 import { CallCount, LatencyResult } from './rotation-latency';
@@ -13,6 +14,7 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult;
   readonly rotation: LatencyResult;
   readonly memory: MemoryResult;
+  readonly fanOut: FanOutResult;
   readonly synth: SynthResult;
 }
 
@@ -58,8 +60,15 @@ export function summaryTable(r: BenchResults): string {
   }
   rows.push(
     ['Peak RSS of the function process', `${r.memory.peakRssMiB} MiB`, `1 process, ${r.memory.rotations} rotations (after load: ${r.memory.afterLoadRssMiB} MiB)`],
+    ['RSS after warm-up / at the end', `${r.memory.afterWarmUpRssMiB} / ${r.memory.endRssMiB} MiB`,
+      `${r.memory.flat ? 'FLAT' : 'GROWS'}: ${r.memory.growthMiB} MiB over ${r.memory.rotations - 100} rotations (at most ${r.memory.flatToleranceMiB})`],
+    ['Smallest MemorySize with 2x headroom', r.memory.smallestSufficientMiB ? `${r.memory.smallestSufficientMiB} MB` : 'neither 128 nor 256 MB',
+      'of 128 and 256 MB, against the peak RSS'],
     ['Memory headroom (configured / peak RSS)', `${r.memory.headroom}x (${r.memory.configuredMemoryMiB} MB configured)`,
       `${r.memory.pass ? 'PASS' : 'FAIL'}: at least ${r.memory.requiredHeadroom}x required`],
+    ['Fan-out: secrets rotating at once', `${r.fanOut.secrets} in ${r.fanOut.wallSeconds} s`, `Astra allows ${r.fanOut.callsPerSecond} calls/s; all completed`],
+    ['Fan-out: Astra calls / 429s per rotation', `${r.fanOut.astraCallsPerRotation} / ${r.fanOut.answered429PerRotation}`,
+      `${r.fanOut.attempts} attempts for ${r.fanOut.completed} rotations`],
     ['Bundle, shipped (SDK bundled+minified)', `${num(bundle('bundled').rawBytes)} B raw, ${num(bundle('bundled').gzipBytes)} B gzip`, 'bytes; gzip = node:zlib level 6'],
     ['Bundle, @aws-sdk/* external', `${num(bundle('external').rawBytes)} B raw, ${num(bundle('external').gzipBytes)} B gzip`, 'bytes (plus the SDK in node_modules or the runtime)'],
   );
@@ -112,6 +121,15 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('## Memory', '', r.memory.method, '');
   out.push(`Peak RSS **${r.memory.peakRssMiB} MiB** over ${r.memory.rotations} rotations (RSS after loading the bundle: ${r.memory.afterLoadRssMiB} MiB). ` +
     `Configured memory ${r.memory.configuredMemoryMiB} MB: headroom **${r.memory.headroom}x** (required: ${r.memory.requiredHeadroom}x) - ${r.memory.pass ? 'PASS' : 'FAIL'}.`, '');
+
+  out.push(`RSS every 100 rotations (MiB): ${r.memory.samples.map((s) => s.rssMiB).join(', ')}. ` +
+    `${r.memory.flat ? 'Flat' : 'Growing'}: ${r.memory.growthMiB} MiB from the first sample to the end. ` +
+    `Smallest MemorySize with ${r.memory.requiredHeadroom}x headroom: ${r.memory.smallestSufficientMiB ?? 'neither 128 nor 256'} MB.`, '');
+
+  out.push('## Fan-out', '', r.fanOut.method, '');
+  out.push(`${r.fanOut.secrets} rotations completed in **${r.fanOut.wallSeconds} s**: ${r.fanOut.astraCallsAnswered} Astra calls answered ` +
+    `(${r.fanOut.astraCallsPerRotation} per rotation), ${r.fanOut.answered429} answered 429 (${r.fanOut.answered429PerRotation} per rotation), ` +
+    `${r.fanOut.attempts} attempts.`, '');
 
   out.push('## Bundle size', '', 'Bytes of the handler file; gzip with node:zlib gzipSync at its default level (6), as a rough proxy for the zipped asset.', '');
   out.push(table(['Bundle', 'Raw', 'Gzip'], r.bundles.map((b) => [b.description, `${num(b.rawBytes)} B (${kib(b.rawBytes)})`, `${num(b.gzipBytes)} B (${kib(b.gzipBytes)})`])), '');

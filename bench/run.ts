@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { prepareBundles, REPO_ROOT, SHIPPED_BUNDLE } from './bundles';
 import { measureColdStart } from './cold-start';
+import { measureFanOut } from './fan-out';
 import { describeMachine } from './machine';
 import { measureMemory } from './memory';
 import { BenchResults, machineLine, renderMarkdown, summaryTable } from './report';
@@ -37,8 +38,11 @@ async function main(): Promise<number> {
   log('rotation latency and calls: self and admin modes, 60 measured rotations each');
   const rotation = await measureRotationLatency(SHIPPED_BUNDLE, 10, 6);
 
-  log('memory: 50 rotations in a fresh function process');
-  const memory = await measureMemory(SHIPPED_BUNDLE, synth.configuredMemoryMiB, 50);
+  log('memory: 1,000 rotations in a fresh function process');
+  const memory = await measureMemory(SHIPPED_BUNDLE, synth.configuredMemoryMiB, 1000);
+
+  log('fan-out: 60 secrets at once against an Astra allowing 5 calls a second');
+  const fanOut = await measureFanOut(SHIPPED_BUNDLE, 60, 5);
 
   const results: BenchResults = {
     command: BENCH_COMMAND,
@@ -48,11 +52,16 @@ async function main(): Promise<number> {
     coldStart,
     rotation,
     memory,
+    fanOut,
     synth,
   };
   writeFileSync(path.join(REPO_ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(path.join(REPO_ROOT, 'bench', 'RESULTS.md'), renderMarkdown(results));
   process.stdout.write(`\nMachine: ${machineLine(machine)}\n\n${summaryTable(results)}\n\nWritten: bench/results.json, bench/RESULTS.md\n`);
+  if (!memory.flat) {
+    process.stderr.write(`[bench] FAIL: RSS grew ${memory.growthMiB} MiB from the warm-up to rotation ${memory.rotations}\n`);
+    return 1;
+  }
   if (!memory.pass) {
     process.stderr.write(`[bench] FAIL: memory headroom ${memory.headroom}x is below ${memory.requiredHeadroom}x ` +
       `(peak RSS ${memory.peakRssMiB} MiB, configured ${memory.configuredMemoryMiB} MB)\n`);
