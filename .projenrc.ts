@@ -39,6 +39,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     // Bundled into the rotation Lambda at build time (see the bundle task below).
     '@aws-sdk/client-secrets-manager@^3',
+    // The bundle's credentials: from Lambda's environment only (lambda/env-credentials.ts stands in for the default chain).
+    '@aws-sdk/credential-provider-env@^3',
     'esbuild@^0.25',
     // Unit tests of the handler mock the SDK client rather than hand-rolling fakes.
     'aws-sdk-client-mock@^4',
@@ -91,6 +93,8 @@ const bundle = project.addTask('bundle:rotation-handler', {
     'esbuild lambda/index.ts --bundle --platform=node --target=node20 --format=cjs',
     '--minify --keep-names',
     '--main-fields=module,main',
+    // Lambda's environment holds the role's credentials: the rest of the default chain is code the function never runs.
+    '--alias:@aws-sdk/credential-provider-node=./lambda/env-credentials.ts',
     `--outfile=${ROTATION_ASSET}/index.js`,
   ].join(' '),
 });

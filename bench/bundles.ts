@@ -9,8 +9,11 @@ export const SHIPPED_BUNDLE = path.join(REPO_ROOT, 'assets', 'rotation-handler',
 const BUNDLE_TASK = 'bundle:rotation-handler';
 
 export interface BundleVariant {
-  /** `bundled`: the AWS SDK inside the minified file (what ships); `external`: `@aws-sdk/*` loaded from node_modules. */
-  readonly name: 'bundled' | 'external';
+  /**
+   * `bundled`: the AWS SDK inside the minified file (what ships); `default-chain`: the same with the SDK's default
+   * credential chain instead of lambda/env-credentials.ts; `external`: `@aws-sdk/*` loaded from node_modules.
+   */
+  readonly name: 'bundled' | 'default-chain' | 'external';
   readonly description: string;
   readonly file: string;
   readonly rawBytes: number;
@@ -31,20 +34,28 @@ function sizeOf(file: string): { rawBytes: number; gzipBytes: number } {
   return { rawBytes: content.length, gzipBytes: gzipSync(content).length };
 }
 
-/** Measures the shipped asset and builds the alternative with `--external:@aws-sdk/*` into bench/tmp/. */
+/** The shipped asset's esbuild arguments changed by `change`, built into bench/tmp/<name>/index.js. */
+function buildVariant(name: string, change: (args: string[]) => string[]): string {
+  const args = shippedEsbuildArgs().filter((a) => !a.startsWith('--outfile='));
+  const outDir = path.join(BENCH_TMP, name);
+  mkdirSync(outDir, { recursive: true });
+  const outfile = path.join(outDir, 'index.js');
+  const built = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'esbuild'),
+    [...change(args), `--outfile=${outfile}`, '--log-level=warning'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`esbuild of the ${name} variant failed: ${built.stderr}`);
+  return outfile;
+}
+
+/** Measures the shipped asset and builds the variants that each undo one choice of it, into bench/tmp/. */
 export function prepareBundles(): BundleVariant[] {
   if (!existsSync(SHIPPED_BUNDLE)) {
     throw new Error(`${SHIPPED_BUNDLE} is missing: run \`npx projen ${BUNDLE_TASK}\` first (the bench task does).`);
   }
-  const args = shippedEsbuildArgs().filter((a) => !a.startsWith('--outfile='));
-  const outDir = path.join(BENCH_TMP, 'external');
-  mkdirSync(outDir, { recursive: true });
-  const external = path.join(outDir, 'index.js');
-  const built = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'esbuild'),
-    [...args, '--external:@aws-sdk/*', `--outfile=${external}`, '--log-level=warning'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (built.status !== 0) throw new Error(`esbuild of the external variant failed: ${built.stderr}`);
+  const defaultChain = buildVariant('default-chain', (args) => args.filter((a) => !a.startsWith('--alias:@aws-sdk/credential-provider-node=')));
+  const external = buildVariant('external', (args) => [...args, '--external:@aws-sdk/*']);
   return [
-    { name: 'bundled', description: 'AWS SDK bundled + minified (shipped asset)', file: SHIPPED_BUNDLE, ...sizeOf(SHIPPED_BUNDLE) },
+    { name: 'bundled', description: 'AWS SDK bundled + minified, credentials from the environment (shipped asset)', file: SHIPPED_BUNDLE, ...sizeOf(SHIPPED_BUNDLE) },
+    { name: 'default-chain', description: 'the same with the SDK\'s default credential chain', file: defaultChain, ...sizeOf(defaultChain) },
     { name: 'external', description: '@aws-sdk/* external, from node_modules', file: external, ...sizeOf(external) },
   ];
 }

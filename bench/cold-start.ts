@@ -22,6 +22,13 @@ export interface ColdStartResult {
   /** Median Python cold start divided by the median of each Node bundle. */
   readonly pythonOverBundled: number;
   readonly pythonOverExternal: number;
+  /**
+   * What each Node bundle adds on top of a bare `node -e 0`, as a fraction of python3+boto3's whole time (the issue's
+   * measure of load cost: at most 0.12 is the goal for the shipped bundle).
+   */
+  readonly overheadOfBoto3: Record<string, number>;
+  /** Milliseconds the shipped bundle saves against the default-credential-chain variant (what that choice bought). */
+  readonly envCredentialsSaveMs: number;
   readonly method: string;
 }
 
@@ -128,6 +135,8 @@ export function measureColdStart(bundles: BundleVariant[], runs: number): ColdSt
     fasterBundle: faster,
     pythonOverBundled: round(med('python-boto3') / med('node-bundled'), 2),
     pythonOverExternal: round(med('python-boto3') / med('node-external'), 2),
+    overheadOfBoto3: Object.fromEntries(bundles.map((b) => [b.name, round((med(`node-${b.name}`) - med('node-empty')) / med('python-boto3'), 3)])),
+    envCredentialsSaveMs: round(med('node-default-chain') - med('node-bundled')),
     method: 'Wall time of a fresh process from spawn to exit (spawnSync), subjects interleaved, 2 warm-up rounds not counted. ' +
       'Node: require the bundle, invoke createSecret, which builds the SecretsManagerClient as lambda/secrets.ts does and sends ' +
       'DescribeSecret; node:http/https.request are stubbed so that request stops before any socket (asserted: exactly one). ' +

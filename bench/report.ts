@@ -45,7 +45,11 @@ export function summaryTable(r: BenchResults): string {
   const limit = (variant: string) => r.synth.limits.find((l) => l.variant === variant)!;
   const rows: Array<Array<string | number>> = [
     ['Cold start, shipped bundle (SDK bundled+minified)', `${cs('node-bundled').medianMs} ms`, `median of ${cs('node-bundled').runs} fresh processes`],
+    ['Cold start, the same with the default credential chain', `${cs('node-default-chain').medianMs} ms`,
+      `median of ${cs('node-default-chain').runs}; credentials from the environment save ${r.coldStart.envCredentialsSaveMs} ms`],
     ['Cold start, bundle with @aws-sdk/* external', `${cs('node-external').medianMs} ms`, `median of ${cs('node-external').runs} fresh processes`],
+    ['Load overhead above bare node, of boto3\'s load', `${r.coldStart.overheadOfBoto3.bundled} (default chain ${r.coldStart.overheadOfBoto3['default-chain']})`,
+      '(bundle - node -e 0) / python3+boto3, medians; goal at most 0.12'],
     ['Cold start, python3 + boto3 (DataStax rotator)', `${cs('python-boto3').medianMs} ms`, `median of ${cs('python-boto3').runs} fresh processes`],
     ['Python / shipped bundle', `${r.coldStart.pythonOverBundled}x`, 'ratio of medians'],
     ['Python / external bundle', `${r.coldStart.pythonOverExternal}x`, 'ratio of medians'],
@@ -70,6 +74,7 @@ export function summaryTable(r: BenchResults): string {
     ['Fan-out: Astra calls / 429s per rotation', `${r.fanOut.astraCallsPerRotation} / ${r.fanOut.answered429PerRotation}`,
       `${r.fanOut.attempts} attempts for ${r.fanOut.completed} rotations`],
     ['Bundle, shipped (SDK bundled+minified)', `${num(bundle('bundled').rawBytes)} B raw, ${num(bundle('bundled').gzipBytes)} B gzip`, 'bytes; gzip = node:zlib level 6'],
+    ['Bundle, default credential chain', `${num(bundle('default-chain').rawBytes)} B raw, ${num(bundle('default-chain').gzipBytes)} B gzip`, 'bytes'],
     ['Bundle, @aws-sdk/* external', `${num(bundle('external').rawBytes)} B raw, ${num(bundle('external').gzipBytes)} B gzip`, 'bytes (plus the SDK in node_modules or the runtime)'],
   );
   for (const variant of ['AstraTokenSecret', 'Secret+addRotationSchedule+Function']) {

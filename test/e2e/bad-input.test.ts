@@ -59,6 +59,17 @@ test.each(BAD_SECRETS)('%s: the rotation fails, the secret is unchanged and no t
   await e.invariants.redaction(result.errors, _why);
 });
 
+test('without credentials in its environment the bundle fails clearly: it reads no other source (no ~/.aws, no instance metadata)', async () => {
+  const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+  const before = await snapshot(secret);
+  const token = '5f0f5d1e-0000-4000-8000-00000000e2e2';
+  await e.driver.stagePendingVersion(secret.arn, token);
+  const error = await e.driver.invoke({ Step: 'createSecret', SecretId: secret.arn, ClientRequestToken: token }, { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+  expect(error?.message).toMatch(/createSecret of .* failed: Secrets Manager DescribeSecret .* Unable to find environment variable credentials/);
+  await e.driver.abandon(secret.arn, token);
+  expect(await snapshot(secret)).toEqual(before);
+});
+
 test.each(['http://secretsmanager.us-east-1.amazonaws.com', 'http://10.1.2.3:443'])(
   'a SECRETS_MANAGER_ENDPOINT of %s (every new token would cross it in clear) is refused before any call', async (endpoint) => {
     const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
