@@ -1,8 +1,6 @@
 import { ASTRA_API_URLS } from '../src/astra-api-urls';
 import { baseUrlProblem, trimmedBaseUrl } from '../src/base-url';
 
-export { isLoopbackHost } from '../src/base-url';
-
 /** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
 export interface RotationConfig {
   readonly secretsManagerEndpoint?: string;

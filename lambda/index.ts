@@ -38,12 +38,7 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
   );
   try {
     const rotationEvent = parseEvent(event);
-    const config = readConfig(process.env);
-    const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
-    const smClient = secretsManagerClient(config.secretsManagerEndpoint, regionOf(rotationEvent.secretId), config.secretsManagerTimeoutMs);
-    const store = new SecretStore(smClient);
-    const astra = new AstraClient(config, redactor, budget);
-    const rotation = await openRotation(rotationEvent, { store, astra, config, redactor, report, budget });
+    const rotation = await openRotation(rotationEvent, { ...services(regionOf(rotationEvent.secretId), context, redactor), report });
     // finishSecret still owes its revocations after the promotion, so it runs on a version already AWSCURRENT.
     const outcome = rotation.alreadyCurrent && rotationEvent.step !== 'finishSecret' ? 'already-current' : await STEPS[rotationEvent.step](rotation);
     writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
@@ -58,11 +53,14 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
 
 async function teardown(event: CustomResourceEvent, context?: InvocationContext): Promise<void> {
   const redactor = new Redactor();
-  await handleTeardown(event, () => {
-    const config = readConfig(process.env);
-    const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
-    const region = process.env.AWS_REGION || /^arn:[^:]+:cloudformation:([^:]+):/.exec(event.StackId)?.[1];
-    const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, region, config.secretsManagerTimeoutMs));
-    return { store, astra: new AstraClient(config, redactor, budget), config, redactor, budget, functionArn: context?.invokedFunctionArn };
-  }, redactor);
+  const region = process.env.AWS_REGION || /^arn:[^:]+:cloudformation:([^:]+):/.exec(event.StackId)?.[1];
+  await handleTeardown(event, () => ({ ...services(region, context, redactor), functionArn: context?.invokedFunctionArn }), redactor);
+}
+
+/** What every invocation works with, built from the environment it carries (it may change between invocations). */
+function services(region: string | undefined, context: InvocationContext | undefined, redactor: Redactor) {
+  const config = readConfig(process.env);
+  const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
+  const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, region, config.secretsManagerTimeoutMs));
+  return { config, budget, store, astra: new AstraClient(config, redactor, budget), redactor };
 }

@@ -4,7 +4,7 @@ import { RotationConfig } from './config';
 import { RotationFailure } from './errors';
 import { StepReport } from './log';
 import { Redactor } from './redact';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore } from './secrets';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { TimeBudget } from './time-budget';
 import type { RotationRulesView } from './token-lifetime';
 import { PreviousTokenRevocation } from '../src/previous-token-revocation';
@@ -84,14 +84,13 @@ export async function openRotation(
   const policy = revocationPolicy(description.Tags);
   deps.report.policy = policy;
   deps.report.mode = description.Tags?.some((t) => t.Key === ADMIN_SECRET_ARN_TAG) ? 'admin' : 'self-rotation';
-  const versionWith = (stage: string) => Object.keys(versions).find((id) => versions[id].includes(stage));
   return {
     ...deps,
     event,
     secretArn,
     secretName: description.Name ?? secretArn,
-    currentVersionId: versionWith(AWSCURRENT),
-    previousVersionId: versionWith(AWSPREVIOUS),
+    currentVersionId: versionWithStage(versions, AWSCURRENT),
+    previousVersionId: versionWithStage(versions, AWSPREVIOUS),
     alreadyCurrent,
     policy,
     tags: description.Tags,

@@ -41,6 +41,11 @@ export class PutFailure extends RotationFailure {
   }
 }
 
+/** The version that holds `stage`, from DescribeSecret's VersionIdsToStages. */
+export function versionWithStage(versions: Record<string, string[]> | undefined, stage: string): string | undefined {
+  return Object.keys(versions ?? {}).find((id) => versions![id].includes(stage));
+}
+
 export function regionOf(secretId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || /^arn:[^:]+:secretsmanager:([^:]+):/.exec(secretId)?.[1];
 }

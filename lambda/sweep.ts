@@ -19,6 +19,15 @@ export interface SweepResult {
   readonly failed: string[];
 }
 
+/** The clientIds of the listed tokens marked as the secret's (only those of `version`, when given). */
+export function markedTokens(listed: AstraClientEntry[], secretArn: string, version?: string): string[] {
+  const digest = secretDigest(secretArn);
+  return listed.filter((c) => {
+    const mark = parseMark(c.description);
+    return mark?.secretDigest === digest && (version === undefined || mark.version === version);
+  }).map((c) => c.clientId);
+}
+
 /**
  * Lists the org's tokens with the minting authority and revokes every live token marked as this secret's (or this
  * version's) and every live recorded debt, except those in `keep` and the authority itself. A token marked for another
@@ -27,12 +36,8 @@ export interface SweepResult {
  */
 export async function sweep(rotation: Rotation, authority: Authority, plan: SweepPlan, alreadyListed?: AstraClientEntry[]): Promise<SweepResult> {
   const listed = alreadyListed ?? await rotation.astra.listClients(authority.bearer);
-  const digest = secretDigest(rotation.secretArn);
   const live = new Set(listed.map((c) => c.clientId));
-  const marked = listed.filter((c) => {
-    const mark = parseMark(c.description);
-    return mark?.secretDigest === digest && (plan.version === undefined || mark.version === plan.version);
-  }).map((c) => c.clientId);
+  const marked = markedTokens(listed, rotation.secretArn, plan.version);
   const debts = (plan.recordedDebts ?? []).filter((c) => live.has(c));
   const failed = await revokeAll(rotation, authority, [...marked, ...debts], plan.keep);
   return { listed, failed };

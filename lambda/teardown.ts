@@ -1,14 +1,15 @@
 import { AstraClient } from './astra-client';
 import { Authority, adminAuthority, revokeAll, selfAuthority } from './authority';
 import { readBinding } from './binding';
-import { RotationConfig, isLoopbackHost } from './config';
+import { RotationConfig } from './config';
 import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
-import { parseMark, secretDigest } from './ownership-mark';
 import { Redactor } from './redact';
 import { AstraSecretValue, parseSecretString } from './secret-value';
-import { AWSCURRENT, AWSPREVIOUS, SecretStore } from './secrets';
+import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
+import { markedTokens } from './sweep';
 import { TimeBudget } from './time-budget';
+import { isSecureOrLoopback } from '../src/base-url';
 import { TOKEN_ALERTS } from '../src/token-alerts';
 
 /** The custom resource's view of a managed secret: its ARN, and whether its removal policy destroys it. */
@@ -125,10 +126,8 @@ async function planFor(arn: string, deps: TeardownDeps): Promise<TeardownPlan> {
   } catch (error) {
     return { skip: `left live: ${messageOf(error)}`, selfRotating: false };
   }
-  const versions = description.VersionIdsToStages ?? {};
-  const versionWith = (stage: string) => Object.keys(versions).find((id) => versions[id].includes(stage));
   const read = async (stage: string) => {
-    const versionId = versionWith(stage);
+    const versionId = versionWithStage(description.VersionIdsToStages, stage);
     if (!versionId) return undefined;
     try {
       const text = await deps.store.valueOf(arn, { versionId, stage });
@@ -165,10 +164,9 @@ async function revokeSecretTokens(arn: string, plan: TeardownPlan, deps: Teardow
   } catch (error) {
     return `left live: the token list could not be read (${messageOf(error)})`;
   }
-  const digest = secretDigest(arn);
   const live = new Set(listed.map((c) => c.clientId));
   const owned = [
-    ...listed.filter((c) => parseMark(c.description)?.secretDigest === digest).map((c) => c.clientId),
+    ...markedTokens(listed, arn),
     plan.current?.clientId, plan.previous?.clientId, ...(plan.current?.pendingRevocations ?? []),
   ].filter((c): c is string => !!c && live.has(c));
   await revokeAll(rotation, authority, owned);
@@ -207,7 +205,7 @@ async function answerCloudFormation(event: CustomResourceEvent, physicalId: stri
     LogicalResourceId: event.LogicalResourceId,
   });
   const url = new URL(event.ResponseURL);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  if (!isSecureOrLoopback(url, { loopbackHttp: true })) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: `ResponseURL of ${url.host} is not https` }, redactor);
     return;
   }

@@ -1,5 +1,6 @@
 import type { RevocationPolicy } from './rotation';
 import { TOKEN_ALERTS } from '../src/token-alerts';
+import { defaultWindowHours, intervalsOfUse } from '../src/token-grace';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -34,7 +35,7 @@ export function tokenNeed(
   // A cron schedule has no fixed interval: the time to its next run stands in for it.
   const graceIntervalMs = intervalMs ?? next.getTime() - now.getTime();
   const windowMs = windowOf(rules, graceIntervalMs);
-  const graceEnd = next.getTime() + (policy === 'AT_NEXT_ROTATION' ? graceIntervalMs : 0) + windowMs;
+  const graceEnd = next.getTime() + (intervalsOfUse(policy) - 1) * graceIntervalMs + windowMs;
   return { nextRotation: next, neededUntil: new Date(graceEnd) };
 }
 
@@ -48,8 +49,7 @@ function intervalOf(rules: RotationRulesView | undefined): number | undefined {
 /** Secrets Manager's window: `Duration` ("3h"), else to the end of the UTC day (at most 24 h) for daily schedules. */
 function windowOf(rules: RotationRulesView | undefined, intervalMs: number): number {
   const hours = /^(\d+)h$/.exec(rules?.Duration?.trim() ?? '');
-  if (hours) return Number(hours[1]) * HOUR_MS;
-  return intervalMs >= DAY_MS ? DAY_MS : HOUR_MS;
+  return (hours ? Number(hours[1]) : defaultWindowHours(intervalMs / HOUR_MS)) * HOUR_MS;
 }
 
 const EXPIRES_BEFORE_REPLACEMENT = TOKEN_ALERTS.EXPIRES_BEFORE_REPLACEMENT;

@@ -11,6 +11,11 @@ export function isLoopbackHost(hostname: string): boolean {
   return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
 }
 
+/** https, or plain http to a loopback host when `loopbackHttp`. */
+export function isSecureOrLoopback(url: URL, options: { readonly loopbackHttp: boolean }): boolean {
+  return url.protocol === 'https:' || (options.loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+
 /**
  * What is wrong with `value` as a base URL, or undefined: not a URL, not https (plain http only to loopback when
  * `loopbackHttp`), or carrying credentials, a query or a fragment.
@@ -22,8 +27,7 @@ export function baseUrlProblem(value: string, options: { readonly loopbackHttp: 
   } catch {
     return 'is not a URL';
   }
-  const loopbackHttp = options.loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp) {
+  if (!isSecureOrLoopback(url, options)) {
     return options.loopbackHttp ? 'must use https:// (plain http:// is allowed only for loopback hosts)' : 'must use https://';
   }
   if (url.username || url.password || url.search || url.hash) return 'must be a plain base URL with no credentials, query or fragment';

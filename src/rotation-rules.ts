@@ -1,4 +1,5 @@
 import { Duration, Token, aws_events as events } from 'aws-cdk-lib';
+import { defaultWindowHours } from './token-grace';
 
 /** The schedule props shared by the construct and this module. */
 export interface RotationRulesInput {
@@ -87,7 +88,7 @@ export function longestIntervalHours(input: RotationRulesInput): number | undefi
 /** The rotation window in hours: `window`, else Secrets Manager's default (to the end of the UTC day: at most 24 hours). */
 export function windowHours(input: RotationRulesInput, intervalHours: number): number {
   if (input.window) return input.window.toHours({ integral: false });
-  return intervalHours >= 24 ? 24 : 1;
+  return defaultWindowHours(intervalHours);
 }
 
 function rateFromDuration(after: Duration, prop: string): { expression: string; hours: number } {

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { PreviousTokenRevocation } from './previous-token-revocation';
 import { RotationRulesInput, longestIntervalHours, windowHours } from './rotation-rules';
+import { intervalsOfUse } from './token-grace';
 
 /**
  * Checks `maxTokenLifetime` against the schedule and returns it in whole seconds (the tag's value). A token must work
@@ -21,11 +22,12 @@ export function checkedTokenLifetimeSeconds(
   if (intervalHours === undefined) {
     throw new Error(`AstraTokenSecret ${path}: \`maxTokenLifetime\` needs a schedule known at synth time, to check that tokens outlive their replacement.`);
   }
-  const rotations = policy === PreviousTokenRevocation.IMMEDIATELY ? 1 : 2;
-  const shortestHours = rotations * intervalHours + windowHours(schedule, intervalHours);
+  const rotations = intervalsOfUse(policy);
+  const window = windowHours(schedule, intervalHours);
+  const shortestHours = rotations * intervalHours + window;
   if (seconds < shortestHours * 3600) {
     const why = `${rotations === 2 ? 'two intervals (AT_NEXT_ROTATION keeps the previous token valid for one more)' : 'one interval (IMMEDIATELY)'} ` +
-      `of at most ${intervalHours} hours, plus a ${windowHours(schedule, intervalHours)}-hour window`;
+      `of at most ${intervalHours} hours, plus a ${window}-hour window`;
     throw new Error(
       `AstraTokenSecret ${path}: \`maxTokenLifetime\` (${lifetime.toHumanString()}) would let the current or the grace token expire before ` +
       `its replacement: the shortest lifetime accepted is ${shortestHours} hours (${formatDays(shortestHours)}): ${why}.`,

@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AstraClient, errorDetail } from '../../lambda/astra-client';
-import { ConfigError, isLoopbackHost, readConfig, RotationConfig } from '../../lambda/config';
+import { ConfigError, readConfig, RotationConfig } from '../../lambda/config';
 import { messageOf } from '../../lambda/errors';
 import { writeLogLine } from '../../lambda/log';
 import { ownershipMark, parseMark } from '../../lambda/ownership-mark';
@@ -9,6 +9,7 @@ import { Redactor } from '../../lambda/redact';
 import { parseSecretString } from '../../lambda/secret-value';
 import { regionOf } from '../../lambda/secrets';
 import { TimeBudget } from '../../lambda/time-budget';
+import { isLoopbackHost } from '../../src/base-url';
 
 describe('readConfig', () => {
   test('defaults', () => {
