@@ -23,9 +23,13 @@ export interface RotationEnvironment {
  * the harness's RotationDriver doing what Secrets Manager does. The handler runs with the production defaults of
  * docs/rotation-design.md (timeouts, retries), not the e2e suite's short ones: no fault is injected, so none fires.
  */
-export async function startRotationEnvironment(bundle: string, options: { countSmCalls: boolean }): Promise<RotationEnvironment> {
+export async function startRotationEnvironment(
+  bundle: string, options: { countSmCalls: boolean; memorySizeMiB?: number },
+): Promise<RotationEnvironment> {
   // The handler's log lines are not needed here: a capture that keeps none, so that long runs do not hold them.
-  const host = new FunctionHost(bundle, new LogCapture({ keep: false }), { functionTimeoutMs: 180_000, countSmCalls: options.countSmCalls });
+  const host = new FunctionHost(bundle, new LogCapture({ keep: false }), {
+    functionTimeoutMs: 180_000, countSmCalls: options.countSmCalls, memorySizeMiB: options.memorySizeMiB,
+  });
   const [moto, astra] = await Promise.all([startMoto(), AstraEmulatorProcess.start(), host.start()]);
   const sm = secretsManagerClient(moto.endpoint);
   const env: HandlerEnvironment = {

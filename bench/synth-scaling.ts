@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, Duration, SecretValue, Stack, aws_lambda as lambda, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { App, Duration, SecretValue, Stack, aws_lambda as lambda, aws_secretsmanager as secretsmanager, aws_sns as sns } from 'aws-cdk-lib';
 import { AstraTokenSecret } from '../src';
 import { BENCH_TMP } from './bundles';
 import { median, round } from './stats';
@@ -10,7 +10,7 @@ import { ROLE_ID } from '../test/construct/fixtures';
 export const MAX_RESOURCES = 500;
 export const MAX_TEMPLATE_BYTES = 1_000_000;
 
-type Variant = 'AstraTokenSecret' | 'Secret+addRotationSchedule+Function';
+type Variant = 'AstraTokenSecret' | 'AstraTokenSecret with alarmTopic' | 'Secret+addRotationSchedule+Function';
 
 export interface SynthPoint {
   readonly variant: Variant;
@@ -66,6 +66,18 @@ function ours(stack: Stack, n: number): void {
   for (let i = 0; i < n; i++) new AstraTokenSecret(stack, `Token${i}`, { roleId: ROLE_ID });
 }
 
+/** The same with every secret's alerts going to one topic of the stack (the topic and its policy count too). */
+function oursWithAlarmTopic(stack: Stack, n: number): void {
+  const alarmTopic = new sns.Topic(stack, 'Alerts');
+  for (let i = 0; i < n; i++) new AstraTokenSecret(stack, `Token${i}`, { roleId: ROLE_ID, alarmTopic });
+}
+
+const BUILDERS: Record<Variant, (stack: Stack, n: number) => void> = {
+  'AstraTokenSecret': ours,
+  'AstraTokenSecret with alarmTopic': oursWithAlarmTopic,
+  'Secret+addRotationSchedule+Function': handWritten,
+};
+
 let runCounter = 0;
 
 /** Builds the tree and synthesizes it as `cdk synth` would (path and asset metadata, version reporting on). */
@@ -80,7 +92,7 @@ function synthOnce(variant: Variant, n: number): { ms: number; template: Record<
     context: { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true, '@aws-cdk/core:stackResourceLimit': 100_000 },
   });
   const stack = new Stack(app, 'Bench', { env: ENV });
-  (variant === 'AstraTokenSecret' ? ours : handWritten)(stack, n);
+  BUILDERS[variant](stack, n);
   const assembly = app.synth();
   const ms = performance.now() - t0;
   const file = assembly.getStackArtifact(stack.artifactId).templateFullPath;
@@ -116,7 +128,7 @@ function limitsOf(variant: Variant, points: SynthPoint[]): SynthLimits {
 
 export function measureSynthScaling(counts: Array<{ secrets: number; runs: number }>): SynthResult {
   rmSync(path.join(BENCH_TMP, 'synth'), { recursive: true, force: true });
-  const variants: Variant[] = ['AstraTokenSecret', 'Secret+addRotationSchedule+Function'];
+  const variants = Object.keys(BUILDERS) as Variant[];
   variants.forEach((v) => synthOnce(v, 1)); // warm-up: aws-cdk-lib loads its modules lazily
   const points: SynthPoint[] = [];
   let configuredMemoryMiB = 0;

@@ -4,6 +4,7 @@ import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
 import { Rotation, StepName, openRotation, parseEvent } from './rotation';
+import { handleSecretEvent, isSecretEvent, SecretEvent } from './secret-events';
 import { SecretStore, regionOf, secretsManagerClient } from './secrets';
 import { createSecret } from './steps/create-secret';
 import { finishSecret } from './steps/finish-secret';
@@ -24,10 +25,12 @@ export class RotationStepError extends Error {
 
 /**
  * Secrets Manager rotation entry point: `{Step, SecretId, ClientRequestToken, RotationToken?}` and Lambda's context.
- * The same function is the token teardown custom resource of its secrets (CloudFormation's requests, see teardown.ts).
+ * The same function is the token teardown custom resource of its secrets (CloudFormation's requests, see teardown.ts)
+ * and the filter of Secrets Manager's events about them (EventBridge's, see secret-events.ts).
  */
 export async function handler(event: unknown, context?: InvocationContext): Promise<void> {
   if (isCustomResourceEvent(event)) return teardown(event, context);
+  if (isSecretEvent(event)) return secretEvent(event, context);
   const started = Date.now();
   const redactor = new Redactor();
   const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
@@ -55,6 +58,13 @@ async function teardown(event: CustomResourceEvent, context?: InvocationContext)
   const redactor = new Redactor();
   const region = process.env.AWS_REGION || /^arn:[^:]+:cloudformation:([^:]+):/.exec(event.StackId)?.[1];
   await handleTeardown(event, () => ({ ...services(region, context, redactor), functionArn: context?.invokedFunctionArn }), redactor);
+}
+
+async function secretEvent(event: SecretEvent, context?: InvocationContext): Promise<void> {
+  const redactor = new Redactor();
+  const arn = event.detail.additionalEventData?.SecretId ?? event.detail.responseElements?.arn ?? '';
+  const { store } = services(regionOf(arn), context, redactor);
+  await handleSecretEvent(event, { describe: (secretArn) => store.describeIfAllowed(secretArn), functionArn: context?.invokedFunctionArn }, redactor);
 }
 
 /** What every invocation works with, built from the environment it carries (it may change between invocations). */

@@ -7,6 +7,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RotationFailure, messageOf } from './errors';
+import type { Description } from './secret-events';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -60,6 +61,17 @@ export class SecretStore {
 
   public async describe(secretId: string): Promise<DescribeSecretCommandOutput> {
     return this.run('DescribeSecret', secretId, () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })));
+  }
+
+  /** DescribeSecret, with a missing secret and one the role may not describe told apart from other failures. */
+  public async describeIfAllowed(secretId: string): Promise<Description> {
+    try {
+      return { found: await this.client.send(new DescribeSecretCommand({ SecretId: secretId })) };
+    } catch (error) {
+      if (isNotFound(error)) return { missing: 'not-found' };
+      if ((error as { name?: unknown } | undefined)?.name === 'AccessDeniedException') return { missing: 'access-denied' };
+      throw smFailure('DescribeSecret', secretId, error);
+    }
   }
 
   /** The SecretString of a version; undefined when the version has no value yet (createSecret has not stored one). */

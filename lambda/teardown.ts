@@ -5,6 +5,7 @@ import { RotationConfig } from './config';
 import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
+import { sameFunction } from './secret-events';
 import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { markedTokens } from './sweep';
@@ -174,12 +175,6 @@ async function revokeSecretTokens(arn: string, plan: TeardownPlan, deps: Teardow
     await revokeAll(rotation, { ...authority, clientId: undefined }, [authority.clientId]);
   }
   return report.clientIds.revocationFailed.length > 0 ? 'left live: some revocations failed' : 'revoked';
-}
-
-function sameFunction(a: string, b: string): boolean {
-  // An invoked ARN may carry a version or alias qualifier.
-  const base = (arn: string) => arn.split(':').slice(0, 7).join(':');
-  return base(a) === base(b);
 }
 
 function leftLiveAlert(secretArn: string, clientIds: string[], why: string): Record<string, unknown> {

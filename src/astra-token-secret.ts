@@ -18,7 +18,7 @@ import { Construct } from 'constructs';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
 import { PreviousTokenRevocation } from './previous-token-revocation';
 import { ROLE_UUID } from './role-uuid';
-import { alarmOnRotationErrors, alarmOnTokenAlerts, notifyOnSecretEvents } from './rotation-alerts';
+import { alarmOnRotationErrors, alarmOnTokenAlerts, forwardSecretEvents } from './rotation-alerts';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
 import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
@@ -206,12 +206,13 @@ export interface AstraTokenSecretProps {
 
   /**
    * An SNS topic to alert. The construct adds a CloudWatch alarm on errors of the rotation function
-   * and one on its alert lines (a token that will expire before it is replaced; tokens a deleted secret
-   * left live), each one per function and topic, and an EventBridge rule that forwards Secrets Manager's
-   * `RotationFailed` and any `DeleteSecret` (deletion or scheduled deletion) of this secret. Both
-   * events come from CloudTrail: the account needs a trail logging management events. The topic's
-   * policy gets statements admitting exactly those alarms and rules (an imported topic's policy
-   * is yours to change; an encrypted topic's key must let `events.amazonaws.com` and
+   * and one on its alert lines, each one per function and topic. Alert lines are written for a token
+   * that will expire before it is replaced, tokens a deleted secret left live, and Secrets Manager's
+   * `RotationFailed` or a `DeleteSecret` (deletion or scheduled deletion, outside CloudFormation) of
+   * one of the function's secrets: one EventBridge rule per function sends those events to the
+   * function, which picks out its own secrets. The events come from CloudTrail: the account needs a
+   * trail logging management events. The topic's policy gets a statement admitting exactly those
+   * alarms (an imported topic's policy is yours to change; an encrypted topic's key must let
    * `cloudwatch.amazonaws.com` use it).
    *
    * @default - no alarm and no notifications
@@ -312,7 +313,7 @@ export class AstraTokenSecret extends Construct {
     if (props.alarmTopic) {
       alarmOnRotationErrors(rotation, this.metricRotationErrors(), props.alarmTopic);
       alarmOnTokenAlerts(rotation, rotation.logGroup, rotation.function.functionName, props.alarmTopic);
-      notifyOnSecretEvents(this, secret.secretArn, props.alarmTopic);
+      forwardSecretEvents(rotation, rotation.function);
     }
   }
 

@@ -2,6 +2,7 @@ import {
   aws_cloudwatch as cloudwatch,
   aws_events as events,
   aws_iam as iam,
+  aws_lambda as lambda,
   aws_logs as logs,
   aws_sns as sns,
 } from 'aws-cdk-lib';
@@ -75,8 +76,9 @@ export function alarmOnTokenAlerts(functionScope: Construct, logGroup: logs.ILog
     return filter.metric({ statistic: cloudwatch.Stats.SUM });
   };
   alarmOncePerTopic(functionScope, 'TokenAlertsAlarm', topic, alerts,
-    'An Astra token will stop working before it is replaced, or a deleted secret left tokens live in Astra. The rotation ' +
-    'function\'s log group has an ERROR line with "alert", the secret ARN, the dates or clientIds, and what to do.');
+    'An Astra token will stop working before it is replaced, a deleted secret left tokens live in Astra, or Secrets ' +
+    'Manager reported a failed rotation or a deletion outside CloudFormation of a managed secret. The rotation function\'s ' +
+    'log group has an ERROR line with "alert", the secret ARN and what to do.');
 }
 
 /** An alarm at one or more in a period, publishing to the topic, made once per scope and topic. */
@@ -96,27 +98,28 @@ function alarmOncePerTopic(scope: Construct, name: string, topic: sns.ITopic, me
 }
 
 /**
- * One rule per secret: Secrets Manager reports a failed rotation of it, or someone deletes it or
- * schedules its deletion. Both arrive through CloudTrail, so the account needs a trail.
+ * One rule per rotation function: every failed rotation and every DeleteSecret in the account and region goes to the
+ * function, which keeps those about its own secrets and writes an alert line for each (counted by the token-alerts
+ * alarm). A rule per secret, or one listing the secrets' ARNs, would cost a resource per secret or hold about nine
+ * secrets in EventBridge's 2,048-character pattern; the function tells its secrets apart exactly (see
+ * lambda/secret-events.ts). Both events come through CloudTrail, so the account needs a trail.
  */
-export function notifyOnSecretEvents(scope: Construct, secretArn: string, topic: sns.ITopic): void {
-  const rule = new events.CfnRule(scope, 'RotationFailedOrDeletedRule', {
-    description: 'A managed Astra token secret failed to rotate, or was deleted or scheduled for deletion',
+export function forwardSecretEvents(functionScope: Construct, fn: lambda.IFunction): void {
+  if (functionScope.node.tryFindChild('SecretEventsRule')) return;
+  const rule = new events.CfnRule(functionScope, 'SecretEventsRule', {
+    description: 'Secrets Manager failed rotations and deletions, for the Astra token rotation function to pick out its secrets',
     eventPattern: {
-      source: ['aws.secretsmanager'],
-      $or: [
-        {
-          'detail-type': ['AWS Service Event via CloudTrail'],
-          'detail': { eventName: ['RotationFailed'], additionalEventData: { SecretId: [secretArn] } },
-        },
-        {
-          'detail-type': ['AWS API Call via CloudTrail'],
-          'detail': { eventName: ['DeleteSecret'], responseElements: { arn: [secretArn] } },
-        },
-      ],
+      'source': ['aws.secretsmanager'],
+      'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
+      'detail': { eventName: ['RotationFailed', 'DeleteSecret'] },
     },
     state: 'ENABLED',
-    targets: [{ id: 'AlertTopic', arn: topic.topicArn }],
+    targets: [{ id: 'RotationFunction', arn: fn.functionArn }],
   });
-  publishersOf(topic).allow('events.amazonaws.com', rule.attrArn);
+  new lambda.CfnPermission(functionScope, 'SecretEventsInvoke', {
+    action: 'lambda:InvokeFunction',
+    functionName: fn.functionArn,
+    principal: 'events.amazonaws.com',
+    sourceArn: rule.attrArn,
+  });
 }

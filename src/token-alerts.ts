@@ -1,10 +1,15 @@
 /**
- * The `alert` names of the rotation function's ERROR lines about a step that succeeded. The construct's metric filter
- * counts them; the handler writes them. Imports nothing, so the handler's bundle shares it.
+ * The `alert` names of the rotation function's ERROR lines that need a person although no step failed: a token that will
+ * expire, tokens left live, and Secrets Manager's events about a managed secret. The construct's metric filter counts
+ * them; the handler writes them. Imports nothing, so the handler's bundle shares it.
  */
 export const TOKEN_ALERTS = {
   /** A new token expires before the rotation that replaces it (and its grace) is over. */
   EXPIRES_BEFORE_REPLACEMENT: 'TokenExpiresBeforeReplacement',
   /** A secret left the stack, or its stack was deleted, and some of its tokens could not be revoked. */
   TOKENS_LEFT_LIVE: 'TokensLeftLiveOnDeletion',
+  /** Secrets Manager reported a failed rotation of a managed secret (CloudTrail's RotationFailed, through EventBridge). */
+  ROTATION_FAILED: 'ManagedSecretRotationFailed',
+  /** Someone deleted a managed secret, or scheduled its deletion, outside CloudFormation: its tokens stay live. */
+  SECRET_DELETED: 'ManagedSecretDeletedOutsideStack',
 } as const;

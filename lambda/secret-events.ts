@@ -1,0 +1,113 @@
+import type { DescribeSecretCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { writeLogLine } from './log';
+import { Redactor } from './redact';
+import { ROLE_ID_TAG } from '../src/secret-tags';
+import { TOKEN_ALERTS } from '../src/token-alerts';
+
+/**
+ * A Secrets Manager event that EventBridge forwards from CloudTrail: a failed rotation (a service event) or a
+ * DeleteSecret call. One rule per rotation function sends every such event of the account and region here; the
+ * function keeps those about its own secrets (see `judge`), so that the alarm fires for exactly the managed secrets.
+ */
+export interface SecretEvent {
+  readonly 'source': 'aws.secretsmanager';
+  readonly 'detail-type': string;
+  readonly 'time'?: string;
+  readonly 'detail': {
+    readonly eventName?: string;
+    readonly eventTime?: string;
+    readonly sourceIPAddress?: string;
+    readonly userIdentity?: { readonly arn?: string; readonly invokedBy?: string };
+    readonly additionalEventData?: { readonly SecretId?: string };
+    readonly requestParameters?: { readonly secretId?: string; readonly forceDeleteWithoutRecovery?: boolean } | null;
+    readonly responseElements?: { readonly arn?: string; readonly deletionDate?: string } | null;
+  };
+}
+
+/** Secrets Manager's answer to DescribeSecret, or why there is none. */
+export type Description =
+  | { readonly found: DescribeSecretCommandOutput }
+  | { readonly missing: 'not-found' | 'access-denied' };
+
+export interface SecretEventDeps {
+  /** This function's ARN, to tell its secrets from those another function rotates. */
+  readonly functionArn?: string;
+  /** DescribeSecret, told apart: the role may describe only this function's secrets, so access-denied means "not ours". */
+  describe(secretArn: string): Promise<Description>;
+}
+
+const CLOUDFORMATION = 'cloudformation.amazonaws.com';
+
+export function isSecretEvent(event: unknown): event is SecretEvent {
+  const e = (event ?? {}) as Record<string, unknown>;
+  return e.source === 'aws.secretsmanager' && typeof e['detail-type'] === 'string' && typeof e.detail === 'object' && e.detail !== null;
+}
+
+/**
+ * Writes one line per event: an ERROR alert line when the event is about one of this function's secrets and needs a
+ * person, else an INFO line saying why it was let go. Throws only when Secrets Manager could not be asked (Lambda then
+ * retries the asynchronous invocation, and the function's error alarm fires).
+ */
+export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDeps, redactor: Redactor): Promise<void> {
+  const kind = event.detail.eventName;
+  const secretArn = kind === 'RotationFailed' ? event.detail.additionalEventData?.SecretId : event.detail.responseElements?.arn;
+  const base = { step: 'secret-event', event: kind ?? event['detail-type'], secretArn: secretArn ?? '(none)' };
+  const letGo = (why: string) => writeLogLine({ level: 'INFO', ...base, outcome: `ignored: ${why}` }, redactor);
+  if (kind !== 'RotationFailed' && kind !== 'DeleteSecret') return letGo('not a failed rotation or a deletion');
+  if (!secretArn) return letGo('the event names no secret ARN');
+  // A stack that deletes its own secrets runs the token teardown; that deletion is meant.
+  if (kind === 'DeleteSecret' && (event.detail.sourceIPAddress === CLOUDFORMATION || event.detail.userIdentity?.invokedBy === CLOUDFORMATION)) {
+    return letGo('CloudFormation deleted it (its stack\'s token teardown revokes the tokens)');
+  }
+  const why = judge(await deps.describe(secretArn), deps.functionArn);
+  if (why) return letGo(why);
+  const alert = kind === 'RotationFailed' ? rotationFailedAlert(secretArn, event) : deletedAlert(secretArn, event);
+  writeLogLine({ level: 'ERROR', ...base, ...alert }, redactor);
+}
+
+/** Why the secret is not this function's to report on; undefined when it is. */
+function judge(description: Description, functionArn: string | undefined): string | undefined {
+  if ('missing' in description) {
+    // The role may describe exactly the managed secrets, so a secret it may describe that is gone was one of them.
+    return description.missing === 'access-denied' ? 'not a secret of this function (its role may not describe it)' : undefined;
+  }
+  const secret = description.found;
+  if (!secret.Tags?.some((t) => t.Key === ROLE_ID_TAG)) return `the secret has no ${ROLE_ID_TAG} tag, so no AstraTokenSecret manages it`;
+  if (functionArn && secret.RotationLambdaARN && !sameFunction(secret.RotationLambdaARN, functionArn)) {
+    return 'another function rotates the secret';
+  }
+  return undefined;
+}
+
+/** Whether two Lambda ARNs name one function: an invoked ARN may carry a version or alias qualifier. */
+export function sameFunction(a: string, b: string): boolean {
+  const base = (arn: string) => arn.split(':').slice(0, 7).join(':');
+  return base(a) === base(b);
+}
+
+function rotationFailedAlert(secretArn: string, event: SecretEvent): Record<string, unknown> {
+  return {
+    alert: TOKEN_ALERTS.ROTATION_FAILED,
+    eventTime: event.detail.eventTime ?? event.time,
+    message: `Secrets Manager reports that a rotation of ${secretArn} failed. Its clients keep the AWSCURRENT token. `
+      + 'The step lines of this log group for that secret say which step failed and what to do; once fixed, rotate it: '
+      + `aws secretsmanager rotate-secret --secret-id ${secretArn}`,
+  };
+}
+
+function deletedAlert(secretArn: string, event: SecretEvent): Record<string, unknown> {
+  const forced = event.detail.requestParameters?.forceDeleteWithoutRecovery === true;
+  const deletionDate = event.detail.responseElements?.deletionDate;
+  return {
+    alert: TOKEN_ALERTS.SECRET_DELETED,
+    eventTime: event.detail.eventTime ?? event.time,
+    deletedBy: event.detail.userIdentity?.arn,
+    ...(deletionDate ? { deletionDate } : {}),
+    message: `${secretArn} was ${forced ? 'deleted without recovery' : 'scheduled for deletion'} outside CloudFormation, and its `
+      + 'Astra tokens stay live. '
+      + (forced
+        ? 'Revoke them in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.'
+        : `If it was a mistake, restore it before the deletion date: aws secretsmanager restore-secret --secret-id ${secretArn}; `
+          + 'else revoke its tokens in the Astra Portal (their descriptions name the secret).'),
+  };
+}
