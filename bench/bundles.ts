@@ -10,10 +10,10 @@ const BUNDLE_TASK = 'bundle:rotation-handler';
 
 export interface BundleVariant {
   /**
-   * `bundled`: the AWS SDK inside the minified file (what ships); `default-chain`: the same with the SDK's default
-   * credential chain instead of lambda/env-credentials.ts; `external`: `@aws-sdk/*` loaded from node_modules.
+   * `bundled`: the AWS SDK inside the minified file (what ships); `external`: `@aws-sdk/*` loaded from node_modules;
+   * each `with-...`: the shipped build with one left-out part put back (see LEFT_OUT).
    */
-  readonly name: 'bundled' | 'default-chain' | 'external';
+  readonly name: string;
   readonly description: string;
   readonly file: string;
   readonly rawBytes: number;
@@ -46,16 +46,40 @@ function buildVariant(name: string, change: (args: string[]) => string[]): strin
   return outfile;
 }
 
+/**
+ * What the shipped build leaves out of the bundle (.projenrc.ts), each undone by one variant so that the bench shows
+ * what it bought: the variant's cold start minus the shipped one's.
+ */
+export const LEFT_OUT: ReadonlyArray<{ name: string; description: string; undo: (args: string[]) => string[] }> = [
+  { name: 'with-default-chain', description: 'the SDK\'s default credential chain', undo: without('--alias:@aws-sdk/credential-provider-node=') },
+  { name: 'with-keep-names', description: 'esbuild --keep-names', undo: (args) => [...args, '--keep-names'] },
+  { name: 'with-web-streams', description: 'WHATWG streams (the global ReadableStream)', undo: without('--define:ReadableStream=') },
+  { name: 'with-zlib', description: 'node:zlib', undo: without('--alias:node:zlib=') },
+  { name: 'with-config-files', description: 'shared config file reading (node:fs/promises)', undo: without('--alias:node:fs/promises=') },
+];
+
+function without(prefix: string): (args: string[]) => string[] {
+  return (args) => {
+    const kept = args.filter((a) => !a.startsWith(prefix));
+    if (kept.length === args.length) throw new Error(`the bundle task has no argument ${prefix}: update bench/bundles.ts`);
+    return kept;
+  };
+}
+
 /** Measures the shipped asset and builds the variants that each undo one choice of it, into bench/tmp/. */
 export function prepareBundles(): BundleVariant[] {
   if (!existsSync(SHIPPED_BUNDLE)) {
     throw new Error(`${SHIPPED_BUNDLE} is missing: run \`npx projen ${BUNDLE_TASK}\` first (the bench task does).`);
   }
-  const defaultChain = buildVariant('default-chain', (args) => args.filter((a) => !a.startsWith('--alias:@aws-sdk/credential-provider-node=')));
   const external = buildVariant('external', (args) => [...args, '--external:@aws-sdk/*']);
+  const allBack = buildVariant('with-all-left-out', (args) => LEFT_OUT.reduce((changed, l) => l.undo(changed), args));
   return [
     { name: 'bundled', description: 'AWS SDK bundled + minified, credentials from the environment (shipped asset)', file: SHIPPED_BUNDLE, ...sizeOf(SHIPPED_BUNDLE) },
-    { name: 'default-chain', description: 'the same with the SDK\'s default credential chain', file: defaultChain, ...sizeOf(defaultChain) },
+    ...LEFT_OUT.map((l) => {
+      const file = buildVariant(l.name, l.undo);
+      return { name: l.name, description: `the same with ${l.description} put back`, file, ...sizeOf(file) };
+    }),
+    { name: 'with-all-left-out', description: 'the same with everything left out put back', file: allBack, ...sizeOf(allBack) },
     { name: 'external', description: '@aws-sdk/* external, from node_modules', file: external, ...sizeOf(external) },
   ];
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { BENCH_TMP, BundleVariant, buildBenchScript } from './bundles';
+import { BENCH_TMP, BundleVariant, LEFT_OUT, buildBenchScript } from './bundles';
 import { median, round } from './stats';
 import { pythonWithTools } from '../test/support/python-tools';
 
@@ -27,8 +27,8 @@ export interface ColdStartResult {
    * measure of load cost: at most 0.12 is the goal for the shipped bundle).
    */
   readonly overheadOfBoto3: Record<string, number>;
-  /** Milliseconds the shipped bundle saves against the default-credential-chain variant (what that choice bought). */
-  readonly envCredentialsSaveMs: number;
+  /** Per left-out part (bench/bundles.ts LEFT_OUT): milliseconds the shipped bundle saves against the variant that has it. */
+  readonly leftOutSavesMs: Record<string, number>;
   readonly method: string;
 }
 
@@ -136,7 +136,8 @@ export function measureColdStart(bundles: BundleVariant[], runs: number): ColdSt
     pythonOverBundled: round(med('python-boto3') / med('node-bundled'), 2),
     pythonOverExternal: round(med('python-boto3') / med('node-external'), 2),
     overheadOfBoto3: Object.fromEntries(bundles.map((b) => [b.name, round((med(`node-${b.name}`) - med('node-empty')) / med('python-boto3'), 3)])),
-    envCredentialsSaveMs: round(med('node-default-chain') - med('node-bundled')),
+    leftOutSavesMs: Object.fromEntries([...LEFT_OUT.map((l) => l.name), 'with-all-left-out']
+      .map((name) => [name, round(med(`node-${name}`) - med('node-bundled'))])),
     method: 'Wall time of a fresh process from spawn to exit (spawnSync), subjects interleaved, 2 warm-up rounds not counted. ' +
       'Node: require the bundle, invoke createSecret, which builds the SecretsManagerClient as lambda/secrets.ts does and sends ' +
       'DescribeSecret; node:http/https.request are stubbed so that request stops before any socket (asserted: exactly one). ' +

@@ -4,6 +4,8 @@ import { MIB, round } from './stats';
 export interface MemorySample {
   readonly afterRotations: number;
   readonly rssMiB: number;
+  /** V8's used heap after a full collection: what the process retains. */
+  readonly heapAfterGcMiB?: number;
 }
 
 export interface MemoryResult {
@@ -105,7 +107,11 @@ async function rotateInOneProcess(bundle: string, memorySizeMiB: number, rotatio
     const samples: MemorySample[] = [];
     for (let i = 1; i <= rotations; i++) {
       await rotateOnce(ctx, secrets[i % secrets.length].arn);
-      if (i % SAMPLE_EVERY === 0) samples.push({ afterRotations: i, rssMiB: round((await ctx.host.memory()).rssBytes / MIB) });
+      if (i % SAMPLE_EVERY === 0) {
+        const m = await ctx.host.memory();
+        const heapAfterGcMiB = m.heapUsedAfterGcBytes === undefined ? undefined : round(m.heapUsedAfterGcBytes / MIB);
+        samples.push({ afterRotations: i, rssMiB: round(m.rssBytes / MIB), heapAfterGcMiB });
+      }
     }
     const end = await ctx.host.memory();
     return { afterLoadRssBytes: afterLoad.rssBytes, endRssBytes: end.rssBytes, maxRssBytes: end.maxRssBytes, samples };

@@ -1,4 +1,4 @@
-import { BundleVariant } from './bundles';
+import { BundleVariant, LEFT_OUT } from './bundles';
 import { ColdStartResult } from './cold-start';
 import { FanOutResult } from './fan-out';
 import { Machine } from './machine';
@@ -45,10 +45,12 @@ export function summaryTable(r: BenchResults): string {
   const limit = (variant: string) => r.synth.limits.find((l) => l.variant === variant)!;
   const rows: Array<Array<string | number>> = [
     ['Cold start, shipped bundle (SDK bundled+minified)', `${cs('node-bundled').medianMs} ms`, `median of ${cs('node-bundled').runs} fresh processes`],
-    ['Cold start, the same with the default credential chain', `${cs('node-default-chain').medianMs} ms`,
-      `median of ${cs('node-default-chain').runs}; credentials from the environment save ${r.coldStart.envCredentialsSaveMs} ms`],
+    ...LEFT_OUT.map((l) => [`Cold start, the same with ${l.description} put back`, `${cs(`node-${l.name}`).medianMs} ms`,
+      `median of ${cs(`node-${l.name}`).runs}; leaving it out saves ${r.coldStart.leftOutSavesMs[l.name]} ms`]),
+    ['Cold start, the same with everything left out put back', `${cs('node-with-all-left-out').medianMs} ms`,
+      `median of ${cs('node-with-all-left-out').runs}; leaving it all out saves ${r.coldStart.leftOutSavesMs['with-all-left-out']} ms`],
     ['Cold start, bundle with @aws-sdk/* external', `${cs('node-external').medianMs} ms`, `median of ${cs('node-external').runs} fresh processes`],
-    ['Load overhead above bare node, of boto3\'s load', `${r.coldStart.overheadOfBoto3.bundled} (default chain ${r.coldStart.overheadOfBoto3['default-chain']})`,
+    ['Load overhead above bare node, of boto3\'s load', `${r.coldStart.overheadOfBoto3.bundled} (with everything put back: ${r.coldStart.overheadOfBoto3['with-all-left-out']})`,
       '(bundle - node -e 0) / python3+boto3, medians; goal at most 0.12'],
     ['Cold start, python3 + boto3 (DataStax rotator)', `${cs('python-boto3').medianMs} ms`, `median of ${cs('python-boto3').runs} fresh processes`],
     ['Python / shipped bundle', `${r.coldStart.pythonOverBundled}x`, 'ratio of medians'],
@@ -66,6 +68,9 @@ export function summaryTable(r: BenchResults): string {
     ['Peak RSS of the function process', `${r.memory.peakRssMiB} MiB`, `1 process, ${r.memory.rotations} rotations (after load: ${r.memory.afterLoadRssMiB} MiB)`],
     ['RSS after warm-up / at the end', `${r.memory.afterWarmUpRssMiB} / ${r.memory.endRssMiB} MiB`,
       `${r.memory.flat ? 'FLAT' : 'GROWS'}: ${r.memory.growthMiB} MiB over ${r.memory.rotations - 100} rotations (at most ${r.memory.flatToleranceMiB})`],
+    ['V8 heap in use after a full collection, warm-up / at the end',
+      `${r.memory.samples[0]?.heapAfterGcMiB ?? '-'} / ${r.memory.samples[r.memory.samples.length - 1]?.heapAfterGcMiB ?? '-'} MiB`,
+      'what the process retains (sampled with the RSS)'],
     ['Smallest MemorySize with 2x headroom', r.memory.smallestSufficientMiB ? `${r.memory.smallestSufficientMiB} MB` : 'neither 128 nor 256 MB',
       r.memory.candidates.map((c) => `${c.memorySizeMiB} MB: peak ${c.peakRssMiB} MiB, ${c.headroom}x`).join('; ') + ' (each under its own heap limits)'],
     ['Memory headroom (configured / peak RSS)', `${r.memory.headroom}x (${r.memory.configuredMemoryMiB} MB configured)`,
@@ -74,7 +79,7 @@ export function summaryTable(r: BenchResults): string {
     ['Fan-out: Astra calls / 429s per rotation', `${r.fanOut.astraCallsPerRotation} / ${r.fanOut.answered429PerRotation}`,
       `${r.fanOut.attempts} attempts for ${r.fanOut.completed} rotations`],
     ['Bundle, shipped (SDK bundled+minified)', `${num(bundle('bundled').rawBytes)} B raw, ${num(bundle('bundled').gzipBytes)} B gzip`, 'bytes; gzip = node:zlib level 6'],
-    ['Bundle, default credential chain', `${num(bundle('default-chain').rawBytes)} B raw, ${num(bundle('default-chain').gzipBytes)} B gzip`, 'bytes'],
+    ['Bundle, with everything left out put back', `${num(bundle('with-all-left-out').rawBytes)} B raw, ${num(bundle('with-all-left-out').gzipBytes)} B gzip`, 'bytes'],
     ['Bundle, @aws-sdk/* external', `${num(bundle('external').rawBytes)} B raw, ${num(bundle('external').gzipBytes)} B gzip`, 'bytes (plus the SDK in node_modules or the runtime)'],
   );
   for (const variant of r.synth.limits.map((l) => l.variant)) {
@@ -127,7 +132,8 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`Peak RSS **${r.memory.peakRssMiB} MiB** over ${r.memory.rotations} rotations (RSS after loading the bundle: ${r.memory.afterLoadRssMiB} MiB). ` +
     `Configured memory ${r.memory.configuredMemoryMiB} MB: headroom **${r.memory.headroom}x** (required: ${r.memory.requiredHeadroom}x) - ${r.memory.pass ? 'PASS' : 'FAIL'}.`, '');
 
-  out.push(`RSS every 100 rotations (MiB): ${r.memory.samples.map((s) => s.rssMiB).join(', ')}. ` +
+  out.push(`RSS every 100 rotations (MiB): ${r.memory.samples.map((s) => s.rssMiB).join(', ')}; V8 heap in use after a full collection ` +
+    `(MiB): ${r.memory.samples.map((s) => s.heapAfterGcMiB ?? '-').join(', ')}. ` +
     `${r.memory.flat ? 'Flat' : 'Growing'}: ${r.memory.growthMiB} MiB from the first sample to the end. ` +
     `Smallest MemorySize with ${r.memory.requiredHeadroom}x headroom: ${r.memory.smallestSufficientMiB ?? 'neither 128 nor 256'} MB.`, '');
   out.push(table(['MemorySize', 'Rotations', 'Peak RSS (MiB)', 'Headroom'],

@@ -27,6 +27,14 @@ export function secretsManagerClient(endpoint: string | undefined, region: strin
       endpoint,
       region,
       maxAttempts: 3,
+      // Set here rather than looked up in the environment and shared config files at the first call: the endpoint is
+      // the deployed one, and the app id names this function's calls in CloudTrail's userAgent.
+      retryMode: 'standard',
+      defaultsMode: 'standard',
+      useFipsEndpoint: false,
+      useDualstackEndpoint: false,
+      authSchemePreference: [],
+      userAgentAppId: 'cdk-astra-token-secret',
       // Without throwOnRequestTimeout this SDK only warns when a request outlives requestTimeout, and keeps waiting.
       requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(requestTimeoutMs, 2_000), throwOnRequestTimeout: true },
     });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { expectNoViolations } from './harness/scenario';
 import { ADMIN_TAG, ROLE_TAG, RotatedSecret, SecretOptions } from './harness/secrets-fixture';
@@ -68,6 +71,21 @@ test('without credentials in its environment the bundle fails clearly: it reads 
   expect(error?.message).toMatch(/createSecret of .* failed: Secrets Manager DescribeSecret .* Unable to find environment variable credentials/);
   await e.driver.abandon(secret.arn, token);
   expect(await snapshot(secret)).toEqual(before);
+});
+
+test('AWS settings in its environment or a shared config file do not redirect its Secrets Manager calls', async () => {
+  const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'e2e-aws-config-'));
+  const configFile = path.join(dir, 'config');
+  writeFileSync(configFile, '[default]\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\nretry_mode = adaptive\nmax_attempts = 1\n');
+  try {
+    const result = await e.driver.rotate(secret.arn, {
+      environmentFor: () => ({ AWS_USE_FIPS_ENDPOINT: 'true', AWS_USE_DUALSTACK_ENDPOINT: 'true', AWS_CONFIG_FILE: configFile, AWS_PROFILE: 'default' }),
+    });
+    expect(result.completed).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.each(['http://secretsmanager.us-east-1.amazonaws.com', 'http://10.1.2.3:443'])(

@@ -57,7 +57,12 @@ for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
 
 process.on('message', (message: Invocation | StatsRequest) => {
   if (message.type === 'stats') {
-    process.send?.({ type: 'stats', id: message.id, maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: process.memoryUsage().rss });
+    // RSS first: the collection below would shrink it. Then the live heap, which grows only if something is retained.
+    const { rss } = process.memoryUsage();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heapUsedAfterGcBytes = gc ? process.memoryUsage().heapUsed : undefined;
+    process.send?.({ type: 'stats', id: message.id, maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: rss, heapUsedAfterGcBytes });
     return;
   }
   // The handler reads its settings on each invocation; all invocations in flight share one environment.

@@ -25,6 +25,8 @@ export interface InvocationResult {
 export interface RuntimeMemory {
   readonly maxRssBytes: number;
   readonly rssBytes: number;
+  /** V8's used heap right after a full collection; only when the process runs with Lambda's flags (--expose-gc). */
+  readonly heapUsedAfterGcBytes?: number;
 }
 
 export interface RuntimeOptions {
@@ -41,18 +43,18 @@ export interface RuntimeOptions {
 }
 
 /**
- * V8 heap flags of Lambda's Node.js runtime bootstrap for a MemorySize: a tenth of the memory for the young generation
- * (two semi-spaces), the rest for the old generation.
+ * V8 flags of Lambda's Node.js runtime bootstrap for a MemorySize: a tenth of the memory for the young generation
+ * (two semi-spaces), the rest for the old generation, and --expose-gc.
  */
 export function lambdaHeapFlags(memorySizeMiB: number): string[] {
   const newSpace = Math.floor(memorySizeMiB / 10);
-  return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memorySizeMiB - newSpace}`];
+  return ['--expose-gc', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memorySizeMiB - newSpace}`];
 }
 
 type RuntimeMessage =
   | { type: 'ready'; loadMs: number }
   | { type: 'log'; line: string }
-  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number }
+  | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; heapUsedAfterGcBytes?: number }
   | { type: 'result'; id: number; durationMs: number; smCalls: Record<string, number>; error?: { name: string; message: string; stack?: string; serialized: string } };
 
 /** The function process was killed mid-invocation: by its timeout, as Lambda does, or by a test. */
@@ -168,7 +170,7 @@ export class LambdaRuntime {
       this.pending.delete(message.id);
       if (!waiter) return;
       const { error } = message as { error?: { name: string; message: string; stack?: string; serialized: string } };
-      if (message.type === 'stats') waiter.resolve({ maxRssBytes: message.maxRssBytes, rssBytes: message.rssBytes } as never);
+      if (message.type === 'stats') waiter.resolve({ maxRssBytes: message.maxRssBytes, rssBytes: message.rssBytes, heapUsedAfterGcBytes: message.heapUsedAfterGcBytes } as never);
       else if (error) waiter.reject(new HandlerError(error.name, error.message, error.stack, error.serialized));
       else waiter.resolve({ durationMs: message.durationMs, smCalls: message.smCalls } as never);
     }
