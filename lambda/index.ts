@@ -4,7 +4,7 @@ import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
 import { Rotation, StepName, openRotation, parseEvent } from './rotation';
-import { handleSecretEvent, isSecretEvent, SecretEvent } from './secret-events';
+import { handleSecretEvent, isSecretEvent, SecretEvent, secretArnOf } from './secret-events';
 import { SecretStore, regionOf, secretsManagerClient } from './secrets';
 import { createSecret } from './steps/create-secret';
 import { finishSecret } from './steps/finish-secret';
@@ -62,8 +62,7 @@ async function teardown(event: CustomResourceEvent, context?: InvocationContext)
 
 async function secretEvent(event: SecretEvent, context?: InvocationContext): Promise<void> {
   const redactor = new Redactor();
-  const arn = event.detail.additionalEventData?.SecretId ?? event.detail.responseElements?.arn ?? '';
-  const { store } = services(regionOf(arn), context, redactor);
+  const { store } = services(regionOf(secretArnOf(event) ?? ''), context, redactor);
   await handleSecretEvent(event, { describe: (secretArn) => store.describeIfAllowed(secretArn), functionArn: context?.invokedFunctionArn }, redactor);
 }
 

@@ -1,6 +1,6 @@
-import type { DescribeSecretCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { writeLogLine } from './log';
 import { Redactor } from './redact';
+import { Description, rotatedByAnotherFunction } from './secrets';
 import { ROLE_ID_TAG } from '../src/secret-tags';
 import { TOKEN_ALERTS } from '../src/token-alerts';
 
@@ -24,11 +24,6 @@ export interface SecretEvent {
   };
 }
 
-/** Secrets Manager's answer to DescribeSecret, or why there is none. */
-export type Description =
-  | { readonly found: DescribeSecretCommandOutput }
-  | { readonly missing: 'not-found' | 'access-denied' };
-
 export interface SecretEventDeps {
   /** This function's ARN, to tell its secrets from those another function rotates. */
   readonly functionArn?: string;
@@ -37,6 +32,11 @@ export interface SecretEventDeps {
 }
 
 const CLOUDFORMATION = 'cloudformation.amazonaws.com';
+
+/** The secret a failed rotation or a deletion is about. */
+export function secretArnOf(event: SecretEvent): string | undefined {
+  return event.detail.eventName === 'RotationFailed' ? event.detail.additionalEventData?.SecretId : event.detail.responseElements?.arn;
+}
 
 export function isSecretEvent(event: unknown): event is SecretEvent {
   const e = (event ?? {}) as Record<string, unknown>;
@@ -50,7 +50,7 @@ export function isSecretEvent(event: unknown): event is SecretEvent {
  */
 export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDeps, redactor: Redactor): Promise<void> {
   const kind = event.detail.eventName;
-  const secretArn = kind === 'RotationFailed' ? event.detail.additionalEventData?.SecretId : event.detail.responseElements?.arn;
+  const secretArn = secretArnOf(event);
   const base = { step: 'secret-event', event: kind ?? event['detail-type'], secretArn: secretArn ?? '(none)' };
   const letGo = (why: string) => writeLogLine({ level: 'INFO', ...base, outcome: `ignored: ${why}` }, redactor);
   if (kind !== 'RotationFailed' && kind !== 'DeleteSecret') return letGo('not a failed rotation or a deletion');
@@ -73,16 +73,7 @@ function judge(description: Description, functionArn: string | undefined): strin
   }
   const secret = description.found;
   if (!secret.Tags?.some((t) => t.Key === ROLE_ID_TAG)) return `the secret has no ${ROLE_ID_TAG} tag, so no AstraTokenSecret manages it`;
-  if (functionArn && secret.RotationLambdaARN && !sameFunction(secret.RotationLambdaARN, functionArn)) {
-    return 'another function rotates the secret';
-  }
-  return undefined;
-}
-
-/** Whether two Lambda ARNs name one function: an invoked ARN may carry a version or alias qualifier. */
-export function sameFunction(a: string, b: string): boolean {
-  const base = (arn: string) => arn.split(':').slice(0, 7).join(':');
-  return base(a) === base(b);
+  return rotatedByAnotherFunction(secret, functionArn) ? 'another function rotates the secret' : undefined;
 }
 
 function rotationFailedAlert(secretArn: string, event: SecretEvent): Record<string, unknown> {

@@ -7,7 +7,6 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { RotationFailure, messageOf } from './errors';
-import type { Description } from './secret-events';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -50,9 +49,23 @@ export class PutFailure extends RotationFailure {
   }
 }
 
+/** Secrets Manager's answer to DescribeSecret, or why there is none. */
+export type Description =
+  | { readonly found: DescribeSecretCommandOutput }
+  | { readonly missing: 'not-found' | 'access-denied' };
+
 /** The version that holds `stage`, from DescribeSecret's VersionIdsToStages. */
 export function versionWithStage(versions: Record<string, string[]> | undefined, stage: string): string | undefined {
   return Object.keys(versions ?? {}).find((id) => versions![id].includes(stage));
+}
+
+/**
+ * Whether DescribeSecret shows the secret rotated by a function other than `functionArn` (its settings moved it to
+ * another rotation function). An invoked ARN may carry a version or alias qualifier; no ARN known means no.
+ */
+export function rotatedByAnotherFunction(description: Pick<DescribeSecretCommandOutput, 'RotationLambdaARN'>, functionArn: string | undefined): boolean {
+  const base = (arn: string) => arn.split(':').slice(0, 7).join(':');
+  return functionArn !== undefined && description.RotationLambdaARN !== undefined && base(description.RotationLambdaARN) !== base(functionArn);
 }
 
 export function regionOf(secretId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -5,9 +5,8 @@ import { RotationConfig } from './config';
 import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
-import { sameFunction } from './secret-events';
 import { AstraSecretValue, parseSecretString } from './secret-value';
-import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
+import { AWSCURRENT, AWSPREVIOUS, SecretStore, rotatedByAnotherFunction, versionWithStage } from './secrets';
 import { markedTokens } from './sweep';
 import { TimeBudget } from './time-budget';
 import { isSecureOrLoopback } from '../src/base-url';
@@ -109,16 +108,20 @@ interface TeardownPlan {
 }
 
 async function planFor(arn: string, deps: TeardownDeps): Promise<TeardownPlan> {
-  let description;
+  let answer;
   try {
-    description = await deps.store.describe(arn);
+    answer = await deps.store.describeIfAllowed(arn);
   } catch (error) {
-    // SecretStore reports the SDK's error by name in its message.
-    if (/ResourceNotFoundException/.test(messageOf(error))) return { skip: 'skipped: the secret no longer exists', selfRotating: false };
     return { skip: `left live: the secret could not be described (${messageOf(error)})`, selfRotating: false };
   }
+  if ('missing' in answer) {
+    return answer.missing === 'not-found'
+      ? { skip: 'skipped: the secret no longer exists', selfRotating: false }
+      : { skip: 'left live: the secret could not be described (AccessDeniedException: the rotation function\'s role may not describe it)', selfRotating: false };
+  }
+  const description = answer.found;
   // Moved to another rotation function (its settings changed): its tokens stay, that function serves it now.
-  if (deps.functionArn && description.RotationLambdaARN && !sameFunction(description.RotationLambdaARN, deps.functionArn)) {
+  if (rotatedByAnotherFunction(description, deps.functionArn)) {
     return { skip: 'skipped: another function rotates the secret now', selfRotating: false };
   }
   let binding;

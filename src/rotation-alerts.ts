@@ -10,40 +10,25 @@ import { Construct } from 'constructs';
 import { TOKEN_ALERTS } from './token-alerts';
 
 /**
- * Who may publish to an alert topic: one statement per service, its source ARNs growing with
- * each alarm or rule, so that the topic's policy admits exactly those publishers.
+ * The alarms that publish to each alert topic, kept so that the topic's one policy statement admits exactly those
+ * alarms: its condition's list is the array below, which grows with each alarm until synthesis.
  */
-class TopicPublishers {
-  private readonly sourceArns = new Map<string, string[]>();
+const alarmArns = new WeakMap<sns.ITopic, string[]>();
 
-  constructor(private readonly topic: sns.ITopic) {}
-
-  public allow(servicePrincipal: string, sourceArn: string): void {
-    let arns = this.sourceArns.get(servicePrincipal);
-    if (!arns) {
-      arns = [];
-      this.sourceArns.set(servicePrincipal, arns);
-      this.topic.addToResourcePolicy(new iam.PolicyStatement({
-        sid: `Allow${servicePrincipal.split('.')[0]}Publish`,
-        principals: [new iam.ServicePrincipal(servicePrincipal)],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': arns } },
-      }));
-    }
-    arns.push(sourceArn);
+function allowAlarmToPublish(topic: sns.ITopic, alarmArn: string): void {
+  let arns = alarmArns.get(topic);
+  if (!arns) {
+    arns = [];
+    alarmArns.set(topic, arns);
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowcloudwatchPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': arns } },
+    }));
   }
-}
-
-const publishers = new WeakMap<sns.ITopic, TopicPublishers>();
-
-function publishersOf(topic: sns.ITopic): TopicPublishers {
-  let found = publishers.get(topic);
-  if (!found) {
-    found = new TopicPublishers(topic);
-    publishers.set(topic, found);
-  }
-  return found;
+  arns.push(alarmArn);
 }
 
 /**
@@ -94,7 +79,7 @@ function alarmOncePerTopic(scope: Construct, name: string, topic: sns.ITopic, me
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   alarm.addAlarmAction({ bind: () => ({ alarmActionArn: topic.topicArn }) });
-  publishersOf(topic).allow('cloudwatch.amazonaws.com', alarm.alarmArn);
+  allowAlarmToPublish(topic, alarm.alarmArn);
 }
 
 /**
