@@ -21,8 +21,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
 
-  // The peer minimum: everything the construct uses exists in this release.
-  cdkVersion: '2.189.1',
+  // The peer minimum: the first release whose determineLatestNodeRuntime answers a runtime Lambda still
+  // creates (nodejs22.x) in every region it knows; the rotation function's runtime comes from it.
+  cdkVersion: '2.221.0',
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
 
@@ -52,7 +53,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The integ snapshot (test/integ.*.ts): integ-tests-alpha pinned to a release whose peer range
     // accepts the aws-cdk-lib we build against.
     '@aws-cdk/integ-runner@^2.197',
-    '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0',
+    '@aws-cdk/integ-tests-alpha@2.214.0-alpha.0',
   ],
 
   jestOptions: {

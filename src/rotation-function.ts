@@ -15,8 +15,8 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ASTRA_API_URLS } from './astra-api-urls';
-import { latestNodeRuntime } from './latest-node-runtime';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { acknowledgeRegionalRuntime } from './rotation-runtime';
 import { TokenTeardown } from './token-teardown';
 
 /** The settings that decide whether two secrets can share one rotation function. */
@@ -108,11 +108,13 @@ export class RotationFunction extends Construct {
       this.addVpcNetworkInterfacePermissions(settings.vpc, settings.vpcSubnets);
     }
 
+    // aws-cdk-lib's own answer for the stack's region: an app on a newer aws-cdk-lib gets a newer runtime.
+    const runtime = lambda.determineLatestNodeRuntime(this);
     this.function = new lambda.Function(this, 'Function', {
       description: 'Rotates DataStax Astra tokens in Secrets Manager (cdk-astra-token-secret)',
       code: lambda.Code.fromAsset(HANDLER_ASSET),
       handler: 'index.handler',
-      runtime: latestNodeRuntime(),
+      runtime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       // Long enough for every Astra call's timeout and retries in one step (see docs/rotation-design.md).
@@ -128,6 +130,7 @@ export class RotationFunction extends Construct {
         ASTRA_API_URL: settings.astraApiUrl,
       },
     });
+    acknowledgeRegionalRuntime(this.function, runtime);
 
     if (settings.secretsManagerEndpoint) {
       settings.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.function, 'Astra token rotation to Secrets Manager');

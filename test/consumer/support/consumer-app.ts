@@ -8,7 +8,7 @@ const execFileAsync = promisify(execFile);
 
 /** What a new CDK TypeScript app installs, besides the library's tarball. */
 export interface ConsumerAppOptions {
-  /** npm specs, e.g. `aws-cdk-lib@latest` or `aws-cdk-lib@2.189.1`. */
+  /** npm specs, e.g. `aws-cdk-lib@latest` or `aws-cdk-lib@2.221.0`. */
   readonly dependencies: string[];
   /** The app's bin/app.ts. */
   readonly appSource: string;
