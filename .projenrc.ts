@@ -43,6 +43,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The bundle's credentials: from Lambda's environment only (lambda/env-credentials.ts stands in for the default chain).
     '@aws-sdk/credential-provider-env@^3',
     'esbuild@^0.25',
+    // Jest's own sequencer, extended by test/support/slow-first-sequencer.js.
+    '@jest/test-sequencer@^30',
     // Unit tests of the handler mock the SDK client rather than hand-rolling fakes.
     'aws-sdk-client-mock@^4',
     // The Astra emulator validates every request against DataStax's OpenAPI spec.
@@ -63,6 +65,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 60_000,
       // Every core: the e2e files wait on their servers and child processes more than they compute.
       maxWorkers: '100%',
+      // The longest files first, also on a fresh clone that has no timings of an earlier run.
+      testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
       // The handler's branches, from its unit tests (the e2e tests run the bundle in other processes, unmeasured).
       collectCoverageFrom: ['src/**/*.ts', 'lambda/**/*.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],

@@ -1,6 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { assertMotoInstalled, MOTO_INSTALL_HINT, startMoto } from './harness/moto-server';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { MOTO_INSTALL_HINT, startMoto } from './harness/moto-server';
+import { pythonWithTools } from '../support/python-tools';
 
 function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -23,14 +26,33 @@ test('listens on the loopback port the kernel gave it (port 0), reports it, and 
   expect(await reachable(one.port)).toBe(false);
 });
 
-test('a missing moto fails with the command that installs it', () => {
-  expect(MOTO_INSTALL_HINT).toContain('npx projen python-tools');
+async function startMotoWith(python: string): Promise<unknown> {
   const previous = process.env.E2E_PYTHON;
-  process.env.E2E_PYTHON = spawnSync('which', ['false']).stdout.toString().trim() || '/bin/false';
+  process.env.E2E_PYTHON = python;
   try {
-    expect(() => assertMotoInstalled()).toThrow('npx projen python-tools');
+    return await startMoto();
   } finally {
     if (previous === undefined) delete process.env.E2E_PYTHON;
     else process.env.E2E_PYTHON = previous;
   }
+}
+
+describe('a missing moto fails with the command that installs it', () => {
+  test('a Python without moto', async () => {
+    // GIVEN: the same Python with its site-packages (where moto is) out of sight.
+    const dir = mkdtempSync(path.join(tmpdir(), 'no-moto-'));
+    const python = path.join(dir, 'python');
+    writeFileSync(python, `#!/bin/sh\nexec ${pythonWithTools()} -S "$@"\n`);
+    chmodSync(python, 0o755);
+    try {
+      // WHEN / THEN
+      await expect(startMotoWith(python)).rejects.toThrow(`${MOTO_INSTALL_HINT} (no module named moto)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('no Python at all', async () => {
+    await expect(startMotoWith('/nonexistent/python3')).rejects.toThrow(/npx projen python-tools.*ENOENT/);
+  });
 });

@@ -1,10 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import * as path from 'node:path';
 import type { AstraRole, IssuedToken, RecordedRequest, SpecViolation } from './astra-emulator';
 import { credentialStringsOf } from './astra-token';
-import { buildChildEntry } from './child-entry';
+import { childEntry } from './child-entry';
 import type { FaultRule } from './faults';
 import { stopChild } from './stop-child';
 
@@ -23,7 +22,7 @@ export type StandardRoles = Record<'orgAdmin' | 'dbAdmin' | 'readOnly' | 'tokenM
 /** The Astra emulator running in its own Node process, on free loopback ports, driven over a control port. */
 export class AstraEmulatorProcess {
   public static async start(timeoutMs = 15_000): Promise<AstraEmulatorProcess> {
-    const { dir, outfile } = buildChildEntry(path.join(__dirname, 'astra-emulator-main.ts'), { prefix: 'astra-emulator-', externalPackages: true });
+    const outfile = childEntry(path.join(__dirname, 'astra-emulator-main.ts'), { externalPackages: true });
     const child = spawn(process.execPath, [outfile, SPEC_PATH], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') },
@@ -49,14 +48,13 @@ export class AstraEmulatorProcess {
           reject(new Error(`the Astra emulator exited with ${code}: ${stderr}`));
         });
       });
-      const emulator = new AstraEmulatorProcess(child, ready.apiUrl, ready.controlUrl, dir, () => stderr);
+      const emulator = new AstraEmulatorProcess(child, ready.apiUrl, ready.controlUrl, () => stderr);
       const description = await emulator.control<{ orgId: string; roles: StandardRoles }>('describe');
       emulator.orgId = description.orgId;
       emulator.roles = description.roles;
       return emulator;
     } catch (e) {
       child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
       throw e;
     }
   }
@@ -68,13 +66,11 @@ export class AstraEmulatorProcess {
     private readonly child: ChildProcess,
     public readonly url: string,
     private readonly controlUrl: string,
-    private readonly dir: string,
     private readonly stderr: () => string,
   ) {}
 
   public async stop(): Promise<void> {
     await stopChild(this.child);
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   public seedToken(roleId: string, description?: string): Promise<IssuedToken> {

@@ -1,15 +1,26 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 
+const built = new Map<string, string>();
+let buildDir: string | undefined;
+
 /**
- * Builds a harness entry point into a temporary folder for a child `node` process: Jest's module loader can run
- * neither the bundled SDK's dynamic imports nor openapi-backend's ES-module dependencies, plain Node can.
+ * A harness entry point built for a child `node` process: Jest's module loader can run neither the bundled SDK's
+ * dynamic imports nor openapi-backend's ES-module dependencies, plain Node can. Built once per test process (a kill
+ * matrix starts the function process about a hundred times) into one temporary folder, removed when the process exits.
  */
-export function buildChildEntry(entry: string, options: { prefix: string; externalPackages?: boolean }): { dir: string; outfile: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), options.prefix));
-  const outfile = path.join(dir, `${path.basename(entry, '.ts')}.js`);
+export function childEntry(entry: string, options: { externalPackages?: boolean } = {}): string {
+  const key = `${entry}|${options.externalPackages ? 'external' : 'bundled'}`;
+  const existing = built.get(key);
+  if (existing) return existing;
+  if (!buildDir) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'astra-harness-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    buildDir = dir;
+  }
+  const outfile = path.join(buildDir, `${path.basename(entry, '.ts')}-${built.size}.js`);
   buildSync({
     entryPoints: [entry],
     bundle: true,
@@ -20,5 +31,6 @@ export function buildChildEntry(entry: string, options: { prefix: string; extern
     outfile,
     logLevel: 'error',
   });
-  return { dir, outfile };
+  built.set(key, outfile);
+  return outfile;
 }

@@ -1,7 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildChildEntry } from './child-entry';
+import { childEntry } from './child-entry';
 import type { LogCapture } from './log-capture';
 import { stopChild } from './stop-child';
 
@@ -69,7 +68,7 @@ export class FunctionKilled extends Error {
 export class LambdaRuntime {
   public static async start(bundlePath: string, logs: LogCapture, options: RuntimeOptions = {}, timeoutMs = 15_000): Promise<LambdaRuntime> {
     const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
-    const { dir, outfile } = buildChildEntry(path.join(__dirname, 'lambda-runtime-main.ts'), { prefix: 'lambda-runtime-' });
+    const outfile = childEntry(path.join(__dirname, 'lambda-runtime-main.ts'));
     // A clean environment: nothing of the test process's AWS settings leaks into the function.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '', NODE_ENV: 'production', LANG: 'C.UTF-8', FUNCTION_HOST_COUNT_SM_CALLS: options.countSmCalls ? '1' : '0',
@@ -81,7 +80,7 @@ export class LambdaRuntime {
     child.stderr?.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString()).slice(-4000);
     });
-    const runtime = new LambdaRuntime(child, dir, logs, () => stderr, functionTimeoutMs);
+    const runtime = new LambdaRuntime(child, logs, () => stderr, functionTimeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the function process did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
@@ -110,7 +109,7 @@ export class LambdaRuntime {
   private readonly pending = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
 
   private constructor(
-    private readonly child: ChildProcess, private readonly dir: string, private readonly logs: LogCapture, private readonly stderr: () => string,
+    private readonly child: ChildProcess, private readonly logs: LogCapture, private readonly stderr: () => string,
     private readonly functionTimeoutMs: number,
   ) {
     child.on('message', (message: RuntimeMessage) => this.receive(message));
@@ -118,7 +117,6 @@ export class LambdaRuntime {
       const error = this.killedBecause ? new FunctionKilled(this.killedBecause) : new Error(`the function process exited (${code ?? signal}) mid-invocation: ${this.stderr()}`);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
-      rmSync(this.dir, { recursive: true, force: true });
     });
   }
 
@@ -155,7 +153,6 @@ export class LambdaRuntime {
     this.child.kill('SIGKILL');
   }
 
-  /** The exit handler removes the entry's folder. */
   public async stop(): Promise<void> {
     await stopChild(this.child);
   }

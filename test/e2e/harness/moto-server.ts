@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild } from './stop-child';
@@ -14,14 +14,6 @@ export interface MotoServer {
 
 const LAUNCHER = path.join(__dirname, 'moto_server.py');
 
-/** Fails early with the install command rather than with a timeout on a server that never starts. */
-export function assertMotoInstalled(): void {
-  const probe = spawnSync(pythonWithTools(), ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(`${MOTO_INSTALL_HINT} (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()})`);
-  }
-}
-
 /** The port moto's launcher reports once it listens: it binds port 0, so no other process can take it first. */
 function reportedPort(child: ChildProcess, output: () => string, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,22 +25,25 @@ function reportedPort(child: ChildProcess, output: () => string, timeoutMs: numb
       reject(error);
     };
     lines.on('line', (line) => {
+      const missing = /^MISSING (\S+)$/.exec(line.trim());
+      if (missing) return fail(new Error(`${MOTO_INSTALL_HINT} (no module named ${missing[1]})`));
       const match = /^PORT (\d+)$/.exec(line.trim());
       if (!match) return;
       clearTimeout(timer);
       lines.close();
       resolve(Number(match[1]));
     });
+    child.once('error', (error) => fail(new Error(`${MOTO_INSTALL_HINT} (${error.message})`)));
     child.once('exit', (code) => fail(new Error(`moto's server exited with ${code} before it listened: ${output()}`)));
   });
 }
 
+/** Starts moto's server; without moto, fails with the command that installs it. */
 export async function startMoto(timeoutMs = 20_000): Promise<MotoServer> {
-  assertMotoInstalled();
   // stdin stays open: the launcher serves until it closes, so moto never outlives the test process.
   const child = spawn(pythonWithTools(), [LAUNCHER], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
   let output = '';
-  // moto logs every request; keep only the tail for a readable startup error.
+  // Only the tail, for a readable startup error.
   child.stderr?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-2000);
   });
