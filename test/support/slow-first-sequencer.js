@@ -13,7 +13,7 @@ const MEASURED_SECONDS = {
   'test/e2e/kill-matrix-self.test.ts': 52,
   'test/consumer/fresh-app.test.ts': 49,
   'test/e2e/policies-and-concurrency.test.ts': 25,
-  'test/examples/demo.test.ts': 20,
+  'test/examples/demo.test.ts': 16,
   'test/e2e/lost-answers.test.ts': 15,
   'test/e2e/binding.test.ts': 15,
   'test/e2e/step-repetition.test.ts': 15,

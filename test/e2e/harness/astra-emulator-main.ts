@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     revokeOutOfBand: (a: { clientId: string }) => astra.revokeOutOfBand(a.clientId),
     isLive: (a: { token: string }) => astra.isLive(a.token),
     tokens: () => astra.allTokens(),
+    tokensFrom: (a: { from: number }) => astra.allTokens().slice(a.from),
+    token: (a: { clientId: string }) => astra.allTokens().find((t) => t.clientId === a.clientId) ?? null,
     injectFault: (a: FaultRule) => astra.faults.inject(a),
     clearFaults: () => astra.faults.clear(),
     faultState: () => ({ pending: astra.faults.pending(), fired: astra.faults.firedFaults().length }),

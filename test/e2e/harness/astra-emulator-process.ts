@@ -61,6 +61,8 @@ export class AstraEmulatorProcess {
 
   public orgId = '';
   public roles!: StandardRoles;
+  private tokensSeen = 0;
+  private readonly credentials: string[] = [];
 
   private constructor(
     private readonly child: ChildProcess,
@@ -89,13 +91,24 @@ export class AstraEmulatorProcess {
     return this.control('tokens');
   }
 
+  /** One token by its clientId: the per-step checks need one, and the soak's list grows to hundreds. */
+  public async token(clientId: string): Promise<IssuedToken | undefined> {
+    return (await this.control<IssuedToken | null>('token', { clientId })) ?? undefined;
+  }
+
   public async mintedTokens(): Promise<IssuedToken[]> {
     return (await this.tokens()).filter((t) => t.mintedBy !== undefined && t.mintedBy !== null);
   }
 
-  /** Every credential string ever handed out: none may appear in a log line or an error. */
+  /**
+   * Every credential string ever handed out: none may appear in a log line or an error. The emulator only adds tokens,
+   * in order, and a token's credentials never change: each call asks only for the tokens issued since the last.
+   */
   public async credentialStrings(): Promise<string[]> {
-    return (await this.tokens()).flatMap(credentialStringsOf);
+    const issued = await this.control<IssuedToken[]>('tokensFrom', { from: this.tokensSeen });
+    this.tokensSeen += issued.length;
+    this.credentials.push(...issued.flatMap(credentialStringsOf));
+    return [...this.credentials];
   }
 
   public injectFault(rule: FaultRule): Promise<void> {

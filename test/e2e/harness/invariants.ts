@@ -61,7 +61,7 @@ export class InvariantChecker {
       this.fail(where, secret, `AWSCURRENT's token (clientID ${value.clientID}) is not accepted by Astra`);
     }
     for (const problem of this.schemaProblems(value)) this.fail(where, secret, problem);
-    const rotated = (await this.astra.tokens()).find((t) => t.clientId === value.clientID)?.mintedBy !== undefined;
+    const rotated = typeof value.clientID === 'string' && (await this.astra.token(value.clientID))?.mintedBy !== undefined;
     if (rotated) for (const problem of this.bindingProblems(secret, value)) this.fail(where, secret, problem);
     for (const key of new Set([...Object.keys(secret.initialValue), ...Object.keys(value)])) {
       // roleID and rootarn follow the binding once the function has written a version (bindingProblems checks them).
