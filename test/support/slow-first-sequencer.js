@@ -6,20 +6,20 @@ const Sequencer = require('@jest/test-sequencer').default;
 const path = require('node:path');
 
 const MEASURED_SECONDS = {
-  'test/e2e/soak.test.ts': 142,
-  'test/e2e/fan-out.test.ts': 69,
-  'test/e2e/kill-matrix-admin.test.ts': 57,
-  'test/e2e/astra-faults.test.ts': 56,
-  'test/e2e/kill-matrix-self.test.ts': 52,
+  'test/e2e/soak.test.ts': 93,
+  'test/e2e/fan-out.test.ts': 64,
   'test/consumer/fresh-app.test.ts': 49,
-  'test/e2e/policies-and-concurrency.test.ts': 25,
+  'test/e2e/kill-matrix-self.test.ts': 43,
+  'test/e2e/kill-matrix-admin.test.ts': 42,
+  'test/e2e/astra-faults.test.ts': 40,
+  'test/e2e/policies-and-concurrency.test.ts': 21,
   'test/examples/demo.test.ts': 16,
-  'test/e2e/lost-answers.test.ts': 15,
-  'test/e2e/binding.test.ts': 15,
-  'test/e2e/step-repetition.test.ts': 15,
-  'test/e2e/teardown.test.ts': 12,
-  'test/e2e/happy-path.test.ts': 10,
-  'test/e2e/bad-input.test.ts': 9,
+  'test/e2e/lost-answers.test.ts': 13,
+  'test/e2e/step-repetition.test.ts': 8,
+  'test/e2e/happy-path.test.ts': 8,
+  'test/e2e/teardown.test.ts': 7,
+  'test/e2e/bad-input.test.ts': 7,
+  'test/e2e/binding.test.ts': 5,
 };
 const SHORT_SECONDS = 1;
 
