@@ -1,11 +1,10 @@
-import { Token, aws_lambda as lambda } from 'aws-cdk-lib';
+import { aws_lambda as lambda } from 'aws-cdk-lib';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 
 const NODE_RUNTIME_NAME = /^nodejs(\d+)\.x$/;
 
-/** The Node.js major of a runtime name such as `nodejs22.x`; undefined for a token or another family. */
+/** The Node.js major of a runtime name such as `nodejs22.x`; undefined for another family or a token (`${Token[…]}`). */
 function nodeMajorOf(runtimeName: string): number | undefined {
-  if (Token.isUnresolved(runtimeName)) return undefined;
   const match = NODE_RUNTIME_NAME.exec(runtimeName);
   return match ? Number(match[1]) : undefined;
 }

@@ -19,7 +19,7 @@ async function rotateAndRead(options: SecretOptions) {
   const result = await checkedRotation(e, secret);
   const lines = e.logs.stepLines(from).filter((l) => l.secretArn === secret.arn);
   const current = JSON.parse((await e.secrets.readStage(secret.arn, 'AWSCURRENT'))!.value!);
-  const issued = (await e.astra.tokens()).find((t) => t.clientId === current.clientID)!;
+  const issued = (await e.astra.token(current.clientID))!;
   return { secret, result, lines, current, issued, started };
 }
 

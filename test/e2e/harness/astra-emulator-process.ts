@@ -88,7 +88,7 @@ export class AstraEmulatorProcess {
   }
 
   public tokens(): Promise<IssuedToken[]> {
-    return this.control('tokens');
+    return this.control('tokensFrom', { from: 0 });
   }
 
   /** One token by its clientId: the per-step checks need one, and the soak's list grows to hundreds. */
@@ -104,11 +104,11 @@ export class AstraEmulatorProcess {
    * Every credential string ever handed out: none may appear in a log line or an error. The emulator only adds tokens,
    * in order, and a token's credentials never change: each call asks only for the tokens issued since the last.
    */
-  public async credentialStrings(): Promise<string[]> {
+  public async credentialStrings(): Promise<readonly string[]> {
     const issued = await this.control<IssuedToken[]>('tokensFrom', { from: this.tokensSeen });
     this.tokensSeen += issued.length;
     this.credentials.push(...issued.flatMap(credentialStringsOf));
-    return [...this.credentials];
+    return this.credentials;
   }
 
   public injectFault(rule: FaultRule): Promise<void> {
