@@ -1,5 +1,5 @@
 import { AstraApiError, RotationFailure, messageOf } from './errors';
-import { Rotation } from './rotation';
+import type { Rotation } from './rotation';
 import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT } from './secrets';
 
@@ -27,34 +27,6 @@ export async function adminAuthority(rotation: Pick<Rotation, 'store' | 'redacto
 export function selfAuthority(value: AstraSecretValue, which: string): Authority | undefined {
   if (!value.astraKey) return undefined;
   return { bearer: value.astraKey, clientId: value.clientId, description: `the ${which} token of the secret` };
-}
-
-/**
- * Revokes each clientId once, never the authority's own (a token never revokes itself) nor those in `keep`.
- * Returns the clientIds that are still live for certain or possibly; 404 counts as revoked.
- */
-export async function revokeAll(
-  rotation: Pick<Rotation, 'astra' | 'report' | 'redactor'>,
-  authority: Authority,
-  clientIds: Iterable<string>,
-  keep: Iterable<string | undefined> = [],
-): Promise<string[]> {
-  const skip = new Set<string>([...keep].filter((c): c is string => !!c));
-  if (authority.clientId) skip.add(authority.clientId);
-  const failed: string[] = [];
-  const report = rotation.report;
-  for (const clientId of new Set(clientIds)) {
-    if (skip.has(clientId)) continue;
-    try {
-      const outcome = await rotation.astra.revoke(authority.bearer, clientId);
-      (outcome === 'revoked' ? report.clientIds.revoked : report.clientIds.alreadyRevoked).push(clientId);
-    } catch (error) {
-      failed.push(clientId);
-      report.clientIds.revocationFailed.push(clientId);
-      report.revocationFailures.push({ clientId, reason: rotation.redactor.redact(messageOf(error)) });
-    }
-  }
-  return failed;
 }
 
 /**

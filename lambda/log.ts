@@ -18,6 +18,8 @@ export class StepReport {
     revocationFailed: string[];
   } = { revoked: [], alreadyRevoked: [], revocationFailed: [] };
   public readonly revocationFailures: RevocationFailureRecord[] = [];
+  /** Tokens a value or an event named for revocation that are not provably the secret's: left live (revocation-rule.ts). */
+  public readonly revocationsRefused: Array<{ readonly clientId: string; readonly why: string }> = [];
   public readonly notes: string[] = [];
   /** Things an operator should fix although the step went on (a value that disagrees with the secret's binding). */
   public readonly warnings: string[] = [];
@@ -34,7 +36,7 @@ export class StepReport {
 
   public toLogLine(outcome: string, durationMs: number, error?: string): Record<string, unknown> {
     return {
-      level: error ? 'ERROR' : this.revocationFailures.length > 0 || this.warnings.length > 0 ? 'WARN' : 'INFO',
+      level: error ? 'ERROR' : this.revocationFailures.length > 0 || this.warnings.length > 0 || this.revocationsRefused.length > 0 ? 'WARN' : 'INFO',
       step: this.step,
       secretArn: this.secretArn,
       version: this.version,
@@ -45,6 +47,7 @@ export class StepReport {
       outcome,
       ...(this.token ? { token: this.token } : {}),
       ...(this.revocationFailures.length > 0 ? { revocationFailures: this.revocationFailures } : {}),
+      ...(this.revocationsRefused.length > 0 ? { revocationsRefused: this.revocationsRefused } : {}),
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       ...(this.notes.length > 0 ? { notes: this.notes } : {}),
       ...(error ? { error } : {}),

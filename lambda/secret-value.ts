@@ -23,6 +23,8 @@ export interface AstraSecretValue {
   readonly rootarn?: string;
   readonly orgId?: string;
   readonly pendingRevocations: string[];
+  /** Where each owed token was held when the debt was recorded (clientId -> version id): a place to look, not proof. */
+  readonly pendingRevocationVersions: Record<string, string>;
 }
 
 export function clientIdOfToken(token: string | undefined): string | undefined {
@@ -55,6 +57,7 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
   const clientIdField = optionalString(raw, 'clientID', what);
   const clientId = clientIdOfToken(astraKey) ?? clientIdField;
   const pending = raw.pendingRevocations;
+  const versions = raw.pendingRevocationVersions;
   return {
     raw,
     astraKey,
@@ -64,6 +67,9 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
     rootarn: typeof raw.rootarn === 'string' ? raw.rootarn : undefined,
     orgId: typeof raw.orgId === 'string' ? raw.orgId : undefined,
     pendingRevocations: Array.isArray(pending) ? pending.filter((c): c is string => typeof c === 'string' && c.length > 0) : [],
+    pendingRevocationVersions: typeof versions === 'object' && versions !== null && !Array.isArray(versions)
+      ? Object.fromEntries(Object.entries(versions).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length > 0))
+      : {},
   };
 }
 
@@ -108,7 +114,7 @@ export function validateRotatable(value: AstraSecretValue, selfRotating: boolean
 export function nextSecretString(
   current: AstraSecretValue,
   minted: { clientId: string; secret: string; token: string; orgId?: string; generatedOn?: string; tokenExpiry?: string },
-  pendingRevocations: string[],
+  owed: { readonly clientIds: string[]; readonly versions: Record<string, string> },
   binding: SecretBinding,
 ): string {
   const next: JsonObject = { ...current.raw };
@@ -126,7 +132,8 @@ export function nextSecretString(
   // For readers that want to know when the token stops working; absent when it does not expire (or is not known).
   if (minted.tokenExpiry) next.tokenExpiry = minted.tokenExpiry;
   else delete next.tokenExpiry;
-  next.pendingRevocations = pendingRevocations;
+  next.pendingRevocations = owed.clientIds;
+  next.pendingRevocationVersions = Object.fromEntries(owed.clientIds.flatMap((c) => owed.versions[c] ? [[c, owed.versions[c]]] : []));
   return JSON.stringify(next);
 }
 

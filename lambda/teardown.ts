@@ -1,10 +1,11 @@
 import { AstraClient } from './astra-client';
-import { Authority, adminAuthority, revokeAll, selfAuthority } from './authority';
+import { Authority, adminAuthority, selfAuthority } from './authority';
 import { readBinding } from './binding';
 import { RotationConfig } from './config';
 import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
+import { HeldTokens, revokeOwned } from './revocation-rule';
 import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT, AWSPREVIOUS, SecretStore, rotatedByAnotherFunction, versionWithStage } from './secrets';
 import { markedTokens } from './sweep';
@@ -105,6 +106,7 @@ interface TeardownPlan {
   readonly adminSecretArn?: string;
   readonly current?: AstraSecretValue;
   readonly previous?: AstraSecretValue;
+  readonly versions?: { readonly current?: string; readonly previous?: string };
 }
 
 async function planFor(arn: string, deps: TeardownDeps): Promise<TeardownPlan> {
@@ -145,6 +147,10 @@ async function planFor(arn: string, deps: TeardownDeps): Promise<TeardownPlan> {
     adminSecretArn: binding.adminSecretArn,
     current: await read(AWSCURRENT),
     previous: await read(AWSPREVIOUS),
+    versions: {
+      current: versionWithStage(description.VersionIdsToStages, AWSCURRENT),
+      previous: versionWithStage(description.VersionIdsToStages, AWSPREVIOUS),
+    },
   };
 }
 
@@ -156,7 +162,7 @@ async function revokeSecretTokens(arn: string, plan: TeardownPlan, deps: Teardow
   const rotation = { astra: deps.astra, report, redactor: deps.redactor, store: deps.store };
   let authority: Authority | undefined;
   try {
-    authority = plan.adminSecretArn ? await adminAuthority(rotation, plan.adminSecretArn) : selfAuthority(plan.current ?? { raw: {}, pendingRevocations: [] }, 'current');
+    authority = plan.adminSecretArn ? await adminAuthority(rotation, plan.adminSecretArn) : plan.current && selfAuthority(plan.current, 'current');
   } catch (error) {
     return `left live: ${messageOf(error)}`;
   }
@@ -168,15 +174,13 @@ async function revokeSecretTokens(arn: string, plan: TeardownPlan, deps: Teardow
   } catch (error) {
     return `left live: the token list could not be read (${messageOf(error)})`;
   }
-  const live = new Set(listed.map((c) => c.clientId));
-  const owned = [
-    ...markedTokens(listed, arn),
-    plan.current?.clientId, plan.previous?.clientId, ...(plan.current?.pendingRevocations ?? []),
-  ].filter((c): c is string => !!c && live.has(c));
-  await revokeAll(rotation, authority, owned);
-  if (plan.selfRotating && authority.clientId && live.has(authority.clientId)) {
-    await revokeAll(rotation, { ...authority, clientId: undefined }, [authority.clientId]);
-  }
+  const held = new HeldTokens(deps.store, arn, deps.redactor, plan.current?.pendingRevocationVersions)
+    .add(plan.current, plan.versions?.current).add(plan.previous, plan.versions?.previous);
+  // A self-rotating secret's token just listed the org's tokens: it authenticated, so possession is proven.
+  const evidence = { secretArn: arn, listed, held, proven: plan.selfRotating ? [authority.clientId] : [] };
+  const candidates = [...markedTokens(listed, arn), plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
+  await revokeOwned(rotation, authority, candidates, evidence);
+  if (plan.selfRotating) await revokeOwned(rotation, authority, [authority.clientId], evidence, { revokeAuthority: true });
   return report.clientIds.revocationFailed.length > 0 ? 'left live: some revocations failed' : 'revoked';
 }
 

@@ -1,7 +1,8 @@
 import { AstraClientEntry, MintedToken } from '../astra-client';
-import { Authority, adminAuthority, revokeAll, selfAuthority } from '../authority';
+import { Authority, adminAuthority, selfAuthority } from '../authority';
 import { disagreements } from '../binding';
 import { RotationFailure, messageOf } from '../errors';
+import { HeldTokens, revokeOwned } from '../revocation-rule';
 import { proveRoleRotatesItself } from '../role-proof';
 import { Rotation, bindingOf } from '../rotation';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
@@ -36,23 +37,30 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   const keep = [current.clientId, rotation.policy === 'AT_NEXT_ROTATION' ? previous?.clientId : undefined];
   const listed = await listTokens(rotation, authority);
   if (!binding.adminSecretArn) await proveRoleRotatesItself(rotation, authority, binding.roleId, listed);
-  await sweepBeforeMint(rotation, authority, keep, current.pendingRevocations, listed);
+  const held = new HeldTokens(store, rotation.secretArn, redactor, current.pendingRevocationVersions)
+    .add(current, rotation.currentVersionId).add(previous, rotation.previousVersionId);
+  await sweepBeforeMint(rotation, authority, keep, { recordedDebts: current.pendingRevocations, held }, listed);
 
   const minted = await mintMarked(rotation, authority, [binding.roleId], keep, binding.maxTokenLifetimeSeconds);
   report.clientIds.pending = minted.clientId;
   const tokenExpiry = minted.tokenExpiry ?? await listedExpiry(rotation, authority, minted.clientId);
   judgeLifetime(rotation, minted.clientId, tokenExpiry);
 
-  // What the promotion owes: the tokens that leave the policy's keep set. Recorded in the version, because after the
-  // promotion the one before AWSPREVIOUS has no label left to find it by, and an unmarked one has no mark.
+  // What the promotion owes: the tokens that leave the policy's keep set, and the versions that hold them. Recorded in
+  // the version, because after the promotion the one before AWSPREVIOUS has no label left to find it by, and an
+  // unmarked one has no mark; finishSecret still judges each by the revocation rule (a value is only a claim).
   // Only tokens the list showed live: one already revoked (AWSPREVIOUS's, under IMMEDIATELY) costs no DELETE.
   const live = new Set(listed.map((c) => c.clientId));
-  const owed = rotation.policy === 'IMMEDIATELY' ? [current.clientId, previous?.clientId] : [previous?.clientId];
-  const pendingRevocations = [...new Set(owed)]
-    .filter((c): c is string => !!c && live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
+  const owedBy: Array<[string | undefined, string | undefined]> = rotation.policy === 'IMMEDIATELY'
+    ? [[current.clientId, rotation.currentVersionId], [previous?.clientId, rotation.previousVersionId]]
+    : [[previous?.clientId, rotation.previousVersionId]];
+  const versions: Record<string, string> = {};
+  for (const [clientId, versionId] of owedBy) if (clientId && versionId && !versions[clientId]) versions[clientId] = versionId;
+  const clientIds = Object.keys(versions)
+    .filter((c) => live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
 
   try {
-    const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, pendingRevocations, binding);
+    const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, { clientIds, versions }, binding);
     await store.putPending(event.secretId, event.token, next);
   } catch (error) {
     return settleFailedPut(rotation, authority, minted, error);
@@ -125,9 +133,10 @@ async function listTokens(rotation: Rotation, authority: Authority): Promise<Ast
  * any stays live, nothing is minted: a rotation completes only with the secret's tokens in order.
  */
 async function sweepBeforeMint(
-  rotation: Rotation, authority: Authority, keep: Array<string | undefined>, recordedDebts: string[], listed: AstraClientEntry[],
+  rotation: Rotation, authority: Authority, keep: Array<string | undefined>,
+  debts: { recordedDebts: string[]; held: HeldTokens }, listed: AstraClientEntry[],
 ): Promise<void> {
-  const { failed } = await sweep(rotation, authority, { keep, recordedDebts }, listed);
+  const { failed } = await sweep(rotation, authority, { keep, ...debts }, listed);
   if (failed.length > 0) {
     throw new RotationFailure(`revoking ${failed.join(', ')} (tokens of this secret the policy no longer keeps) failed, so nothing was minted: `
       + `${rotation.report.revocationFailures.map((f) => f.reason).join('; ')}.`, sweepRemedy(authority));
@@ -163,7 +172,8 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
     throw new RotationFailure(`${reason} The version does not hold the new token yet.`,
       'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');
   }
-  const leaked = await revokeAll(rotation, authority, [minted.clientId]);
+  // Astra answered this invocation's mint with the full token: that is the proof the rule asks for.
+  const leaked = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
   throw leaked.length
     ? new RotationFailure(`${reason} Revoking the new token ${minted.clientId} failed too.`, 'Fix the cause (permissions, KMS key, secret size); the next rotation revokes that token by its mark before it mints.')
     : new RotationFailure(`${reason} The new token ${minted.clientId} was revoked.`, 'Fix the cause (permissions, KMS key, secret size); rotation will be retried.');

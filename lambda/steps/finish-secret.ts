@@ -1,5 +1,6 @@
-import { Authority, adminAuthority, revokeAll, selfAuthority } from '../authority';
+import { Authority, adminAuthority, selfAuthority } from '../authority';
 import { RotationFailure, messageOf } from '../errors';
+import { HeldTokens, revokeOwned } from '../revocation-rule';
 import { Rotation, bindingOf } from '../rotation';
 import { parseSecretString } from '../secret-value';
 import { AWSCURRENT, AWSPENDING } from '../secrets';
@@ -7,7 +8,9 @@ import { AWSCURRENT, AWSPENDING } from '../secrets';
 /**
  * Promote first, revoke after: AWSCURRENT always holds a live token. The revocations the promotion owes (the version's
  * `pendingRevocations`) run on every call, also when a retry finds the version AWSCURRENT already; one that fails
- * fails the step after the promotion, so that Secrets Manager retries it (404 counts as revoked).
+ * fails the step after the promotion, so that Secrets Manager retries it (404 counts as revoked). The version's record
+ * is a claim (a value writer could have put it there): the token list says which owed tokens are live and marked as
+ * the secret's, and an unmarked one is revoked only when its full token, held in a version of the secret, authenticates.
  */
 export async function finishSecret(rotation: Rotation): Promise<string> {
   const { store, event, report, redactor } = rotation;
@@ -37,8 +40,17 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   report.clientIds.current = version.clientId;
 
   let failed = owed;
-  if (authority) {
-    failed = await revokeAll(rotation, authority, owed, [version.clientId]);
+  let listed;
+  if (authority && owed.length > 0) {
+    try {
+      listed = await rotation.astra.listClients(authority.bearer);
+    } catch (error) {
+      authorityProblem = `the token list, which shows what is live and whose it is, could not be read: ${messageOf(error)}`;
+    }
+  }
+  if (authority && listed) {
+    const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions);
+    failed = await revokeOwned(rotation, authority, owed, { secretArn: rotation.secretArn, listed, held }, { keep: [version.clientId] });
   } else {
     for (const clientId of owed) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
     report.clientIds.revocationFailed.push(...owed);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { AstraEmulatorProcess } from './astra-emulator-process';
 
@@ -9,7 +10,7 @@ export const ROLE_TAG = 'astra-token-secret:role-id';
 export const ADMIN_TAG = 'astra-token-secret:admin-secret-arn';
 export type RevocationPolicy = 'AT_NEXT_ROTATION' | 'IMMEDIATELY';
 /** Keys the rotator writes; every other key must come through a rotation unchanged (docs/rotation-design.md). */
-export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'tokenExpiry', 'pendingRevocations'];
+export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'tokenExpiry', 'pendingRevocations', 'pendingRevocationVersions'];
 export const REGION = 'us-east-1';
 
 export type RotationMode = 'self' | 'admin';
@@ -126,7 +127,20 @@ export class SecretsFixture {
 
   /** A new AWSCURRENT version with this value: what anyone with secretsmanager:PutSecretValue can write. */
   public async putCurrent(secretId: string, secretString: string): Promise<void> {
-    await this.sm.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString, VersionStages: ['AWSCURRENT'] }));
+    const [before, labels] = Object.entries(await this.stages(secretId)).find(([, l]) => l.includes('AWSCURRENT')) ?? [];
+    // A finished rotation's AWSPENDING would stay on the demoted version and block the next RotateSecret.
+    if (before && labels?.includes('AWSPENDING')) {
+      await this.sm.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: before }));
+    }
+    const put = await this.sm.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString, VersionStages: ['AWSCURRENT'] }));
+    // moto demotes the version its PutSecretValue last made current, not the one UpdateSecretVersionStage promoted since:
+    // the promoted one keeps AWSCURRENT beside the new one. AWS moves the label, and the old version becomes AWSPREVIOUS.
+    const stages = await this.stages(secretId);
+    if (before && before !== put.VersionId && stages[before]?.includes('AWSCURRENT')) {
+      await this.sm.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT', RemoveFromVersionId: before }));
+    }
+    const current = Object.values(await this.stages(secretId)).filter((l) => l.includes('AWSCURRENT'));
+    if (current.length !== 1) throw new Error(`after PutSecretValue ${current.length} versions of ${secretId} are AWSCURRENT`);
   }
 
   /** Reads by stage, always naming it: moto returns stale values when the stage is left out. */
