@@ -259,7 +259,7 @@ export class AstraTokenSecret extends Construct {
       );
     }
     const rotationRules = renderRotationRules(props);
-    const astraApiUrl = resolveAstraApiUrl(props.astraEnvironment, props.astraApiUrl);
+    const astraApiUrl = resolveAstraApiUrl(props.astraEnvironment, props.astraApiUrl, this.node.path);
 
     const secret = new secretsmanager.Secret(this, 'Secret', {
       secretName: props.secretName,
