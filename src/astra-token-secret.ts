@@ -277,7 +277,7 @@ export class AstraTokenSecret extends Construct {
     const policy = props.previousTokenRevocation ?? PreviousTokenRevocation.AT_NEXT_ROTATION;
     Tags.of(secret).add(PREVIOUS_TOKEN_REVOCATION_TAG, policy);
     if (props.maxTokenLifetime) {
-      Tags.of(secret).add(MAX_TOKEN_LIFETIME_TAG, String(checkedTokenLifetimeSeconds(this.node.path, props.maxTokenLifetime, props, policy)));
+      Tags.of(secret).add(MAX_TOKEN_LIFETIME_TAG, String(checkedTokenLifetimeSeconds(this.node.path, props.maxTokenLifetime, rotationRules, policy)));
     }
 
     const rotation = RotationFunction.forSettings(this, {
