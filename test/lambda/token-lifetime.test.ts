@@ -62,6 +62,7 @@ describe('the lifetime floor at run time (the one synth enforces, on the rules D
     [{ AutomaticallyAfterDays: 30 }, 'AT_NEXT_ROTATION', 61 * 24],
     [{ ScheduleExpression: 'rate(1 day)', Duration: '3h' }, 'AT_NEXT_ROTATION', 51],
     [{ ScheduleExpression: 'rate(12 hours)', Duration: '2h' }, 'AT_NEXT_ROTATION', 26],
+    [{ ScheduleExpression: 'rate(240 minutes)' }, 'IMMEDIATELY', 5],
     // DescribeSecret reports a whole-day AutomaticallyAfterDays beside the expression: the expression wins.
     [{ ScheduleExpression: 'rate(4 hours)', AutomaticallyAfterDays: 1 }, 'AT_NEXT_ROTATION', 9],
     [{ ScheduleExpression: 'cron(0 4 ? * MON *)', Duration: '3h', AutomaticallyAfterDays: 7 }, 'AT_NEXT_ROTATION', 339],
