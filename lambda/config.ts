@@ -1,5 +1,5 @@
 import { ASTRA_API_URLS } from '../src/astra-api-urls';
-import { baseUrlProblem, trimmedBaseUrl } from '../src/base-url';
+import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from '../src/base-url';
 
 /** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
 export interface RotationConfig {
@@ -32,7 +32,7 @@ export class ConfigError extends Error {
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig {
   return {
-    secretsManagerEndpoint: secretsManagerEndpoint(env.SECRETS_MANAGER_ENDPOINT),
+    secretsManagerEndpoint: endpointSetting(env, 'SECRETS_MANAGER_ENDPOINT'),
     astraApiUrl: astraApiUrl(env.ASTRA_API_URL),
     httpTimeoutMs: positiveInt(env, 'ASTRA_HTTP_TIMEOUT_MS', 10_000, 1),
     httpMaxAttempts: positiveInt(env, 'ASTRA_HTTP_MAX_ATTEMPTS', 4, 1),
@@ -45,15 +45,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig
   };
 }
 
-/** Every new token crosses this connection in a PutSecretValue: https only, plain http for loopback test servers. */
-function secretsManagerEndpoint(raw: string | undefined): string | undefined {
-  const value = raw?.trim();
+/**
+ * An AWS endpoint the function reads from `<SERVICE>_ENDPOINT` (the construct sets it from a VPC endpoint): every new
+ * token crosses the Secrets Manager one in a PutSecretValue. https only, plain http for loopback test servers, never
+ * with credentials. Undefined when unset: the SDK's regional endpoint. Every `*_ENDPOINT` the function reads goes
+ * through here, so that none is quoted with its credentials.
+ */
+export function endpointSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
   if (!value) return undefined;
   const problem = baseUrlProblem(value, { loopbackHttp: true });
   if (problem) {
-    const shown = problem === 'is not a URL' ? '' : ` ${new URL(value).origin}`;
-    throw new ConfigError(`SECRETS_MANAGER_ENDPOINT${shown} ${problem}: every new token is sent to it. Nothing was read or written. `
-      + 'Set it to https://<Secrets Manager endpoint host>, or remove it for the regional endpoint.');
+    throw new ConfigError(`${name}${quoted(value)} ${problem}: the function sends its AWS calls to it (to Secrets Manager's, every new token). Nothing was read or written. `
+      + `Set it to https://<endpoint host> with no credentials${problem === URL_CREDENTIALS_PROBLEM ? ' (the function signs its calls with its role)' : ''}, `
+      + 'or remove it for the regional endpoint.');
   }
   return value;
 }
@@ -62,11 +67,16 @@ function astraApiUrl(raw: string | undefined): string {
   const value = raw?.trim() ? raw.trim() : DEFAULT_ASTRA_API_URL;
   const problem = baseUrlProblem(value, { loopbackHttp: true });
   if (problem) {
-    // The value itself only when it cannot hold credentials.
-    const shown = problem.includes('credentials') ? new URL(value).origin : value;
-    throw new ConfigError(`ASTRA_API_URL "${shown}" ${problem}. Set it to the DevOps API base URL, e.g. ${DEFAULT_ASTRA_API_URL}.`);
+    throw new ConfigError(`ASTRA_API_URL${quoted(value)} ${problem}. Nothing was read or written. Set it to the DevOps API base URL with no credentials `
+      + `(the function authenticates with the Astra token alone), e.g. ${DEFAULT_ASTRA_API_URL}.`);
   }
   return trimmedBaseUrl(value);
+}
+
+/** ` "<url>"`, as far as it can be quoted without credentials (see shownUrl), else nothing. */
+function quoted(value: string): string {
+  const shown = shownUrl(value);
+  return shown === undefined ? '' : ` "${shown}"`;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {

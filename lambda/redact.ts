@@ -1,7 +1,10 @@
 const MASK = '[REDACTED]';
 
-// Shapes that are secret whatever their value: Astra tokens, bearer headers and the JSON fields that carry credentials.
+// Shapes that are secret whatever their value: Astra tokens, bearer headers, the JSON fields that carry credentials, and
+// the user info of a URL (`scheme://user:password@host`; the configuration refuses such URLs, this is the defence behind
+// it: a fetch error quotes its URL). Quotes and backslashes end the user info, so a JSON log line stays JSON.
 const SECRET_SHAPES: ReadonlyArray<[RegExp, string]> = [
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'\\]+@/gi, `$1${MASK}@`],
   [/AstraCS:[A-Za-z0-9_-]*:?[A-Za-z0-9]*/g, `AstraCS:${MASK}`],
   [/\b(Bearer\s+)[^\s"',;]+/gi, `$1${MASK}`],
   [/(\\?"(?:astraKey|clientSecret|secret|token|authorization)\\?"\s*:\s*\\?")[^"\\]+/gi, `$1${MASK}`],

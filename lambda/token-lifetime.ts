@@ -1,16 +1,14 @@
+import { RotationFailure } from './errors';
 import type { RevocationPolicy } from './rotation';
+import { MAX_TOKEN_LIFETIME_TAG } from '../src/secret-tags';
 import { TOKEN_ALERTS } from '../src/token-alerts';
-import { defaultWindowHours, intervalsOfUse } from '../src/token-grace';
+import { StoredRotationRules, intervalsOfUse, rateHours, tokenLifetimeFloor, windowHours } from '../src/token-grace';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 /** The rotation rules as DescribeSecret returns them. */
-export interface RotationRulesView {
-  readonly AutomaticallyAfterDays?: number;
-  readonly Duration?: string;
-  readonly ScheduleExpression?: string;
-}
+export type RotationRulesView = StoredRotationRules;
 
 /** When the secret rotates next and how long a token must live, as far as its rotation rules tell. */
 export interface TokenNeed {
@@ -39,17 +37,40 @@ export function tokenNeed(
   return { nextRotation: next, neededUntil: new Date(graceEnd) };
 }
 
+/** A rate's interval (the expression wins over the AutomaticallyAfterDays DescribeSecret calculates from it), else the days. */
 function intervalOf(rules: RotationRulesView | undefined): number | undefined {
-  if (rules?.AutomaticallyAfterDays) return rules.AutomaticallyAfterDays * DAY_MS;
-  const rate = /^rate\((\d+) (hours?|days?)\)$/.exec(rules?.ScheduleExpression?.trim() ?? '');
-  if (!rate) return undefined;
-  return Number(rate[1]) * (rate[2].startsWith('hour') ? HOUR_MS : DAY_MS);
+  const rate = rateHours(rules?.ScheduleExpression);
+  if (rate !== undefined) return rate * HOUR_MS;
+  return rules?.AutomaticallyAfterDays ? rules.AutomaticallyAfterDays * DAY_MS : undefined;
 }
 
 /** Secrets Manager's window: `Duration` ("3h"), else to the end of the UTC day (at most 24 h) for daily schedules. */
 function windowOf(rules: RotationRulesView | undefined, intervalMs: number): number {
-  const hours = /^(\d+)h$/.exec(rules?.Duration?.trim() ?? '');
-  return (hours ? Number(hours[1]) : defaultWindowHours(intervalMs / HOUR_MS)) * HOUR_MS;
+  return windowHours(rules, intervalMs / HOUR_MS) * HOUR_MS;
+}
+
+/**
+ * Refuses, before anything is minted or written, a lifetime tag below the floor synth enforces on `maxTokenLifetime`
+ * (the same `tokenLifetimeFloor`, here on the rules DescribeSecret reports): a token given less would expire before
+ * its replacement, or within seconds. A tag with rules that give no interval is refused too, as synth refuses it.
+ */
+export function checkLifetimeFloor(
+  lifetimeSeconds: number | undefined, rules: RotationRulesView | undefined, policy: RevocationPolicy, secretArn: string,
+): void {
+  if (lifetimeSeconds === undefined) return;
+  const floor = tokenLifetimeFloor(rules, policy);
+  const untag = `aws secretsmanager untag-resource --secret-id ${secretArn} --tag-keys ${MAX_TOKEN_LIFETIME_TAG}`;
+  if (floor === undefined) {
+    throw new RotationFailure(`the tag ${MAX_TOKEN_LIFETIME_TAG} (${lifetimeSeconds} s) cannot be checked: the secret's rotation rules `
+      + `(${JSON.stringify(rules ?? {})}) give no interval to check it against, so nothing was minted or written.`,
+    `Give the secret a rate(...) or cron(...) schedule (automaticallyAfter or schedule), or ask for no expiry: remove maxTokenLifetime and deploy, or ${untag}.`);
+  }
+  if (lifetimeSeconds < floor.seconds) {
+    throw new RotationFailure(`the tag ${MAX_TOKEN_LIFETIME_TAG} is ${lifetimeSeconds} s, below the floor of ${floor.seconds} s (${floor.hours} hours) `
+      + `a token needs to outlive its replacement under the secret's rotation rules and ${policy}: ${floor.why}. Nothing was minted or written.`,
+    `Set maxTokenLifetime to at least ${floor.duration} (${floor.seconds} s) and deploy (synth refuses less), or rotate more often, `
+      + `or ask for no expiry: remove maxTokenLifetime and deploy, or ${untag}.`);
+  }
 }
 
 const EXPIRES_BEFORE_REPLACEMENT = TOKEN_ALERTS.EXPIRES_BEFORE_REPLACEMENT;

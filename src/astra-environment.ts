@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { ASTRA_API_URLS } from './astra-api-urls';
-import { baseUrlProblem, trimmedBaseUrl } from './base-url';
+import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from './base-url';
 
 /**
  * The Astra environment whose DevOps API mints the tokens. A token works only in its own environment.
@@ -16,11 +16,13 @@ export enum AstraEnvironment {
 
 
 /**
- * The DevOps API base URL from the construct's props, validated at synth time.
+ * The DevOps API base URL from the construct's props, validated at synth time. `constructPath` names the construct in
+ * the error. An error never quotes credentials, a query or a fragment of the URL.
  */
-export function resolveAstraApiUrl(environment?: AstraEnvironment, apiUrl?: string): string {
+export function resolveAstraApiUrl(environment?: AstraEnvironment, apiUrl?: string, constructPath?: string): string {
+  const who = constructPath ? `AstraTokenSecret ${constructPath}` : 'AstraTokenSecret';
   if (environment !== undefined && apiUrl !== undefined) {
-    throw new Error('AstraTokenSecret: set either `astraEnvironment` or `astraApiUrl`, not both.');
+    throw new Error(`${who}: set either \`astraEnvironment\` or \`astraApiUrl\`, not both.`);
   }
   if (apiUrl === undefined) {
     return ASTRA_API_URLS[environment ?? AstraEnvironment.PROD];
@@ -30,11 +32,13 @@ export function resolveAstraApiUrl(environment?: AstraEnvironment, apiUrl?: stri
   }
   const problem = baseUrlProblem(apiUrl, { loopbackHttp: false });
   if (problem) {
-    // The value itself only when it cannot hold credentials.
-    const shown = problem.includes('credentials') ? `${new URL(apiUrl).origin}...` : apiUrl;
-    throw new Error(
-      `AstraTokenSecret: \`astraApiUrl\` "${shown}" ${problem}: the function sends Astra tokens to it; give the DevOps API base, e.g. ${ASTRA_API_URLS.PROD}.`,
-    );
+    const shown = shownUrl(apiUrl);
+    const url = shown === undefined ? '' : ` "${shown}"`;
+    const remedy = problem === URL_CREDENTIALS_PROBLEM
+      ? 'They would be written into the template and the function\'s environment. Remove them: the function authenticates to the DevOps API '
+        + `with the Astra token alone. Give the base URL, e.g. ${ASTRA_API_URLS.PROD}.`
+      : `The function sends Astra tokens to it: give the DevOps API base, e.g. ${ASTRA_API_URLS.PROD}.`;
+    throw new Error(`${who}: \`astraApiUrl\`${url} ${problem}. ${remedy}`);
   }
   return trimmedBaseUrl(apiUrl);
 }

@@ -259,7 +259,7 @@ export class AstraTokenSecret extends Construct {
       );
     }
     const rotationRules = renderRotationRules(props);
-    const astraApiUrl = resolveAstraApiUrl(props.astraEnvironment, props.astraApiUrl);
+    const astraApiUrl = resolveAstraApiUrl(props.astraEnvironment, props.astraApiUrl, this.node.path);
 
     const secret = new secretsmanager.Secret(this, 'Secret', {
       secretName: props.secretName,
@@ -277,7 +277,7 @@ export class AstraTokenSecret extends Construct {
     const policy = props.previousTokenRevocation ?? PreviousTokenRevocation.AT_NEXT_ROTATION;
     Tags.of(secret).add(PREVIOUS_TOKEN_REVOCATION_TAG, policy);
     if (props.maxTokenLifetime) {
-      Tags.of(secret).add(MAX_TOKEN_LIFETIME_TAG, String(checkedTokenLifetimeSeconds(this.node.path, props.maxTokenLifetime, props, policy)));
+      Tags.of(secret).add(MAX_TOKEN_LIFETIME_TAG, String(checkedTokenLifetimeSeconds(this.node.path, props.maxTokenLifetime, rotationRules, policy)));
     }
 
     const rotation = RotationFunction.forSettings(this, {

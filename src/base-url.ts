@@ -16,9 +16,13 @@ export function isSecureOrLoopback(url: URL, options: { readonly loopbackHttp: b
   return url.protocol === 'https:' || (options.loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
+/** The problem `baseUrlProblem` reports for a URL with `user:password@` before its host. */
+export const URL_CREDENTIALS_PROBLEM = 'carries credentials (user:password@ before the host)';
+
 /**
- * What is wrong with `value` as a base URL, or undefined: not a URL, not https (plain http only to loopback when
- * `loopbackHttp`), or carrying credentials, a query or a fragment.
+ * What is wrong with `value` as a base URL, or undefined: not a URL, carrying credentials, not https (plain http only
+ * to loopback when `loopbackHttp`), or carrying a query or a fragment. Credentials are reported first, whatever else is
+ * wrong, so that a caller can say to remove them. The problem never quotes the value.
  */
 export function baseUrlProblem(value: string, options: { readonly loopbackHttp: boolean }): string | undefined {
   let url: URL;
@@ -27,11 +31,29 @@ export function baseUrlProblem(value: string, options: { readonly loopbackHttp: 
   } catch {
     return 'is not a URL';
   }
+  if (url.username || url.password) return URL_CREDENTIALS_PROBLEM;
   if (!isSecureOrLoopback(url, options)) {
     return options.loopbackHttp ? 'must use https:// (plain http:// is allowed only for loopback hosts)' : 'must use https://';
   }
-  if (url.username || url.password || url.search || url.hash) return 'must be a plain base URL with no credentials, query or fragment';
+  if (url.search || url.hash) return 'must be a plain base URL with no query or fragment';
   return undefined;
+}
+
+/**
+ * `value` as an error message may quote it: scheme, host and path, never user info, query or fragment (where
+ * credentials go). A value that is not a URL with a host is quoted only when it has no `@`, `?` or `#`; otherwise
+ * undefined: say what is wrong without quoting it.
+ */
+export function shownUrl(value: string): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // Special schemes (http, https, ftp, ws) parse user info apart from the host; any other keeps it in the path.
+  if (url?.host) return `${url.protocol}//${url.host}${value.includes('@') ? '' : url.pathname.replace(/\/+$/, '')}`;
+  return /[@?#]/.test(value) ? undefined : value;
 }
 
 /** The URL without trailing slashes, so that paths join onto it. */

@@ -1,5 +1,4 @@
 import { Duration, Token, aws_events as events } from 'aws-cdk-lib';
-import { defaultWindowHours } from './token-grace';
 
 /** The schedule props shared by the construct and this module. */
 export interface RotationRulesInput {
@@ -64,31 +63,6 @@ export function renderRotationRules(input: RotationRulesInput): RotationRules {
     );
   }
   return { scheduleExpression, duration: `${hoursOfWindow}h` };
-}
-
-/**
- * The longest time between two rotations the schedule allows, in hours: a rate's interval; for a cron expression a
- * bound from its coarsest restricted field (a month: 366 days, a day of the month: 31, a day of the week: 7, else 1).
- * Undefined when the schedule is a token.
- */
-export function longestIntervalHours(input: RotationRulesInput): number | undefined {
-  if (!input.schedule) return rateFromDuration(input.automaticallyAfter ?? DEFAULT_INTERVAL, '`automaticallyAfter`').hours;
-  const expression = input.schedule.expressionString;
-  if (Token.isUnresolved(expression)) return undefined;
-  const parsed = parseExpression(expression);
-  if (parsed.intervalHours !== undefined) return parsed.intervalHours;
-  const [, , dayOfMonth, month, dayOfWeek] = /^cron\((.+)\)$/.exec(expression)![1].trim().split(/\s+/);
-  const any = (field: string) => field === '*' || field === '?';
-  if (!any(month)) return 366 * 24;
-  if (!any(dayOfMonth)) return 31 * 24;
-  if (!any(dayOfWeek)) return 7 * 24;
-  return 24;
-}
-
-/** The rotation window in hours: `window`, else Secrets Manager's default (to the end of the UTC day: at most 24 hours). */
-export function windowHours(input: RotationRulesInput, intervalHours: number): number {
-  if (input.window) return input.window.toHours({ integral: false });
-  return defaultWindowHours(intervalHours);
 }
 
 function rateFromDuration(after: Duration, prop: string): { expression: string; hours: number } {

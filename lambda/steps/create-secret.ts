@@ -8,7 +8,7 @@ import { Rotation, bindingOf } from '../rotation';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../secrets';
 import { sweep } from '../sweep';
-import { expiresBeforeReplacement, tokenNeed } from '../token-lifetime';
+import { checkLifetimeFloor, expiresBeforeReplacement, tokenNeed } from '../token-lifetime';
 import { mintMarked } from './mint';
 
 export async function createSecret(rotation: Rotation): Promise<string> {
@@ -25,6 +25,7 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   }
 
   const binding = bindingOf(rotation);
+  checkLifetimeFloor(binding.maxTokenLifetimeSeconds, rotation.schedule.rules, rotation.policy, rotation.secretArn);
   const current = await readCurrent(rotation);
   validateRotatable(current, !binding.adminSecretArn);
   report.warnings.push(...disagreements(current, binding, 'AWSCURRENT'));

@@ -64,11 +64,37 @@ describe('the rotation function', () => {
   test.each([
     [{ astraApiUrl: 'http://api.astra.datastax.com' }, /`astraApiUrl` "http:\/\/api.astra.datastax.com" must use https:\/\//],
     [{ astraApiUrl: 'api.astra.datastax.com' }, /`astraApiUrl` "api.astra.datastax.com" is not a URL/],
-    [{ astraApiUrl: 'https://user:pw@api.example.com' }, /"https:\/\/api.example.com\.\.\." must be a plain base URL with no credentials, query or fragment/],
+    [{ astraApiUrl: 'https://api.example.com/?x=1' }, /`astraApiUrl` "https:\/\/api.example.com" must be a plain base URL with no query or fragment/],
     [{ astraApiUrl: 'https://api.example.com', astraEnvironment: AstraEnvironment.DEV }, /either `astraEnvironment` or `astraApiUrl`, not both/],
   ])('refuses %p', (props, message) => {
     const stack = newStack();
     expect(() => new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID, ...props })).toThrow(message);
+  });
+
+  test.each([
+    'https://astra-user:pw-9f3Kq7Zx@api.example.com',
+    'http://astra-user:pw-9f3Kq7Zx@api.example.com/v2',
+    'astra-user:pw-9f3Kq7Zx@api.example.com',
+    'https://astra-user:pw-9f3Kq7Zx@api.example.com:notaport',
+  ])('refuses an astraApiUrl with credentials (%s), naming the construct and what to do, never quoting them', (astraApiUrl) => {
+    const stack = newStack();
+    let message = '';
+    try {
+      new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID, astraApiUrl });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^AstraTokenSecret TestStack\/Token: `astraApiUrl`( "[^"]*")? (carries credentials|is not a URL|must use https)/);
+    expect(message).toMatch(/e\.g\. https:\/\/api\.astra\.datastax\.com\.$/);
+    expect(message).not.toMatch(/pw-9f3Kq7Zx|astra-user/);
+  });
+
+  test('a URL with credentials is told to lose them, with scheme and host quoted', () => {
+    const stack = newStack();
+    expect(() => new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID, astraApiUrl: 'http://u:p@api.example.com' })).toThrow(
+      'AstraTokenSecret TestStack/Token: `astraApiUrl` "http://api.example.com" carries credentials (user:password@ before the host). They would be written '
+      + 'into the template and the function\'s environment. Remove them: the function authenticates to the DevOps API with the Astra token alone. '
+      + 'Give the base URL, e.g. https://api.astra.datastax.com.');
   });
 
   test('may be invoked by Secrets Manager of the stack\'s own account only', () => {

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { CfnResponseRecorder } from './harness/cfn-response-recorder';
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { expectNoViolations } from './harness/scenario';
 import { ADMIN_TAG, ROLE_TAG, RotatedSecret, SecretOptions } from './harness/secrets-fixture';
@@ -101,6 +103,102 @@ test.each(['http://secretsmanager.us-east-1.amazonaws.com', 'http://10.1.2.3:443
     await e.driver.abandon(secret.arn, token);
     expect(await snapshot(secret)).toEqual(before);
   });
+
+describe('URL credentials in the environment: refused, and quoted nowhere', () => {
+  const USER = 'astra-url-user';
+  const PASSWORD = 'url-pw-5cQ8vRt2';
+  const cfn = new CfnResponseRecorder();
+  beforeAll(() => cfn.start());
+  afterAll(() => cfn.stop());
+
+  const withUserInfo = (url: string) => url.replace('://', `://${USER}:${PASSWORD}@`);
+  // The harness's own loopback servers with credentials added (everything else about them is right), a host http would
+  // be refused for anyway, and a value the URL parser does not split.
+  const SETTINGS: Array<[string, () => Record<string, string>]> = [
+    ['ASTRA_API_URL to the emulator', () => ({ ASTRA_API_URL: withUserInfo(e.env.ASTRA_API_URL) })],
+    ['ASTRA_API_URL over http to a remote host', () => ({ ASTRA_API_URL: withUserInfo('http://api.astra.datastax.com') })],
+    ['ASTRA_API_URL with no scheme', () => ({ ASTRA_API_URL: `${USER}:${PASSWORD}@api.astra.datastax.com` })],
+    ['SECRETS_MANAGER_ENDPOINT to moto', () => ({ SECRETS_MANAGER_ENDPOINT: withUserInfo(e.env.SECRETS_MANAGER_ENDPOINT) })],
+    ['SECRETS_MANAGER_ENDPOINT over http to a remote host', () => ({ SECRETS_MANAGER_ENDPOINT: withUserInfo('http://secretsmanager.us-east-1.amazonaws.com') })],
+  ];
+  const REFUSAL = /(?:ConfigError: )?(ASTRA_API_URL|SECRETS_MANAGER_ENDPOINT)( "[^"]*")? (carries credentials|must use https|is not a URL)/;
+
+  /** Every text that leaves the function: its console lines since `from`, the error it threw, and CloudFormation's answer. */
+  function expectNoCredentials(from: number, error?: Error, answer?: Record<string, any>): void {
+    const texts = [
+      ...e.logs.lines.slice(from),
+      ...(error ? [error.message, error.stack ?? '', (error as { serialized?: string }).serialized ?? ''] : []),
+      answer?.raw ?? '',
+    ];
+    for (const text of texts) {
+      expect(text).not.toContain(PASSWORD);
+      expect(text).not.toContain(USER);
+    }
+  }
+
+  test.each(SETTINGS)('%s: a rotation step is refused before any call; nothing written, minted or revoked', async (_what, settings) => {
+    const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+    const before = await snapshot(secret);
+    const calls = (await e.astra.records()).requests.length;
+    const token = randomUUID();
+    await e.driver.stagePendingVersion(secret.arn, token);
+    const from = e.logs.lines.length;
+    const error = await e.driver.invoke({ Step: 'createSecret', SecretId: secret.arn, ClientRequestToken: token }, settings());
+    expect(error?.message).toMatch(new RegExp(`^createSecret of ${secret.arn} \\(version ${token}\\) failed: ${REFUSAL.source}.*no credentials`));
+    const line = e.logs.stepLines(from).find((l) => l.secretArn === secret.arn);
+    expect(line).toMatchObject({ level: 'ERROR', outcome: 'failed', error: error!.message });
+    expectNoCredentials(from, error);
+    expect((await e.astra.records()).requests.length).toBe(calls);
+    expect((await e.secrets.versionValues(secret.arn))[token]).toBeUndefined();
+    await e.driver.abandon(secret.arn, token);
+    expect(await snapshot(secret)).toEqual(before);
+  });
+
+  test.each(SETTINGS)('%s: the teardown revokes nothing and its CloudFormation answer and alert do not quote them', async (_what, settings) => {
+    const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+    const before = await snapshot(secret);
+    const calls = (await e.astra.records()).requests.length;
+    const requestId = randomUUID();
+    const from = e.logs.lines.length;
+    const error = await e.driver.invoke({
+      RequestType: 'Delete',
+      ResponseURL: cfn.url(requestId),
+      StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/AstraTokens/0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7',
+      RequestId: requestId,
+      LogicalResourceId: 'AstraTokenRotationTokenTeardown1A2B3C4D',
+      PhysicalResourceId: 'AstraTokenRotationTokenTeardown1A2B3C4D-astra-token-teardown',
+      ResourceType: 'Custom::AstraTokenTeardown',
+      ResourceProperties: { ServiceToken: 'ignored', Secrets: [{ Arn: secret.arn, Destroy: 'true' }] },
+    }, settings());
+    expect(error).toBeUndefined();
+    const answer = cfn.answerTo(requestId);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(answer!.Reason).toMatch(new RegExp(`^teardown failed: ${REFUSAL.source}`));
+    const alert = e.logs.stepLines(from).find((l) => l.alert === 'TokensLeftLiveOnDeletion');
+    expect(alert?.message).toMatch(REFUSAL);
+    expectNoCredentials(from, undefined, answer);
+    expect((await e.astra.records()).requests.length).toBe(calls);
+    expect(await snapshot(secret)).toEqual(before);
+  });
+
+  test.each(SETTINGS)('%s: a Secrets Manager event is refused with an error that does not quote them', async (_what, settings) => {
+    const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+    const before = await snapshot(secret);
+    const from = e.logs.lines.length;
+    const error = await e.driver.invoke({
+      'version': '0',
+      'id': randomUUID(),
+      'detail-type': 'AWS Service Event via CloudTrail',
+      'source': 'aws.secretsmanager',
+      'account': '123456789012',
+      'region': 'us-east-1',
+      'detail': { eventName: 'RotationFailed', additionalEventData: { SecretId: secret.arn } },
+    }, settings());
+    expect(error?.message).toMatch(new RegExp(`^${REFUSAL.source}`));
+    expectNoCredentials(from, error);
+    expect(await snapshot(secret)).toEqual(before);
+  });
+});
 
 describe('bad events', () => {
   let secret: RotatedSecret;

@@ -87,3 +87,27 @@ test('maxTokenLifetime beyond an org cap that refuses it: the rotation fails say
   expect((await e.astra.mintedTokens()).length).toBe(minted);
   expect(await e.secrets.readStage(secret.arn, 'AWSCURRENT')).toEqual(before);
 });
+
+test('a lifetime tag of 1 s, below the floor synth enforces: the rotation is refused before any call to Astra, naming the floor; nothing minted or written', async () => {
+  const secret = await e.secrets.createRotatedSecret({ mode: 'admin', tags: { [LIFETIME_TAG]: '1' } });
+  const before = await e.secrets.versionValues(secret.arn);
+  const current = await e.secrets.readStage(secret.arn, 'AWSCURRENT');
+  const minted = (await e.astra.mintedTokens()).length;
+  const calls = (await e.astra.records()).requests.length;
+  const from = e.logs.lines.length;
+  const result = await e.driver.rotate(secret.arn, { maxAttempts: 2 });
+  expect(result.completed).toBe(false);
+  expect(result.errors).toHaveLength(2);
+  for (const error of result.errors) {
+    // The rotation rules moto reports: AutomaticallyAfterDays 30, no window; AT_NEXT_ROTATION: 61 days.
+    expect(error.message).toMatch(new RegExp(`^createSecret of ${secret.arn} \\(version ${result.token}\\) failed: the tag ${LIFETIME_TAG} is 1 s, `
+      + 'below the floor of 5270400 s \\(1464 hours\\).*Nothing was minted or written\\. Set maxTokenLifetime to at least Duration\\.days\\(61\\)'));
+  }
+  expect(e.logs.stepLines(from).filter((l) => l.secretArn === secret.arn).map((l) => l.outcome)).toEqual(['failed', 'failed']);
+  expect((await e.astra.records()).requests.length).toBe(calls);
+  expect((await e.astra.mintedTokens()).length).toBe(minted);
+  expect(await e.secrets.readStage(secret.arn, 'AWSCURRENT')).toEqual(current);
+  const stored = (values: Record<string, string | undefined>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+  expect(stored(await e.secrets.versionValues(secret.arn))).toEqual(stored(before));
+  expect(await e.astra.isLive(JSON.parse(current!.value!).astraKey)).toBe(true);
+});

@@ -478,11 +478,12 @@ describe('the paths around the mint', () => {
   });
 
   test('maxTokenLifetime: the mint asks for that expiry; an organization that refuses it is named in the error', async () => {
-    const { arn } = h.adminSecret({}, { 'astra-token-secret:max-token-lifetime-seconds': '86400' });
+    // 61 days: the floor under rate(30 days) with a day of window and AT_NEXT_ROTATION, which is accepted.
+    const { arn } = h.adminSecret({}, { 'astra-token-secret:max-token-lifetime-seconds': '5270400' });
     h.astra.fail({ method: 'POST', path: /^\/v2\/clientIdSecrets$/, status: 400, body: 'tokenExpiry too far', contentType: 'text/plain', times: 1 });
-    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/HTTP 400: tokenExpiry too far: the mint asked for an expiry 86400 s from now .*lower maxTokenLifetime/);
+    await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/HTTP 400: tokenExpiry too far: the mint asked for an expiry 5270400 s from now .*lower maxTokenLifetime/);
     const asked = Date.parse(h.astra.requests.find((r) => r.method === 'POST')!.body.tokenExpiry);
-    expect(Math.abs(asked - Date.now() - 86_400_000)).toBeLessThan(60_000);
+    expect(Math.abs(asked - Date.now() - 5_270_400_000)).toBeLessThan(60_000);
   });
 
   test('testSecret: a token of another organization than recorded fails, naming both', async () => {
@@ -706,6 +707,18 @@ describe('bad input fails before minting, naming the secret, version and step', 
   });
   test('a lifetime tag that is not whole seconds', () => refused(JSON.stringify({ engine: 'AstraDB' }), /max-token-lifetime-seconds is not a whole number of seconds/,
     { tags: { ...h.binding(APP_ROLE, rootarn()), 'astra-token-secret:max-token-lifetime-seconds': '30d' } }));
+  test.each([
+    ['1', 'AT_NEXT_ROTATION'],
+    ['5270399', 'AT_NEXT_ROTATION'],
+    ['2678399', 'IMMEDIATELY'],
+  ])('a lifetime tag of %s s, below the floor synth enforces (%s), before any call to Astra', async (seconds, policy) => {
+    const message = await refused(JSON.stringify({ engine: 'AstraDB' }), /the tag astra-token-secret:max-token-lifetime-seconds is \d+ s, below the floor of \d+ s/,
+      { tags: { ...h.binding(APP_ROLE, rootarn()), 'astra-token-secret:max-token-lifetime-seconds': seconds, [POLICY_TAG]: policy } });
+    const floor = policy === 'IMMEDIATELY' ? '2678400 s (744 hours)' : '5270400 s (1464 hours)';
+    expect(message).toContain(`is ${seconds} s, below the floor of ${floor}`);
+    expect(message).toMatch(/Nothing was minted or written\. Set maxTokenLifetime to at least Duration\.days\((61|31)\).*untag-resource --secret-id arn:/);
+    expect(h.astra.requests).toHaveLength(0);
+  });
   test('an unknown revocation policy', () => refused(JSON.stringify({ engine: 'AstraDB' }), /tag astra-token-secret:previous-token-revocation is "SOMETIMES"/,
     { tags: { ...h.binding(APP_ROLE, rootarn()), [POLICY_TAG]: 'SOMETIMES' } }));
   test('a pending version that already holds a value without a token', async () => {

@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AstraClient, errorDetail } from '../../lambda/astra-client';
-import { ConfigError, readConfig, RotationConfig } from '../../lambda/config';
+import { ConfigError, endpointSetting, readConfig, RotationConfig } from '../../lambda/config';
 import { messageOf } from '../../lambda/errors';
 import { writeLogLine } from '../../lambda/log';
 import { ownershipMark, parseMark } from '../../lambda/ownership-mark';
@@ -41,7 +41,63 @@ describe('readConfig', () => {
     expect(readConfig({ SECRETS_MANAGER_ENDPOINT: ' https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com ' }).secretsManagerEndpoint)
       .toBe('https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com');
     expect(readConfig({ SECRETS_MANAGER_ENDPOINT: '' }).secretsManagerEndpoint).toBeUndefined();
-    expect(() => readConfig({ SECRETS_MANAGER_ENDPOINT: 'https://key:secret@example.com' })).toThrow(/^SECRETS_MANAGER_ENDPOINT https:\/\/example.com must be a plain base URL with no credentials/);
+    expect(() => readConfig({ SECRETS_MANAGER_ENDPOINT: 'https://example.com/?x=1' })).toThrow(/^SECRETS_MANAGER_ENDPOINT "https:\/\/example.com" must be a plain base URL with no query/);
+  });
+});
+
+describe('URL credentials in the environment', () => {
+  // Every shape a URL with credentials takes: https, http (refused for its scheme too), to loopback (allowed http),
+  // no scheme, a scheme the URL parser does not split, a user alone, and a value that is not a URL at all.
+  const PASSWORD = 'pw-9f3Kq7Zx';
+  const urls = [
+    `https://astra-user:${PASSWORD}@api.astra.datastax.com`,
+    `http://astra-user:${PASSWORD}@api.astra.datastax.com/`,
+    `http://astra-user:${PASSWORD}@127.0.0.1:8080`,
+    `astra-user:${PASSWORD}@api.astra.datastax.com`,
+    `custom://astra-user:${PASSWORD}@host/path`,
+    `https://${PASSWORD}@api.astra.datastax.com`,
+    `https://astra-user:${PASSWORD}@api.astra.datastax.com:notaport`,
+    `https://astra-user:${PASSWORD}@api.astra.datastax.com/?token=${PASSWORD}#${PASSWORD}`,
+  ];
+  const refusal = (env: Record<string, string>): Error => {
+    try {
+      readConfig(env);
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('accepted');
+  };
+
+  test.each(urls)('ASTRA_API_URL %s is refused without quoting the credentials', (url) => {
+    const error = refusal({ ASTRA_API_URL: url });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^ASTRA_API_URL( "[^"]*")? (carries credentials|is not a URL|must use https)/);
+    expect(error.message).toMatch(/with no credentials .*e\.g\. https:\/\/api\.astra\.datastax\.com/);
+    expect(error.message).not.toContain(PASSWORD);
+    expect(error.message).not.toContain('astra-user');
+  });
+
+  test.each(urls)('SECRETS_MANAGER_ENDPOINT %s is refused without quoting the credentials', (url) => {
+    const error = refusal({ SECRETS_MANAGER_ENDPOINT: url });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^SECRETS_MANAGER_ENDPOINT( "[^"]*")? (carries credentials|is not a URL|must use https).*Nothing was read or written/);
+    expect(error.message).not.toContain(PASSWORD);
+    expect(error.message).not.toContain('astra-user');
+  });
+
+  test('a URL with credentials says so first, and quotes scheme and host only', () => {
+    expect(refusal({ ASTRA_API_URL: `http://astra-user:${PASSWORD}@api.example.com/v2` }).message)
+      .toMatch(/^ASTRA_API_URL "http:\/\/api.example.com" carries credentials \(user:password@ before the host\)\. /);
+    expect(refusal({ SECRETS_MANAGER_ENDPOINT: `https://astra-user:${PASSWORD}@vpce.example.com` }).message)
+      .toMatch(/^SECRETS_MANAGER_ENDPOINT "https:\/\/vpce.example.com" carries credentials .*signs its calls with its role/);
+  });
+
+  test('every *_ENDPOINT goes through the same check', () => {
+    expect(endpointSetting({ CLOUDFORMATION_ENDPOINT: ' https://cloudformation.eu-west-1.amazonaws.com ' }, 'CLOUDFORMATION_ENDPOINT'))
+      .toBe('https://cloudformation.eu-west-1.amazonaws.com');
+    expect(endpointSetting({}, 'CLOUDFORMATION_ENDPOINT')).toBeUndefined();
+    expect(() => endpointSetting({ CLOUDFORMATION_ENDPOINT: `https://u:${PASSWORD}@cfn.example.com` }, 'CLOUDFORMATION_ENDPOINT'))
+      .toThrow(/^CLOUDFORMATION_ENDPOINT "https:\/\/cfn.example.com" carries credentials/);
   });
   test('loopback hosts', () => {
     expect(['127.1.2.3', 'LOCALHOST', '::1'].map(isLoopbackHost)).toEqual([true, true, true]);
@@ -74,6 +130,15 @@ describe('Redactor', () => {
       + 'arn:aws:secretsmanager:us-east-1:1:secret:app-token-AbCdEf');
     expect(text).toBe('x [REDACTED] AstraCS:[REDACTED] Authorization: Bearer [REDACTED] {"clientSecret":"[REDACTED]","token":"[REDACTED]"} secret=[REDACTED] abc '
       + 'arn:aws:secretsmanager:us-east-1:1:secret:app-token-AbCdEf');
+  });
+  test('masks the user info of any URL, and leaves a JSON line JSON', () => {
+    const r = new Redactor();
+    expect(r.redact('fetch failed: Request cannot be constructed from a URL that includes credentials: https://u:p4ss@api.example.com/v2/currentOrg'))
+      .toBe('fetch failed: Request cannot be constructed from a URL that includes credentials: https://[REDACTED]@api.example.com/v2/currentOrg');
+    expect(r.redact('HTTP://p4ss@h and ftp://a:b@c')).toBe('HTTP://[REDACTED]@h and ftp://[REDACTED]@c');
+    const line = JSON.stringify({ url: 'https://api.example.com', contact: 'ops@example.com', other: 'http://x:y@z' });
+    expect(JSON.parse(r.redact(line))).toEqual({ url: 'https://api.example.com', contact: 'ops@example.com', other: 'http://[REDACTED]@z' });
+    expect(r.redact('arn:aws:secretsmanager:us-east-1:1:secret:a@b-AbCdEf https://api.example.com/a@b')).toBe('arn:aws:secretsmanager:us-east-1:1:secret:a@b-AbCdEf https://api.example.com/a@b');
   });
 });
 
