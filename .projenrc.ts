@@ -40,6 +40,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     // Bundled into the rotation Lambda at build time (see the bundle task below).
     '@aws-sdk/client-secrets-manager@^3',
+    // Bundled too: the teardown reads the stack's state (its evidence that CloudFormation deletes a secret).
+    '@aws-sdk/client-cloudformation@^3',
     // The bundle's credentials: from Lambda's environment only (lambda/env-credentials.ts stands in for the default chain).
     '@aws-sdk/credential-provider-env@^3',
     'esbuild@^0.25',

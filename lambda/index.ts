@@ -1,5 +1,5 @@
 import { AstraClient } from './astra-client';
-import { DEFAULT_INVOCATION_MS, readConfig } from './config';
+import { DEFAULT_INVOCATION_MS, endpointSetting, readConfig } from './config';
 import { messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
@@ -57,7 +57,23 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
 async function teardown(event: CustomResourceEvent, context?: InvocationContext): Promise<void> {
   const redactor = new Redactor();
   const region = process.env.AWS_REGION || /^arn:[^:]+:cloudformation:([^:]+):/.exec(event.StackId)?.[1];
-  await handleTeardown(event, () => ({ ...services(region, context, redactor), functionArn: context?.invokedFunctionArn }), redactor);
+  await handleTeardown(event, () => {
+    const base = services(region, context, redactor);
+    const endpoint = endpointSetting(process.env, 'CLOUDFORMATION_ENDPOINT');
+    return {
+      ...base,
+      deployedStackId: process.env.STACK_ID?.trim() || undefined,
+      // Loaded on the teardown's first request only: a rotation step never pays for the CloudFormation client.
+      readStack: (stackId: string) => loadCloudFormation()
+        .readStackState(stackId, { endpoint, region, requestTimeoutMs: base.config.secretsManagerTimeoutMs }),
+    };
+  }, redactor);
+}
+
+/** Required on the teardown's first request only: the bundle evaluates it then, so a rotation step never pays for it. */
+function loadCloudFormation(): typeof import('./cloudformation') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./cloudformation');
 }
 
 async function secretEvent(event: SecretEvent, context?: InvocationContext): Promise<void> {

@@ -6,6 +6,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { awsClientSettings, cachedClient } from './aws-client-settings';
 import { RotationFailure, messageOf } from './errors';
 
 export const AWSCURRENT = 'AWSCURRENT';
@@ -14,32 +15,9 @@ export const AWSPREVIOUS = 'AWSPREVIOUS';
 
 const clients = new Map<string, SecretsManagerClient>();
 
-/**
- * One client per endpoint, region and timeout: env may change between invocations in one process (tests, the e2e
- * harness). Without timeouts one stalled call would run the function into its own timeout.
- */
 export function secretsManagerClient(endpoint: string | undefined, region: string | undefined, requestTimeoutMs: number): SecretsManagerClient {
-  const key = `${endpoint ?? ''}|${region ?? ''}|${requestTimeoutMs}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = new SecretsManagerClient({
-      endpoint,
-      region,
-      maxAttempts: 3,
-      // Set here rather than looked up in the environment and shared config files at the first call: the endpoint is
-      // the deployed one, and the app id names this function's calls in CloudTrail's userAgent.
-      retryMode: 'standard',
-      defaultsMode: 'standard',
-      useFipsEndpoint: false,
-      useDualstackEndpoint: false,
-      authSchemePreference: [],
-      userAgentAppId: 'cdk-astra-token-secret',
-      // Without throwOnRequestTimeout this SDK only warns when a request outlives requestTimeout, and keeps waiting.
-      requestHandler: { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(requestTimeoutMs, 2_000), throwOnRequestTimeout: true },
-    });
-    clients.set(key, client);
-  }
-  return client;
+  return cachedClient(clients, endpoint, region, requestTimeoutMs,
+    () => new SecretsManagerClient(awsClientSettings(endpoint, region, requestTimeoutMs)));
 }
 
 /** A PutSecretValue that failed; `rejected` when Secrets Manager answered a client error, so nothing was stored. */

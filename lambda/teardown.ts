@@ -1,23 +1,19 @@
-import { AstraClient } from './astra-client';
+import { AstraClient, AstraClientEntry } from './astra-client';
 import { Authority, adminAuthority, selfAuthority } from './authority';
 import { readBinding } from './binding';
+import type { StackState } from './cloudformation';
+import { answerCloudFormation } from './cloudformation-answer';
 import { RotationConfig } from './config';
-import { messageOf } from './errors';
+import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
+import { AstraApiError, messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
 import { HeldTokens, revokeOwned } from './revocation-rule';
 import { AstraSecretValue, parseSecretString } from './secret-value';
-import { AWSCURRENT, AWSPREVIOUS, SecretStore, rotatedByAnotherFunction, versionWithStage } from './secrets';
+import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { markedTokens } from './sweep';
 import { TimeBudget } from './time-budget';
-import { isSecureOrLoopback } from '../src/base-url';
 import { TOKEN_ALERTS } from '../src/token-alerts';
-
-/** The custom resource's view of a managed secret: its ARN, and whether its removal policy destroys it. */
-interface ManagedSecret {
-  readonly arn: string;
-  readonly destroy: boolean;
-}
 
 /** A CloudFormation custom resource request (the teardown resource, one per rotation function). */
 export interface CustomResourceEvent {
@@ -37,8 +33,10 @@ export interface TeardownDeps {
   readonly config: RotationConfig;
   readonly redactor: Redactor;
   readonly budget: TimeBudget;
-  /** This function's ARN: a secret rotated by another function (it moved) is not this teardown's to revoke. */
-  readonly functionArn?: string;
+  /** The stack the function was deployed in (its environment); a request naming another stack is refused. */
+  readonly deployedStackId?: string;
+  /** CloudFormation's view of the stack now: the evidence a Delete is checked against. */
+  readStack(stackId: string): Promise<StackState>;
 }
 
 export function isCustomResourceEvent(event: unknown): event is CustomResourceEvent {
@@ -46,141 +44,208 @@ export function isCustomResourceEvent(event: unknown): event is CustomResourceEv
   return typeof e.RequestType === 'string' && typeof e.ResponseURL === 'string' && typeof e.RequestId === 'string';
 }
 
-/**
- * Which secrets leave: on Delete (the stack, or this function, goes) every destroyed one; on Update those that were
- * destroyed-on-removal and are no longer listed. A secret whose removal policy retains it is never among them.
- */
-export function leavingSecrets(event: CustomResourceEvent): ManagedSecret[] {
-  const now = secretsOf(event.ResourceProperties?.Secrets);
-  if (event.RequestType === 'Delete') return now.filter((s) => s.destroy);
-  if (event.RequestType === 'Create') return [];
-  const stay = new Set(now.map((s) => s.arn));
-  return secretsOf(event.OldResourceProperties?.Secrets).filter((s) => s.destroy && !stay.has(s.arn));
-}
-
-function secretsOf(raw: unknown): ManagedSecret[] {
+/** The ARNs a request lists: which secrets to look at, never whether they go (CloudFormation's state decides that). */
+export function listedSecretArns(properties: { readonly Secrets?: unknown } | undefined): string[] {
+  const raw = properties?.Secrets;
   if (!Array.isArray(raw)) return [];
-  return raw.flatMap((entry) => {
-    const e = (entry ?? {}) as { Arn?: unknown; Destroy?: unknown };
-    // CloudFormation hands every property over as a string.
-    return typeof e.Arn === 'string' ? [{ arn: e.Arn, destroy: e.Destroy === true || e.Destroy === 'true' }] : [];
-  });
+  return [...new Set(raw.flatMap((entry) => {
+    const arn = (entry ?? {} as { Arn?: unknown }).Arn;
+    return typeof arn === 'string' ? [arn] : [];
+  }))];
 }
 
 /**
- * Revokes the tokens of every secret that leaves, admin-minted ones first (a self-rotating secret may be their admin),
- * then answers CloudFormation SUCCESS whatever happened: a deletion is never blocked. What could not be revoked is an
- * ERROR alert line, which the construct's alarm counts.
+ * Create and Update revoke nothing: each answers a new physical id, so that CloudFormation deletes the old one in the
+ * update's cleanup, once the update can no longer roll back (or the new one in the rollback's cleanup). A Delete
+ * revokes only what CloudFormation's own state shows it is deleting (end-of-life.ts), leaves first along admin
+ * chains, and answers SUCCESS whatever happened: a deletion is never blocked. Whatever stays live is an ERROR line.
  */
 export async function handleTeardown(event: CustomResourceEvent, makeDeps: () => TeardownDeps, redactor: Redactor): Promise<void> {
-  const physicalId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-astra-token-teardown`;
-  let reason = 'nothing to revoke';
+  if (event.RequestType !== 'Delete') {
+    await answerCloudFormation(event, `${event.LogicalResourceId}-${event.RequestId}`, 'nothing to revoke: tokens are revoked only when CloudFormation deletes', redactor);
+    return;
+  }
+  const physicalId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-${event.RequestId}`;
+  const listed = listedSecretArns(event.ResourceProperties);
+  let reason: string;
   try {
-    const leaving = leavingSecrets(event);
-    const deps = makeDeps();
-    const plans = await Promise.all(leaving.map(async (s) => ({ secret: s, plan: await planFor(s.arn, deps) })));
-    plans.sort((a, b) => Number(a.plan.selfRotating) - Number(b.plan.selfRotating));
-    const left: string[] = [];
-    for (const { secret, plan } of plans) {
-      const report = new StepReport('teardown', secret.arn, `${event.RequestType} ${event.RequestId}`);
-      const started = Date.now();
-      const outcome = plan.skip ?? await revokeSecretTokens(secret.arn, plan, deps, report);
-      writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
-      if (outcome.startsWith('left live')) {
-        left.push(secret.arn);
-        writeLogLine(leftLiveAlert(secret.arn, report.clientIds.revocationFailed, outcome), redactor);
-      }
-    }
-    reason = leaving.length === 0 ? reason : `${leaving.length - left.length} of ${leaving.length} secrets' tokens revoked`
-      + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
+    reason = await tearDown(event, listed, makeDeps(), redactor);
   } catch (error) {
-    reason = `teardown failed: ${redactor.redact(messageOf(error))}`;
-    writeLogLine(leftLiveAlert('(every leaving secret)', [], reason), redactor);
+    reason = `teardown failed: ${messageOf(error)}`;
+    writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason), redactor);
   }
   await answerCloudFormation(event, physicalId, reason, redactor);
 }
 
-interface TeardownPlan {
-  readonly skip?: string;
-  readonly selfRotating: boolean;
+async function tearDown(event: CustomResourceEvent, listed: string[], deps: TeardownDeps, redactor: Redactor): Promise<string> {
+  let state: StackState;
+  try {
+    state = await deps.readStack(event.StackId);
+  } catch (error) {
+    const why = `CloudFormation's state of ${event.StackId} could not be read (${messageOf(error)}), so nothing was revoked`;
+    for (const arn of listed) writeLogLine(leftLiveAlert(arn, [], why), redactor);
+    return why;
+  }
+  const confirmed = confirmDeletion(event, state, deps.deployedStackId);
+  if ('refused' in confirmed) {
+    writeLogLine({
+      level: 'ERROR',
+      alert: TOKEN_ALERTS.TEARDOWN_NOT_CONFIRMED,
+      step: 'teardown',
+      stackId: event.StackId,
+      logicalResourceId: event.LogicalResourceId,
+      physicalResourceId: event.PhysicalResourceId,
+      message: `A teardown Delete was not confirmed by CloudFormation: ${confirmed.refused}. Nothing was revoked. `
+        + 'If nobody deleted or updated the stack, someone allowed lambda:InvokeFunction on the rotation function sent it: find them in CloudTrail (Invoke).',
+    }, redactor);
+    return `nothing revoked: ${confirmed.refused}`;
+  }
+
+  const plans: SecretPlan[] = [];
+  for (const arn of listed) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
+  const going = plans.filter((p): p is GoingSecret => 'going' in p);
+  const lists = new Map<string, Promise<AstraClientEntry[]>>();
+  const left: string[] = [];
+  for (const plan of leavesFirst(going)) {
+    const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
+    const started = Date.now();
+    const outcome = await revokeSecretTokens(plan, deps, report, lists);
+    writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
+    const stillLive = [...report.clientIds.revocationFailed, ...report.revocationsRefused.map((r) => r.clientId)];
+    if (outcome.startsWith('left live') || stillLive.length > 0) {
+      left.push(plan.arn);
+      writeLogLine(leftLiveAlert(plan.arn, stillLive, outcome), redactor);
+    }
+  }
+  for (const plan of plans) {
+    if ('leftLive' in plan) {
+      left.push(plan.arn);
+      writeLogLine(leftLiveAlert(plan.arn, [], plan.leftLive), redactor);
+    }
+  }
+  return `${confirmed.phase}: ${going.length} of ${listed.length} secrets deleted by CloudFormation, ${going.length - left.length} with every token revoked`
+    + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
+}
+
+interface GoingSecret {
+  readonly arn: string;
+  readonly going: true;
   readonly adminSecretArn?: string;
   readonly current?: AstraSecretValue;
   readonly previous?: AstraSecretValue;
-  readonly versions?: { readonly current?: string; readonly previous?: string };
+  readonly versions: { readonly current?: string; readonly previous?: string };
 }
 
-async function planFor(arn: string, deps: TeardownDeps): Promise<TeardownPlan> {
+type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string } | { readonly arn: string; readonly leftLive: string };
+
+/** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
+async function planFor(arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor): Promise<SecretPlan> {
+  const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
   let answer;
   try {
     answer = await deps.store.describeIfAllowed(arn);
   } catch (error) {
-    return { skip: `left live: the secret could not be described (${messageOf(error)})`, selfRotating: false };
+    return { arn, leftLive: `the secret could not be described (${messageOf(error)})` };
   }
   if ('missing' in answer) {
-    return answer.missing === 'not-found'
-      ? { skip: 'skipped: the secret no longer exists', selfRotating: false }
-      : { skip: 'left live: the secret could not be described (AccessDeniedException: the rotation function\'s role may not describe it)', selfRotating: false };
+    if (answer.missing === 'not-found') {
+      log('skipped: the secret no longer exists');
+      return { arn, stays: 'gone' };
+    }
+    return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
   }
   const description = answer.found;
-  // Moved to another rotation function (its settings changed): its tokens stay, that function serves it now.
-  if (rotatedByAnotherFunction(description, deps.functionArn)) {
-    return { skip: 'skipped: another function rotates the secret now', selfRotating: false };
+  const fate = secretFate(phase, { arn, tags: description.Tags }, state);
+  if (!fate.going) {
+    log(`skipped: CloudFormation does not delete it (${fate.why})`);
+    return { arn, stays: fate.why };
   }
-  let binding;
+  let adminSecretArn: string | undefined;
   try {
-    binding = readBinding(description.Tags, arn);
+    adminSecretArn = readBinding(description.Tags, arn).adminSecretArn;
   } catch (error) {
-    return { skip: `left live: ${messageOf(error)}`, selfRotating: false };
+    return { arn, leftLive: messageOf(error) };
   }
-  const read = async (stage: string) => {
-    const versionId = versionWithStage(description.VersionIdsToStages, stage);
-    if (!versionId) return undefined;
-    try {
+  const versions = {
+    current: versionWithStage(description.VersionIdsToStages, AWSCURRENT),
+    previous: versionWithStage(description.VersionIdsToStages, AWSPREVIOUS),
+  };
+  try {
+    const read = async (stage: string, versionId: string | undefined) => {
+      if (!versionId) return undefined;
       const text = await deps.store.valueOf(arn, { versionId, stage });
-      return text ? parseSecretString(text, stage, deps.redactor) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    selfRotating: !binding.adminSecretArn,
-    adminSecretArn: binding.adminSecretArn,
-    current: await read(AWSCURRENT),
-    previous: await read(AWSPREVIOUS),
-    versions: {
-      current: versionWithStage(description.VersionIdsToStages, AWSCURRENT),
-      previous: versionWithStage(description.VersionIdsToStages, AWSPREVIOUS),
-    },
-  };
+      return text ? parseSecretString(text, stage, redactor) : undefined;
+    };
+    const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
+    return { arn, going: true, adminSecretArn, current, previous, versions };
+  } catch (error) {
+    // A failure to read is a failure: the secret's tokens cannot be found without its values.
+    return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
+  }
 }
 
 /**
- * AWSCURRENT's and AWSPREVIOUS's tokens, every token marked as the secret's, and what AWSCURRENT still owes. A
- * self-rotating secret's last token can only revoke itself: that is the one self-revocation the design allows.
+ * The order of revocation: a secret minted by another leaving secret goes before that admin, through any depth of
+ * chain (root -> mid -> leaf revokes leaf, mid, root), so that no authority is revoked while it still has tokens to
+ * revoke. Secrets in a cycle (not something the construct builds) keep their listed order.
  */
-async function revokeSecretTokens(arn: string, plan: TeardownPlan, deps: TeardownDeps, report: StepReport): Promise<string> {
-  const rotation = { astra: deps.astra, report, redactor: deps.redactor, store: deps.store };
+export function leavesFirst<T extends { readonly arn: string; readonly adminSecretArn?: string }>(secrets: readonly T[]): T[] {
+  const byArn = new Map(secrets.map((s) => [s.arn, s]));
+  const minted = new Map<string, T[]>();
+  for (const s of secrets) {
+    if (s.adminSecretArn && byArn.has(s.adminSecretArn)) minted.set(s.adminSecretArn, [...minted.get(s.adminSecretArn) ?? [], s]);
+  }
+  const ordered: T[] = [];
+  const visiting = new Set<string>();
+  const visit = (s: T) => {
+    if (ordered.includes(s) || visiting.has(s.arn)) return;
+    visiting.add(s.arn);
+    for (const child of minted.get(s.arn) ?? []) visit(child);
+    ordered.push(s);
+  };
+  for (const s of secrets) visit(s);
+  return ordered;
+}
+
+/**
+ * AWSCURRENT's and AWSPREVIOUS's tokens, every token marked as the secret's, and what AWSCURRENT still owes, each
+ * under the revocation rule. A self-rotating secret's last token can only revoke itself: that is the one
+ * self-revocation the design allows. One token list per authority serves every secret it minted.
+ */
+async function revokeSecretTokens(
+  plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: Map<string, Promise<AstraClientEntry[]>>,
+): Promise<string> {
+  const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined;
   try {
-    authority = plan.adminSecretArn ? await adminAuthority(rotation, plan.adminSecretArn) : plan.current && selfAuthority(plan.current, 'current');
+    authority = plan.adminSecretArn ? await adminAuthority(deps, plan.adminSecretArn) : plan.current && selfAuthority(plan.current, 'current');
   } catch (error) {
     return `left live: ${messageOf(error)}`;
   }
-  if (!authority) return 'skipped: the secret holds no token';
-  if (!deps.budget.allows(deps.config.httpTimeoutMs)) return 'left live: the invocation ran out of time before this secret';
-  let listed;
-  try {
-    listed = await deps.astra.listClients(authority.bearer);
-  } catch (error) {
-    return `left live: the token list could not be read (${messageOf(error)})`;
+  if (!authority) {
+    // A self-rotating secret that never held a token (the bootstrap was never stored) has nothing to revoke.
+    return plan.current?.astraKey || plan.previous?.astraKey ? 'left live: AWSCURRENT holds no token to revoke with' : 'nothing to revoke: the secret never held a token';
   }
-  const held = new HeldTokens(deps.store, arn, deps.redactor, plan.current?.pendingRevocationVersions)
-    .add(plan.current, plan.versions?.current).add(plan.previous, plan.versions?.previous);
+  if (!deps.budget.allows(deps.config.httpTimeoutMs)) return 'left live: the invocation ran out of time before this secret';
+  let listed: AstraClientEntry[];
+  try {
+    const key = authority.bearer;
+    if (!lists.has(key)) lists.set(key, deps.astra.listClients(authority.bearer));
+    listed = await lists.get(key)!;
+  } catch (error) {
+    lists.delete(authority.bearer);
+    const dead = error instanceof AstraApiError && error.status === 401 && !plan.adminSecretArn;
+    return dead
+      ? 'left live: its AWSCURRENT token no longer authenticates, so its tokens cannot be listed (if an earlier attempt of this teardown revoked it, nothing is left)'
+      : `left live: the token list could not be read (${messageOf(error)})`;
+  }
+  const held = new HeldTokens(deps.store, plan.arn, deps.redactor, plan.current?.pendingRevocationVersions)
+    .add(plan.current, plan.versions.current).add(plan.previous, plan.versions.previous);
   // A self-rotating secret's token just listed the org's tokens: it authenticated, so possession is proven.
-  const evidence = { secretArn: arn, listed, held, proven: plan.selfRotating ? [authority.clientId] : [] };
-  const candidates = [...markedTokens(listed, arn), plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
-  await revokeOwned(rotation, authority, candidates, evidence);
-  if (plan.selfRotating) await revokeOwned(rotation, authority, [authority.clientId], evidence, { revokeAuthority: true });
+  const evidence = { secretArn: plan.arn, listed, held, proven: plan.adminSecretArn ? [] : [authority.clientId] };
+  const candidates = [...markedTokens(listed, plan.arn), plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
+  await revokeOwned(context, authority, candidates, evidence);
+  if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   return report.clientIds.revocationFailed.length > 0 ? 'left live: some revocations failed' : 'revoked';
 }
 
@@ -191,39 +256,7 @@ function leftLiveAlert(secretArn: string, clientIds: string[], why: string): Rec
     step: 'teardown',
     secretArn,
     clientIds,
-    message: `The secret ${secretArn} left the stack but not all of its tokens were revoked (${why}). The deletion went on. `
+    message: `The secret ${secretArn} is being deleted by CloudFormation but not all of its tokens were revoked (${why}). The deletion went on. `
       + 'Revoke them in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.',
   };
-}
-
-/** The answer CloudFormation waits for, PUT to the pre-signed URL; always SUCCESS, so a deletion is never blocked. */
-async function answerCloudFormation(event: CustomResourceEvent, physicalId: string, reason: string, redactor: Redactor): Promise<void> {
-  const body = JSON.stringify({
-    Status: 'SUCCESS',
-    Reason: reason.slice(0, 1000),
-    PhysicalResourceId: physicalId,
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
-  });
-  const url = new URL(event.ResponseURL);
-  if (!isSecureOrLoopback(url, { loopbackHttp: true })) {
-    writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: `ResponseURL of ${url.host} is not https` }, redactor);
-    return;
-  }
-  let problem = '';
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      const response = await fetch(event.ResponseURL, {
-        method: 'PUT', body, headers: { 'Content-Type': '' }, redirect: 'error', signal: AbortSignal.timeout(10_000),
-      });
-      if (response.ok) return;
-      problem = `HTTP ${response.status}`;
-      await response.text();
-    } catch (error) {
-      problem = messageOf(error);
-    }
-  }
-  // CloudFormation waits for the answer until its own timeout; the line says why it never came.
-  writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: `PUT to the ResponseURL failed 3 times: ${problem}` }, redactor);
 }

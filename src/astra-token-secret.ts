@@ -1,5 +1,7 @@
 import {
+  CfnResource,
   Duration,
+  Lazy,
   RemovalPolicy,
   SecretValue,
   Tags,
@@ -21,9 +23,9 @@ import { ROLE_UUID } from './role-uuid';
 import { alarmOnRotationErrors, alarmOnTokenAlerts, forwardSecretEvents } from './rotation-alerts';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
-import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
+import { ADMIN_SECRET_ARN_TAG, DELETION_POLICY_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
 import { checkedTokenLifetimeSeconds } from './token-lifetime';
-import { TokenTeardown } from './token-teardown';
+import { renderedDeletionPolicy } from './token-teardown';
 
 /**
  * The secret's first value, before any token: CloudFormation owns it, so it depends on no prop. A prop that changed it
@@ -84,10 +86,12 @@ export interface AstraTokenSecretProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * What happens to the secret when it leaves the stack, or its stack is deleted. With `DESTROY` the
-   * rotation function first revokes its tokens in Astra (AWSCURRENT's, AWSPREVIOUS's and every token
-   * marked as the secret's); a revocation that fails is logged (and alarmed with `alarmTopic`) but never
-   * blocks the deletion. With `RETAIN` or `SNAPSHOT` nothing is revoked.
+   * What happens to the secret when it leaves the stack, is replaced, or its stack is deleted. Whenever
+   * CloudFormation deletes the secret (by this policy, or by whatever else sets its DeletionPolicy or
+   * UpdateReplacePolicy: `applyRemovalPolicy`, `RemovalPolicies`, an override), the rotation function
+   * revokes its tokens in Astra (AWSCURRENT's, AWSPREVIOUS's and every token marked as the secret's) once
+   * the deletion can no longer roll back; a revocation that fails is logged (and alarmed with
+   * `alarmTopic`) but never blocks the deletion. A secret CloudFormation keeps keeps its tokens.
    *
    * @default RemovalPolicy.DESTROY
    */
@@ -168,7 +172,8 @@ export interface AstraTokenSecretProps {
 
   /**
    * The VPC to run the rotation function in. It needs a route to the Astra DevOps API
-   * (NAT) and to Secrets Manager (NAT or `secretsManagerEndpoint`).
+   * (NAT), to Secrets Manager (NAT or `secretsManagerEndpoint`) and, to revoke a deleted secret's
+   * tokens, to CloudFormation (NAT or `cloudFormationEndpoint`).
    *
    * @default - the function runs outside any VPC
    */
@@ -196,6 +201,16 @@ export interface AstraTokenSecretProps {
    * @default - the regional Secrets Manager endpoint of the stack's partition
    */
   readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+
+  /**
+   * An interface VPC endpoint for CloudFormation, which the function asks, before it revokes a
+   * deleted secret's tokens, whether CloudFormation is really deleting it. Its DNS name becomes the
+   * function's `CLOUDFORMATION_ENDPOINT` (for an imported endpoint, the regional name), and the
+   * function may reach it on 443.
+   *
+   * @default - the regional CloudFormation endpoint, reached through the VPC's route (or outside a VPC)
+   */
+  readonly cloudFormationEndpoint?: ec2.IInterfaceVpcEndpoint;
 
   /**
    * How long the rotation function's logs are kept.
@@ -238,6 +253,7 @@ export class AstraTokenSecret extends Construct {
   public readonly rotationFunction: lambda.IFunction;
   /** The rotation schedule. */
   public readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
+  private readonly rotation: RotationFunction;
 
   constructor(scope: Construct, id: string, props: AstraTokenSecretProps) {
     super(scope, id);
@@ -248,8 +264,8 @@ export class AstraTokenSecret extends Construct {
         'Give the role\'s UUID (Astra Portal > Settings > Roles, or GET /v2/organizations/roles), not its name.',
       );
     }
-    if (!props.vpc && (props.vpcSubnets || props.securityGroups || props.secretsManagerEndpoint)) {
-      throw new Error(`AstraTokenSecret ${this.node.path}: \`vpcSubnets\`, \`securityGroups\` and \`secretsManagerEndpoint\` need \`vpc\`.`);
+    if (!props.vpc && (props.vpcSubnets || props.securityGroups || props.secretsManagerEndpoint || props.cloudFormationEndpoint)) {
+      throw new Error(`AstraTokenSecret ${this.node.path}: \`vpcSubnets\`, \`securityGroups\`, \`secretsManagerEndpoint\` and \`cloudFormationEndpoint\` need \`vpc\`.`);
     }
     if (props.rotateImmediatelyOnUpdate === true && !props.adminSecret) {
       throw new Error(
@@ -271,6 +287,10 @@ export class AstraTokenSecret extends Construct {
     });
     // The binding: what the rotation function obeys, written only by deploys.
     Tags.of(secret).add(ROLE_ID_TAG, props.roleId);
+    // What CloudFormation does with the secret when a deploy removes it: the teardown reads it from here then, as the
+    // template that said so is gone. Rendered from the final template, whatever set the policy.
+    const cfnSecret = secret.node.defaultChild as CfnResource;
+    Tags.of(secret).add(DELETION_POLICY_TAG, Lazy.string({ produce: () => renderedDeletionPolicy(cfnSecret) }));
     if (props.adminSecret) {
       Tags.of(secret).add(ADMIN_SECRET_ARN_TAG, props.adminSecret.secretFullArn ?? props.adminSecret.secretArn);
     }
@@ -286,10 +306,10 @@ export class AstraTokenSecret extends Construct {
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
       secretsManagerEndpoint: props.secretsManagerEndpoint,
+      cloudFormationEndpoint: props.cloudFormationEndpoint,
       logRetention: props.rotationLogRetention ?? logs.RetentionDays.ONE_YEAR,
     });
     rotation.grantRotation(secret.secretArn, props.encryptionKey);
-    rotation.teardown.addSecret(secret.secretArn, props.removalPolicy ?? RemovalPolicy.DESTROY);
     if (props.adminSecret) {
       rotation.grantAdminRead(policyArn(props.adminSecret), props.adminSecret.encryptionKey);
     }
@@ -303,7 +323,10 @@ export class AstraTokenSecret extends Construct {
     this.rotationSchedule.node.addDependency(rotation.invokePermission);
     // The first rotation must find the role's permissions in place.
     this.rotationSchedule.node.addDependency(rotation.role);
-    TokenTeardown.orderAfter(this.rotationSchedule);
+    rotation.teardown.addSecret(secret.secretArn, this.rotationSchedule);
+    const adminOwner = props.adminSecret?.node.scope;
+    if (adminOwner instanceof AstraTokenSecret) rotation.teardown.revokesBefore(adminOwner.rotation.teardown);
+    this.rotation = rotation;
 
     this.secret = secret;
     this.secretArn = secret.secretArn;

@@ -26,6 +26,7 @@ export interface RotationFunctionSettings {
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
   readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  readonly cloudFormationEndpoint?: ec2.IInterfaceVpcEndpoint;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -64,9 +65,12 @@ export class RotationFunction extends Construct {
       settings.securityGroups?.map((sg) => sg.node.path).join(','),
       settings.secretsManagerEndpoint?.node.path,
       settings.logRetention,
+      // Appended only when set, so that the ids of existing functions do not change.
+      ...settings.cloudFormationEndpoint ? [settings.cloudFormationEndpoint.node.path] : [],
     ];
     // The common case keeps a readable logical ID; any other settings get a stable hash of them.
-    const isDefault = !settings.vpc && !settings.vpcSubnets && !settings.securityGroups && !settings.secretsManagerEndpoint &&
+    const isDefault = !settings.vpc && !settings.vpcSubnets && !settings.securityGroups
+      && !settings.secretsManagerEndpoint && !settings.cloudFormationEndpoint &&
       settings.astraApiUrl === ASTRA_API_URLS.PROD &&
       settings.logRetention === logs.RetentionDays.ONE_YEAR;
     return isDefault ? 'AstraTokenRotation' : `AstraTokenRotation${stableHash(JSON.stringify(key))}`;
@@ -100,9 +104,13 @@ export class RotationFunction extends Construct {
     }));
 
     const endpointHost = settings.secretsManagerEndpoint instanceof ec2.InterfaceVpcEndpoint
-      // The DNS entries are "<hosted zone>:<dns name>"; the first is the regional name.
-      ? Fn.select(1, Fn.split(':', Fn.select(0, settings.secretsManagerEndpoint.vpcEndpointDnsEntries)))
+      ? regionalDnsName(settings.secretsManagerEndpoint)
       : REGIONAL_SECRETS_MANAGER_HOST;
+    // The teardown reads the stack through CloudFormation: set only for a VPC endpoint, else the SDK's regional one.
+    const cloudFormationEndpoint = settings.cloudFormationEndpoint && {
+      CLOUDFORMATION_ENDPOINT: `https://${settings.cloudFormationEndpoint instanceof ec2.InterfaceVpcEndpoint
+        ? regionalDnsName(settings.cloudFormationEndpoint) : `cloudformation.${Aws.REGION}.${Aws.URL_SUFFIX}`}`,
+    };
 
     if (settings.vpc) {
       this.addVpcNetworkInterfacePermissions(settings.vpc, settings.vpcSubnets);
@@ -128,6 +136,9 @@ export class RotationFunction extends Construct {
       environment: {
         SECRETS_MANAGER_ENDPOINT: `https://${endpointHost}`,
         ASTRA_API_URL: settings.astraApiUrl,
+        // The teardown acts only for this stack: a request naming another is refused before CloudFormation is asked.
+        STACK_ID: Aws.STACK_ID,
+        ...cloudFormationEndpoint,
       },
     });
     acknowledgeRegionalRuntime(this.function, runtime);
@@ -135,6 +146,10 @@ export class RotationFunction extends Construct {
     if (settings.secretsManagerEndpoint) {
       settings.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.function, 'Astra token rotation to Secrets Manager');
     }
+    if (settings.cloudFormationEndpoint) {
+      settings.cloudFormationEndpoint.connections.allowDefaultPortFrom(this.function, 'Astra token teardown to CloudFormation');
+    }
+    this.grantEndOfLifeReads();
 
     // aws-cdk-lib's RotationSchedule grants this with no condition; SourceAccount closes the confused-deputy gap.
     this.invokePermission = new lambda.CfnPermission(this, 'SecretsManagerInvoke', {
@@ -159,6 +174,31 @@ export class RotationFunction extends Construct {
         appliesTo: ['Resource::*', ec2Arn('network-interface'), ec2Arn('security-group')],
       }]);
     }
+  }
+
+  /**
+   * What the teardown reads when CloudFormation deletes secrets: the stack's state (its status, resources and template:
+   * the evidence, exactly this stack), and the stack's own secrets by CloudFormation's tag, which users cannot write.
+   * The tag, not the list of ARNs, because CloudFormation may already have narrowed that list when it deletes a secret
+   * in an update's cleanup. Reads only: writes stay on exactly the managed secrets.
+   */
+  private grantEndOfLifeReads(): void {
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStacks', 'cloudformation:ListStackResources', 'cloudformation:GetTemplate'],
+      resources: [Aws.STACK_ID],
+    }));
+    const stackSecrets = `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:*`;
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      resources: [stackSecrets],
+      conditions: { StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': Aws.STACK_ID } },
+    }));
+    acknowledgeNagFindings(this.role.node.findChild('DefaultPolicy'), [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Read-only, and only secrets that CloudFormation tagged as this stack\'s (aws:cloudformation:stack-id, a tag users '
+        + 'cannot write): the teardown must read a secret CloudFormation is deleting after the update has narrowed the ARN list.',
+      appliesTo: ['Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*'],
+    }]);
   }
 
   /** Lets the function rotate the secret (and use its key, through Secrets Manager only). */
@@ -210,6 +250,11 @@ export class RotationFunction extends Construct {
       resources: ['*'],
     }));
   }
+}
+
+/** The DNS entries are "<hosted zone>:<dns name>"; the first is the regional name. */
+function regionalDnsName(endpoint: ec2.InterfaceVpcEndpoint): string {
+  return Fn.select(1, Fn.split(':', Fn.select(0, endpoint.vpcEndpointDnsEntries)));
 }
 
 function describeSubnetSelection(selection?: ec2.SubnetSelection): string | undefined {

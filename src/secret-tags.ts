@@ -18,3 +18,10 @@ export const MAX_TOKEN_LIFETIME_TAG = 'astra-token-secret:max-token-lifetime-sec
 
 /** When the token that was AWSCURRENT before a rotation is revoked (a `PreviousTokenRevocation`). */
 export const PREVIOUS_TOKEN_REVOCATION_TAG = 'astra-token-secret:previous-token-revocation';
+
+/**
+ * The secret's DeletionPolicy as its last deploy rendered it (`Delete`, `Retain`, `RetainExceptOnCreate`, `Snapshot`),
+ * whatever set it (the prop, `applyRemovalPolicy`, an aspect such as `RemovalPolicies`). The teardown reads it for a
+ * secret that is no longer in the stack's template, whose policy CloudFormation's API no longer shows.
+ */
+export const DELETION_POLICY_TAG = 'astra-token-secret:deletion-policy';

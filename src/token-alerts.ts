@@ -10,6 +10,8 @@ export const TOKEN_ALERTS = {
   TOKENS_LEFT_LIVE: 'TokensLeftLiveOnDeletion',
   /** Secrets Manager reported a failed rotation of a managed secret (CloudTrail's RotationFailed, through EventBridge). */
   ROTATION_FAILED: 'ManagedSecretRotationFailed',
+  /** A teardown request that CloudFormation's own state does not confirm (a forged or misdirected invocation): nothing revoked. */
+  TEARDOWN_NOT_CONFIRMED: 'TeardownNotConfirmedByCloudFormation',
   /** Someone deleted a managed secret, or scheduled its deletion, outside CloudFormation: its tokens stay live. */
   SECRET_DELETED: 'ManagedSecretDeletedOutsideStack',
 } as const;

@@ -1,43 +1,28 @@
-import { CustomResource, IResolvable, Lazy, RemovalPolicy, Stack, aws_lambda as lambda } from 'aws-cdk-lib';
+import { CfnResource, CustomResource, Duration, IResolvable, Lazy, RemovalPolicy, aws_lambda as lambda } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 
 interface TeardownEntry {
   readonly Arn: string;
-  readonly Destroy: boolean;
-}
-
-/** Per stack: every teardown resource and every rotation schedule, so that each teardown runs after all schedules. */
-const registries = new WeakMap<Stack, { teardowns: CustomResource[]; schedules: IConstruct[] }>();
-
-function registryOf(stack: Stack) {
-  let registry = registries.get(stack);
-  if (!registry) {
-    registry = { teardowns: [], schedules: [] };
-    registries.set(stack, registry);
-  }
-  return registry;
 }
 
 /**
- * One custom resource per rotation function, served by that function: when a secret it rotates leaves the stack with a
- * destroying removal policy, or the stack is deleted, the function revokes the secret's tokens before the secret goes
- * (lambda/teardown.ts). It lists every secret with its removal policy, so that a retained one is never revoked.
+ * One custom resource per rotation function, served by that function: it lists the secrets the function rotates, and
+ * when CloudFormation deletes one of them (a stack deletion, an update's cleanup, a rollback's cleanup) the function
+ * revokes its tokens (lambda/teardown.ts). The list only says which secrets to look at: whether CloudFormation deletes
+ * a secret, and with which policy, the function reads from CloudFormation itself, never from these properties.
  *
- * Ordering: the resource depends on every rotation schedule of the stack. On a stack deletion it therefore goes first,
- * while secrets, schedules, the function and its role still exist; on an update it is updated after the schedules, so
- * a secret that moved to another rotation function (its settings changed) already names that function and is left
- * alone, while a secret leaving the stack is still there, to be revoked before CloudFormation deletes it.
+ * Ordering: the resource depends on the secrets and on the function's role; every rotation schedule of its secrets
+ * depends on it. So it exists before the first rotation can mint a token (a failed create rolls back through its
+ * Delete), and on a stack deletion the schedules go first (no new rotation starts), then this resource, while the
+ * secrets, the function and its role still exist.
  */
 export class TokenTeardown extends Construct {
-  /** Makes every teardown resource of the schedule's stack wait for the schedule. */
-  public static orderAfter(schedule: IConstruct): void {
-    const registry = registryOf(Stack.of(schedule));
-    registry.schedules.push(schedule);
-    for (const teardown of registry.teardowns) teardown.node.addDependency(schedule);
-  }
+  /** How long CloudFormation waits for the answer before it fails the request (its own default is an hour). */
+  public static readonly SERVICE_TIMEOUT = Duration.minutes(15);
 
   private readonly secrets: TeardownEntry[] = [];
-  private readonly resource: CustomResource;
+  /** The CloudFormation resource; rotation schedules and other teardowns order themselves on it. */
+  public readonly resource: CustomResource;
 
   constructor(scope: Construct, id: string, fn: lambda.IFunction, role: IConstruct) {
     super(scope, id);
@@ -46,16 +31,36 @@ export class TokenTeardown extends Construct {
       resourceType: 'Custom::AstraTokenTeardown',
       properties: { Secrets: Lazy.any({ produce: (): IResolvable | TeardownEntry[] => this.secrets }) },
       removalPolicy: RemovalPolicy.DESTROY,
+      serviceTimeout: TokenTeardown.SERVICE_TIMEOUT,
     });
-    // The function reads the secrets with its role's policy at deletion time: the policy must outlast this resource.
+    // The function reads the secrets and the stack with its role's policy when it revokes: the policy must outlast this.
     this.resource.node.addDependency(role);
-    const registry = registryOf(Stack.of(this));
-    registry.teardowns.push(this.resource);
-    for (const schedule of registry.schedules) this.resource.node.addDependency(schedule);
   }
 
-  /** A secret this function rotates; `destroy` when its removal policy deletes it (its tokens go with it). */
-  public addSecret(secretArn: string, removalPolicy: RemovalPolicy): void {
-    this.secrets.push({ Arn: secretArn, Destroy: removalPolicy === RemovalPolicy.DESTROY });
+  /** A secret this function rotates; its schedule waits for this resource. */
+  public addSecret(secretArn: string, schedule: IConstruct): void {
+    this.secrets.push({ Arn: secretArn });
+    schedule.node.addDependency(this.resource);
   }
+
+  /**
+   * This function's secrets are minted by a secret of `other`'s function: on a deletion, this teardown must revoke
+   * them while that admin's token still works, so it goes first (it depends on the other).
+   */
+  public revokesBefore(other: TokenTeardown): void {
+    if (other !== this) this.resource.node.addDependency(other.resource);
+  }
+}
+
+/**
+ * The DeletionPolicy the template will carry for a resource, whatever set it: the removal policy prop,
+ * `applyRemovalPolicy`, an aspect such as `RemovalPolicies`, or a raw `addOverride('DeletionPolicy', ...)`. Read when
+ * the template is rendered, after aspects have run. CloudFormation's default for a secret is Delete.
+ */
+export function renderedDeletionPolicy(resource: CfnResource): string {
+  // aws-cdk-lib keeps raw overrides in a private field and merges them last; they win over cfnOptions, as here.
+  const overrides = (resource as unknown as { rawOverrides?: { DeletionPolicy?: unknown } }).rawOverrides;
+  const overridden = overrides?.DeletionPolicy;
+  if (typeof overridden === 'string') return overridden;
+  return resource.cfnOptions.deletionPolicy ?? 'Delete';
 }

@@ -66,7 +66,23 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   } catch (error) {
     return settleFailedPut(rotation, authority, minted, error);
   }
+  await revokeIfRotationEnded(rotation, authority, minted);
   return 'created';
+}
+
+/**
+ * CloudFormation deletes a secret's rotation schedule (which turns rotation off) before the teardown revokes the
+ * secret's tokens; a rotation already running when that happens may mint after the teardown's list. Asked after the
+ * put, this closes the gap: rotation still on means the teardown has not listed yet and will see the new token;
+ * rotation off (or the secret gone) means this step revokes it itself. Its own mint answer is the proof.
+ */
+async function revokeIfRotationEnded(rotation: Rotation, authority: Authority, minted: MintedToken): Promise<void> {
+  const answer = await rotation.store.describeIfAllowed(rotation.event.secretId);
+  if ('found' in answer && answer.found.RotationEnabled) return;
+  const failed = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
+  throw new RotationFailure(`rotation of the secret ended while this step minted (${'found' in answer ? 'rotation is off' : 'the secret is gone'}): `
+    + `the new token ${minted.clientId} ${failed.length ? 'could not be revoked' : 'was revoked'}.`,
+  failed.length ? 'Revoke it in the Astra Portal (its description names the secret).' : 'Nothing to do: the rotation was cancelled or the secret deleted.');
 }
 
 async function readCurrent(rotation: Rotation): Promise<AstraSecretValue> {

@@ -27,6 +27,7 @@ describe('settings are bound as tags, never written into the CloudFormation-owne
       'astra-token-secret:role-id': ROLE_ID,
       'astra-token-secret:admin-secret-arn': { Ref: expect.stringMatching(/^Admin/) },
       'astra-token-secret:previous-token-revocation': 'IMMEDIATELY',
+      'astra-token-secret:deletion-policy': 'Delete',
     });
   });
 
@@ -36,6 +37,7 @@ describe('settings are bound as tags, never written into the CloudFormation-owne
     expect(tagsOf(secretResource(stack, 'TokenSecret'))).toEqual({
       'astra-token-secret:role-id': ROLE_ID,
       'astra-token-secret:previous-token-revocation': 'AT_NEXT_ROTATION',
+      'astra-token-secret:deletion-policy': 'Delete',
     });
   });
 

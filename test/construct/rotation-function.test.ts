@@ -111,7 +111,7 @@ describe('the rotation function', () => {
 });
 
 describe('the rotation role', () => {
-  test('has no managed policy and may use exactly the managed secret and its own log group', () => {
+  test('has no managed policy and may write exactly the managed secret and its own log group', () => {
     const stack = newStack();
     new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID });
     const template = Template.fromStack(stack);
@@ -122,6 +122,9 @@ describe('the rotation role', () => {
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AstraTokenRotationLogGroup/), 'Arn'] },
       },
+      // The teardown's reads (test/construct/token-teardown.test.ts): its own stack, and the stack's secrets by CloudFormation's tag.
+      expect.objectContaining({ Action: expect.arrayContaining(['cloudformation:DescribeStacks']), Resource: { Ref: 'AWS::StackId' } }),
+      expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Condition: expect.anything() }),
       { Action: SECRET_ACTIONS, Effect: 'Allow', Resource: { Ref: expect.stringMatching(/^TokenSecret/) } },
     ]);
   });
@@ -231,6 +234,6 @@ describe('networking', () => {
   test('refuses network settings without a VPC', () => {
     const stack = newStack();
     expect(() => new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }))
-      .toThrow(/`vpcSubnets`, `securityGroups` and `secretsManagerEndpoint` need `vpc`/);
+      .toThrow(/`vpcSubnets`, `securityGroups`, `secretsManagerEndpoint` and `cloudFormationEndpoint` need `vpc`/);
   });
 });

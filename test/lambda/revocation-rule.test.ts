@@ -161,3 +161,42 @@ describe('tokens without a mark that the secret really held are still revoked', 
     expect(h.lastLine()).toMatchObject({ level: 'INFO', outcome: 'already-current, revocations settled' });
   });
 });
+
+describe('when the rule cannot be applied now, nothing is revoked and the step is retried', () => {
+  test('GIVEN finishSecret cannot list the tokens THEN it fails after the promotion, and its retry revokes what is owed', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS.slice(0, 3)) await h.step(step, arn, version);
+    h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 503, times: 10 });
+    await expect(h.step('finishSecret', arn, version)).rejects.toThrow(/token list, which shows what is live and whose it is, could not be read/);
+    expect(h.sm.versionWith(arn, 'AWSCURRENT')).toBe(version);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    h.astra.faults = [];
+    await h.step('finishSecret', arn, version);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+  });
+
+  test('GIVEN an unmarked owed token whose possession cannot be checked (503) THEN it stays live and finishSecret fails for a retry', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    const version = h.sm.startRotation(arn);
+    for (const step of STEPS.slice(0, 3)) await h.step(step, arn, version);
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 503, times: 10 });
+    await expect(h.step('finishSecret', arn, version)).rejects.toThrow(/possession could not be checked/);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.lastLine().clientIds.revocationFailed).toEqual([initial.clientId]);
+  });
+
+  test('GIVEN a debt whose named version cannot be read THEN the token is refused, not revoked', async () => {
+    const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    await h.rotate(arn);
+    const victim = h.astra.issue([APP_ROLE], 'another team');
+    const current = h.sm.versionWith(arn, 'AWSCURRENT')!;
+    const value = JSON.parse(h.sm.valueOf(arn, current)!);
+    h.sm.secrets.get(arn)!.versions.get(current)!.value = JSON.stringify({
+      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: 'no-such-version' },
+    });
+    h.sm.failNext('GetSecretValue', new Error('injected'), (i) => i.VersionId === 'no-such-version');
+    await h.rotate(arn);
+    expect(h.astra.isLive(victim.clientId)).toBe(true);
+  });
+});

@@ -850,3 +850,37 @@ describe('setSecret, testSecret and the log', () => {
     for (const read of reads.filter((r) => r.input.SecretId === arn)) expect(read.input.VersionId).toBeDefined();
   });
 });
+
+describe('a rotation that CloudFormation ends while it runs (its schedule deleted before the teardown lists the tokens)', () => {
+  /** Makes `change` happen right after the next PutSecretValue commits, as a deletion racing the step would. */
+  function afterNextPut(change: () => void): void {
+    const sm = h.sm as unknown as { put: (input: unknown) => unknown };
+    const put = sm.put.bind(sm);
+    jest.spyOn(sm, 'put').mockImplementationOnce((input) => {
+      const result = put(input);
+      change();
+      return result;
+    });
+  }
+
+  test.each([
+    ['rotation turned off (the schedule deleted)', (arn: string) => { h.sm.secrets.get(arn)!.rotationEnabled = false; }, /rotation is off/],
+    ['the secret deleted', (arn: string) => { h.sm.secrets.delete(arn); }, /the secret is gone/],
+  ])('GIVEN %s after the put WHEN createSecret finishes THEN the token it minted is revoked and the step fails', async (_what, end, why) => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    afterNextPut(() => end(arn));
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(why);
+    const minted = h.astra.requests.find((r) => r.method === 'POST')!;
+    expect(minted).toBeDefined();
+    expect([...h.astra.tokens.keys()].sort()).toEqual([h.admin.clientId, initial.clientId].sort());
+    expect(h.lastLine().clientIds.revoked).toHaveLength(1);
+  });
+
+  test('GIVEN rotation still on after the put THEN nothing is revoked (the teardown, if any, has not listed yet)', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    expect(h.lastLine()).toMatchObject({ outcome: 'created', clientIds: { revoked: [] } });
+  });
+});

@@ -1,53 +1,159 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { ADMIN_ROLE, APP_ROLE } from './support/fake-astra';
+import { FakeStack, STACK_ID, TEARDOWN_ID } from './support/fake-cloudformation';
 import { awsError } from './support/fake-secrets-manager';
 import { Harness } from './support/harness';
 import { handler } from '../../lambda';
-import { CustomResourceEvent, isCustomResourceEvent, leavingSecrets } from '../../lambda/teardown';
+import type { StackState } from '../../lambda/cloudformation';
+import { isCloudFormationResponseUrl } from '../../lambda/cloudformation-answer';
+import { confirmDeletion, secretFate } from '../../lambda/end-of-life';
+import { CustomResourceEvent, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../lambda/teardown';
 
 const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
-const event = (requestType: CustomResourceEvent['RequestType'], secrets: unknown, oldSecrets?: unknown): CustomResourceEvent => ({
-  RequestType: requestType,
-  ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x',
-  StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/S/1',
-  RequestId: 'r1',
-  LogicalResourceId: 'Teardown',
-  ResourceProperties: { Secrets: secrets },
-  OldResourceProperties: oldSecrets === undefined ? undefined : { Secrets: oldSecrets },
+const request = (physicalId = 'teardown-1') => ({ StackId: STACK_ID, LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: physicalId });
+const state = (status: string, resources: Record<string, string>, template: StackState['template']['Resources'] = {}): StackState => ({
+  stackId: STACK_ID,
+  status,
+  resources: Object.entries(resources).map(([logicalId, physicalId]) => ({ logicalId, physicalId })),
+  template: { Resources: template },
+});
+const tagged = (arn: string, logicalId: string, extra: Record<string, string> = {}) => ({
+  arn,
+  tags: Object.entries({ 'aws:cloudformation:stack-id': STACK_ID, 'aws:cloudformation:logical-id': logicalId, ...extra }).map(([Key, Value]) => ({ Key, Value })),
 });
 
-describe('leavingSecrets: whose tokens a teardown request revokes', () => {
-  const a = { Arn: arnOf('a'), Destroy: 'true' };
-  const b = { Arn: arnOf('b'), Destroy: 'true' };
-  const kept = { Arn: arnOf('kept'), Destroy: 'false' };
-
-  test('Create: none', () => {
-    expect(leavingSecrets(event('Create', [a, b]))).toEqual([]);
+describe('confirmDeletion: a Delete counts only when CloudFormation\'s own state shows it', () => {
+  test.each([
+    ['DELETE_IN_PROGRESS', 'stack-deletion'],
+    ['ROLLBACK_IN_PROGRESS', 'create-rollback'],
+  ])('GIVEN the stack is %s and the request is for the current resource THEN the phase is %s', (status, phase) => {
+    expect(confirmDeletion(request(), state(status, { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID)).toEqual({ phase });
   });
 
-  test('Delete: every secret whose removal policy destroys it, never a retained one', () => {
-    expect(leavingSecrets(event('Delete', [a, kept, b])).map((s) => s.arn)).toEqual([arnOf('a'), arnOf('b')]);
+  test.each([
+    ['UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'update-cleanup'],
+    ['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'rollback-cleanup'],
+  ])('GIVEN the stack is %s and the request is for a former physical id THEN the phase is %s', (status, phase) => {
+    expect(confirmDeletion(request('teardown-old'), state(status, { [TEARDOWN_ID]: 'teardown-new' }), STACK_ID)).toEqual({ phase });
+    expect(confirmDeletion(request('teardown-old'), state(status, {}), STACK_ID)).toEqual({ phase });
   });
 
-  test('Update: the destroyed secrets no longer listed; a retained one leaving, or one switched to RETAIN, is not revoked', () => {
-    expect(leavingSecrets(event('Update', [b], [a, kept, b])).map((s) => s.arn)).toEqual([arnOf('a')]);
-    expect(leavingSecrets(event('Update', [{ ...a, Destroy: 'false' }, b], [a, b]))).toEqual([]);
+  test.each(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE', 'CREATE_COMPLETE', 'UPDATE_ROLLBACK_IN_PROGRESS', 'CREATE_IN_PROGRESS', 'DELETE_FAILED'])(
+    'GIVEN the stack is %s THEN nothing is confirmed: the phase can still roll back, or nothing is being deleted', (status) => {
+      const verdict = confirmDeletion(request(), state(status, { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
+      expect(verdict).toEqual({ refused: expect.stringMatching(new RegExp(`the stack is ${status}`)) });
+    });
+
+  test('GIVEN a cleanup phase and the current physical id THEN refused: that resource stays', () => {
+    const verdict = confirmDeletion(request(), state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
+    expect(verdict).toEqual({ refused: expect.stringMatching(/is the current .*which stays/) });
   });
 
-  test('CloudFormation\'s strings and JSON booleans both count; malformed entries are ignored', () => {
-    expect(leavingSecrets(event('Delete', [{ Arn: arnOf('x'), Destroy: true }, { Destroy: 'true' }, 'junk', null]))).toEqual([{ arn: arnOf('x'), destroy: true }]);
-    expect(leavingSecrets(event('Delete', 'not a list'))).toEqual([]);
+  test('GIVEN a stack deletion and a physical id that is not the current one THEN refused', () => {
+    expect(confirmDeletion(request('forged'), state('DELETE_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID)).toHaveProperty('refused');
   });
+
+  test('GIVEN a request naming another stack than the deployed one THEN refused before anything else', () => {
+    const other = STACK_ID.replace('/S/', '/Other/');
+    expect(confirmDeletion({ ...request(), StackId: other }, state('DELETE_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID))
+      .toEqual({ refused: expect.stringMatching(/not the function's own stack/) });
+  });
+});
+
+describe('secretFate: whether CloudFormation deletes a secret, from what CloudFormation will do', () => {
+  const arn = arnOf('a');
+  test.each([
+    ['stack-deletion', undefined, true],
+    ['stack-deletion', 'Delete', true],
+    ['stack-deletion', 'Retain', false],
+    ['stack-deletion', 'Snapshot', false],
+    ['stack-deletion', 'RetainExceptOnCreate', false],
+    ['create-rollback', 'RetainExceptOnCreate', true],
+    ['create-rollback', 'Retain', false],
+  ] as const)('GIVEN %s and the template\'s DeletionPolicy %s THEN going is %s', (phase, policy, going) => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret', ...policy ? { DeletionPolicy: policy } : {} } });
+    expect(secretFate(phase, tagged(arn, 'Secret', { 'astra-token-secret:deletion-policy': 'Delete' }), s).going).toBe(going);
+  });
+
+  test('GIVEN an update\'s cleanup and the secret still the stack\'s resource THEN it stays (also when another function rotates it now)', () => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('update-cleanup', tagged(arn, 'Secret'), s)).toEqual({ going: false, why: 'it is still the stack\'s Secret' });
+  });
+
+  test.each([['Delete', true], ['Retain', false], [undefined, true]] as const)(
+    'GIVEN an update\'s cleanup and the secret replaced, UpdateReplacePolicy %s THEN going is %s', (policy, going) => {
+      const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret', ...policy ? { UpdateReplacePolicy: policy } : {} } });
+      expect(secretFate('update-cleanup', tagged(arn, 'Secret'), s).going).toBe(going);
+    });
+
+  test.each([
+    ['update-cleanup', 'Delete', true],
+    ['update-cleanup', 'Retain', false],
+    ['update-cleanup', 'RetainExceptOnCreate', false],
+    ['rollback-cleanup', 'RetainExceptOnCreate', true],
+    ['rollback-cleanup', 'Retain', false],
+  ] as const)('GIVEN %s and the secret no longer in the template, tagged DeletionPolicy %s THEN going is %s', (phase, policy, going) => {
+    const s = state('X', { Secret: arn }, {});
+    expect(secretFate(phase, tagged(arn, 'Secret', { 'astra-token-secret:deletion-policy': policy }), s).going).toBe(going);
+  });
+
+  test.each([['Delete', true], ['Retain', false], [undefined, true]] as const)(
+    'GIVEN a rollback\'s cleanup and the failed update\'s replacement, tagged DeletionPolicy %s THEN going is %s', (policy, going) => {
+      const s = state('X', { Secret: arnOf('old') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+      expect(secretFate('rollback-cleanup', tagged(arn, 'Secret', policy ? { 'astra-token-secret:deletion-policy': policy } : {}), s).going).toBe(going);
+    });
+
+  test('GIVEN a removed secret without the policy tag (deployed before it existed) THEN it is not revoked, and the reason says why', () => {
+    expect(secretFate('update-cleanup', tagged(arn, 'Secret'), state('X', { Secret: arn }, {})))
+      .toEqual({ going: false, why: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) });
+  });
+
+  test('GIVEN a secret CloudFormation\'s tags do not tie to this stack THEN it is never going', () => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('stack-deletion', { arn, tags: [{ Key: 'aws:cloudformation:logical-id', Value: 'Secret' }] }, s).going).toBe(false);
+    expect(secretFate('stack-deletion', tagged(arn, 'Other'), s).going).toBe(false);
+    expect(secretFate('stack-deletion', tagged(arnOf('b'), 'Secret'), s).going).toBe(false);
+  });
+});
+
+test('leavesFirst: root -> mid -> leaf revokes leaf, mid, root, whatever the listed order', () => {
+  const root = { arn: 'root' };
+  const mid = { arn: 'mid', adminSecretArn: 'root' };
+  const leaf = { arn: 'leaf', adminSecretArn: 'mid' };
+  const other = { arn: 'other', adminSecretArn: 'imported' };
+  expect(leavesFirst([root, mid, leaf, other]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root', 'other']);
+  expect(leavesFirst([leaf, root, mid]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root']);
+});
+
+test('listedSecretArns: the ARNs a request lists, once each; anything else is ignored', () => {
+  expect(listedSecretArns({ Secrets: [{ Arn: arnOf('a') }, { Arn: arnOf('a'), Destroy: 'true' }, 'junk', null, { Destroy: 'true' }] })).toEqual([arnOf('a')]);
+  expect(listedSecretArns({ Secrets: 'not a list' })).toEqual([]);
+});
+
+test('isCloudFormationResponseUrl: CloudFormation\'s S3 response hosts, or loopback for tests', () => {
+  for (const url of [
+    'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws?X-Amz-Signature=x',
+    'https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x',
+    'https://cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com/x',
+    'https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x',
+    'http://127.0.0.1:8080/response',
+  ]) expect([url, isCloudFormationResponseUrl(url)]).toEqual([url, true]);
+  for (const url of [
+    'https://example.com/x', 'http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x',
+    'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x', 'https://user:pw@127.0.0.1/x', 'not a url',
+  ]) expect([url, isCloudFormationResponseUrl(url)]).toEqual([url, false]);
 });
 
 test('isCustomResourceEvent tells CloudFormation\'s requests from Secrets Manager\'s rotation events', () => {
-  expect(isCustomResourceEvent(event('Delete', []))).toBe(true);
+  expect(isCustomResourceEvent({ RequestType: 'Delete', ResponseURL: 'x', RequestId: 'r' })).toBe(true);
   expect(isCustomResourceEvent({ Step: 'createSecret', SecretId: arnOf('a'), ClientRequestToken: 'v' })).toBe(false);
   expect(isCustomResourceEvent(null)).toBe(false);
 });
 
 describe('the teardown request, served by the handler', () => {
   const h = new Harness();
+  let stack: FakeStack;
   const cfn: Array<Record<string, any>> = [];
   let responses: Server;
   beforeAll(async () => {
@@ -68,93 +174,195 @@ describe('the teardown request, served by the handler', () => {
   });
   beforeEach(() => {
     h.setUp();
+    stack = new FakeStack(h.sm);
+    process.env.STACK_ID = STACK_ID;
     cfn.length = 0;
   });
   afterEach(() => {
+    stack.restore();
     h.assertNoSecretMaterial();
     h.tearDown();
   });
 
-  const THIS_FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:rotation';
-  const context = (remainingMs = 120_000) => ({ invokedFunctionArn: `${THIS_FUNCTION}:$LATEST`, getRemainingTimeInMillis: () => remainingMs });
+  const context = (remainingMs = 120_000) => ({ invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotation:$LATEST', getRemainingTimeInMillis: () => remainingMs });
   const respondTo = () => `http://127.0.0.1:${(responses.address() as AddressInfo).port}/response`;
-  const remove = async (arns: string[], options: { responseUrl?: string; remainingMs?: number } = {}) => {
-    await handler({ ...event('Delete', arns.map((a) => ({ Arn: a, Destroy: 'true' }))), ResponseURL: options.responseUrl ?? respondTo() }, context(options.remainingMs));
-    return { answer: cfn[cfn.length - 1], alerts: h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion') };
+  const send = async (requestType: CustomResourceEvent['RequestType'], arns: string[], options: { responseUrl?: string; remainingMs?: number; physicalId?: string } = {}) => {
+    await handler({
+      RequestType: requestType,
+      ResponseURL: options.responseUrl ?? respondTo(),
+      StackId: STACK_ID,
+      RequestId: `r${cfn.length + 1}`,
+      LogicalResourceId: TEARDOWN_ID,
+      ...requestType === 'Create' ? {} : { PhysicalResourceId: options.physicalId ?? 'teardown-1' },
+      ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
+    }, context(options.remainingMs));
+    return { answer: cfn[cfn.length - 1], alerts: h.lines().filter((l) => typeof l.alert === 'string') };
   };
-  const rotated = (arn: string) => {
-    h.sm.secrets.get(arn)!.rotationLambdaArn = THIS_FUNCTION;
-    return arn;
+  const rotatedAdminSecret = async (name = 'app-token') => {
+    const { arn } = h.adminSecret();
+    if (name !== 'app-token') {
+      h.sm.secrets.set(arnOf(name), { ...h.sm.secrets.get(arn)!, arn: arnOf(name), name });
+      h.sm.secrets.delete(arn);
+    }
+    await h.rotate(arnOf(name));
+    await h.rotate(arnOf(name));
+    return arnOf(name);
   };
 
-  test('an admin-minted secret: AWSCURRENT\'s, AWSPREVIOUS\'s and an abandoned rotation\'s tokens are revoked; SUCCESS', async () => {
-    const { arn } = h.adminSecret();
-    rotated(arn);
-    await h.rotate(arn);
-    await h.rotate(arn);
+  test('Create and Update revoke nothing and answer a new physical id each time (the old one is deleted in the cleanup)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.status = 'UPDATE_IN_PROGRESS';
+    const before = h.astra.tokens.size;
+    const created = await send('Create', [arn]);
+    const updated = await send('Update', [arn]);
+    expect(created.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${TEARDOWN_ID}-r1` });
+    expect(updated.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${TEARDOWN_ID}-r2` });
+    expect(h.astra.tokens.size).toBe(before);
+    expect(stack.calls).toEqual([]);
+  });
+
+  test('a stack deletion: an admin-minted secret\'s tokens (AWSCURRENT\'s, AWSPREVIOUS\'s, an abandoned rotation\'s) are revoked; SUCCESS', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     await h.step('createSecret', arn, h.sm.startRotation(arn));
     h.sm.removeStage(arn, 'AWSPENDING');
-    const before = h.astra.tokens.size;
-    const { answer, alerts } = await remove([arn]);
-    expect(answer).toMatchObject({ Status: 'SUCCESS', RequestId: 'r1', PhysicalResourceId: 'Teardown-astra-token-teardown' });
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'teardown-1', Reason: expect.stringMatching(/^stack-deletion: 1 of 1 secrets deleted/) });
     expect(alerts).toEqual([]);
-    // The admin token and nothing else is left.
-    expect(before - h.astra.tokens.size).toBe(3);
     expect([...h.astra.tokens.keys()]).toEqual([h.admin.clientId]);
+    expect(stack.calls).toEqual([`DescribeStacks ${STACK_ID}`, 'ListStackResources', 'GetTemplate']);
   });
 
   test('a self-rotating secret: its other tokens first, then its last token revokes itself', async () => {
     const { arn } = h.selfSecret();
-    rotated(arn);
+    stack.adopt(arn, 'Secret');
     await h.rotate(arn);
     const last = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
-    await remove([arn]);
+    await send('Delete', [arn]);
     const deletes = h.astra.requests.filter((r) => r.method === 'DELETE');
     expect(deletes[deletes.length - 1]).toMatchObject({ path: `/v2/clientIdSecrets/${last}`, bearerClientId: last });
     expect(h.astra.tokens.size).toBe(1);
   });
 
-  test('skipped, with SUCCESS: a secret that is gone, one another function rotates, one that holds no token', async () => {
-    const moved = h.adminSecret().arn;
-    h.sm.secrets.get(moved)!.rotationLambdaArn = 'arn:aws:lambda:us-east-1:123456789012:function:another';
-    const empty = rotated(h.sm.create('empty', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding('11111111-2222-4333-8444-555555555555') }));
+  test('a forged Delete while the stack is not deleting anything: nothing revoked, an ERROR alert, and the answer says why', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.status = 'UPDATE_COMPLETE';
+    const before = { tokens: h.astra.tokens.size, deletes: h.astra.count('DELETE') };
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(h.astra.tokens.size).toBe(before.tokens);
+    expect(h.astra.count('DELETE')).toBe(before.deletes);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/^nothing revoked: the stack is UPDATE_COMPLETE/) });
+    expect(alerts).toEqual([expect.objectContaining({ level: 'ERROR', alert: 'TeardownNotConfirmedByCloudFormation', stackId: STACK_ID })]);
+  });
+
+  test('a Delete naming another stack: refused without asking CloudFormation', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    process.env.STACK_ID = STACK_ID.replace('/S/', '/Deployed/');
     const before = h.astra.tokens.size;
-    const { answer, alerts } = await remove([moved, empty, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf']);
-    expect(answer.Status).toBe('SUCCESS');
-    expect(alerts).toEqual([]);
+    const { alerts } = await send('Delete', [arn]);
     expect(h.astra.tokens.size).toBe(before);
-    expect(h.lines().filter((l) => l.step === 'teardown').map((l) => l.outcome)).toEqual(expect.arrayContaining([
-      'skipped: another function rotates the secret now', 'skipped: the secret holds no token', 'skipped: the secret no longer exists',
-    ]));
+    expect(alerts[0].message).toMatch(/not the function's own stack/);
+  });
+
+  test('a secret the template retains, and a secret not of this stack, are not touched; no alert', async () => {
+    const retained = stack.adopt(await rotatedAdminSecret('retained'), 'Retained', { DeletionPolicy: 'Retain' });
+    const foreign = await rotatedAdminSecret('foreign');
+    const before = h.astra.tokens.size;
+    const { answer, alerts } = await send('Delete', [retained, foreign]);
+    expect(h.astra.tokens.size).toBe(before);
+    expect(alerts).toEqual([]);
+    expect(answer.Reason).toMatch(/0 of 2 secrets deleted by CloudFormation/);
+  });
+
+  test('an update\'s cleanup: a removed secret tagged Delete goes; the secrets still in the stack (moved to another function or not) stay', async () => {
+    const removed = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
+    const staying = stack.adopt(await rotatedAdminSecret('staying'), 'Staying');
+    const stayingTokens = [...h.astra.tokens.keys()].filter((c) => [h.sm.valueAt(staying, 'AWSCURRENT').clientID, h.sm.valueAt(staying, 'AWSPREVIOUS').clientID].includes(c));
+    stack.removeFromTemplate('Removed');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const { answer, alerts } = await send('Delete', [removed, staying], { physicalId: 'teardown-1' });
+    expect(alerts).toEqual([]);
+    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted by CloudFormation, 1 with every token revoked/);
+    expect(h.astra.isLive(h.sm.valueAt(removed, 'AWSCURRENT').clientID)).toBe(false);
+    for (const c of stayingTokens) expect(h.astra.isLive(c)).toBe(true);
+  });
+
+  test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
+    const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    for (const arn of [mid, leaf]) await h.rotate(arn);
+    stack.adopt(root, 'Root');
+    stack.adopt(mid, 'Mid');
+    stack.adopt(leaf, 'Leaf');
+    const tokens = { root: h.admin.clientId, mid: h.sm.valueAt(mid, 'AWSCURRENT').clientID, leaf: h.sm.valueAt(leaf, 'AWSCURRENT').clientID };
+    const { alerts } = await send('Delete', [root, mid, leaf]);
+    expect(alerts).toEqual([]);
+    const deletes = h.astra.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
+    expect(deletes).toEqual([tokens.leaf, tokens.mid, tokens.root]);
+    expect(h.astra.tokens.size).toBe(0);
   });
 
   test.each([
-    ['no role tag', (arn: string) => { h.sm.secrets.get(arn)!.tags = []; }, /no tag astra-token-secret:role-id/],
+    ['no role tag', (arn: string) => { h.sm.secrets.get(arn)!.tags = h.sm.secrets.get(arn)!.tags.filter((t) => t.Key !== 'astra-token-secret:role-id'); }, /no tag astra-token-secret:role-id/],
     ['an unreadable admin secret', (arn: string) => { h.sm.secrets.get(arn)!.tags.find((t) => t.Key === 'astra-token-secret:admin-secret-arn')!.Value = `${arn}x`; },
       /admin secret .* could not be read|has no AWSCURRENT/],
     ['a token list Astra refuses', () => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 403, times: 10 }), /token list could not be read/],
     ['revocations Astra refuses', () => h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 403, times: 10 }), /some revocations failed/],
+    ['a value that cannot be read', (arn: string) => h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn), /values could not be read .*InternalServiceError/],
   ])('%s: SUCCESS all the same, and an ERROR alert line saying what is left', async (_what, breakIt, why) => {
-    const { arn } = h.adminSecret();
-    rotated(arn);
-    await h.rotate(arn);
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     breakIt(arn);
-    const { answer, alerts } = await remove([arn]);
+    const { answer, alerts } = await send('Delete', [arn]);
     expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/tokens left live for/) });
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ level: 'ERROR', secretArn: arn, message: expect.stringMatching(why) });
+    expect(alerts[0]).toMatchObject({ level: 'ERROR', alert: 'TokensLeftLiveOnDeletion', secretArn: arn, message: expect.stringMatching(why) });
+  });
+
+  test('a secret that is gone is skipped; one the role may not describe, or whose description fails, is reported left live', async () => {
+    const gone = arnOf('gone');
+    const denied = stack.adopt(await rotatedAdminSecret('denied'), 'Denied');
+    const failing = stack.adopt(await rotatedAdminSecret('failing'), 'Failing');
+    h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not allowed', 'client', 403), (i) => i.SecretId === denied);
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === failing);
+    const { alerts } = await send('Delete', [gone, denied, failing]);
+    expect(h.lines().find((l) => l.secretArn === gone)!.outcome).toBe('skipped: the secret no longer exists');
+    expect(alerts.map((a) => [a.secretArn, a.message])).toEqual([
+      [denied, expect.stringMatching(/could not be described \(AccessDeniedException/)],
+      [failing, expect.stringMatching(/could not be described .*InternalServiceError/)],
+    ]);
+  });
+
+  test('a self-rotating secret that never held a token has nothing to revoke; one whose token no longer authenticates is reported', async () => {
+    const empty = stack.adopt(h.sm.create('empty', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) }), 'Empty');
+    const { arn: dead, initial } = h.selfSecret();
+    stack.adopt(dead, 'Dead');
+    h.astra.tokens.delete(initial.clientId);
+    const { alerts } = await send('Delete', [empty, dead]);
+    expect(h.lines().find((l) => l.secretArn === empty && l.step === 'teardown')!.outcome).toBe('nothing to revoke: the secret never held a token');
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: dead, message: expect.stringMatching(/no longer authenticates/) })]);
   });
 
   test('out of time: the secrets not reached are reported left live', async () => {
-    const { arn } = h.adminSecret();
-    rotated(arn);
-    const { alerts } = await remove([arn], { remainingMs: 20_100 }); // 100 ms past the 20 s margin: less than one Astra call's timeout
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const { alerts } = await send('Delete', [arn], { remainingMs: 20_100 }); // 100 ms past the 20 s margin
     expect(alerts[0].message).toMatch(/ran out of time/);
+  });
+
+  test('CloudFormation\'s state that cannot be read: nothing revoked, each listed secret an alert, SUCCESS', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.mock.rejects(awsError('Throttling', 'Rate exceeded'));
+    const before = h.astra.tokens.size;
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(h.astra.tokens.size).toBe(before);
+    expect(answer.Status).toBe('SUCCESS');
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', secretArn: arn, message: expect.stringMatching(/could not be read .*Rate exceeded/) })]);
   });
 
   test('a broken configuration never blocks the deletion: SUCCESS, with the reason', async () => {
     process.env.ASTRA_API_URL = 'http://api.astra.datastax.com';
-    const { answer, alerts } = await remove([h.adminSecret().arn]);
+    const { answer, alerts } = await send('Delete', [arnOf('x')]);
     expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/teardown failed: .*ASTRA_API_URL .* must use https/) });
     expect(alerts).toHaveLength(1);
   });
@@ -163,23 +371,16 @@ describe('the teardown request, served by the handler', () => {
     const refusing = createServer((_req, res) => res.writeHead(403).end('expired'));
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     try {
-      await remove([], { responseUrl: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/r` });
+      await send('Create', [], { responseUrl: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/r` });
     } finally {
       await new Promise<void>((resolve) => refusing.close(() => resolve()));
     }
     expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/failed 3 times: HTTP 403/);
   });
 
-  test('a secret whose description fails (not "not found") is reported left live', async () => {
-    const { arn } = h.adminSecret();
-    h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not allowed', 'client', 403));
-    const { alerts } = await remove([arn]);
-    expect(alerts[0].message).toMatch(/could not be described .*AccessDeniedException/);
-  });
-
-  test('a ResponseURL that is not https (or loopback) is not answered', async () => {
-    await remove([], { responseUrl: 'http://example.com/response' });
+  test('a ResponseURL that is not CloudFormation\'s is never called', async () => {
+    await send('Create', [], { responseUrl: 'https://example.com/response' });
     expect(cfn).toEqual([]);
-    expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/not https/);
+    expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/not a CloudFormation response URL/);
   });
 });

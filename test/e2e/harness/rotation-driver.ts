@@ -36,6 +36,7 @@ export interface HandlerEnvironment extends Record<string, string> {
   AWS_REGION: string;
   AWS_ACCESS_KEY_ID: string;
   AWS_SECRET_ACCESS_KEY: string;
+  CLOUDFORMATION_ENDPOINT: string;
 }
 
 /** Small timeouts and delays keep fault scenarios fast; the timeout is what a `delay` fault has to exceed. */
@@ -53,6 +54,8 @@ export function fastHandlerEnvironment(smEndpoint: string, astraUrl: string): Ha
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: 'AKIAE2ETESTDUMMY0000',
     AWS_SECRET_ACCESS_KEY: 'e2e-dummy-secret-key',
+    // Never the regional endpoint: traffic stays on loopback. Port 9 (discard) refuses, unless a test runs a stand-in.
+    CLOUDFORMATION_ENDPOINT: 'http://127.0.0.1:9',
   };
 }
 

@@ -1,0 +1,61 @@
+import { messageOf } from './errors';
+import { writeLogLine } from './log';
+import { Redactor } from './redact';
+import { isLoopbackHost } from '../src/base-url';
+
+/**
+ * The hosts CloudFormation gives custom resources to answer on: its pre-signed S3 URLs, by region (with a dash in the
+ * regional and GovCloud forms, and `.com.cn` in China). An invocation can name any URL; the answer goes to no other.
+ */
+const RESPONSE_HOST = /^cloudformation-custom-resource-response-[a-z0-9]+\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$/;
+
+/** Whether the URL is one CloudFormation answers on (https on its response host), or a loopback test server. */
+export function isCloudFormationResponseUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === 'http:') return isLoopbackHost(url.hostname);
+  return url.protocol === 'https:' && RESPONSE_HOST.test(url.hostname);
+}
+
+export interface CloudFormationAnswer {
+  readonly ResponseURL: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+}
+
+/** The answer CloudFormation waits for, PUT to the pre-signed URL; always SUCCESS, so a deletion is never blocked. */
+export async function answerCloudFormation(request: CloudFormationAnswer, physicalId: string, reason: string, redactor: Redactor): Promise<void> {
+  if (!isCloudFormationResponseUrl(request.ResponseURL)) {
+    writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: 'the ResponseURL is not a CloudFormation response URL (https on its S3 response host)' }, redactor);
+    return;
+  }
+  const body = JSON.stringify({
+    Status: 'SUCCESS',
+    Reason: redactor.redact(reason).slice(0, 1000),
+    PhysicalResourceId: physicalId,
+    StackId: request.StackId,
+    RequestId: request.RequestId,
+    LogicalResourceId: request.LogicalResourceId,
+  });
+  let problem = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const response = await fetch(request.ResponseURL, {
+        method: 'PUT', body, headers: { 'Content-Type': '' }, redirect: 'error', signal: AbortSignal.timeout(10_000),
+      });
+      if (response.ok) return;
+      problem = `HTTP ${response.status}`;
+      await response.text();
+    } catch (error) {
+      problem = messageOf(error);
+    }
+  }
+  // CloudFormation waits for the answer until its own timeout; the line says why it never came.
+  writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: `PUT to the ResponseURL failed 3 times: ${problem}` }, redactor);
+}

@@ -1,0 +1,94 @@
+import type { StackState } from './cloudformation';
+import { DELETION_POLICY_TAG } from '../src/secret-tags';
+
+/**
+ * When CloudFormation has committed to deleting resources: the only phases in which the teardown revokes. Any other
+ * phase can still roll back, and a secret that exists after an operation must hold a live token.
+ */
+export type CommittedPhase = 'stack-deletion' | 'create-rollback' | 'update-cleanup' | 'rollback-cleanup';
+
+const PHASES: Readonly<Record<string, CommittedPhase>> = {
+  DELETE_IN_PROGRESS: 'stack-deletion',
+  ROLLBACK_IN_PROGRESS: 'create-rollback',
+  UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: 'update-cleanup',
+  UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS: 'rollback-cleanup',
+};
+
+/** The facts of a custom resource Delete that CloudFormation's own state must confirm. */
+export interface DeleteRequest {
+  readonly StackId: string;
+  readonly LogicalResourceId: string;
+  readonly PhysicalResourceId?: string;
+}
+
+/**
+ * Whether the stack's state confirms that CloudFormation is deleting this physical teardown resource: the stack is in
+ * a committed phase, and the resource is the stack's current one (stack deletion, create rollback) or a former one
+ * (the old id of a replacement, deleted in an update's cleanup; the new id, deleted in a rollback's cleanup). An
+ * invocation that names any other state is evidence of nothing.
+ */
+export function confirmDeletion(request: DeleteRequest, state: StackState, deployedStackId: string | undefined):
+{ readonly phase: CommittedPhase } | { readonly refused: string } {
+  if (deployedStackId && request.StackId !== deployedStackId) {
+    return { refused: `the request names the stack ${request.StackId}, not the function's own stack ${deployedStackId}` };
+  }
+  if (state.stackId !== request.StackId) return { refused: `CloudFormation describes ${state.stackId}, not ${request.StackId}` };
+  const phase = PHASES[state.status];
+  if (!phase) return { refused: `the stack is ${state.status}, a phase in which CloudFormation deletes nothing for good` };
+  const current = state.resources.find((r) => r.logicalId === request.LogicalResourceId);
+  const isCurrent = current?.physicalId !== undefined && current.physicalId === request.PhysicalResourceId;
+  if ((phase === 'stack-deletion' || phase === 'create-rollback') && !isCurrent) {
+    return { refused: `the stack is ${state.status} but ${request.LogicalResourceId} is ${current?.physicalId ?? 'not in it'}, not ${request.PhysicalResourceId}` };
+  }
+  if ((phase === 'update-cleanup' || phase === 'rollback-cleanup') && isCurrent) {
+    return { refused: `the stack is ${state.status} but ${request.PhysicalResourceId} is the current ${request.LogicalResourceId}, which stays` };
+  }
+  return { phase };
+}
+
+/** A secret as DescribeSecret shows it: CloudFormation's own tags (users cannot write aws: tags) and the construct's. */
+export interface SecretFacts {
+  readonly arn: string;
+  readonly tags: ReadonlyArray<{ Key?: string; Value?: string }> | undefined;
+}
+
+const DESTROYING = new Set(['Delete']);
+
+/**
+ * Whether CloudFormation deletes this secret in the confirmed phase, decided from what CloudFormation will do: the
+ * stack's current template (DeletionPolicy on a stack deletion or create rollback, UpdateReplacePolicy for a replaced
+ * one), and for a secret no longer in the template, the DeletionPolicy its last deploy tagged it with. Never from the
+ * request's properties.
+ */
+export function secretFate(phase: CommittedPhase, secret: SecretFacts, state: StackState): { readonly going: boolean; readonly why: string } {
+  const tag = (key: string) => secret.tags?.find((t) => t.Key === key)?.Value;
+  if (tag('aws:cloudformation:stack-id') !== state.stackId) {
+    return { going: false, why: 'CloudFormation\'s tags do not name this stack as its owner' };
+  }
+  const logicalId = tag('aws:cloudformation:logical-id');
+  if (!logicalId) return { going: false, why: 'CloudFormation\'s tags do not name its logical id' };
+  const inTemplate = state.template.Resources?.[logicalId];
+  const current = state.resources.find((r) => r.logicalId === logicalId);
+  const sameSecret = current?.physicalId === secret.arn;
+
+  if (phase === 'stack-deletion' || phase === 'create-rollback') {
+    if (!inTemplate || !sameSecret) return { going: false, why: `the stack's ${logicalId} is not this secret` };
+    const policy = inTemplate.DeletionPolicy ?? 'Delete';
+    const going = DESTROYING.has(policy) || (phase === 'create-rollback' && policy === 'RetainExceptOnCreate');
+    return { going, why: `${phase}, DeletionPolicy ${policy}` };
+  }
+  if (inTemplate && sameSecret) return { going: false, why: `it is still the stack's ${logicalId}` };
+  if (inTemplate) {
+    if (phase === 'update-cleanup') {
+      const policy = inTemplate.UpdateReplacePolicy ?? 'Delete';
+      return { going: DESTROYING.has(policy), why: `replaced, UpdateReplacePolicy ${policy}` };
+    }
+    // The failed update's replacement: CloudFormation deletes the new physical resource and keeps the old one.
+    const policy = tag(DELETION_POLICY_TAG);
+    return { going: policy !== 'Retain' && policy !== 'Snapshot', why: `a replacement the rollback removes, DeletionPolicy ${policy ?? 'unknown'}` };
+  }
+  const policy = tag(DELETION_POLICY_TAG);
+  if (!policy) return { going: false, why: `removed from the template, and it carries no ${DELETION_POLICY_TAG} tag to tell whether CloudFormation deletes it` };
+  const going = DESTROYING.has(policy) || (phase === 'rollback-cleanup' && policy === 'RetainExceptOnCreate');
+  return { going, why: `${phase === 'update-cleanup' ? 'removed' : 'created by the failed update'}, DeletionPolicy ${policy}` };
+}
