@@ -55,11 +55,24 @@ export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDep
   const letGo = (why: string) => writeLogLine({ level: 'INFO', ...base, outcome: `ignored: ${why}` }, redactor);
   if (kind !== 'RotationFailed' && kind !== 'DeleteSecret') return letGo('not a failed rotation or a deletion');
   if (!secretArn) return letGo('the event names no secret ARN');
+  const description = await deps.describe(secretArn);
+  const why = judge(description, deps.functionArn);
+  // An event is a claim: one that says a secret of this function was deleted while Secrets Manager shows it live and
+  // not scheduled for deletion was forged or misdirected (anyone allowed lambda:InvokeFunction can send one).
+  if (!why && kind === 'DeleteSecret' && 'found' in description && !description.found.DeletedDate) {
+    writeLogLine({
+      level: 'ERROR',
+      ...base,
+      alert: TOKEN_ALERTS.EVENT_NOT_CONFIRMED,
+      message: `An event says ${secretArn} was deleted, but Secrets Manager shows it live and not scheduled for deletion. Nothing was done. `
+        + 'If nobody deleted it, someone allowed lambda:InvokeFunction on the rotation function sent it: find them in CloudTrail (Invoke).',
+    }, redactor);
+    return;
+  }
   // A stack that deletes its own secrets runs the token teardown; that deletion is meant.
   if (kind === 'DeleteSecret' && (event.detail.sourceIPAddress === CLOUDFORMATION || event.detail.userIdentity?.invokedBy === CLOUDFORMATION)) {
     return letGo('CloudFormation deleted it (its stack\'s token teardown revokes the tokens)');
   }
-  const why = judge(await deps.describe(secretArn), deps.functionArn);
   if (why) return letGo(why);
   const alert = kind === 'RotationFailed' ? rotationFailedAlert(secretArn, event) : deletedAlert(secretArn, event);
   writeLogLine({ level: 'ERROR', ...base, ...alert }, redactor);
@@ -68,7 +81,8 @@ export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDep
 /** Why the secret is not this function's to report on; undefined when it is. */
 function judge(description: Description, functionArn: string | undefined): string | undefined {
   if ('missing' in description) {
-    // The role may describe exactly the managed secrets, so a secret it may describe that is gone was one of them.
+    // The role may describe the managed secrets by ARN and its stack's others only by their tags, which a deleted secret
+    // no longer has: a secret it may describe that is gone was a managed one.
     return description.missing === 'access-denied' ? 'not a secret of this function (its role may not describe it)' : undefined;
   }
   const secret = description.found;

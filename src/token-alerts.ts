@@ -12,6 +12,8 @@ export const TOKEN_ALERTS = {
   ROTATION_FAILED: 'ManagedSecretRotationFailed',
   /** A teardown request that CloudFormation's own state does not confirm (a forged or misdirected invocation): nothing revoked. */
   TEARDOWN_NOT_CONFIRMED: 'TeardownNotConfirmedByCloudFormation',
+  /** A Secrets Manager event about a managed secret that its state contradicts (a forged or misdirected invoke): nothing done. */
+  EVENT_NOT_CONFIRMED: 'SecretEventNotConfirmedBySecretsManager',
   /** Someone deleted a managed secret, or scheduled its deletion, outside CloudFormation: its tokens stay live. */
   SECRET_DELETED: 'ManagedSecretDeletedOutsideStack',
 } as const;

@@ -48,7 +48,7 @@ describe('alerting', () => {
     const functionName = { Ref: Match.stringLikeRegexp('^AstraTokenRotationFunction') };
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: { Ref: Match.stringLikeRegexp('^AstraTokenRotationLogGroup') },
-      FilterPattern: '?"TokenExpiresBeforeReplacement" ?"TokensLeftLiveOnDeletion" ?"ManagedSecretRotationFailed" ?"TeardownNotConfirmedByCloudFormation" ?"ManagedSecretDeletedOutsideStack"',
+      FilterPattern: '?"TokenExpiresBeforeReplacement" ?"TokensLeftLiveOnDeletion" ?"ManagedSecretRotationFailed" ?"TeardownNotConfirmedByCloudFormation" ?"SecretEventNotConfirmedBySecretsManager" ?"ManagedSecretDeletedOutsideStack"',
       MetricTransformations: [{
         MetricNamespace: 'cdk-astra-token-secret',
         MetricName: { 'Fn::Join': ['', ['TokenAlerts-', functionName]] },

@@ -101,6 +101,15 @@ test('a deletion by CloudFormation is left to the token teardown', async () => {
   expect(line.alert).toBeUndefined();
 });
 
+test.each(['user', 'cloudformation'] as const)('a forged DeleteSecret event (by %s) about a live managed secret: nothing done, an ERROR alert, every token live', async (by) => {
+  const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
+  const seed = (await e.astra.token(secret.seedClientIds[0]))!;
+  const line = await deliver(deleteSecret(secret.arn, { by, force: true }), secret.arn);
+  expect(line).toMatchObject({ level: 'ERROR', alert: 'SecretEventNotConfirmedBySecretsManager', secretArn: secret.arn });
+  expect(line.message).toMatch(/shows it live and not scheduled for deletion\. Nothing was done/);
+  expect(await e.astra.isLive(seed.token)).toBe(true);
+});
+
 test('a secret that another function rotates is not this function\'s alert', async () => {
   const secret = await e.secrets.createRotatedSecret({ mode: 'self' });
   await e.sm.send(new RotateSecretCommand({

@@ -42,6 +42,7 @@ const deleteSecret = (secretArn: string, detail: Record<string, unknown> = {}) =
 describe('deletions', () => {
   test('scheduled: an alert line with who, when and how to restore', async () => {
     const { arn } = h.selfSecret();
+    h.sm.secrets.get(arn)!.deletedDate = new Date('2026-11-23T04:00:00Z');
     await handler(deleteSecret(arn), context);
     expect(h.lastLine()).toMatchObject({
       level: 'ERROR',
@@ -66,12 +67,21 @@ describe('deletions', () => {
   test.each([
     ['sourceIPAddress', { sourceIPAddress: 'cloudformation.amazonaws.com' }],
     ['userIdentity.invokedBy', { userIdentity: { invokedBy: 'cloudformation.amazonaws.com' } }],
-  ])('by CloudFormation (%s): the stack\'s teardown handles it, no alert and no call', async (_, detail) => {
+  ])('by CloudFormation (%s): the stack\'s teardown handles it, no alert', async (_, detail) => {
     const { arn } = h.selfSecret();
-    const describes = h.sm.count('DescribeSecret');
+    h.sm.failNext('DescribeSecret', awsError('ResourceNotFoundException', 'Secrets Manager can\'t find the specified secret.', 'client'));
     await handler(deleteSecret(arn, detail), context);
     expect(h.lastLine()).toMatchObject({ level: 'INFO', outcome: expect.stringMatching(/^ignored: CloudFormation deleted it/) });
-    expect(h.sm.count('DescribeSecret')).toBe(describes);
+  });
+
+  test.each([
+    ['a person', {}],
+    ['CloudFormation', { sourceIPAddress: 'cloudformation.amazonaws.com' }],
+  ])('claimed by %s about a secret Secrets Manager shows live: forged or misdirected, an ERROR alert, nothing done', async (_, detail) => {
+    const { arn } = h.selfSecret();
+    await handler(deleteSecret(arn, detail), context);
+    expect(h.lastLine()).toMatchObject({ level: 'ERROR', alert: 'SecretEventNotConfirmedBySecretsManager', secretArn: arn });
+    expect(h.lastLine().message).toMatch(/shows it live and not scheduled for deletion\. Nothing was done/);
   });
 });
 

@@ -22,6 +22,8 @@ interface Secret {
   tags: Array<{ Key: string; Value: string }>;
   versions: Map<string, Version>;
   rotationLambdaArn?: string;
+  /** Set by a DeleteSecret with a recovery window: the secret is scheduled for deletion. */
+  deletedDate?: Date;
 }
 
 export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds';
@@ -154,6 +156,7 @@ export class FakeSecretsManager {
       RotationRules: secret.rotationEnabled ? { ScheduleExpression: 'rate(30 days)' } : undefined,
       Tags: secret.tags,
       VersionIdsToStages: stages,
+      ...secret.deletedDate ? { DeletedDate: secret.deletedDate } : {},
     };
   }
 
