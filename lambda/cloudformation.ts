@@ -18,6 +18,8 @@ export interface StackResource {
 export interface StackState {
   readonly stackId: string;
   readonly status: string;
+  /** When the operation in progress began, by CloudFormation's clock (deletion, last update, or creation). */
+  readonly operationStartedAt?: Date;
   readonly resources: readonly StackResource[];
   /** The stack's current template: during an update's cleanup the new one, after a rollback the old one again. */
   readonly template: { readonly Resources?: Record<string, { Type?: string; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
@@ -53,5 +55,7 @@ export async function readStackState(
   } catch {
     throw new Error(`the template of ${stackId} is not JSON (this library's stacks are synthesized as JSON)`);
   }
-  return { stackId: stack.StackId, status: stack.StackStatus, resources, template: parsed };
+  const operationStartedAt = stack.StackStatus.startsWith('DELETE') ? stack.DeletionTime
+    : stack.StackStatus.startsWith('UPDATE') ? stack.LastUpdatedTime : stack.CreationTime;
+  return { stackId: stack.StackId, status: stack.StackStatus, operationStartedAt, resources, template: parsed };
 }

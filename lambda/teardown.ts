@@ -71,6 +71,7 @@ export async function handleTeardown(event: CustomResourceEvent, makeDeps: () =>
   try {
     reason = await tearDown(event, listed, makeDeps(), redactor);
   } catch (error) {
+    if (error instanceof ContinueLater) throw error;
     reason = `teardown failed: ${messageOf(error)}`;
     writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason), redactor);
   }
@@ -104,13 +105,25 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const plans: SecretPlan[] = [];
   for (const arn of listed) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
-  const lists = new Map<string, Promise<AstraClientEntry[]>>();
-  const left: string[] = [];
+  const lists = new OrgTokenLists(deps.astra);
+  const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
   for (const plan of leavesFirst(going)) {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
-    const outcome = await revokeSecretTokens(plan, deps, report, lists);
-    writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
+    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await revokeSecretTokens(plan, deps, report, lists) : OUT_OF_TIME;
+    results.push({ plan, report, outcome, durationMs: Date.now() - started });
+  }
+  // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
+  // the secrets still exist), while the operation is young enough for CloudFormation to wait for it.
+  const timeIsUp = !deps.budget.allows(deps.config.httpTimeoutMs);
+  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || (timeIsUp && r.outcome.startsWith('left live')));
+  if (unfinished.length > 0 && state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS) {
+    for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
+    throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
+  }
+  const left: string[] = [];
+  for (const { plan, report, outcome, durationMs } of results) {
+    writeLogLine(report.toLogLine(outcome, durationMs), redactor);
     const stillLive = [...report.clientIds.revocationFailed, ...report.revocationsRefused.map((r) => r.clientId)];
     if (outcome.startsWith('left live') || stillLive.length > 0) {
       left.push(plan.arn);
@@ -125,6 +138,56 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   }
   return `${confirmed.phase}: ${going.length} of ${listed.length} secrets deleted by CloudFormation, ${going.length - left.length} with every token revoked`
     + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
+}
+
+const OUT_OF_TIME = 'left live: the invocation ran out of time before this secret';
+
+/**
+ * How long after the operation began a teardown that ran out of time leaves the rest to Lambda's retry rather than
+ * answering: well inside the resource's ServiceTimeout (15 minutes), so CloudFormation gets its answer in time.
+ */
+export const CONTINUATION_WINDOW_MS = 10 * 60_000;
+
+/** Thrown, unanswered, so that Lambda retries the request and the next invocation goes on from Astra's state. */
+export class ContinueLater extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContinueLater';
+  }
+}
+
+/**
+ * The org's token list, read once per invocation and shared: any token that may read tokens lists the whole org, so
+ * a secret whose authority the list already shows needs no list of its own (245 self-rotating secrets: one list, not
+ * 245). Revocations are taken out of it as they happen.
+ */
+class OrgTokenLists {
+  private readonly lists: AstraClientEntry[][] = [];
+
+  constructor(private readonly astra: AstraClient) {}
+
+  /** The list that shows the authority; `listedWithIt` when it was read with the authority itself (which proves it). */
+  public async listFor(authority: Authority): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean }> {
+    const known = authority.clientId && this.lists.find((l) => l.some((c) => c.clientId === authority.clientId));
+    if (known) return { listed: known, listedWithIt: false };
+    const listed = await this.astra.listClients(authority.bearer);
+    this.lists.push(listed);
+    return { listed, listedWithIt: true };
+  }
+
+  /** Which of these clientIds, or of the tokens marked as the secret's, a list already read shows live; undefined: none read. */
+  public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string): string[] | undefined {
+    if (this.lists.length === 0) return undefined;
+    const wanted = new Set(clientIds.filter((c): c is string => !!c));
+    return this.lists.flatMap((l) => [...l.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(l, secretArn)]);
+  }
+
+  public forget(clientIds: readonly string[]): void {
+    const gone = new Set(clientIds);
+    for (const list of this.lists) {
+      for (let i = list.length - 1; i >= 0; i--) if (gone.has(list[i].clientId)) list.splice(i, 1);
+    }
+  }
 }
 
 interface GoingSecret {
@@ -212,9 +275,7 @@ export function leavesFirst<T extends { readonly arn: string; readonly adminSecr
  * under the revocation rule. A self-rotating secret's last token can only revoke itself: that is the one
  * self-revocation the design allows. One token list per authority serves every secret it minted.
  */
-async function revokeSecretTokens(
-  plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: Map<string, Promise<AstraClientEntry[]>>,
-): Promise<string> {
+async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists): Promise<string> {
   const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined;
   try {
@@ -226,26 +287,27 @@ async function revokeSecretTokens(
     // A self-rotating secret that never held a token (the bootstrap was never stored) has nothing to revoke.
     return plan.current?.astraKey || plan.previous?.astraKey ? 'left live: AWSCURRENT holds no token to revoke with' : 'nothing to revoke: the secret never held a token';
   }
-  if (!deps.budget.allows(deps.config.httpTimeoutMs)) return 'left live: the invocation ran out of time before this secret';
   let listed: AstraClientEntry[];
+  let listedWithIt: boolean;
   try {
-    const key = authority.bearer;
-    if (!lists.has(key)) lists.set(key, deps.astra.listClients(authority.bearer));
-    listed = await lists.get(key)!;
+    ({ listed, listedWithIt } = await lists.listFor(authority));
   } catch (error) {
-    lists.delete(authority.bearer);
     const dead = error instanceof AstraApiError && error.status === 401 && !plan.adminSecretArn;
+    // Its last token revoked itself in an earlier attempt of this request: the org's list says whether anything is left.
+    const left = dead ? lists.shown([...plan.current?.pendingRevocations ?? [], plan.current?.clientId, plan.previous?.clientId], plan.arn) : undefined;
+    if (left?.length === 0) return 'revoked: nothing of the secret is live any more';
     return dead
-      ? 'left live: its AWSCURRENT token no longer authenticates, so its tokens cannot be listed (if an earlier attempt of this teardown revoked it, nothing is left)'
+      ? 'left live: its AWSCURRENT token no longer authenticates, so it cannot revoke its tokens'
       : `left live: the token list could not be read (${messageOf(error)})`;
   }
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor, plan.current?.pendingRevocationVersions)
     .add(plan.current, plan.versions.current).add(plan.previous, plan.versions.previous);
-  // A self-rotating secret's token just listed the org's tokens: it authenticated, so possession is proven.
-  const evidence = { secretArn: plan.arn, listed, held, proven: plan.adminSecretArn ? [] : [authority.clientId] };
+  // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
+  const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
   await revokeOwned(context, authority, candidates, evidence);
   if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
+  lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
   return report.clientIds.revocationFailed.length > 0 ? 'left live: some revocations failed' : 'revoked';
 }
 

@@ -350,6 +350,57 @@ describe('the teardown request, served by the handler', () => {
     expect(alerts[0].message).toMatch(/ran out of time/);
   });
 
+  test('out of time while the operation is young: no answer yet, and Lambda\'s retry of the request finishes the work', async () => {
+    const first = stack.adopt(await rotatedAdminSecret('first'), 'First');
+    const second = stack.adopt(await rotatedAdminSecret('second'), 'Second');
+    stack.startedAt = new Date();
+    const deletes = h.astra.count('DELETE');
+    // Time for one secret only: once its two tokens are revoked, the clock jumps past the invocation's margin.
+    const realNow = Date.now;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + (h.astra.count('DELETE') >= deletes + 2 ? 101_000 : 0));
+    const short = context();
+    const requestEvent = {
+      RequestType: 'Delete',
+      ResponseURL: respondTo(),
+      StackId: STACK_ID,
+      RequestId: 'r-long',
+      LogicalResourceId: TEARDOWN_ID,
+      PhysicalResourceId: 'teardown-1',
+      ResourceProperties: { Secrets: [{ Arn: first }, { Arn: second }] },
+    };
+    await expect(handler(requestEvent, short)).rejects.toThrow(/not reached in this invocation; Lambda's retry of the request continues/);
+    clock.mockRestore();
+    expect(cfn).toEqual([]);
+    expect(h.astra.count('DELETE')).toBeGreaterThan(deletes);
+    await handler(requestEvent, context());
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/2 with every token revoked/) })]);
+    expect([...h.astra.tokens.keys()]).toEqual([h.admin.clientId]);
+  });
+
+  test('out of time long after the operation began: the answer comes now, with the secrets not reached reported', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date(Date.now() - 11 * 60_000);
+    const { answer, alerts } = await send('Delete', [arn], { remainingMs: 20_100 });
+    expect(answer.Status).toBe('SUCCESS');
+    expect(alerts[0].message).toMatch(/ran out of time/);
+  });
+
+  test('self-rotating secrets share one token list; a secret whose last token an earlier attempt revoked has nothing left', async () => {
+    const a = h.selfSecret();
+    stack.adopt(a.arn, 'A');
+    await h.rotate(a.arn);
+    const b = h.sm.create('self-b', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) });
+    const bToken = h.astra.issue([ADMIN_ROLE], 'b');
+    h.sm.secrets.get(b)!.versions.forEach((v) => { v.value = JSON.stringify({ astraKey: bToken.token, clientID: bToken.clientId, engine: 'AstraDB' }); });
+    stack.adopt(b, 'B');
+    h.astra.tokens.delete(bToken.clientId); // an earlier attempt revoked b's last token
+    const lists = h.astra.count('GET', /^\/v2\/clientIdSecrets$/);
+    const { alerts } = await send('Delete', [a.arn, b]);
+    expect(h.astra.count('GET', /^\/v2\/clientIdSecrets$/) - lists).toBe(2); // a's list; b's token answers 401, a's list shows nothing of b
+    expect(alerts).toEqual([]);
+    expect(h.lines().find((l) => l.secretArn === b && l.step === 'teardown')!.outcome).toBe('revoked: nothing of the secret is live any more');
+  });
+
   test('CloudFormation\'s state that cannot be read: nothing revoked, each listed secret an alert, SUCCESS', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     stack.mock.rejects(awsError('Throttling', 'Rate exceeded'));

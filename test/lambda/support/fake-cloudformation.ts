@@ -18,6 +18,8 @@ interface TemplateResource {
 export class FakeStack {
   public readonly mock: AwsStub<any, any, any>;
   public status = 'DELETE_IN_PROGRESS';
+  /** When the operation began (DeletionTime, LastUpdatedTime); unset: DescribeStacks shows neither. */
+  public startedAt?: Date;
   public readonly resources = new Map<string, { physicalId: string; type: string }>();
   public readonly template: { Resources: Record<string, TemplateResource> } = { Resources: {} };
   public readonly calls: string[] = [];
@@ -27,7 +29,15 @@ export class FakeStack {
     this.mock.on(DescribeStacksCommand).callsFake((input) => {
       this.calls.push(`DescribeStacks ${input.StackName}`);
       if (input.StackName !== STACK_ID) throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), { name: 'ValidationError' });
-      return { Stacks: [{ StackId: STACK_ID, StackName: 'S', StackStatus: this.status, CreationTime: new Date() }] };
+      return {
+        Stacks: [{
+          StackId: STACK_ID,
+          StackName: 'S',
+          StackStatus: this.status,
+          CreationTime: new Date(0),
+          ...this.startedAt ? { DeletionTime: this.startedAt, LastUpdatedTime: this.startedAt } : {},
+        }],
+      };
     });
     this.mock.on(ListStackResourcesCommand).callsFake(() => {
       this.calls.push('ListStackResources');
