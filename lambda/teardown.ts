@@ -294,7 +294,8 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
   } catch (error) {
     const dead = error instanceof AstraApiError && error.status === 401 && !plan.adminSecretArn;
     // Its last token revoked itself in an earlier attempt of this request: the org's list says whether anything is left.
-    const left = dead ? lists.shown([...plan.current?.pendingRevocations ?? [], plan.current?.clientId, plan.previous?.clientId], plan.arn) : undefined;
+    const own = [...plan.current?.pendingRevocations ?? [], plan.current?.clientId, plan.previous?.clientId];
+    const left = dead ? lists.shown(own, plan.arn) : undefined;
     if (left?.length === 0) return 'revoked: nothing of the secret is live any more';
     return dead
       ? 'left live: its AWSCURRENT token no longer authenticates, so it cannot revoke its tokens'
