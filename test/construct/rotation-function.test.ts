@@ -237,3 +237,27 @@ describe('networking', () => {
       .toThrow(/`vpcSubnets`, `securityGroups`, `secretsManagerEndpoint` and `cloudFormationEndpoint` need `vpc`/);
   });
 });
+
+describe('a CloudFormation VPC endpoint', () => {
+  test('GIVEN cloudFormationEndpoint WHEN synthesized THEN its regional DNS name is CLOUDFORMATION_ENDPOINT and the function may reach it on 443', () => {
+    // GIVEN
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    const cloudFormationEndpoint = vpc.addInterfaceEndpoint('Cfn', { service: ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION });
+    // WHEN
+    new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID, vpc, cloudFormationEndpoint });
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CLOUDFORMATION_ENDPOINT: { 'Fn::Join': ['', ['https://', Match.anyValue()]] } }) },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 443, ToPort: 443, Description: Match.stringLikeRegexp('Astra token teardown to CloudFormation') });
+  });
+
+  test('GIVEN no cloudFormationEndpoint THEN the function has no CLOUDFORMATION_ENDPOINT: the SDK\'s regional endpoint', () => {
+    const stack = newStack();
+    new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID });
+    const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    expect(fn.Properties.Environment.Variables.CLOUDFORMATION_ENDPOINT).toBeUndefined();
+  });
+});
