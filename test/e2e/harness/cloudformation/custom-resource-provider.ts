@@ -35,7 +35,7 @@ export class CustomResourceProvider implements ResourceProvider {
 
   public async update(request: ResourceRequest): Promise<ProviderResult> {
     if (request.oldProperties && request.oldProperties.ServiceToken !== request.properties.ServiceToken) {
-      throw new ResourceFailure('Modifying service token is not allowed.');
+      throw new ResourceFailure('Modifying service token is not allowed.', undefined, true);
     }
     return this.send('Update', request);
   }

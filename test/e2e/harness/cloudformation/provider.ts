@@ -30,8 +30,11 @@ export interface ProviderResult {
 }
 
 export class ResourceFailure extends Error {
-  /** The physical id the resource has anyway (a custom resource that answered FAILED on Create names one). */
-  constructor(message: string, public readonly physicalId?: string) {
+  /**
+   * `physicalId`: the physical id the resource has anyway (a custom resource that answered FAILED on Create names one).
+   * `refused`: CloudFormation refused the change before anything ran (nothing to roll back).
+   */
+  constructor(message: string, public readonly physicalId?: string, public readonly refused = false) {
     super(message);
     this.name = 'ResourceFailure';
   }

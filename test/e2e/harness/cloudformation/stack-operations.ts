@@ -377,7 +377,7 @@ export class StackOperations {
         outcome = injected ? { result, failure: injected.reason, failedPhysicalId: result?.physicalId ?? request.physicalId, ran: true } : { result, ran: true };
       } catch (e) {
         const failure = e instanceof ResourceFailure ? e : undefined;
-        outcome = { failure: (e as Error).message, failedPhysicalId: failure?.physicalId, ran: true };
+        outcome = { failure: (e as Error).message, failedPhysicalId: failure?.physicalId, ran: !failure?.refused };
       }
     }
     this.actions += 1;
