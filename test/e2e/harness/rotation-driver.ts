@@ -129,8 +129,10 @@ export class RotationDriver {
     }
     try {
       await this.sm.send(new RotateSecretCommand({
-        SecretId: secretId, ClientRequestToken: token,
-        RotationLambdaARN: rotation.rotationLambdaArn ?? UNKNOWN_LAMBDA_ARN, RotationRules: rotation.rotationRules ?? { AutomaticallyAfterDays: 30 },
+        SecretId: secretId,
+        ClientRequestToken: token,
+        RotationLambdaARN: rotation.rotationLambdaArn ?? UNKNOWN_LAMBDA_ARN,
+        RotationRules: rotation.rotationRules ?? { AutomaticallyAfterDays: 30 },
         RotateImmediately: rotation.rotateImmediately,
       }));
     } catch (e) {

@@ -1,7 +1,10 @@
-import { CfnResource } from 'aws-cdk-lib';
+// Not yet in package.json (the lead adds it): installed with --no-save for this test.
+// eslint-disable-next-line import/no-extraneous-dependencies
 import {
-  CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, paginateListStackResources,
+  CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand, GetTemplateCommand,
+  ListStackResourcesCommand, paginateListStackResources,
 } from '@aws-sdk/client-cloudformation';
+import { CfnResource } from 'aws-cdk-lib';
 import { useLifecycleEnvironment } from './lifecycle-environment';
 import { synthesize } from './synth';
 import type { Template } from './template';
@@ -43,8 +46,12 @@ test('DescribeStacks, ListStackResources (paginated), DescribeStackResource and 
 
   const { StackResourceDetail } = await cfn.send(new DescribeStackResourceCommand({ StackName: 'Api', LogicalResourceId: 'Three' }));
   expect(StackResourceDetail).toMatchObject({
-    StackName: 'Api', StackId: stack.id, LogicalResourceId: 'Three', PhysicalResourceId: e.model.physicalId('Api', 'Three'),
-    ResourceType: 'AWS::SSM::Parameter', ResourceStatus: 'CREATE_COMPLETE',
+    StackName: 'Api',
+    StackId: stack.id,
+    LogicalResourceId: 'Three',
+    PhysicalResourceId: e.model.physicalId('Api', 'Three'),
+    ResourceType: 'AWS::SSM::Parameter',
+    ResourceStatus: 'CREATE_COMPLETE',
   });
 
   for (const TemplateStage of ['Original', 'Processed'] as const) {

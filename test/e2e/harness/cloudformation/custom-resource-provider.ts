@@ -49,10 +49,16 @@ export class CustomResourceProvider implements ResourceProvider {
     const serviceToken = String(request.properties.ServiceToken ?? '');
     const requestId = randomUUID();
     const exchange: CustomResourceExchange = {
-      stackName: stack.name, logicalId, requestType, requestId, phase: stack.status, physicalId: request.physicalId,
+      stackName: stack.name,
+      logicalId,
+      requestType,
+      requestId,
+      phase: stack.status,
+      physicalId: request.physicalId,
       resourceProperties: stringifyProperties(request.properties) as Record<string, unknown>,
       oldResourceProperties: request.oldProperties ? stringifyProperties(request.oldProperties) as Record<string, unknown> : undefined,
-      invocations: 0, invocationErrors: [],
+      invocations: 0,
+      invocationErrors: [],
     };
     this.services.exchanges.push(exchange);
     // If the function never answers a Create, CloudFormation makes up an id and sends the rollback's Delete with it.

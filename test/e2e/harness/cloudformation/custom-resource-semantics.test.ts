@@ -22,7 +22,9 @@ interface ProbeSpec {
 }
 
 /** Probes (and `failing`: no-op resources a test makes fail) with fixed logical ids, one probe function per stack. */
-function probeTemplate(probes: Record<string, ProbeSpec>, failing: Record<string, string[]> = {}, functions = 1, serviceTokenOf: Record<string, number> = {}): Template {
+function probeTemplate(
+  probes: Record<string, ProbeSpec>, failing: Record<string, string[]> = {}, functions = 1, serviceTokenOf: Record<string, number> = {},
+): Template {
   return synthesize((stack: Stack) => {
     const fns = Array.from({ length: functions }, (_, i) => probeFunction(stack, `ProbeFunction${i}`));
     const made: Record<string, CfnResource> = {};
@@ -60,7 +62,10 @@ test('CloudFormation\'s request: every scalar property a string, lists and maps 
   const [create, update] = exchangesOf(name);
   expect(create.resourceProperties).toEqual({
     ServiceToken: expect.stringMatching(/^arn:aws:lambda:us-east-1:123456789012:function:/),
-    Flag: 'true', Count: '3', List: ['1', 'a', 'false'], Map: { N: '2', B: 'true' },
+    Flag: 'true',
+    Count: '3',
+    List: ['1', 'a', 'false'],
+    Map: { N: '2', B: 'true' },
   });
   expect(update.oldResourceProperties).toEqual(create.resourceProperties);
   expect(update.resourceProperties).toMatchObject({ Count: '4' });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CfnDeletionPolicy, CfnResource, RemovalPolicy, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { CreateSecretCommand, DeleteSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CfnDeletionPolicy, CfnResource, RemovalPolicy, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { useLifecycleEnvironment } from './lifecycle-environment';
 import { synthesize } from './synth';
 import type { DeletionPolicy, Template } from './template';
@@ -62,7 +62,8 @@ async function existence(names: Record<string, string>): Promise<Record<string, 
 const FOUR_POLICIES: Record<string, DeletionPolicy> = { Deleted: 'Delete', Retained: 'Retain', Snapshotted: 'Snapshot', RetainedExceptOnCreate: 'RetainExceptOnCreate' };
 
 function fourSecrets(): { specs: Record<string, SecretSpec>; names: Record<string, string> } {
-  const specs = Object.fromEntries(Object.entries(FOUR_POLICIES).map(([id, policy]) => [id, { name: uniqueName(id.toLowerCase()), deletionPolicy: policy }]));
+  const specs = Object.fromEntries(Object.entries(FOUR_POLICIES)
+    .map(([id, policy]) => [id, { name: uniqueName(id.toLowerCase()), deletionPolicy: policy }]));
   return { specs, names: Object.fromEntries(Object.entries(specs).map(([id, s]) => [id, s.name])) };
 }
 

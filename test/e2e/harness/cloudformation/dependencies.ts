@@ -60,7 +60,9 @@ export function referencedResources(value: unknown, known: ReadonlySet<string>):
 }
 
 /** For each resource, the resources it depends on (only those in the template). */
-export function dependencyGraph(template: Template, included: ReadonlySet<string> = new Set(Object.keys(template.Resources))): Map<string, Set<string>> {
+export function dependencyGraph(
+  template: Template, included: ReadonlySet<string> = new Set(Object.keys(template.Resources)),
+): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (!included.has(id)) continue;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CfnElement, CfnResource, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CfnElement, CfnResource, aws_iam as iam, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import { accessKeyOf } from './function-fleet';
 import { authorize, PolicyStatement } from './iam-policy';
 import { useLifecycleEnvironment } from './lifecycle-environment';

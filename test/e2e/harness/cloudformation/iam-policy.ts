@@ -37,7 +37,8 @@ export function statementsOf(document: PolicyDocument | undefined): PolicyStatem
 }
 
 export function authorize(statements: readonly PolicyStatement[], request: AuthorizationRequest): Decision {
-  const applies = (s: PolicyStatement) => s.Action !== undefined && s.Resource !== undefined && s.NotAction === undefined && s.NotResource === undefined
+  const applies = (s: PolicyStatement) => s.Action !== undefined && s.Resource !== undefined
+    && s.NotAction === undefined && s.NotResource === undefined
     && list(s.Action).some((a) => wildcard(a, true).test(request.action))
     && list(s.Resource).some((r) => wildcard(r, false).test(request.resource))
     && conditionsHold(s.Condition, request);

@@ -158,9 +158,7 @@ function substitute(arg: unknown, ctx: IntrinsicContext, again: (v: unknown) => 
   let result = text;
   for (const name of new Set(subVariables(text))) {
     let v: unknown;
-    if (name in own) v = own[name];
-    else if (name.startsWith('AWS::') || name in ctx.parameters || !name.includes('.')) v = refValue(name, ctx);
-    else {
+    if (name in own) {v = own[name];} else if (name.startsWith('AWS::') || name in ctx.parameters || !name.includes('.')) {v = refValue(name, ctx);} else {
       const [id, attribute] = splitOnce(name);
       v = ctx.getAtt(id, attribute);
     }

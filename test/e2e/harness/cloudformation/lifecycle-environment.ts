@@ -51,14 +51,15 @@ export async function startLifecycleEnvironment(options: LifecycleEnvironmentOpt
   const fleet = new FunctionFleet(bundlePath, logs, {
     secretsManager: iamProxy.url, astra: astra.url, cloudFormation: cloudFormationApi.url, region: MODEL_ENVIRONMENT.region,
   }, (arn) => model?.functionDefinition(arn), { functionTimeoutMs: options.functionTimeoutMs });
+  const modelOptions: ModelOptions = { ...DEFAULT_MODEL_OPTIONS, ...withoutUndefined(options) };
   const services: ModelServices = {
     env: MODEL_ENVIRONMENT,
     sm,
-    iam: new IamState(),
+    iam: new IamState(() => modelOptions.iamPropagationDelay),
     ledger: new SecretLedger(),
     fleet,
     recorder,
-    options: { ...DEFAULT_MODEL_OPTIONS, ...withoutUndefined(options) },
+    options: modelOptions,
     exchanges: [],
     rotations: [],
     violations: [],

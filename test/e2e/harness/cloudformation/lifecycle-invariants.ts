@@ -19,7 +19,9 @@ interface StageToken {
  * (c) no token was revoked that belongs to a secret that stays (its AWSCURRENT, or its AWSPREVIOUS under
  *     AT_NEXT_ROTATION) or to no secret at all (an admin token), unless the test names it;
  * (d) CloudFormation got an answer to every custom resource request (the model records when it did not).
- * Violations are recorded as strings, as InvariantChecker does; tests assert the list is empty.
+ * Violations are recorded as strings, as InvariantChecker does; tests assert the list is empty. A lasting problem
+ * (a dead token in a secret that stays) is reported once, at the first check that sees it, so that one test's leftover
+ * does not fail the next test of the file.
  */
 export class LifecycleInvariants {
   public violations: string[] = [];
@@ -27,6 +29,7 @@ export class LifecycleInvariants {
   public readonly allowedRevocations = new Set<string>();
   private liveAtLastCheck = new Set<string>();
   private modelViolationsSeen = 0;
+  private readonly reported = new Set<string>();
 
   constructor(private readonly services: ModelServices, private readonly astra: AstraEmulatorProcess, private readonly sm: SecretsManagerClient) {}
 
@@ -39,6 +42,11 @@ export class LifecycleInvariants {
   /** Checks (a) to (d); returns the new violations (also added to `violations`). */
   public async check(where: string): Promise<string[]> {
     const found: string[] = [];
+    const lasting = (problem: string) => {
+      if (this.reported.has(problem)) return;
+      this.reported.add(problem);
+      found.push(`${where} ${problem}`);
+    };
     const tokens = await this.astra.tokens();
     const byId = new Map(tokens.map((t) => [t.clientId, t]));
     const isLive = (clientId: string | undefined) => clientId !== undefined && byId.get(clientId)?.revoked === false;
@@ -48,16 +56,16 @@ export class LifecycleInvariants {
       if (entry.deleted) continue;
       const secret = await this.readSecret(entry.arn);
       if (!secret) {
-        found.push(`${where} [${name(entry)}]: the secret is gone, but nothing the model did deleted it`);
+        lasting(`[${name(entry)}]: the secret is gone, but nothing the model did deleted it`);
         continue;
       }
       const { current, previous, policy } = secret;
       this.services.ledger.noteClientIds(entry.arn, [current.clientId, previous.clientId].filter((c): c is string => !!c));
       if (current.hasToken) {
         entry.everHeldToken = true;
-        if (!isLive(current.clientId)) found.push(`${where} [${name(entry)}]: AWSCURRENT's token ${current.clientId} is not live`);
+        if (!isLive(current.clientId)) lasting(`[${name(entry)}]: AWSCURRENT's token ${current.clientId} is not live`);
       } else if (entry.everHeldToken) {
-        found.push(`${where} [${name(entry)}]: AWSCURRENT holds no token, though the secret held one`);
+        lasting(`[${name(entry)}]: AWSCURRENT holds no token, though the secret held one`);
       }
       if (current.clientId) protectedBy.set(current.clientId, entry);
       if (previous.clientId && policy !== 'IMMEDIATELY') protectedBy.set(previous.clientId, entry);
@@ -68,7 +76,7 @@ export class LifecycleInvariants {
       owners.find((e) => e.clientIds.has(clientId) || markedFor(description, e.arn));
     for (const entry of owners.filter((e) => e.deleted)) {
       const live = tokens.filter((t) => !t.revoked && (entry.clientIds.has(t.clientId) || markedFor(t.description, entry.arn)));
-      for (const t of live) found.push(`${where} [${name(entry)}]: deleted (${entry.deletedDuring}) but its token ${t.clientId} is live`);
+      for (const t of live) lasting(`[${name(entry)}]: deleted (${entry.deletedDuring}) but its token ${t.clientId} is live`);
     }
 
     for (const t of tokens) {

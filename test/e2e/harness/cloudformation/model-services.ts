@@ -29,6 +29,11 @@ export interface ModelOptions {
   cloudFormationTags: boolean;
   /** Values of template parameters; the others take their Default or a dummy value. */
   parameters: Record<string, unknown>;
+  /**
+   * IAM's propagation, in resource actions: a policy change takes effect after this many further resources
+   * (Infinity: when the operation ends). @default 0 (at once)
+   */
+  iamPropagationDelay: number;
 }
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = {
@@ -39,6 +44,7 @@ export const DEFAULT_MODEL_OPTIONS: ModelOptions = {
   lambdaAsyncRetries: 2,
   cloudFormationTags: true,
   parameters: {},
+  iamPropagationDelay: 0,
 };
 
 /** One request CloudFormation sent to a custom resource's function, and what came back. */

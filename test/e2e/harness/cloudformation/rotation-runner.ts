@@ -29,7 +29,8 @@ export class RotationRunner {
       await this.driver(functionArn).abandon(secretArn, token);
       record = { secretArn, functionArn, token, during, completed: false, errors: [`the rotation function ${functionArn} does not exist`] };
     } else {
-      const result = await this.driver(functionArn).rotate(secretArn, { token, staged: true, maxAttempts: this.services.options.rotationMaxAttempts });
+      const maxAttempts = this.services.options.rotationMaxAttempts;
+      const result = await this.driver(functionArn).rotate(secretArn, { token, staged: true, maxAttempts });
       record = { secretArn, functionArn, token, during, completed: result.completed, errors: result.errors.map((e) => e.message) };
     }
     this.services.rotations.push(record);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
-  CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, TagResourceCommand, UntagResourceCommand, UpdateSecretCommand,
+  CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand,
+  TagResourceCommand, UntagResourceCommand, UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { ModelServices } from './model-services';
 import type { ProviderResult, ResourceProvider, ResourceRequest } from './provider';
@@ -102,6 +103,6 @@ function secretStringOf(p: Record<string, unknown>): string {
   if (typeof p.SecretString === 'string') return p.SecretString;
   const g = (p.GenerateSecretString ?? {}) as { SecretStringTemplate?: string; GenerateStringKey?: string; PasswordLength?: number | string };
   const password = randomBytes(64).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, Number(g.PasswordLength ?? 32));
-  if (g.SecretStringTemplate && g.GenerateStringKey) return JSON.stringify({ ...JSON.parse(g.SecretStringTemplate), [g.GenerateStringKey]: password });
-  return password;
+  if (!g.SecretStringTemplate || !g.GenerateStringKey) return password;
+  return JSON.stringify({ ...JSON.parse(g.SecretStringTemplate), [g.GenerateStringKey]: password });
 }

@@ -203,6 +203,7 @@ export class StackOperations {
   }
 
   private finish(stack: Stack, status: StackStatus, from: number, failures: string[]): OperationResult {
+    this.services.iam.flush();
     stack.setStatus(status, failures[0]);
     this.failures.endOperation();
     return { stack, status, failures, events: stack.events.slice(from) };
@@ -217,8 +218,16 @@ export class StackOperations {
     const def = plan.template.Resources[id];
     const properties = plan.properties(id);
     const record: StackResource = {
-      logicalId: id, type: def.Type, physicalId: '', properties, attributes: {}, status: 'CREATE_IN_PROGRESS', lastUpdated: new Date(),
-      deletionPolicy: def.DeletionPolicy, updateReplacePolicy: def.UpdateReplacePolicy, createdInOperation: stack.operation,
+      logicalId: id,
+      type: def.Type,
+      physicalId: '',
+      properties,
+      attributes: {},
+      status: 'CREATE_IN_PROGRESS',
+      lastUpdated: new Date(),
+      deletionPolicy: def.DeletionPolicy,
+      updateReplacePolicy: def.UpdateReplacePolicy,
+      createdInOperation: stack.operation,
     };
     stack.resources.set(id, record);
     stack.setResourceStatus(record, 'CREATE_IN_PROGRESS');
@@ -275,7 +284,9 @@ export class StackOperations {
     const result = outcome.result!;
     if (result.physicalId !== before.physicalId) {
       // "AWS CloudFormation recognizes the update as a replacement": the old id is deleted in the cleanup phase.
-      const record: StackResource = { ...existing, physicalId: result.physicalId, properties, attributes: result.attributes ?? {}, createdInOperation: stack.operation };
+      const record: StackResource = {
+        ...existing, physicalId: result.physicalId, properties, attributes: result.attributes ?? {}, createdInOperation: stack.operation,
+      };
       stack.resources.set(id, record);
       stack.setResourceStatus(record, 'UPDATE_COMPLETE');
       changes.push({ logicalId: id, kind: 'replaced', before, after: record });
@@ -294,8 +305,13 @@ export class StackOperations {
     const record = stack.resources.get(change.logicalId)!;
     stack.setResourceStatus(record, 'UPDATE_IN_PROGRESS');
     const outcome = await this.perform('update', {
-      stack, logicalId: before.logicalId, type: before.type, properties: before.properties, oldProperties: change.newProperties,
-      physicalId: before.physicalId, phase: stack.status,
+      stack,
+      logicalId: before.logicalId,
+      type: before.type,
+      properties: before.properties,
+      oldProperties: change.newProperties,
+      physicalId: before.physicalId,
+      phase: stack.status,
     }, false);
     if (outcome.failure) {
       stack.setResourceStatus(record, 'UPDATE_FAILED', outcome.failure);
@@ -374,13 +390,16 @@ export class StackOperations {
         let result: ProviderResult | undefined;
         if (action === 'delete') await provider.delete(request);
         else result = action === 'create' ? await provider.create(request) : await provider.update(request);
-        outcome = injected ? { result, failure: injected.reason, failedPhysicalId: result?.physicalId ?? request.physicalId, ran: true } : { result, ran: true };
+        outcome = injected
+          ? { result, failure: injected.reason, failedPhysicalId: result?.physicalId ?? request.physicalId, ran: true }
+          : { result, ran: true };
       } catch (e) {
         const failure = e instanceof ResourceFailure ? e : undefined;
         outcome = { failure: (e as Error).message, failedPhysicalId: failure?.physicalId, ran: !failure?.refused };
       }
     }
     this.actions += 1;
+    this.services.iam.advance();
     await this.runPending();
     const afterComplete = outcome.failure ? undefined : outcome.result?.afterComplete;
     if (afterComplete) {

@@ -82,7 +82,13 @@ export class Stack {
   /** An event about a physical resource the stack no longer lists (the old one of a replacement). */
   public addEvent(resource: Pick<StackResource, 'logicalId' | 'physicalId' | 'type'>, status: ResourceStatus, reason?: string): void {
     this.events.push({
-      timestamp: new Date(), logicalId: resource.logicalId, physicalId: resource.physicalId, type: resource.type, status, reason, stackStatus: this.status,
+      timestamp: new Date(),
+      logicalId: resource.logicalId,
+      physicalId: resource.physicalId,
+      type: resource.type,
+      status,
+      reason,
+      stackStatus: this.status,
     });
   }
 

@@ -17,8 +17,16 @@ const ADMIN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-Ab
 /** The model with providers that need no server: IAM, Lambda and no-op resources only. */
 function offlineModel(): CloudFormationModel {
   const services: ModelServices = {
-    env: MODEL_ENVIRONMENT, sm: undefined as never, fleet: undefined as never, recorder: undefined as never,
-    iam: new IamState(), ledger: new SecretLedger(), options: { ...DEFAULT_MODEL_OPTIONS }, exchanges: [], rotations: [], violations: [],
+    env: MODEL_ENVIRONMENT,
+    sm: undefined as never,
+    fleet: undefined as never,
+    recorder: undefined as never,
+    iam: new IamState(),
+    ledger: new SecretLedger(),
+    options: { ...DEFAULT_MODEL_OPTIONS },
+    exchanges: [],
+    rotations: [],
+    violations: [],
   };
   return new CloudFormationModel(services);
 }
@@ -110,9 +118,17 @@ describe('intrinsics, resolved through the engine against the stack it builds', 
       const fromSsm = new CfnParameter(stack, 'FromSsm', { type: 'AWS::SSM::Parameter::Value<String>', default: '/some/parameter' });
       const roleId = logicalId(role);
       holder(stack, 'Resolved', {
-        Region: Aws.REGION, Account: Aws.ACCOUNT_ID, Partition: Aws.PARTITION, UrlSuffix: Aws.URL_SUFFIX, StackName: Aws.STACK_NAME, StackId: Aws.STACK_ID,
+        Region: Aws.REGION,
+        Account: Aws.ACCOUNT_ID,
+        Partition: Aws.PARTITION,
+        UrlSuffix: Aws.URL_SUFFIX,
+        StackName: Aws.STACK_NAME,
+        StackId: Aws.STACK_ID,
         Gone: Aws.NO_VALUE,
-        RoleName: role.roleName, RoleArn: role.roleArn, FunctionName: fn.functionName, FunctionArn: fn.functionArn,
+        RoleName: role.roleName,
+        RoleArn: role.roleArn,
+        FunctionName: fn.functionName,
+        FunctionArn: fn.functionArn,
         Joined: Fn.join('-', ['a', Aws.REGION, fn.functionName]),
         Sub: Fn.sub(`\${AWS::AccountId}|\${${roleId}}|\${${roleId}.Arn}|\${!Literal}|\${Var}`, { Var: 'v' }),
         Selected: Fn.select(1, Fn.split(',', 'x,y,z')),
@@ -131,8 +147,16 @@ describe('intrinsics, resolved through the engine against the stack it builds', 
     const roleName = model.physicalId('Intrinsics', Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::IAM::Role')!);
     const roleArn = `arn:aws:iam::123456789012:role/${roleName}`;
     expect(stack.resources.get('Resolved')!.properties).toEqual({
-      Region: 'us-east-1', Account: '123456789012', Partition: 'aws', UrlSuffix: 'amazonaws.com', StackName: 'Intrinsics', StackId: stack.id,
-      RoleName: roleName, RoleArn: roleArn, FunctionName: fnName, FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${fnName}`,
+      Region: 'us-east-1',
+      Account: '123456789012',
+      Partition: 'aws',
+      UrlSuffix: 'amazonaws.com',
+      StackName: 'Intrinsics',
+      StackId: stack.id,
+      RoleName: roleName,
+      RoleArn: roleArn,
+      FunctionName: fnName,
+      FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${fnName}`,
       Joined: `a-us-east-1-${fnName}`,
       Sub: `123456789012|${roleName}|${roleArn}|\${Literal}|v`,
       Selected: 'y',
