@@ -4,8 +4,10 @@ import {
   CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand, GetTemplateCommand,
   ListStackResourcesCommand, paginateListStackResources,
 } from '@aws-sdk/client-cloudformation';
-import { CfnResource } from 'aws-cdk-lib';
+import { Aws, CfnResource, aws_iam as iam } from 'aws-cdk-lib';
+import { accessKeyOf } from './function-fleet';
 import { useLifecycleEnvironment } from './lifecycle-environment';
+import { probeFunction } from './probe';
 import { synthesize } from './synth';
 import type { Template } from './template';
 
@@ -87,4 +89,29 @@ test('removed resources leave ListStackResources when the update completes; a de
   expect(Stacks![0]).toMatchObject({ StackStatus: 'DELETE_COMPLETE', DeletionTime: expect.any(Date) });
   const calls = e.cloudFormationApi.callsOf('DescribeStacks').slice(-2);
   expect(calls.map((c) => [c.params.StackName, c.error])).toEqual([['Api', 'ValidationError: Stack with id Api does not exist'], [id, undefined]]);
+});
+
+test('a model function\'s call is authorized with its role\'s policy: cloudformation:<Action> on the stack\'s ARN, AccessDenied (403) otherwise', async () => {
+  await e.model.createStack('Granted', synthesize((stack) => {
+    const fn = probeFunction(stack);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Aws.STACK_ID] }));
+  }, 'Granted'));
+  const stack = e.model.stack('Granted');
+  const fnArn = [...stack.resources.values()].find((r) => r.type === 'AWS::Lambda::Function')!.attributes.Arn as string;
+  const role = [...stack.resources.values()].find((r) => r.type === 'AWS::IAM::Role')!.physicalId;
+  const asFunction = new CloudFormationClient({
+    endpoint: e.cloudFormationApi.url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: accessKeyOf(fnArn), secretAccessKey: 'x' },
+  });
+  try {
+    expect((await asFunction.send(new DescribeStacksCommand({ StackName: stack.id }))).Stacks![0].StackStatus).toBe('CREATE_COMPLETE');
+    await expect(asFunction.send(new ListStackResourcesCommand({ StackName: stack.id }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: `User: arn:aws:sts::123456789012:assumed-role/${role}/${fnArn.split(':').pop()} is not authorized to perform: cloudformation:ListStackResources `
+        + `on resource: ${stack.id} because no identity-based policy allows the cloudformation:ListStackResources action`,
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(asFunction.send(new DescribeStacksCommand({ StackName: 'Other' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  } finally {
+    asFunction.destroy();
+  }
 });

@@ -1,12 +1,17 @@
-import { createServer, Server } from 'node:http';
+import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { authorize } from './iam-policy';
+import type { CallerIdentity } from './iam-proxy';
 import { errorDocument, formParameters, QueryError, resultDocument, XmlValue } from './query-protocol';
+import { Environment, MODEL_ENVIRONMENT } from './resource-names';
 import type { Stack, StackResource } from './stack';
 
-/** The stacks the stand-in answers about. */
+/** The stacks the stand-in answers about, and who a request's access key belongs to. */
 export interface StackDirectory {
   /** Every stack the model has made, deleted ones included (they answer by stack id only). */
   stacks(): readonly Stack[];
+  /** A function's key: its role's policy applies (see below). Any other caller (a test's own client) is let through. */
+  identify?(accessKeyId: string): CallerIdentity | undefined;
 }
 
 /** One call the function made, with the stack's status at that moment. */
@@ -15,6 +20,8 @@ export interface RecordedCall {
   readonly params: Record<string, string>;
   readonly stackStatus?: string;
   readonly error?: string;
+  /** The calling function's principal, when the access key names one. */
+  readonly principalArn?: string;
 }
 
 /**
@@ -22,10 +29,14 @@ export interface RecordedCall {
  * CLOUDFORMATION_ENDPOINT): DescribeStacks, ListStackResources, DescribeStackResource and GetTemplate, answering from
  * the model's live stack state, so that what the function reads during a phase is what CloudFormation would show
  * then. Every call is recorded. Unknown actions answer InvalidAction.
+ *
+ * A call from a model function is authorized like its Secrets Manager calls (iam-policy.ts): `cloudformation:<Action>`
+ * on the stack's ARN (`stack/<name>/*` for a stack that does not exist, `*` for DescribeStacks of all stacks), and a
+ * refusal is answered as AWS answers it (HTTP 403, AccessDenied), so a role that lacks the permission fails here too.
  */
 export class CloudFormationApi {
-  public static async start(directory: StackDirectory, options: { pageSize?: number } = {}): Promise<CloudFormationApi> {
-    const api = new CloudFormationApi(directory, options.pageSize ?? 100);
+  public static async start(directory: StackDirectory, options: { pageSize?: number; env?: Environment } = {}): Promise<CloudFormationApi> {
+    const api = new CloudFormationApi(directory, options.pageSize ?? 100, options.env ?? MODEL_ENVIRONMENT);
     await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
     return api;
   }
@@ -33,29 +44,25 @@ export class CloudFormationApi {
   public readonly calls: RecordedCall[] = [];
   private readonly server: Server;
 
-  private constructor(private readonly directory: StackDirectory, private readonly pageSize: number) {
+  private constructor(private readonly directory: StackDirectory, private readonly pageSize: number, private readonly env: Environment) {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const params = formParameters(Buffer.concat(chunks).toString('utf8'));
         const action = params.Action ?? '';
-        let status = 200;
-        let body: string;
-        let stackStatus: string | undefined;
+        const stackStatus = params.StackName ? this.find(params.StackName)?.status : undefined;
+        const caller = this.callerOf(req);
         try {
-          stackStatus = params.StackName ? this.find(params.StackName)?.status : undefined;
-          body = resultDocument(action, this.answer(action, params));
+          if (caller) this.authorize(caller, action, params.StackName);
+          const body = resultDocument(action, this.answer(action, params));
+          this.calls.push({ action, params, stackStatus, principalArn: caller?.principalArn });
+          res.writeHead(200, { 'Content-Type': 'text/xml' }).end(body);
         } catch (e) {
           const error = e instanceof QueryError ? e : new QueryError('InternalFailure', (e as Error).message, 500);
-          status = error.status;
-          body = errorDocument(error.code, error.message, status >= 500 ? 'Receiver' : 'Sender');
-          this.calls.push({ action, params, stackStatus, error: `${error.code}: ${error.message}` });
-          res.writeHead(status, { 'Content-Type': 'text/xml' }).end(body);
-          return;
+          this.calls.push({ action, params, stackStatus, principalArn: caller?.principalArn, error: `${error.code}: ${error.message}` });
+          res.writeHead(error.status, { 'Content-Type': 'text/xml' }).end(errorDocument(error.code, error.message, error.status >= 500 ? 'Receiver' : 'Sender'));
         }
-        this.calls.push({ action, params, stackStatus });
-        res.writeHead(status, { 'Content-Type': 'text/xml' }).end(body);
       });
     });
   }
@@ -71,6 +78,24 @@ export class CloudFormationApi {
   public async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private callerOf(req: IncomingMessage): CallerIdentity | undefined {
+    const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    return accessKeyId ? this.directory.identify?.(accessKeyId) : undefined;
+  }
+
+  private authorize(caller: CallerIdentity, action: string, stackName: string | undefined): void {
+    const stack = stackName ? this.find(stackName) : undefined;
+    const { partition, region, account } = this.env;
+    const resource = stack?.id ?? (stackName
+      ? (stackName.startsWith('arn:') ? stackName : `arn:${partition}:cloudformation:${region}:${account}:stack/${stackName}/*`)
+      : '*');
+    const iamAction = `cloudformation:${action}`;
+    const decision = authorize(caller.statements, { action: iamAction, resource, resourceTags: {} });
+    if (decision === 'allowed') return;
+    const why = decision === 'explicitly-denied' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${iamAction} action`;
+    throw new QueryError('AccessDenied', `User: ${caller.principalArn} is not authorized to perform: ${iamAction} on resource: ${resource} ${why}`, 403);
   }
 
   private answer(action: string, params: Record<string, string>): Record<string, XmlValue> {

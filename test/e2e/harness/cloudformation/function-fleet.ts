@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { FunctionHost } from '../function-host';
 import type { InvocationResult } from '../lambda-runtime';
 import type { LogCapture } from '../log-capture';
-import { fastHandlerEnvironment } from '../rotation-driver';
 
 /** An AWS::Lambda::Function of a stack, as the model holds it now. */
 export interface FunctionDefinition {
@@ -27,6 +26,11 @@ export interface FunctionEndpoints {
 export interface FleetOptions {
   /** Overrides the template's Timeout for every function (a scenario that must not wait 3 minutes for a hang). */
   readonly functionTimeoutMs?: number;
+  /**
+   * Settings added under the template's variables (e.g. the e2e harness's short Astra timeouts). By default the
+   * function runs with what the template gives it, and its own defaults for the rest, as deployed.
+   */
+  readonly extraEnvironment?: Record<string, string>;
 }
 
 /** The access key a function's calls carry: the IAM proxy knows the function (and so its role) by it. */
@@ -62,7 +66,7 @@ export class FunctionFleet {
   public environmentOf(fn: FunctionDefinition): Record<string, string> {
     const variables = ((fn.properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
     return {
-      ...fastHandlerEnvironment(this.endpoints.secretsManager, this.endpoints.astra),
+      ...this.options.extraEnvironment,
       ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
       SECRETS_MANAGER_ENDPOINT: this.endpoints.secretsManager,
       ASTRA_API_URL: this.endpoints.astra,

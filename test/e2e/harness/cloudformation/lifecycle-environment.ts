@@ -35,6 +35,8 @@ export interface LifecycleEnvironment {
 export interface LifecycleEnvironmentOptions extends Partial<ModelOptions> {
   /** Every function's timeout instead of its template's. */
   readonly functionTimeoutMs?: number;
+  /** Settings for every function under its template's variables (see FleetOptions.extraEnvironment). */
+  readonly extraEnvironment?: Record<string, string>;
   /** ListStackResources page size of the CloudFormation stand-in. @default 100 */
   readonly pageSize?: number;
 }
@@ -46,11 +48,14 @@ export async function startLifecycleEnvironment(options: LifecycleEnvironmentOpt
   const sm = secretsManagerClient(moto.endpoint);
   const logs = new LogCapture();
   let model: CloudFormationModel | undefined;
-  const cloudFormationApi = await CloudFormationApi.start({ stacks: () => model?.stacks() ?? [] }, { pageSize: options.pageSize });
+  const cloudFormationApi = await CloudFormationApi.start({
+    stacks: () => model?.stacks() ?? [],
+    identify: (key) => model?.identify(key),
+  }, { pageSize: options.pageSize });
   const iamProxy = await IamProxy.start(moto.endpoint, sm, MODEL_ENVIRONMENT, (key) => model?.identify(key));
   const fleet = new FunctionFleet(bundlePath, logs, {
     secretsManager: iamProxy.url, astra: astra.url, cloudFormation: cloudFormationApi.url, region: MODEL_ENVIRONMENT.region,
-  }, (arn) => model?.functionDefinition(arn), { functionTimeoutMs: options.functionTimeoutMs });
+  }, (arn) => model?.functionDefinition(arn), { functionTimeoutMs: options.functionTimeoutMs, extraEnvironment: options.extraEnvironment });
   const modelOptions: ModelOptions = { ...DEFAULT_MODEL_OPTIONS, ...withoutUndefined(options) };
   const services: ModelServices = {
     env: MODEL_ENVIRONMENT,

@@ -157,12 +157,13 @@ export class StackOperations {
       if (change?.kind === 'created') {
         const record = stack.resources.get(id)!;
         await this.deletePhysical(stack, record, keepsOnRemoval(record.deletionPolicy, true), failures, record);
-        stack.resources.delete(id);
       } else if (change?.kind === 'replaced' && change.after?.physicalId) {
         await this.deletePhysical(stack, change.after, keepsOnRemoval(change.after.deletionPolicy, true), failures);
       }
     }
     await this.runPending('phase-end');
+    // What the failed update added (deleted now, or never made) leaves ListStackResources as the operation ends.
+    for (const id of [...stack.resources.keys()]) if (!oldGraph.has(id)) stack.resources.delete(id);
     return this.finish(stack, 'UPDATE_ROLLBACK_COMPLETE', from, failures);
   }
 

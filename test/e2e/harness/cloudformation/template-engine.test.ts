@@ -234,6 +234,7 @@ describe('phases, offline (no-op resources)', () => {
     ]);
     expect(model.stack('Phases').resources.get('First')!.properties).toEqual({ Value: 'v1' });
     expect(model.stack('Phases').template.Resources.Extra).toBeUndefined();
+    expect([...model.stack('Phases').resources.keys()].sort()).toEqual(['First', 'Kept', 'Second']);
   });
 
   test('delete: reverse order, Retain skipped; a failure leaves DELETE_FAILED, keeps what the failed resource needs, and a retry finishes', async () => {
