@@ -19,6 +19,8 @@ interface Invocation {
   readonly env: Record<string, string>;
   /** The function's timeout: the parent kills this process when it runs out, as Lambda does. */
   readonly timeoutMs: number;
+  /** `context.invokedFunctionArn`; the harness's one function when absent. */
+  readonly functionArn?: string;
 }
 
 interface StatsRequest {
@@ -73,7 +75,7 @@ process.on('message', (message: Invocation | StatsRequest) => {
   const deadline = Date.now() + message.timeoutMs;
   const context = {
     awsRequestId: String(message.id),
-    invokedFunctionArn: E2E_FUNCTION_ARN,
+    invokedFunctionArn: message.functionArn ?? E2E_FUNCTION_ARN,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   handler(message.event, context).then(

@@ -39,6 +39,12 @@ export interface RuntimeOptions {
    * @default node's own heap limits
    */
   readonly memorySizeMiB?: number;
+  /**
+   * The function's ARN, as Lambda passes it in `context.invokedFunctionArn` (the lifecycle model runs several
+   * functions, each with its own).
+   * @default E2E_FUNCTION_ARN
+   */
+  readonly functionArn?: string;
 }
 
 /**
@@ -80,7 +86,7 @@ export class LambdaRuntime {
     child.stderr?.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString()).slice(-4000);
     });
-    const runtime = new LambdaRuntime(child, logs, () => stderr, functionTimeoutMs);
+    const runtime = new LambdaRuntime(child, logs, () => stderr, functionTimeoutMs, options.functionArn);
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the function process did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
@@ -110,7 +116,7 @@ export class LambdaRuntime {
 
   private constructor(
     private readonly child: ChildProcess, private readonly logs: LogCapture, private readonly stderr: () => string,
-    private readonly functionTimeoutMs: number,
+    private readonly functionTimeoutMs: number, private readonly functionArn?: string,
   ) {
     child.on('message', (message: RuntimeMessage) => this.receive(message));
     child.on('exit', (code, signal) => {
@@ -134,7 +140,7 @@ export class LambdaRuntime {
         done(value);
       };
       this.pending.set(id, { resolve: settle(resolve) as (value: never) => void, reject: settle(reject) });
-      this.child.send({ type: 'invoke', id, event, env, timeoutMs: this.functionTimeoutMs });
+      this.child.send({ type: 'invoke', id, event, env, timeoutMs: this.functionTimeoutMs, functionArn: this.functionArn });
     });
   }
 

@@ -76,7 +76,18 @@ export class SimulatedCrash extends Error {
   }
 }
 
-export interface RotationOptions {
+/** What RotateSecret records for the secret: the rotation function and schedule. */
+export interface RotationTarget {
+  /** moto knows no Lambda functions, so any ARN stages AWSPENDING and is recorded as the secret's RotationLambdaARN. */
+  readonly rotationLambdaArn?: string;
+  readonly rotationRules?: { AutomaticallyAfterDays?: number; ScheduleExpression?: string; Duration?: string };
+  /** RotateSecret's RotateImmediately (moto then still stages AWSPENDING, holding a copy of AWSCURRENT's value). */
+  readonly rotateImmediately?: boolean;
+}
+
+export interface RotationOptions extends RotationTarget {
+  /** RotateSecret has staged AWSPENDING with `token` already (the lifecycle model calls it when CloudFormation does). */
+  readonly staged?: boolean;
   /** Whole-rotation attempts, as Secrets Manager retries a failed rotation. */
   readonly maxAttempts?: number;
   readonly invocationsPerStep?: number;
@@ -109,7 +120,7 @@ export class RotationDriver {
    * Stages an empty AWSPENDING version as RotateSecret does before it invokes createSecret. Refuses, as AWS does, while
    * AWSPENDING sits on a version other than AWSCURRENT.
    */
-  public async stagePendingVersion(secretId: string, token: string): Promise<void> {
+  public async stagePendingVersion(secretId: string, token: string, rotation: RotationTarget = {}): Promise<void> {
     const stages = await this.versionStages(secretId);
     for (const [versionId, labels] of Object.entries(stages)) {
       if (!labels.includes('AWSPENDING')) continue;
@@ -121,7 +132,11 @@ export class RotationDriver {
     }
     try {
       await this.sm.send(new RotateSecretCommand({
-        SecretId: secretId, ClientRequestToken: token, RotationLambdaARN: UNKNOWN_LAMBDA_ARN, RotationRules: { AutomaticallyAfterDays: 30 },
+        SecretId: secretId,
+        ClientRequestToken: token,
+        RotationLambdaARN: rotation.rotationLambdaArn ?? UNKNOWN_LAMBDA_ARN,
+        RotationRules: rotation.rotationRules ?? { AutomaticallyAfterDays: 30 },
+        RotateImmediately: rotation.rotateImmediately,
       }));
     } catch (e) {
       if ((e as Error).name !== 'ResourceNotFoundException') throw e;
@@ -147,7 +162,7 @@ export class RotationDriver {
     const token = options.token ?? randomUUID();
     const maxAttempts = options.maxAttempts ?? 3;
     const errors: Error[] = [];
-    await this.stagePendingVersion(secretId, token);
+    if (!options.staged) await this.stagePendingVersion(secretId, token, options);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (await this.runAttempt(secretId, token, attempt, options, errors)) {
         return { token, completed: true, attempts: attempt, errors };

@@ -1,0 +1,285 @@
+import { RemovalPolicies, RemovalPolicy, Stack, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
+import { AstraEnvironment, AstraTokenSecret, AstraTokenSecretProps } from '../../src';
+import { useLifecycleEnvironment } from './harness/cloudformation/lifecycle-environment';
+import { createPosition, LifecycleScenario, resourceAfterTeardowns } from './harness/cloudformation/lifecycle-scenario';
+import { synthesize } from './harness/cloudformation/synth';
+import type { Template } from './harness/cloudformation/template';
+
+/**
+ * The shipped bundle under CloudFormation's real lifecycle (test/e2e/harness/cloudformation): stacks synthesized from
+ * this library, created, updated, rolled back and deleted phase by phase, the function reading the stack through the
+ * CloudFormation API stand-in and calling Secrets Manager with its role's policy as CloudFormation last changed it.
+ * After every operation the lifecycle invariants are checked: a secret that stays keeps a live token, a deleted secret
+ * leaves none, no other token (an admin's) is revoked, and every custom resource request got its answer.
+ *
+ * The expectations are CloudFormation's, not the current design's: several scenarios fail against the teardown as it
+ * is (it revokes in UPDATE_IN_PROGRESS and reads secrets after IAM narrowed its role; see the report of each).
+ */
+const e = useLifecycleEnvironment();
+const s = new LifecycleScenario(e);
+beforeEach(() => s.begin());
+afterEach(() => {
+  expect(s.violationsWithEvidence()).toEqual([]);
+});
+
+let stacks = 0;
+const newStackName = (label: string) => `${label}${++stacks}`;
+const roles = () => e.astra.roles;
+
+/** A stack of admin-minted AstraTokenSecrets (the admin imported), each `secretName` given, plus what `extra` adds. */
+function adminMinted(
+  stackName: string, adminArn: string, secrets: Record<string, Partial<AstraTokenSecretProps> & { secretName: string }>,
+  extra?: (stack: Stack, made: Record<string, AstraTokenSecret>) => void,
+): Template {
+  return synthesize((stack) => {
+    const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', adminArn);
+    const made: Record<string, AstraTokenSecret> = {};
+    for (const [id, props] of Object.entries(secrets)) {
+      made[id] = new AstraTokenSecret(stack, id, { roleId: roles().apiUser.id, adminSecret, ...props });
+    }
+    extra?.(stack, made);
+  }, stackName);
+}
+
+const IAM_TIMINGS = [
+  ['take effect when CloudFormation reaches the policy', 0],
+  ['take effect only when the operation ends (IAM propagation)', Number.POSITIVE_INFINITY],
+] as const;
+
+describe.each(IAM_TIMINGS)('removal and replacement, IAM changes %s', (_timing, iamDelay) => {
+  test('a secret removed from the stack: all its tokens are revoked; the other secret and the admin token are untouched', async () => {
+    const name = newStackName('Removal');
+    const admin = await s.adminSecret();
+    const names = { a: s.uniqueName('a'), b: s.uniqueName('b') };
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, adminMinted(name, admin.arn, { A: { secretName: names.a }, B: { secretName: names.b } })));
+    await e.model.rotate(await s.arnOf(names.b));
+    await s.step('update removing B', 'UPDATE_COMPLETE', () => s.withIamDelay(iamDelay, () =>
+      e.model.updateStack(name, adminMinted(name, admin.arn, { A: { secretName: names.a } }))));
+  });
+
+  test('a removal rolled back by a failure after the teardown: the secret stays, and so does its live token', async () => {
+    const name = newStackName('RemovalRollback');
+    const admin = await s.adminSecret();
+    const names = { a: s.uniqueName('a'), b: s.uniqueName('b') };
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, adminMinted(name, admin.arn, { A: { secretName: names.a }, B: { secretName: names.b } })));
+    e.model.failNext({ logicalId: 'AfterTeardown' });
+    await s.step('update removing B, failing after the teardown', 'UPDATE_ROLLBACK_COMPLETE', () => s.withIamDelay(iamDelay, () =>
+      e.model.updateStack(name, adminMinted(name, admin.arn, { A: { secretName: names.a } }, (stack) => resourceAfterTeardowns(stack)))));
+  });
+
+  test('a secretName change replaces the secret: the old secret\'s tokens are revoked when it goes, the new one keeps its token', async () => {
+    const name = newStackName('Rename');
+    const admin = await s.adminSecret();
+    const [before, after] = [s.uniqueName('before'), s.uniqueName('after')];
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, adminMinted(name, admin.arn, { A: { secretName: before } })));
+    await s.step('update renaming A', 'UPDATE_COMPLETE', () => s.withIamDelay(iamDelay, () =>
+      e.model.updateStack(name, adminMinted(name, admin.arn, { A: { secretName: after } }))));
+  });
+
+  test('a secretName change rolled back: the old secret keeps its live token, the new one\'s tokens are revoked when it goes', async () => {
+    const name = newStackName('RenameRollback');
+    const admin = await s.adminSecret();
+    const [before, after] = [s.uniqueName('before'), s.uniqueName('after')];
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, adminMinted(name, admin.arn, { A: { secretName: before } })));
+    e.model.failNext({ logicalId: 'AfterTeardown' });
+    await s.step('update renaming A, failing after the teardown', 'UPDATE_ROLLBACK_COMPLETE', () => s.withIamDelay(iamDelay, () =>
+      e.model.updateStack(name, adminMinted(name, admin.arn, { A: { secretName: after } }, (stack) => resourceAfterTeardowns(stack)))));
+  });
+});
+
+describe('retained secrets keep their tokens', () => {
+  const RETAINED_BY = {
+    'the removalPolicy prop': (secrets: Record<string, AstraTokenSecret>) => void secrets,
+    'RemovalPolicies.of(app).retain() on secrets': () => undefined,
+    'secret.applyRemovalPolicy(RETAIN)': (secrets: Record<string, AstraTokenSecret>) => (secrets.Kept.secret as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN),
+  } as const;
+  type Way = keyof typeof RETAINED_BY;
+
+  function template(stackName: string, adminArn: string, way: Way, names: { kept: string; other: string }, withKept = true): Template {
+    return synthesize((stack, app) => {
+      const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', adminArn);
+      const made: Record<string, AstraTokenSecret> = {};
+      made.Other = new AstraTokenSecret(stack, 'Other', { roleId: roles().apiUser.id, adminSecret, secretName: names.other });
+      if (withKept) {
+        made.Kept = new AstraTokenSecret(stack, 'Kept', {
+          roleId: roles().apiUser.id, adminSecret, secretName: names.kept, ...(way === 'the removalPolicy prop' ? { removalPolicy: RemovalPolicy.RETAIN } : {}),
+        });
+      }
+      if (way === 'RemovalPolicies.of(app).retain() on secrets') RemovalPolicies.of(app).retain({ applyToResourceTypes: ['AWS::SecretsManager::Secret'] });
+      if (withKept) RETAINED_BY[way](made);
+    }, stackName);
+  }
+
+  test.each(Object.keys(RETAINED_BY) as Way[])('retained by %s: the template says Retain', (way) => {
+    const t = template('Check', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-AbCdEf', way, { kept: 'k', other: 'o' });
+    const kept = Object.entries(t.Resources).find(([id, r]) => id.startsWith('KeptSecret') && r.Type === 'AWS::SecretsManager::Secret')!;
+    expect(kept[1].DeletionPolicy).toBe('Retain');
+  });
+
+  const combinations = (Object.keys(RETAINED_BY) as Way[]).flatMap((way) => IAM_TIMINGS.map(([timing, delay]) => [way, timing, delay] as const));
+  test.each(combinations)('retained by %s: removed from the stack (IAM changes %s), the secret and its token stay', async (way, _timing, iamDelay) => {
+    const name = newStackName('RetainedRemoval');
+    const admin = await s.adminSecret();
+    const names = { kept: s.uniqueName('kept'), other: s.uniqueName('other') };
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(name, admin.arn, way, names)));
+    await s.step('update removing the retained secret', 'UPDATE_COMPLETE', () => s.withIamDelay(iamDelay, () =>
+      e.model.updateStack(name, template(name, admin.arn, way, names, false))));
+  });
+
+  test.each(Object.keys(RETAINED_BY) as Way[])('retained by %s: the stack is deleted, the retained secret and its token stay', async (way) => {
+    const name = newStackName('RetainedDeletion');
+    const admin = await s.adminSecret();
+    const names = { kept: s.uniqueName('kept'), other: s.uniqueName('other') };
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(name, admin.arn, way, names)));
+    await s.step('stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+});
+
+describe('create rollback after an immediate rotation (admin mode)', () => {
+  async function setUp() {
+    const name = newStackName('CreateRollback');
+    const admin = await s.adminSecret();
+    const template = adminMinted(name, admin.arn, { A: { secretName: s.uniqueName('a'), rotateImmediatelyOnUpdate: true } }, (stack) => resourceAfterTeardowns(stack));
+    return { name, template };
+  }
+
+  test('the failure comes after the teardown was created: the minted token is revoked before the secret goes', async () => {
+    const { name, template } = await setUp();
+    e.model.failNext({ logicalId: 'AfterTeardown' });
+    await s.step('create failing after the teardown', 'ROLLBACK_COMPLETE', () => e.model.createStack(name, template));
+    expect(e.model.services.rotations.slice(-1)[0]).toMatchObject({ completed: true });
+  });
+
+  test('the rollback begins before the teardown exists (a resource in parallel failed): the minted token is still revoked', async () => {
+    const { name, template } = await setUp();
+    e.model.failNext({ afterResources: createPosition(template, 'AstraTokenRotationTokenTeardown') });
+    await s.step('create failing before the teardown', 'ROLLBACK_COMPLETE', () => e.model.createStack(name, template));
+    expect(e.model.services.rotations.slice(-1)[0]).toMatchObject({ completed: true });
+  });
+
+  test('the rotation runs late, after the next resource failed: the minted token is still revoked', async () => {
+    const { name, template } = await setUp();
+    e.model.options.rotationTiming = 'after-next-resource';
+    try {
+      e.model.failNext({ afterResources: createPosition(template, 'ARotationSchedule') + 1 });
+      await s.step('create failing right after the schedule', 'ROLLBACK_COMPLETE', () => e.model.createStack(name, template));
+    } finally {
+      e.model.options.rotationTiming = 'immediate';
+    }
+    expect(e.model.services.rotations.slice(-1)[0]).toMatchObject({ completed: true });
+  });
+});
+
+describe('admin chains', () => {
+  /** root (minted by the imported admin) -> mid (minted by root) -> leaf (minted by mid), each rotated once. */
+  async function chain(withLeaf = true) {
+    const name = newStackName('Chain');
+    const admin = await s.adminSecret();
+    const names = { root: s.uniqueName('root'), mid: s.uniqueName('mid'), leaf: s.uniqueName('leaf') };
+    const template = (leaf: boolean) => synthesize((stack) => {
+      const imported = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', admin.arn);
+      const root = new AstraTokenSecret(stack, 'Root', { roleId: roles().orgAdmin.id, adminSecret: imported, secretName: names.root });
+      const mid = new AstraTokenSecret(stack, 'Mid', { roleId: roles().dbAdmin.id, adminSecret: root.secret, secretName: names.mid });
+      if (leaf) new AstraTokenSecret(stack, 'Leaf', { roleId: roles().apiUser.id, adminSecret: mid.secret, secretName: names.leaf });
+    }, name);
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(withLeaf)));
+    // mid and leaf do not rotate at deploy (their admin may have no token yet): their schedule's first rotation.
+    for (const n of withLeaf ? [names.mid, names.leaf] : [names.mid]) {
+      expect(await e.model.rotate(await s.arnOf(n))).toMatchObject({ completed: true });
+    }
+    await e.invariants.check('after the first scheduled rotations');
+    return { name, template };
+  }
+
+  test('root -> mid -> leaf, the stack deleted: every token of the three is revoked', async () => {
+    const { name } = await chain();
+    await s.step('stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+
+  test('root -> mid -> leaf, the leaf removed: its tokens are revoked, root\'s and mid\'s stay', async () => {
+    const { name, template } = await chain();
+    await s.step('update removing the leaf', 'UPDATE_COMPLETE', () => e.model.updateStack(name, template(false)));
+  });
+
+  describe.each([['template', 'template'], ['reverse template', 'reverse-template']] as const)('order of independent resources: %s', (_label, tieBreak) => {
+    test('an admin secret on another rotation function (another astraApiUrl), the stack deleted: every token is revoked', async () => {
+      const name = newStackName('CrossFunction');
+      const admin = await s.adminSecret();
+      const names = { x: s.uniqueName('x'), y: s.uniqueName('y') };
+      const template = synthesize((stack) => {
+        const imported = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', admin.arn);
+        const x = new AstraTokenSecret(stack, 'X', { roleId: roles().orgAdmin.id, adminSecret: imported, secretName: names.x });
+        new AstraTokenSecret(stack, 'Y', { roleId: roles().apiUser.id, adminSecret: x.secret, secretName: names.y, astraEnvironment: AstraEnvironment.DEV });
+      }, name);
+      expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(2);
+      e.model.options.tieBreak = tieBreak;
+      try {
+        await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template));
+        expect(await e.model.rotate(await s.arnOf(names.y))).toMatchObject({ completed: true });
+        await s.step('stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+      } finally {
+        e.model.options.tieBreak = 'template';
+      }
+    });
+  });
+});
+
+describe('a secret moved to another rotation function (its astraApiUrl changed)', () => {
+  function template(name: string, adminArn: string, secretName: string, environment: AstraEnvironment, failAfterTeardowns = false): Template {
+    const extra = failAfterTeardowns ? (stack: Stack) => resourceAfterTeardowns(stack) : undefined;
+    return adminMinted(name, adminArn, { S: { secretName, astraEnvironment: environment } }, extra);
+  }
+
+  test('the move succeeds: the secret keeps a live token, no token is revoked by the function it left', async () => {
+    const name = newStackName('Move');
+    const admin = await s.adminSecret();
+    const secretName = s.uniqueName('moved');
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(name, admin.arn, secretName, AstraEnvironment.PROD)));
+    await s.step('update moving S to the DEV function', 'UPDATE_COMPLETE', () => e.model.updateStack(name, template(name, admin.arn, secretName, AstraEnvironment.DEV)));
+    await s.step('stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+
+  test('the move rolled back: the new function\'s teardown is deleted in the rollback cleanup and revokes nothing of the secret that stays', async () => {
+    const name = newStackName('MoveRollback');
+    const admin = await s.adminSecret();
+    const secretName = s.uniqueName('moved');
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(name, admin.arn, secretName, AstraEnvironment.PROD)));
+    e.model.failNext({ logicalId: 'AfterTeardown' });
+    await s.step('update moving S, failing after the teardowns', 'UPDATE_ROLLBACK_COMPLETE', () =>
+      e.model.updateStack(name, template(name, admin.arn, secretName, AstraEnvironment.DEV, true)));
+    const deletes = e.model.services.exchanges.filter((x) => x.stackName === name && x.requestType === 'Delete');
+    expect(deletes.map((x) => x.phase)).toEqual(['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS']);
+  });
+});
+
+describe('stack deletion', () => {
+  function template(name: string, adminArn: string, names: { a: string; b: string; self: string }): Template {
+    return adminMinted(name, adminArn, { A: { secretName: names.a }, B: { secretName: names.b } }, (stack) => {
+      new AstraTokenSecret(stack, 'Self', { roleId: roles().dbAdmin.id, secretName: names.self });
+    });
+  }
+
+  async function setUp(label: string) {
+    const name = newStackName(label);
+    const admin = await s.adminSecret();
+    const names = { a: s.uniqueName('a'), b: s.uniqueName('b'), self: s.uniqueName('self') };
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(name, admin.arn, names)));
+    await s.bootstrap(names.self, roles().dbAdmin.id);
+    expect(await e.model.rotate(await s.arnOf(names.self))).toMatchObject({ completed: true });
+    await e.invariants.check('after bootstrapping and rotating Self');
+    return { name, names };
+  }
+
+  test('every destroyed secret\'s tokens are revoked, admin-minted and self-rotating', async () => {
+    const { name } = await setUp('Deletion');
+    await s.step('stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+
+  test('a deletion that fails half-way (DELETE_FAILED) keeps the secrets it did not delete usable, and a retry finishes', async () => {
+    const { name } = await setUp('DeletionRetry');
+    const secretB = e.model.logicalIdsOf(name, 'AWS::SecretsManager::Secret').find((id) => id.startsWith('BSecret'))!;
+    e.model.failNext({ logicalId: secretB, action: 'delete' });
+    await s.step('stack deletion failing at B', 'DELETE_FAILED', () => e.model.deleteStack(name));
+    await s.step('retried stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+});
