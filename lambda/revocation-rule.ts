@@ -66,7 +66,9 @@ export async function revokeOwned(
 ): Promise<string[]> {
   const skip = new Set<string | undefined>(options.keep ?? []);
   if (!options.revokeAuthority) skip.add(authority.clientId);
-  const verdict = await judgeRevocations(context.astra, [...candidates].filter((c) => !skip.has(c)), evidence);
+  // A token revoking itself authenticates its own DELETE: the call is its proof of possession (a forgery gets 401).
+  const proven = options.revokeAuthority ? { ...evidence, proven: [...evidence.proven ?? [], authority.clientId] } : evidence;
+  const verdict = await judgeRevocations(context.astra, [...candidates].filter((c) => !skip.has(c)), proven);
   const { report, redactor } = context;
   for (const refused of verdict.refused) {
     if (!report.revocationsRefused.some((r) => r.clientId === refused.clientId)) report.revocationsRefused.push(refused);

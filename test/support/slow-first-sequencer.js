@@ -7,6 +7,7 @@ const path = require('node:path');
 
 const MEASURED_SECONDS = {
   'test/e2e/soak.test.ts': 93,
+  'test/e2e/lifecycle.test.ts': 70,
   'test/e2e/fan-out.test.ts': 64,
   'test/consumer/fresh-app.test.ts': 49,
   'test/e2e/kill-matrix-self.test.ts': 43,
@@ -17,7 +18,7 @@ const MEASURED_SECONDS = {
   'test/e2e/lost-answers.test.ts': 13,
   'test/e2e/step-repetition.test.ts': 8,
   'test/e2e/happy-path.test.ts': 8,
-  'test/e2e/teardown.test.ts': 7,
+  'test/e2e/revocation-authority.test.ts': 12,
   'test/e2e/bad-input.test.ts': 7,
   'test/e2e/binding.test.ts': 5,
 };
