@@ -66,7 +66,8 @@ describe('dependency order', () => {
     before(policy, fn);
     before(fn, permission);
     before(permission, ids.scheduleA);
-    for (const schedule of [ids.scheduleA, ids.scheduleB]) before(schedule, teardown);
+    // The teardown exists before any rotation can mint (src/token-teardown.ts).
+    for (const schedule of [ids.scheduleA, ids.scheduleB]) before(teardown, schedule);
     before(policy, teardown);
     expect(new Set(order)).toEqual(new Set(Object.keys(template.Resources)));
   });
