@@ -97,6 +97,8 @@ describe.each([
     const assetDir = functionAssetDir(cdkOut, CONSUMER_STACK, fn.Properties?.Code);
     expect(fs.statSync(assetDir).isDirectory()).toBe(true);
     expect(typeOfExportedHandler(assetDir)).toBe('function');
+    // The teardown's CloudFormation reader, required from index.js on its first request.
+    expect(typeOfExportedHandler(assetDir, 'cloudformation.js', 'readStackState')).toBe('function');
   });
 });
 

@@ -21,9 +21,9 @@ export function functionAssetDir(cdkOut: string, stack: string, code: { S3Key?: 
   return path.join(cdkOut, asset.source.path);
 }
 
-/** Loads a folder as Lambda's Node.js runtime would (in a separate process) and names the type of `handler`. */
-export function typeOfExportedHandler(assetDir: string): string {
-  return execFileSync(process.execPath, ['-e', 'process.stdout.write(typeof require(process.argv[1]).handler)', path.join(assetDir, 'index.js')], {
+/** Loads a file of the folder as Lambda's Node.js runtime would (in a separate process) and names the type of an export. */
+export function typeOfExportedHandler(assetDir: string, file = 'index.js', name = 'handler'): string {
+  return execFileSync(process.execPath, ['-e', 'process.stdout.write(typeof require(process.argv[1])[process.argv[2]])', path.join(assetDir, file), name], {
     encoding: 'utf8', env: { PATH: process.env.PATH ?? '' },
   });
 }
