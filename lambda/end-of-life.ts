@@ -60,13 +60,22 @@ const DESTROYING = new Set(['Delete']);
  * one), and for a secret no longer in the template, the DeletionPolicy its last deploy tagged it with. Never from the
  * request's properties.
  */
-export function secretFate(phase: CommittedPhase, secret: SecretFacts, state: StackState): { readonly going: boolean; readonly why: string } {
+export function secretFate(
+  phase: CommittedPhase, secret: SecretFacts, state: StackState,
+): { readonly going: boolean; readonly why: string; readonly unknown?: true } {
   const tag = (key: string) => secret.tags?.find((t) => t.Key === key)?.Value;
-  if (tag('aws:cloudformation:stack-id') !== state.stackId) {
-    return { going: false, why: 'CloudFormation\'s tags do not name this stack as its owner' };
+  const stackTag = tag('aws:cloudformation:stack-id');
+  if (stackTag !== undefined && stackTag !== state.stackId) {
+    return { going: false, why: 'CloudFormation\'s tags name another stack as its owner' };
   }
-  const logicalId = tag('aws:cloudformation:logical-id');
-  if (!logicalId) return { going: false, why: 'CloudFormation\'s tags do not name its logical id' };
+  // CloudFormation documents that its aws: tags reach resources "varying by resource type": without them, the stack's
+  // resource list says which resource the secret is, as long as it is a current one.
+  const logicalId = stackTag ? tag('aws:cloudformation:logical-id') : state.resources.find((r) => r.physicalId === secret.arn)?.logicalId;
+  if (!logicalId) {
+    return stackTag
+      ? { going: false, why: 'CloudFormation\'s tags do not name its logical id' }
+      : { going: false, unknown: true, why: 'it has no aws:cloudformation tags and is not a current resource of the stack, so CloudFormation\'s intent cannot be read' };
+  }
   const inTemplate = state.template.Resources?.[logicalId];
   const current = state.resources.find((r) => r.logicalId === logicalId);
   const sameSecret = current?.physicalId === secret.arn;

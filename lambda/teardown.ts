@@ -224,6 +224,7 @@ async function planFor(arn: string, phase: CommittedPhase, state: StackState, de
   }
   const description = answer.found;
   const fate = secretFate(phase, { arn, tags: description.Tags }, state);
+  if (fate.unknown) return { arn, leftLive: fate.why };
   if (!fate.going) {
     log(`skipped: CloudFormation does not delete it (${fate.why})`);
     return { arn, stays: fate.why };

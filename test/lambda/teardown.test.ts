@@ -109,11 +109,18 @@ describe('secretFate: whether CloudFormation deletes a secret, from what CloudFo
       .toEqual({ going: false, why: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) });
   });
 
-  test('GIVEN a secret CloudFormation\'s tags do not tie to this stack THEN it is never going', () => {
+  test('GIVEN a secret CloudFormation\'s tags tie to another stack, or to another resource THEN it is never going', () => {
     const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
-    expect(secretFate('stack-deletion', { arn, tags: [{ Key: 'aws:cloudformation:logical-id', Value: 'Secret' }] }, s).going).toBe(false);
+    const otherStack = [{ Key: 'aws:cloudformation:stack-id', Value: STACK_ID.replace('/S/', '/T/') }, { Key: 'aws:cloudformation:logical-id', Value: 'Secret' }];
+    expect(secretFate('stack-deletion', { arn, tags: otherStack }, s)).toEqual({ going: false, why: expect.stringMatching(/another stack/) });
     expect(secretFate('stack-deletion', tagged(arn, 'Other'), s).going).toBe(false);
     expect(secretFate('stack-deletion', tagged(arnOf('b'), 'Secret'), s).going).toBe(false);
+  });
+
+  test('GIVEN a secret without CloudFormation\'s tags THEN the stack\'s resource list names it; not found there, the fate is unknown (reported)', () => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('stack-deletion', { arn, tags: [] }, s)).toEqual({ going: true, why: 'stack-deletion, DeletionPolicy Delete' });
+    expect(secretFate('update-cleanup', { arn: arnOf('old'), tags: [] }, s)).toEqual({ going: false, unknown: true, why: expect.stringMatching(/no aws:cloudformation tags/) });
   });
 });
 
@@ -266,6 +273,7 @@ describe('the teardown request, served by the handler', () => {
   test('a secret the template retains, and a secret not of this stack, are not touched; no alert', async () => {
     const retained = stack.adopt(await rotatedAdminSecret('retained'), 'Retained', { DeletionPolicy: 'Retain' });
     const foreign = await rotatedAdminSecret('foreign');
+    h.sm.secrets.get(foreign)!.tags.push({ Key: 'aws:cloudformation:stack-id', Value: STACK_ID.replace('/S/', '/Other/') });
     const before = h.astra.tokens.size;
     const { answer, alerts } = await send('Delete', [retained, foreign]);
     expect(h.astra.tokens.size).toBe(before);
