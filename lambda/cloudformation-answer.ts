@@ -4,13 +4,12 @@ import { Redactor } from './redact';
 import { isLoopbackHost } from '../src/base-url';
 
 /**
- * The hosts CloudFormation gives custom resources to answer on: its pre-signed S3 URLs, by region (with a dash in the
- * regional and GovCloud forms, and `.com.cn` in China). An invocation can name any URL; the answer goes to no other.
+ * The hosts CloudFormation gives custom resources to answer on: its pre-signed S3 URLs in the stack's region (the
+ * region without dashes names the bucket; the endpoint may carry the region with a dash or a dot, `.com.cn` in China).
+ * An invocation can name any URL; the answer goes to no other. Plain http only to loopback, and only where the
+ * function's Secrets Manager endpoint is loopback too: a test's, never a deployed function's.
  */
-const RESPONSE_HOST = /^cloudformation-custom-resource-response-[a-z0-9]+\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$/;
-
-/** Whether the URL is one CloudFormation answers on (https on its response host), or a loopback test server. */
-export function isCloudFormationResponseUrl(raw: string): boolean {
+export function isCloudFormationResponseUrl(raw: string, stackId: string, env: NodeJS.ProcessEnv = process.env): boolean {
   let url: URL;
   try {
     url = new URL(raw);
@@ -18,8 +17,20 @@ export function isCloudFormationResponseUrl(raw: string): boolean {
     return false;
   }
   if (url.username || url.password) return false;
-  if (url.protocol === 'http:') return isLoopbackHost(url.hostname);
-  return url.protocol === 'https:' && RESPONSE_HOST.test(url.hostname);
+  if (url.protocol === 'http:') return isLoopbackHost(url.hostname) && isLoopbackEndpoint(env.SECRETS_MANAGER_ENDPOINT);
+  const region = /^arn:[^:]+:cloudformation:([a-z0-9-]+):/.exec(stackId)?.[1];
+  if (url.protocol !== 'https:' || !region) return false;
+  const bucket = `cloudformation-custom-resource-response-${region.replace(/-/g, '')}`;
+  const suffix = url.hostname.startsWith(`${bucket}.`) ? url.hostname.slice(bucket.length + 1) : '';
+  return new RegExp(`^s3(?:[.-]${region.replace(/-/g, '\\-')})?\\.amazonaws\\.com(?:\\.cn)?$`).test(suffix);
+}
+
+function isLoopbackEndpoint(endpoint: string | undefined): boolean {
+  try {
+    return !!endpoint && isLoopbackHost(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
 }
 
 export interface CloudFormationAnswer {
@@ -31,7 +42,7 @@ export interface CloudFormationAnswer {
 
 /** The answer CloudFormation waits for, PUT to the pre-signed URL; always SUCCESS, so a deletion is never blocked. */
 export async function answerCloudFormation(request: CloudFormationAnswer, physicalId: string, reason: string, redactor: Redactor): Promise<void> {
-  if (!isCloudFormationResponseUrl(request.ResponseURL)) {
+  if (!isCloudFormationResponseUrl(request.ResponseURL, request.StackId)) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: 'the ResponseURL is not a CloudFormation response URL (https on its S3 response host)' }, redactor);
     return;
   }

@@ -22,7 +22,14 @@ export interface StackState {
   readonly operationStartedAt?: Date;
   readonly resources: readonly StackResource[];
   /** The stack's current template: during an update's cleanup the new one, after a rollback the old one again. */
-  readonly template: { readonly Resources?: Record<string, { Type?: string; DeletionPolicy?: string; UpdateReplacePolicy?: string }> };
+  readonly template: { readonly Resources?: Record<string, TemplateResource> };
+}
+
+export interface TemplateResource {
+  readonly Type?: string;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+  readonly Properties?: Record<string, unknown>;
 }
 
 const clients = new Map<string, CloudFormationClient>();

@@ -7,6 +7,8 @@ import { DELETION_POLICY_TAG } from '../src/secret-tags';
  */
 export type CommittedPhase = 'stack-deletion' | 'create-rollback' | 'update-cleanup' | 'rollback-cleanup';
 
+export const TEARDOWN_TYPE = 'Custom::AstraTokenTeardown';
+
 const PHASES: Readonly<Record<string, CommittedPhase>> = {
   DELETE_IN_PROGRESS: 'stack-deletion',
   ROLLBACK_IN_PROGRESS: 'create-rollback',
@@ -35,6 +37,10 @@ export function confirmDeletion(request: DeleteRequest, state: StackState, deplo
   if (state.stackId !== request.StackId) return { refused: `CloudFormation describes ${state.stackId}, not ${request.StackId}` };
   const phase = PHASES[state.status];
   if (!phase) return { refused: `the stack is ${state.status}, a phase in which CloudFormation deletes nothing for good` };
+  const declared = state.template.Resources?.[request.LogicalResourceId];
+  if (declared && declared.Type !== TEARDOWN_TYPE) {
+    return { refused: `the stack's ${request.LogicalResourceId} is a ${declared.Type}, not a ${TEARDOWN_TYPE}` };
+  }
   const current = state.resources.find((r) => r.logicalId === request.LogicalResourceId);
   const isCurrent = current?.physicalId !== undefined && current.physicalId === request.PhysicalResourceId;
   if ((phase === 'stack-deletion' || phase === 'create-rollback') && !isCurrent) {
@@ -50,6 +56,19 @@ export function confirmDeletion(request: DeleteRequest, state: StackState, deplo
 export interface SecretFacts {
   readonly arn: string;
   readonly tags: ReadonlyArray<{ Key?: string; Value?: string }> | undefined;
+  /** When Secrets Manager created it (DescribeSecret's CreatedDate). */
+  readonly createdDate?: Date;
+  /** When the secret now holding its logical id was created: a replacement of this operation is younger than it. */
+  readonly successorCreatedDate?: Date;
+}
+
+/**
+ * Whether a date falls in the operation in progress, by CloudFormation's clock (DeletionTime, LastUpdatedTime). Two
+ * services' clocks are compared, and Secrets Manager's CreatedDate may be cut to the second: a second's slack.
+ */
+const CLOCK_SLACK_MS = 1_000;
+function inThisOperation(date: Date | undefined, state: StackState): boolean {
+  return !!date && !!state.operationStartedAt && date.getTime() >= state.operationStartedAt.getTime() - CLOCK_SLACK_MS;
 }
 
 const DESTROYING = new Set(['Delete']);
@@ -87,17 +106,39 @@ export function secretFate(
     return { going, why: `${phase}, DeletionPolicy ${policy}` };
   }
   if (inTemplate && sameSecret) return { going: false, why: `it is still the stack's ${logicalId}` };
+  // A cleanup deletes only what this operation removed, replaced or created: a secret CloudFormation let go of earlier
+  // (retained) is no longer its business, whatever a request says.
   if (inTemplate) {
     if (phase === 'update-cleanup') {
+      if (!secret.successorCreatedDate || !state.operationStartedAt) {
+        return { going: false, unknown: true, why: `replaced, but when the stack's ${logicalId} was created, or the operation began, cannot be read` };
+      }
+      if (!inThisOperation(secret.successorCreatedDate, state)) {
+        return { going: false, why: `not replaced by this operation: the stack's ${logicalId} is a secret older than it` };
+      }
       const policy = inTemplate.UpdateReplacePolicy ?? 'Delete';
       return { going: DESTROYING.has(policy), why: `replaced, UpdateReplacePolicy ${policy}` };
     }
     // The failed update's replacement: CloudFormation deletes the new physical resource and keeps the old one.
+    if (!secret.createdDate || !state.operationStartedAt) {
+      return { going: false, unknown: true, why: 'a replacement the rollback may remove, but its creation or the operation\'s start cannot be read' };
+    }
+    if (!inThisOperation(secret.createdDate, state)) {
+      return { going: false, why: 'not created by the failed update: it is older than the operation' };
+    }
     const policy = tag(DELETION_POLICY_TAG);
     return { going: policy !== 'Retain' && policy !== 'Snapshot', why: `a replacement the rollback removes, DeletionPolicy ${policy ?? 'unknown'}` };
   }
+  // Removed by this update, or added by the failed one: CloudFormation still lists it until it deletes it.
+  if (!sameSecret) {
+    // CloudFormation lists a resource it is about to delete; one it does not list it let go of earlier (retained), or
+    // a request named it that CloudFormation never sent: either way not revoked, and said.
+    return { going: false, unknown: true, why: 'not a resource CloudFormation lists for the stack any more, so not one this operation deletes' };
+  }
   const policy = tag(DELETION_POLICY_TAG);
-  if (!policy) return { going: false, why: `removed from the template, and it carries no ${DELETION_POLICY_TAG} tag to tell whether CloudFormation deletes it` };
+  if (!policy) {
+    return { going: false, unknown: true, why: `removed from the template, and it carries no ${DELETION_POLICY_TAG} tag to tell whether CloudFormation deletes it` };
+  }
   const going = DESTROYING.has(policy) || (phase === 'rollback-cleanup' && policy === 'RetainExceptOnCreate');
   return { going, why: `${phase === 'update-cleanup' ? 'removed' : 'created by the failed update'}, DeletionPolicy ${policy}` };
 }

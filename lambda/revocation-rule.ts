@@ -83,6 +83,11 @@ export async function revokeOwned(
       const outcome = await context.astra.revoke(authority.bearer, clientId);
       (outcome === 'revoked' ? report.clientIds.revoked : report.clientIds.alreadyRevoked).push(clientId);
     } catch (error) {
+      // A token whose own DELETE does not authenticate was never proven by it: refused, not a revocation to retry.
+      if (options.revokeAuthority && clientId === authority.clientId && error instanceof AstraApiError && error.status === 401) {
+        report.revocationsRefused.push({ clientId, why: 'the token held as the secret\'s own does not authenticate, so it is not proven the secret\'s' });
+        continue;
+      }
       failed.push(clientId);
       report.clientIds.revocationFailed.push(clientId);
       report.revocationFailures.push({ clientId, reason: redactor.redact(messageOf(error)) });

@@ -1,6 +1,6 @@
 import { AstraClient, AstraClientEntry } from './astra-client';
 import { Authority, adminAuthority, selfAuthority } from './authority';
-import { readBinding } from './binding';
+import { SecretTags, readBinding } from './binding';
 import type { StackState } from './cloudformation';
 import { answerCloudFormation } from './cloudformation-answer';
 import { RotationConfig } from './config';
@@ -8,7 +8,7 @@ import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
 import { AstraApiError, messageOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
-import { HeldTokens, revokeOwned } from './revocation-rule';
+import { HeldTokens, markedAsSecrets, revokeOwned } from './revocation-rule';
 import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { markedTokens } from './sweep';
@@ -107,21 +107,43 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const confirmed = confirmDeletion(event, state, deps.deployedStackId);
   if ('refused' in confirmed) return notConfirmed(confirmed.refused);
 
+  // A whole-stack phase takes the teardown's secrets from CloudFormation's own template, not from the request: a request
+  // could name some and leave out others (breaking leaves-first order). A cleanup judges each secret the request names
+  // against what this operation removes, replaces or creates (end-of-life.ts).
+  const wholeStack = confirmed.phase === 'stack-deletion' || confirmed.phase === 'create-rollback';
+  const candidates = wholeStack ? declaredSecretArns(state, event.LogicalResourceId) : listed;
   const plans: SecretPlan[] = [];
-  for (const arn of listed) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
+  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
   const lists = new OrgTokenLists(deps.astra);
   const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
-  for (const plan of leavesFirst(going)) {
+  const run = async (plan: GoingSecret) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
     const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await revokeSecretTokens(plan, deps, report, lists) : OUT_OF_TIME;
-    results.push({ plan, report, outcome, durationMs: Date.now() - started });
+    return { plan, report, outcome, durationMs: Date.now() - started };
+  };
+  const chained = leavesFirst(going);
+  await lists.prime(chained.filter((p) => !p.adminSecretArn).map((p) => ({ authority: p.current && selfAuthority(p.current, 'current'), orgId: orgOf(p) })));
+  // On a retry of this request, the secrets an earlier attempt finished come last: their dead tokens cost a call each,
+  // and the time goes first to those still to do. Only secrets no other leaving secret needs as its admin move, so
+  // leaves still go before their admins.
+  const admins = new Set(going.map((p) => p.adminSecretArn));
+  const livePending = (p: GoingSecret) => admins.has(p.arn) || !!lists.find(p.current?.clientId ?? '') || !!p.adminSecretArn;
+  const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
+  const deferred: GoingSecret[] = [];
+  for (const plan of ordered) {
+    const result = await run(plan);
+    // Its authority no longer authenticates and no list has been read yet to say what is left: judged at the end.
+    if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(plan);
+    else results.push(result);
   }
+  for (const plan of deferred) results.push(await run(plan));
   // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
   // the secrets still exist), while the operation is young enough for CloudFormation to wait for it.
-  const timeIsUp = !deps.budget.allows(deps.config.httpTimeoutMs);
-  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || (timeIsUp && r.outcome.startsWith('left live')));
+  // Revocations that failed with less than two calls' time left failed for lack of it (a 429 not retried in time).
+  const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
+  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
   if (unfinished.length > 0 && state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS) {
     for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
@@ -129,10 +151,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results) {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
-    const stillLive = [...report.clientIds.revocationFailed, ...report.revocationsRefused.map((r) => r.clientId)];
-    if (outcome.startsWith('left live') || stillLive.length > 0) {
+    const notProven = report.revocationsRefused.map((r) => r.clientId);
+    if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
       left.push(plan.arn);
-      writeLogLine(leftLiveAlert(plan.arn, stillLive, outcome), redactor);
+      writeLogLine(leftLiveAlert(plan.arn, report.clientIds.revocationFailed, outcome, undefined, notProven), redactor);
     }
   }
   for (const plan of plans) {
@@ -141,17 +163,24 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       writeLogLine(leftLiveAlert(plan.arn, [], plan.leftLive), redactor);
     }
   }
-  return `${confirmed.phase}: ${going.length} of ${listed.length} secrets deleted by CloudFormation, ${going.length - left.length} with every token revoked`
+  return `${confirmed.phase}: ${going.length} of ${candidates.length} secrets deleted by CloudFormation, ${going.length - left.length} with every token revoked`
     + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
 }
 
 const OUT_OF_TIME = 'left live: the invocation ran out of time before this secret';
+const REVOCATIONS_FAILED = 'left live: some revocations failed';
+const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list was read to say what is left';
 
 /**
  * How long after the operation began a teardown that ran out of time leaves the rest to Lambda's retry rather than
- * answering: well inside the resource's ServiceTimeout (15 minutes), so CloudFormation gets its answer in time.
+ * answering. Lambda retries CloudFormation's asynchronous request twice, about 1 and 2 minutes after a failure: with
+ * 3-minute invocations the third starts near minute 9 and, past this window, answers; well inside the resource's
+ * ServiceTimeout (15 minutes).
  */
-export const CONTINUATION_WINDOW_MS = 10 * 60_000;
+export const CONTINUATION_WINDOW_MS = 8 * 60_000;
+
+/** The authority no longer authenticates (revoked by an earlier attempt, along an admin chain, or by hand). */
+class DeadAuthority extends Error {}
 
 /** Thrown, unanswered, so that Lambda retries the request and the next invocation goes on from Astra's state. */
 export class ContinueLater extends Error {
@@ -167,30 +196,73 @@ export class ContinueLater extends Error {
  * 245). Revocations are taken out of it as they happen.
  */
 class OrgTokenLists {
-  private readonly lists: AstraClientEntry[][] = [];
+  private readonly lists: Array<{ readonly orgId?: string; readonly listed: AstraClientEntry[] }> = [];
+  /** Authorities that answered 401 in this invocation: never asked twice. */
+  private readonly dead = new Set<string>();
 
   constructor(private readonly astra: AstraClient) {}
 
-  /** The list that shows the authority; `listedWithIt` when it was read with the authority itself (which proves it). */
-  public async listFor(authority: Authority): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean }> {
-    const known = authority.clientId && this.lists.find((l) => l.some((c) => c.clientId === authority.clientId));
-    if (known) return { listed: known, listedWithIt: false };
-    const listed = await this.astra.listClients(authority.bearer);
-    this.lists.push(listed);
+  /**
+   * The list that shows the authority; `listedWithIt` when it was read with the authority itself (which proves it).
+   * An authority its own org's list does not show is revoked: DeadAuthority, without a call.
+   */
+  public async listFor(authority: Authority, orgId: string | undefined): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean }> {
+    const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
+    if (known) return { listed: known.listed, listedWithIt: false };
+    if (this.dead.has(authority.bearer) || (orgId && this.lists.some((l) => l.orgId === orgId))) throw new DeadAuthority();
+    let listed: AstraClientEntry[];
+    try {
+      listed = await this.astra.listClients(authority.bearer);
+    } catch (error) {
+      if (!(error instanceof AstraApiError && error.status === 401)) throw error;
+      this.dead.add(authority.bearer);
+      throw new DeadAuthority();
+    }
+    this.lists.push({ orgId, listed });
     return { listed, listedWithIt: true };
   }
 
-  /** Which of these clientIds, or of the tokens marked as the secret's, a list already read shows live; undefined: none read. */
-  public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string): string[] | undefined {
-    if (this.lists.length === 0) return undefined;
+  /**
+   * One list per org before anything else, read with the token most likely still live: a retry of this request finds
+   * the first secrets' tokens revoked (each a 401), the last ones' not. Then every dead authority costs no call.
+   */
+  public async prime(candidates: ReadonlyArray<{ readonly authority?: Authority; readonly orgId?: string }>): Promise<void> {
+    for (const { authority, orgId } of [...candidates].reverse()) {
+      // A secret that never rotated records no org: any list will do for it.
+      const listedAlready = orgId ? this.lists.some((l) => l.orgId === orgId) : this.lists.length > 0;
+      if (!authority || listedAlready) continue;
+      try {
+        await this.listFor(authority, orgId);
+      } catch {
+        // Dead or unreachable: the next candidate of the org tries.
+      }
+    }
+  }
+
+  /**
+   * Which of these clientIds, or of the tokens marked as the secret's, its org's list shows live; undefined when no list
+   * of that org was read (another org's list says nothing about it). A secret that never rotated records no org (its
+   * value has only the bootstrap token): every list read counts for it.
+   */
+  public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string, orgId: string | undefined): string[] | undefined {
+    const lists = this.lists.filter((l) => !orgId || l.orgId === orgId).map((l) => l.listed);
+    if (lists.length === 0) return undefined;
     const wanted = new Set(clientIds.filter((c): c is string => !!c));
-    return this.lists.flatMap((l) => [...l.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(l, secretArn)]);
+    return lists.flatMap((list) => [...list.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(list, secretArn)]);
+  }
+
+  public find(clientId: string): AstraClientEntry | undefined {
+    for (const { listed } of this.lists) {
+      const entry = listed.find((c) => c.clientId === clientId);
+      if (entry) return entry;
+    }
+    return undefined;
   }
 
   public forget(clientIds: readonly string[]): void {
     const gone = new Set(clientIds);
-    for (const list of this.lists) {
-      for (let i = list.length - 1; i >= 0; i--) if (gone.has(list[i].clientId)) list.splice(i, 1);
+    for (const { listed } of this.lists) {
+      for (let i = listed.length - 1; i >= 0; i--) if (gone.has(listed[i].clientId)) listed.splice(i, 1);
     }
   }
 }
@@ -209,6 +281,18 @@ type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor): Promise<SecretPlan> {
   const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
+  /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
+  const successorCreated = async (tags: SecretTags): Promise<Date | undefined> => {
+    const logicalId = tags?.find((t) => t.Key === 'aws:cloudformation:logical-id')?.Value;
+    const successor = logicalId ? state.resources.find((r) => r.logicalId === logicalId)?.physicalId : undefined;
+    if (!successor || successor === arn || !state.template.Resources?.[logicalId!]) return undefined;
+    try {
+      const found = await deps.store.describeIfAllowed(successor);
+      return 'found' in found ? found.found.CreatedDate : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   let answer;
   try {
     answer = await deps.store.describeIfAllowed(arn);
@@ -223,7 +307,8 @@ async function planFor(arn: string, phase: CommittedPhase, state: StackState, de
     return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
   }
   const description = answer.found;
-  const fate = secretFate(phase, { arn, tags: description.Tags }, state);
+  const facts = { arn, tags: description.Tags, createdDate: description.CreatedDate, successorCreatedDate: await successorCreated(description.Tags) };
+  const fate = secretFate(phase, facts, state);
   if (fate.unknown) return { arn, leftLive: fate.why };
   if (!fate.going) {
     log(`skipped: CloudFormation does not delete it (${fate.why})`);
@@ -251,6 +336,19 @@ async function planFor(arn: string, phase: CommittedPhase, state: StackState, de
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
     return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
   }
+}
+
+/** The ARNs the stack's template lists for this teardown resource: its own secrets, resolved through the stack. */
+export function declaredSecretArns(state: StackState, logicalId: string): string[] {
+  const entries = state.template.Resources?.[logicalId]?.Properties?.Secrets;
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry) => {
+    const arn = (entry ?? {} as { Arn?: unknown }).Arn;
+    if (typeof arn === 'string') return [arn];
+    const ref = (arn ?? {} as { Ref?: unknown }).Ref;
+    const physical = typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
+    return physical ? [physical] : [];
+  });
 }
 
 /**
@@ -285,7 +383,7 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
   const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined;
   try {
-    authority = plan.adminSecretArn ? await adminAuthority(deps, plan.adminSecretArn) : plan.current && selfAuthority(plan.current, 'current');
+    authority = plan.adminSecretArn ? await adminAuthority(deps, plan.adminSecretArn) : selfTeardownAuthority(plan, lists);
   } catch (error) {
     return `left live: ${messageOf(error)}`;
   }
@@ -296,16 +394,15 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
   let listed: AstraClientEntry[];
   let listedWithIt: boolean;
   try {
-    ({ listed, listedWithIt } = await lists.listFor(authority));
+    ({ listed, listedWithIt } = await lists.listFor(authority, orgOf(plan)));
   } catch (error) {
-    const dead = error instanceof AstraApiError && error.status === 401 && !plan.adminSecretArn;
-    // Its last token revoked itself in an earlier attempt of this request: the org's list says whether anything is left.
+    if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
+    // A list read with another token of its org says whether anything of the secret is left.
     const own = [...plan.current?.pendingRevocations ?? [], plan.current?.clientId, plan.previous?.clientId];
-    const left = dead ? lists.shown(own, plan.arn) : undefined;
-    if (left?.length === 0) return 'revoked: nothing of the secret is live any more';
-    return dead
-      ? 'left live: its AWSCURRENT token no longer authenticates, so it cannot revoke its tokens'
-      : `left live: the token list could not be read (${messageOf(error)})`;
+    const left = lists.shown(own, plan.arn, orgOf(plan));
+    if (left === undefined) return AUTHORITY_DEAD_UNSEEN;
+    return left.length === 0 ? 'revoked: nothing of the secret is live any more'
+      : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
   }
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor, plan.current?.pendingRevocationVersions)
     .add(plan.current, plan.versions.current).add(plan.previous, plan.versions.previous);
@@ -315,17 +412,41 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
   await revokeOwned(context, authority, candidates, evidence);
   if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
-  return report.clientIds.revocationFailed.length > 0 ? 'left live: some revocations failed' : 'revoked';
+  return report.clientIds.revocationFailed.length > 0 ? REVOCATIONS_FAILED : 'revoked';
 }
 
-function leftLiveAlert(secretArn: string, clientIds: string[], why: string, when = 'is being deleted by CloudFormation, but'): Record<string, unknown> {
+/**
+ * A self-rotating secret's own token revokes its tokens: AWSCURRENT's, or AWSPREVIOUS's when AWSCURRENT's is not live in
+ * a list already read (a value writer may have put a forged token there; the real one is then in AWSPREVIOUS).
+ */
+/** The org of the secret's tokens, as the mint answer recorded it in the value. */
+function orgOf(plan: GoingSecret): string | undefined {
+  return plan.current?.orgId ?? plan.previous?.orgId;
+}
+
+function selfTeardownAuthority(plan: GoingSecret, lists: OrgTokenLists): Authority | undefined {
+  const current = plan.current && selfAuthority(plan.current, 'current');
+  const previous = plan.previous && selfAuthority(plan.previous, 'previous');
+  // The function's own mark beats a value's word: a token it minted for the secret is the secret's.
+  const minted = (a: Authority | undefined) => !!a?.clientId && markedAsSecrets(lists.find(a.clientId), plan.arn);
+  if (!minted(current) && minted(previous)) return previous;
+  return current ?? previous;
+}
+
+function leftLiveAlert(
+  secretArn: string, clientIds: string[], why: string, when = 'is being deleted by CloudFormation, but', notProven: string[] = [],
+): Record<string, unknown> {
   return {
     level: 'ERROR',
     alert: TOKEN_ALERTS.TOKENS_LEFT_LIVE,
     step: 'teardown',
     secretArn,
     clientIds,
+    // Named by the secret's value but not provably its own (revocation-rule.ts): maybe another team's; never to revoke on
+    // this line's word.
+    ...notProven.length ? { notProvenClientIds: notProven } : {},
     message: `The secret ${secretArn} ${when} not all of its tokens were revoked (${why}). The deletion went on. `
-      + 'Revoke them in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.',
+      + 'Revoke the clientIds listed in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.'
+      + (notProven.length ? ' notProvenClientIds were named by the secret\'s value but are not provably its tokens (they may be another team\'s): do not revoke them on this word.' : ''),
   };
 }

@@ -8,13 +8,17 @@ import { handler } from '../../lambda';
 import type { StackState } from '../../lambda/cloudformation';
 import { isCloudFormationResponseUrl } from '../../lambda/cloudformation-answer';
 import { confirmDeletion, secretFate } from '../../lambda/end-of-life';
-import { CustomResourceEvent, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../lambda/teardown';
+import { CustomResourceEvent, declaredSecretArns, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../lambda/teardown';
 
 const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
 const request = (physicalId = 'teardown-1') => ({ StackId: STACK_ID, LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: physicalId });
+const OPERATION_START = new Date('2026-12-01T00:00:00Z');
+const BEFORE = new Date('2026-11-01T00:00:00Z');
+const DURING = new Date('2026-12-01T00:05:00Z');
 const state = (status: string, resources: Record<string, string>, template: StackState['template']['Resources'] = {}): StackState => ({
   stackId: STACK_ID,
   status,
+  operationStartedAt: OPERATION_START,
   resources: Object.entries(resources).map(([logicalId, physicalId]) => ({ logicalId, physicalId })),
   template: { Resources: template },
 });
@@ -44,6 +48,11 @@ describe('confirmDeletion: a Delete counts only when CloudFormation\'s own state
       const verdict = confirmDeletion(request(), state(status, { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
       expect(verdict).toEqual({ refused: expect.stringMatching(new RegExp(`the stack is ${status}`)) });
     });
+
+  test('GIVEN the request\'s logical id is another kind of resource in the template THEN refused', () => {
+    const s = { ...state('DELETE_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), template: { Resources: { [TEARDOWN_ID]: { Type: 'AWS::S3::Bucket' } } } };
+    expect(confirmDeletion(request(), s, STACK_ID)).toEqual({ refused: expect.stringMatching(/is a AWS::S3::Bucket, not a Custom::AstraTokenTeardown/) });
+  });
 
   test('GIVEN a cleanup phase and the current physical id THEN refused: that resource stays', () => {
     const verdict = confirmDeletion(request(), state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
@@ -82,10 +91,17 @@ describe('secretFate: whether CloudFormation deletes a secret, from what CloudFo
   });
 
   test.each([['Delete', true], ['Retain', false], [undefined, true]] as const)(
-    'GIVEN an update\'s cleanup and the secret replaced, UpdateReplacePolicy %s THEN going is %s', (policy, going) => {
+    'GIVEN an update\'s cleanup and the secret replaced in this operation, UpdateReplacePolicy %s THEN going is %s', (policy, going) => {
       const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret', ...policy ? { UpdateReplacePolicy: policy } : {} } });
-      expect(secretFate('update-cleanup', tagged(arn, 'Secret'), s).going).toBe(going);
+      expect(secretFate('update-cleanup', { ...tagged(arn, 'Secret'), successorCreatedDate: DURING }, s).going).toBe(going);
     });
+
+  test('GIVEN an update\'s cleanup and a secret replaced in an earlier operation (retained then) THEN it is not going, whatever a request says', () => {
+    const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('update-cleanup', { ...tagged(arn, 'Secret'), successorCreatedDate: BEFORE }, s))
+      .toEqual({ going: false, why: expect.stringMatching(/not replaced by this operation/) });
+    expect(secretFate('update-cleanup', tagged(arn, 'Secret'), s)).toMatchObject({ going: false, unknown: true });
+  });
 
   test.each([
     ['update-cleanup', 'Delete', true],
@@ -101,12 +117,23 @@ describe('secretFate: whether CloudFormation deletes a secret, from what CloudFo
   test.each([['Delete', true], ['Retain', false], [undefined, true]] as const)(
     'GIVEN a rollback\'s cleanup and the failed update\'s replacement, tagged DeletionPolicy %s THEN going is %s', (policy, going) => {
       const s = state('X', { Secret: arnOf('old') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
-      expect(secretFate('rollback-cleanup', tagged(arn, 'Secret', policy ? { 'astra-token-secret:deletion-policy': policy } : {}), s).going).toBe(going);
+      const facts = { ...tagged(arn, 'Secret', policy ? { 'astra-token-secret:deletion-policy': policy } : {}), createdDate: DURING };
+      expect(secretFate('rollback-cleanup', facts, s).going).toBe(going);
     });
 
-  test('GIVEN a removed secret without the policy tag (deployed before it existed) THEN it is not revoked, and the reason says why', () => {
+  test('GIVEN a rollback\'s cleanup and a secret older than the operation under the same logical id THEN it is not going', () => {
+    const s = state('X', { Secret: arnOf('old') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('rollback-cleanup', { ...tagged(arn, 'Secret'), createdDate: BEFORE }, s).going).toBe(false);
+  });
+
+  test('GIVEN a cleanup and a secret no longer in the template that CloudFormation no longer lists (retained earlier) THEN not going, and reported', () => {
+    expect(secretFate('rollback-cleanup', tagged(arn, 'Secret', { 'astra-token-secret:deletion-policy': 'RetainExceptOnCreate' }), state('X', {}, {})))
+      .toEqual({ going: false, unknown: true, why: expect.stringMatching(/not a resource CloudFormation lists/) });
+  });
+
+  test('GIVEN a removed secret without the policy tag (deployed before it existed) THEN it is not revoked, and it is reported', () => {
     expect(secretFate('update-cleanup', tagged(arn, 'Secret'), state('X', { Secret: arn }, {})))
-      .toEqual({ going: false, why: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) });
+      .toEqual({ going: false, unknown: true, why: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) });
   });
 
   test('GIVEN a secret CloudFormation\'s tags tie to another stack, or to another resource THEN it is never going', () => {
@@ -133,23 +160,44 @@ test('leavesFirst: root -> mid -> leaf revokes leaf, mid, root, whatever the lis
   expect(leavesFirst([leaf, root, mid]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root']);
 });
 
+test('declaredSecretArns: the teardown\'s secrets as the stack\'s template declares them, resolved through the stack', () => {
+  const s = {
+    ...state('DELETE_IN_PROGRESS', { A: arnOf('a') }),
+    template: { Resources: { T: { Type: 'Custom::AstraTokenTeardown', Properties: { Secrets: [{ Arn: { Ref: 'A' } }, { Arn: arnOf('literal') }, { Arn: { Ref: 'Gone' } }, null, { Arn: { 'Fn::GetAtt': ['X', 'Y'] } }] } } } },
+  };
+  expect(declaredSecretArns(s, 'T')).toEqual([arnOf('a'), arnOf('literal')]);
+  expect(declaredSecretArns(s, 'Missing')).toEqual([]);
+});
+
 test('listedSecretArns: the ARNs a request lists, once each; anything else is ignored', () => {
   expect(listedSecretArns({ Secrets: [{ Arn: arnOf('a') }, { Arn: arnOf('a'), Destroy: 'true' }, 'junk', null, { Destroy: 'true' }] })).toEqual([arnOf('a')]);
   expect(listedSecretArns({ Secrets: 'not a list' })).toEqual([]);
 });
 
-test('isCloudFormationResponseUrl: CloudFormation\'s S3 response hosts, or loopback for tests', () => {
-  for (const url of [
-    'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws?X-Amz-Signature=x',
-    'https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x',
-    'https://cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com/x',
-    'https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x',
-    'http://127.0.0.1:8080/response',
-  ]) expect([url, isCloudFormationResponseUrl(url)]).toEqual([url, true]);
-  for (const url of [
-    'https://example.com/x', 'http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x',
-    'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x', 'https://user:pw@127.0.0.1/x', 'not a url',
-  ]) expect([url, isCloudFormationResponseUrl(url)]).toEqual([url, false]);
+test('isCloudFormationResponseUrl: CloudFormation\'s S3 response host of the stack\'s region; loopback only beside a loopback Secrets Manager', () => {
+  const stackIn = (region: string, partition = 'aws') => `arn:${partition}:cloudformation:${region}:123456789012:stack/S/1`;
+  const deployed = { SECRETS_MANAGER_ENDPOINT: 'https://secretsmanager.us-east-1.amazonaws.com' };
+  const test = { SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:4566' };
+  for (const [url, stackId, env] of [
+    ['https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws?X-Amz-Signature=x', stackIn('us-east-1'), deployed],
+    ['https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x', stackIn('eu-west-1'), deployed],
+    ['https://cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com/x', stackIn('us-gov-west-1', 'aws-us-gov'), deployed],
+    ['https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x', stackIn('cn-north-1', 'aws-cn'), deployed],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), test],
+  ] as const) expect([url, isCloudFormationResponseUrl(url, stackId, env)]).toEqual([url, true]);
+  for (const [url, stackId, env] of [
+    ['https://example.com/x', stackIn('us-east-1'), deployed],
+    ['http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x', stackIn('us-east-1'), deployed],
+    ['https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x', stackIn('us-east-1'), deployed],
+    // Bucket names are first come, first served: one that merely starts like CloudFormation's is not its.
+    ['https://cloudformation-custom-resource-response-attackerbucket1.s3.amazonaws.com/x', stackIn('us-east-1'), deployed],
+    ['https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x', stackIn('us-east-1'), deployed],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), deployed],
+    ['https://user:pw@127.0.0.1/x', stackIn('us-east-1'), test],
+    ['not a url', stackIn('us-east-1'), test],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), { SECRETS_MANAGER_ENDPOINT: 'not a url' }],
+    ['https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x', 'not a stack id', deployed],
+  ] as const) expect([url, isCloudFormationResponseUrl(url, stackId, env)]).toEqual([url, false]);
 });
 
 test('isCustomResourceEvent tells CloudFormation\'s requests from Secrets Manager\'s rotation events', () => {
@@ -183,6 +231,8 @@ describe('the teardown request, served by the handler', () => {
     h.setUp();
     stack = new FakeStack(h.sm);
     process.env.STACK_ID = STACK_ID;
+    // A loopback Secrets Manager endpoint: the only setting in which the function answers a loopback ResponseURL.
+    process.env.SECRETS_MANAGER_ENDPOINT = 'http://127.0.0.1:9';
     cfn.length = 0;
   });
   afterEach(() => {
@@ -278,7 +328,9 @@ describe('the teardown request, served by the handler', () => {
     const { answer, alerts } = await send('Delete', [retained, foreign]);
     expect(h.astra.tokens.size).toBe(before);
     expect(alerts).toEqual([]);
-    expect(answer.Reason).toMatch(/0 of 2 secrets deleted by CloudFormation/);
+    // A stack deletion takes the teardown's secrets from the template: the foreign one the request named is not looked at.
+    expect(answer.Reason).toMatch(/0 of 1 secrets deleted by CloudFormation/);
+    expect(h.lines().some((l) => l.step === 'teardown' && l.secretArn === foreign)).toBe(false);
   });
 
   test('an update\'s cleanup: a removed secret tagged Delete goes; the secrets still in the stack (moved to another function or not) stay', async () => {
@@ -293,6 +345,50 @@ describe('the teardown request, served by the handler', () => {
     expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted by CloudFormation, 1 with every token revoked/);
     expect(h.astra.isLive(h.sm.valueAt(removed, 'AWSCURRENT').clientID)).toBe(false);
     for (const c of stayingTokens) expect(h.astra.isLive(c)).toBe(true);
+  });
+
+  test('an update\'s cleanup after a rename: the replaced secret goes; one a request names that an earlier operation replaced stays', async () => {
+    const earlier = stack.adopt(await rotatedAdminSecret('earlier'), 'Kept');
+    const old = stack.adopt(await rotatedAdminSecret('old'), 'Renamed');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stack.startedAt = new Date();
+    const successor = h.sm.create('successor', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE) });
+    stack.resources.set('Renamed', { physicalId: successor, type: 'AWS::SecretsManager::Secret' });
+    // `earlier` was replaced (and retained) by an operation before this one: its logical id's secret is older.
+    h.sm.secrets.get(earlier)!.tags.find((t) => t.Key === 'aws:cloudformation:logical-id')!.Value = 'Renamed';
+    stack.resources.set('Kept', { physicalId: h.sm.create('kept-now', '{}'), type: 'AWS::SecretsManager::Secret' });
+    h.sm.secrets.get(earlier)!.tags.find((t) => t.Key === 'aws:cloudformation:logical-id')!.Value = 'Kept';
+    h.sm.secrets.get(stack.resources.get('Kept')!.physicalId)!.createdDate = new Date(0);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const liveOfEarlier = h.sm.valueAt(earlier, 'AWSCURRENT').clientID;
+    const { answer } = await send('Delete', [old, earlier], { physicalId: 'teardown-1' });
+    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted by CloudFormation, 1 with every token revoked/);
+    expect(h.astra.isLive(h.sm.valueAt(old, 'AWSCURRENT').clientID)).toBe(false);
+    expect(h.astra.isLive(liveOfEarlier)).toBe(true);
+    expect(h.lines().find((l) => l.step === 'teardown' && l.secretArn === earlier)!.outcome).toMatch(/not replaced by this operation/);
+  });
+
+  test('a removed secret last deployed without the DeletionPolicy tag: not revoked, and an ERROR alert says so', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret('untagged'), 'Untagged');
+    h.sm.secrets.get(arn)!.tags = h.sm.secrets.get(arn)!.tags.filter((t) => t.Key !== 'astra-token-secret:deletion-policy');
+    stack.removeFromTemplate('Untagged');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const before = h.astra.tokens.size;
+    const { alerts } = await send('Delete', [arn], { physicalId: 'teardown-1' });
+    expect(h.astra.tokens.size).toBe(before);
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', secretArn: arn, message: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) })]);
+  });
+
+  test('an admin whose token is dead while its secret still has live tokens: reported, naming the admin', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const other = h.selfSecret();
+    stack.adopt(other.arn, 'Other');
+    await h.rotate(other.arn);
+    h.astra.tokens.delete(h.admin.clientId);
+    const { alerts } = await send('Delete', [arn, other.arn]);
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringMatching(/the admin token in .* no longer authenticates, so it cannot revoke/) })]);
   });
 
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
@@ -334,7 +430,9 @@ describe('the teardown request, served by the handler', () => {
     const failing = stack.adopt(await rotatedAdminSecret('failing'), 'Failing');
     h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not allowed', 'client', 403), (i) => i.SecretId === denied);
     h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === failing);
-    const { alerts } = await send('Delete', [gone, denied, failing]);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const { alerts } = await send('Delete', [gone, denied, failing], { physicalId: 'teardown-1' });
     expect(h.lines().find((l) => l.secretArn === gone)!.outcome).toBe('skipped: the secret no longer exists');
     expect(alerts.map((a) => [a.secretArn, a.message])).toEqual([
       [denied, expect.stringMatching(/could not be described \(AccessDeniedException/)],
@@ -435,6 +533,11 @@ describe('the teardown request, served by the handler', () => {
       await new Promise<void>((resolve) => refusing.close(() => resolve()));
     }
     expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/failed 3 times: HTTP 403/);
+  });
+
+  test('an answer that cannot be sent at all is logged with the reason', async () => {
+    await send('Create', [], { responseUrl: 'http://127.0.0.1:9/closed' });
+    expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/failed 3 times: .*fetch failed/);
   });
 
   test('a ResponseURL that is not CloudFormation\'s is never called', async () => {

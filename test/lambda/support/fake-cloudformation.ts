@@ -9,6 +9,7 @@ interface TemplateResource {
   Type: string;
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
+  Properties?: { Secrets?: Array<{ Arn: { Ref: string } }> };
 }
 
 /**
@@ -61,7 +62,8 @@ export class FakeStack {
   /** The teardown resource's current physical id. */
   public teardown(physicalId: string): void {
     this.resources.set(TEARDOWN_ID, { physicalId, type: 'Custom::AstraTokenTeardown' });
-    this.template.Resources[TEARDOWN_ID] = { Type: 'Custom::AstraTokenTeardown' };
+    const declared = this.template.Resources[TEARDOWN_ID]?.Properties?.Secrets ?? [];
+    this.template.Resources[TEARDOWN_ID] = { Type: 'Custom::AstraTokenTeardown', Properties: { Secrets: declared } };
   }
 
   /**
@@ -78,11 +80,14 @@ export class FakeStack {
     );
     this.resources.set(logicalId, { physicalId: arn, type: 'AWS::SecretsManager::Secret' });
     this.template.Resources[logicalId] = { Type: 'AWS::SecretsManager::Secret', ...policies };
+    this.template.Resources[TEARDOWN_ID].Properties!.Secrets!.push({ Arn: { Ref: logicalId } });
     return arn;
   }
 
   /** The secret's resource is gone from the current template (a deploy removed it); CloudFormation still lists it. */
   public removeFromTemplate(logicalId: string): void {
     delete this.template.Resources[logicalId];
+    const declared = this.template.Resources[TEARDOWN_ID].Properties!.Secrets!;
+    declared.splice(declared.findIndex((e) => e.Arn.Ref === logicalId), 1);
   }
 }

@@ -24,6 +24,8 @@ interface Secret {
   rotationLambdaArn?: string;
   /** Set by a DeleteSecret with a recovery window: the secret is scheduled for deletion. */
   deletedDate?: Date;
+  /** When it was created, by the real clock (the teardown compares it with CloudFormation's operation start). */
+  createdDate: Date;
 }
 
 export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds';
@@ -67,6 +69,7 @@ export class FakeSecretsManager {
       arn,
       name,
       rotationEnabled: options.rotationEnabled ?? true,
+      createdDate: new Date(),
       tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       versions,
     });
@@ -157,6 +160,7 @@ export class FakeSecretsManager {
       Tags: secret.tags,
       VersionIdsToStages: stages,
       ...secret.deletedDate ? { DeletedDate: secret.deletedDate } : {},
+      CreatedDate: secret.createdDate,
     };
   }
 

@@ -182,7 +182,6 @@ export class StackOperations {
       this.dropGone(stack, order);
       return this.finish(stack, 'DELETE_FAILED', from, failures);
     }
-    stack.deletionTime = new Date();
     return this.finish(stack, 'DELETE_COMPLETE', from, failures);
   }
 

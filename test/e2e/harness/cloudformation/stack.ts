@@ -68,7 +68,9 @@ export class Stack {
   public setStatus(status: StackStatus, reason?: string): void {
     this.status = status;
     this.statusReason = reason;
-    this.lastUpdatedTime = new Date();
+    // As DescribeStacks shows them: when the last update and the deletion began (CloudFormation's operation clock).
+    if (status === 'UPDATE_IN_PROGRESS') this.lastUpdatedTime = new Date();
+    if (status === 'DELETE_IN_PROGRESS') this.deletionTime = new Date();
     this.events.push({ timestamp: new Date(), logicalId: this.name, physicalId: this.id, type: 'AWS::CloudFormation::Stack', status, reason, stackStatus: status });
   }
 
