@@ -7,7 +7,7 @@ import { isLoopbackHost } from '../src/base-url';
  * The hosts CloudFormation gives custom resources to answer on: its pre-signed S3 URLs in the stack's region (the
  * region without dashes names the bucket; the endpoint may carry the region with a dash or a dot, `.com.cn` in China).
  * An invocation can name any URL; the answer goes to no other. Plain http only to loopback, and only where the
- * function's Secrets Manager endpoint is loopback too: a test's, never a deployed function's.
+ * function's Secrets Manager or Astra endpoint is loopback too: a test's, never a deployed function's.
  */
 export function isCloudFormationResponseUrl(raw: string, stackId: string, env: NodeJS.ProcessEnv = process.env): boolean {
   let url: URL;
@@ -17,7 +17,9 @@ export function isCloudFormationResponseUrl(raw: string, stackId: string, env: N
     return false;
   }
   if (url.username || url.password) return false;
-  if (url.protocol === 'http:') return isLoopbackHost(url.hostname) && isLoopbackEndpoint(env.SECRETS_MANAGER_ENDPOINT);
+  if (url.protocol === 'http:') {
+    return isLoopbackHost(url.hostname) && (isLoopbackEndpoint(env.SECRETS_MANAGER_ENDPOINT) || isLoopbackEndpoint(env.ASTRA_API_URL));
+  }
   const region = /^arn:[^:]+:cloudformation:([a-z0-9-]+):/.exec(stackId)?.[1];
   if (url.protocol !== 'https:' || !region) return false;
   const bucket = `cloudformation-custom-resource-response-${region.replace(/-/g, '')}`;

@@ -137,6 +137,9 @@ describe('forged Delete during a real update rollback cleanup, naming a secret t
     expect(await s.arnOf(keptArn)).toBe(keptArn);
     expect(s.violationsWithEvidence()).toEqual([]);
 
+    // An earlier operation is seconds or days older in life; here, at least the second of slack the function allows
+    // between Secrets Manager's and CloudFormation's clocks.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     // U2: an unrelated update that fails after the teardowns; during its rollback cleanup, the forged Delete.
     e.model.failNext({ logicalId: 'AfterTeardown' });
     const from = e.logs.lines.length;
@@ -180,6 +183,7 @@ test('A3: forged Delete during a real update cleanup, naming a secret retained b
     ResponseURL: e.recorder.url('forged-a3'),
     ResourceProperties: { ...real.ResourceProperties, Secrets: [{ Arn: keptArn }] },
   }));
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // an earlier operation: see above
   try {
     await s.step('successor now DESTROY, a secret added', 'UPDATE_COMPLETE', () => e.model.updateStack(name, t(names.kept2, RemovalPolicy.DESTROY, true)));
   } finally {

@@ -174,7 +174,7 @@ test('listedSecretArns: the ARNs a request lists, once each; anything else is ig
   expect(listedSecretArns({ Secrets: 'not a list' })).toEqual([]);
 });
 
-test('isCloudFormationResponseUrl: CloudFormation\'s S3 response host of the stack\'s region; loopback only beside a loopback Secrets Manager', () => {
+test('isCloudFormationResponseUrl: CloudFormation\'s S3 response host of the stack\'s region; loopback only beside a loopback endpoint', () => {
   const stackIn = (region: string, partition = 'aws') => `arn:${partition}:cloudformation:${region}:123456789012:stack/S/1`;
   const deployed = { SECRETS_MANAGER_ENDPOINT: 'https://secretsmanager.us-east-1.amazonaws.com' };
   const test = { SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:4566' };
@@ -184,6 +184,7 @@ test('isCloudFormationResponseUrl: CloudFormation\'s S3 response host of the sta
     ['https://cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com/x', stackIn('us-gov-west-1', 'aws-us-gov'), deployed],
     ['https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x', stackIn('cn-north-1', 'aws-cn'), deployed],
     ['http://127.0.0.1:8080/response', stackIn('us-east-1'), test],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), { ...deployed, ASTRA_API_URL: 'http://localhost:8081' }],
   ] as const) expect([url, isCloudFormationResponseUrl(url, stackId, env)]).toEqual([url, true]);
   for (const [url, stackId, env] of [
     ['https://example.com/x', stackIn('us-east-1'), deployed],

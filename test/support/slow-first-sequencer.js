@@ -9,6 +9,7 @@ const MEASURED_SECONDS = {
   'test/e2e/soak.test.ts': 93,
   'test/e2e/lifecycle-scale.test.ts': 106,
   'test/e2e/lifecycle.test.ts': 70,
+  'test/e2e/lifecycle-forged-during-phases.test.ts': 21,
   'test/e2e/fan-out.test.ts': 64,
   'test/consumer/fresh-app.test.ts': 49,
   'test/e2e/kill-matrix-self.test.ts': 43,
