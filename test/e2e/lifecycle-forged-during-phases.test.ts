@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { RemovalPolicy, Stack, aws_secretsmanager as secretsmanager, CfnResource } from 'aws-cdk-lib';
-import { AstraTokenSecret, AstraTokenSecretProps } from '../../src';
+import { RemovalPolicy, aws_secretsmanager as secretsmanager, CfnResource } from 'aws-cdk-lib';
+import { AstraTokenSecret } from '../../src';
 import { useLifecycleEnvironment } from './harness/cloudformation/lifecycle-environment';
 import { LifecycleScenario, resourceAfterTeardowns } from './harness/cloudformation/lifecycle-scenario';
-import { synthesize } from './harness/cloudformation/synth';
+import { AdminMintedSecrets, AlongsideSecrets, adminMintedStack, synthesize } from './harness/cloudformation/synth';
 import type { Template } from './harness/cloudformation/template';
 
 /**
@@ -51,18 +51,9 @@ function forgeBefore(stackName: string, phase: string, forge: Forge) {
   };
 }
 
-function adminMinted(
-  stackName: string, adminArn: string, secrets: Record<string, Partial<AstraTokenSecretProps> & { secretName: string }>,
-  extra?: (stack: Stack, made: Record<string, AstraTokenSecret>) => void,
-): Template {
-  return synthesize((stack) => {
-    const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', adminArn);
-    const made: Record<string, AstraTokenSecret> = {};
-    for (const [id, props] of Object.entries(secrets)) {
-      made[id] = new AstraTokenSecret(stack, id, { roleId: roles().apiUser.id, adminSecret, ...props });
-    }
-    extra?.(stack, made);
-  }, stackName);
+/** A stack of admin-minted AstraTokenSecrets (the admin imported), each `secretName` given, plus what `extra` adds. */
+function adminMinted(stackName: string, adminArn: string, secrets: AdminMintedSecrets, extra?: AlongsideSecrets): Template {
+  return adminMintedStack(roles().apiUser.id, stackName, adminArn, secrets, extra);
 }
 
 const alertsSince = (from: number) => e.logs.lines.slice(from).flatMap((l) => (l.startsWith('{') ? [JSON.parse(l)] : [])).filter((l) => l.alert);

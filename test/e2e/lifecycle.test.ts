@@ -1,8 +1,8 @@
 import { RemovalPolicies, RemovalPolicy, Stack, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
-import { AstraEnvironment, AstraTokenSecret, AstraTokenSecretProps } from '../../src';
+import { AstraEnvironment, AstraTokenSecret } from '../../src';
 import { useLifecycleEnvironment } from './harness/cloudformation/lifecycle-environment';
 import { createPosition, LifecycleScenario, resourceAfterTeardowns } from './harness/cloudformation/lifecycle-scenario';
-import { synthesize } from './harness/cloudformation/synth';
+import { AdminMintedSecrets, AlongsideSecrets, adminMintedStack, synthesize } from './harness/cloudformation/synth';
 import type { Template } from './harness/cloudformation/template';
 
 /**
@@ -27,18 +27,8 @@ const newStackName = (label: string) => `${label}${++stacks}`;
 const roles = () => e.astra.roles;
 
 /** A stack of admin-minted AstraTokenSecrets (the admin imported), each `secretName` given, plus what `extra` adds. */
-function adminMinted(
-  stackName: string, adminArn: string, secrets: Record<string, Partial<AstraTokenSecretProps> & { secretName: string }>,
-  extra?: (stack: Stack, made: Record<string, AstraTokenSecret>) => void,
-): Template {
-  return synthesize((stack) => {
-    const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', adminArn);
-    const made: Record<string, AstraTokenSecret> = {};
-    for (const [id, props] of Object.entries(secrets)) {
-      made[id] = new AstraTokenSecret(stack, id, { roleId: roles().apiUser.id, adminSecret, ...props });
-    }
-    extra?.(stack, made);
-  }, stackName);
+function adminMinted(stackName: string, adminArn: string, secrets: AdminMintedSecrets, extra?: AlongsideSecrets): Template {
+  return adminMintedStack(roles().apiUser.id, stackName, adminArn, secrets, extra);
 }
 
 const IAM_TIMINGS = [

@@ -1,5 +1,6 @@
-import { App, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { App, DefaultStackSynthesizer, Stack, aws_secretsmanager as secretsmanager } from 'aws-cdk-lib';
 import type { Template } from './template';
+import { AstraTokenSecret, AstraTokenSecretProps } from '../../../../src';
 
 /**
  * A template synthesized by a CDK app, as the model takes them: `build` adds constructs to a stack in the model's
@@ -16,4 +17,22 @@ export function synthesize(build: (stack: Stack, app: App) => void, stackName = 
   });
   build(stack, app);
   return app.synth().getStackByName(stack.stackName).template as Template;
+}
+
+/**
+ * A stack of AstraTokenSecrets minted by one admin secret the stack imports (by ARN), each with its `secretName`, all
+ * bound to `roleId`; `extra` adds what a scenario needs beside them.
+ */
+export type AdminMintedSecrets = Record<string, Partial<AstraTokenSecretProps> & { secretName: string }>;
+export type AlongsideSecrets = (stack: Stack, made: Record<string, AstraTokenSecret>) => void;
+
+export function adminMintedStack(
+  roleId: string, stackName: string, adminArn: string, secrets: AdminMintedSecrets, extra?: AlongsideSecrets,
+): Template {
+  return synthesize((stack) => {
+    const adminSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', adminArn);
+    const made: Record<string, AstraTokenSecret> = {};
+    for (const [id, props] of Object.entries(secrets)) made[id] = new AstraTokenSecret(stack, id, { roleId, adminSecret, ...props });
+    extra?.(stack, made);
+  }, stackName);
 }
