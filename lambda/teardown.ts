@@ -46,12 +46,17 @@ export function isCustomResourceEvent(event: unknown): event is CustomResourceEv
 
 /** The ARNs a request lists: which secrets to look at, never whether they go (CloudFormation's state decides that). */
 export function listedSecretArns(properties: { readonly Secrets?: unknown } | undefined): string[] {
-  const raw = properties?.Secrets;
-  if (!Array.isArray(raw)) return [];
-  return [...new Set(raw.flatMap((entry) => {
+  return [...new Set(entryArns(properties?.Secrets, () => undefined))];
+}
+
+/** The `Arn` of each `{Arn}` entry: a string as it is, anything else as `resolve` makes of it (or left out). */
+function entryArns(entries: unknown, resolve: (arn: unknown) => string | undefined): string[] {
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry) => {
     const arn = (entry ?? {} as { Arn?: unknown }).Arn;
-    return typeof arn === 'string' ? [arn] : [];
-  }))];
+    const resolved = typeof arn === 'string' ? arn : resolve(arn);
+    return resolved ? [resolved] : [];
+  });
 }
 
 /**
@@ -116,11 +121,13 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
   const lists = new OrgTokenLists(deps.astra);
+  // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
+  const adminTokens = new Map<string, Promise<Authority>>();
   const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
   const run = async (plan: GoingSecret) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
-    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await revokeSecretTokens(plan, deps, report, lists) : OUT_OF_TIME;
+    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await revokeSecretTokens(plan, deps, report, lists, adminTokens) : OUT_OF_TIME;
     return { plan, report, outcome, durationMs: Date.now() - started };
   };
   const chained = leavesFirst(going);
@@ -340,14 +347,9 @@ async function planFor(arn: string, phase: CommittedPhase, state: StackState, de
 
 /** The ARNs the stack's template lists for this teardown resource: its own secrets, resolved through the stack. */
 export function declaredSecretArns(state: StackState, logicalId: string): string[] {
-  const entries = state.template.Resources?.[logicalId]?.Properties?.Secrets;
-  if (!Array.isArray(entries)) return [];
-  return entries.flatMap((entry) => {
-    const arn = (entry ?? {} as { Arn?: unknown }).Arn;
-    if (typeof arn === 'string') return [arn];
-    const ref = (arn ?? {} as { Ref?: unknown }).Ref;
-    const physical = typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
-    return physical ? [physical] : [];
+  return entryArns(state.template.Resources?.[logicalId]?.Properties?.Secrets, (arn) => {
+    const ref = ((arn ?? {}) as { Ref?: unknown }).Ref;
+    return typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
   });
 }
 
@@ -379,11 +381,15 @@ export function leavesFirst<T extends { readonly arn: string; readonly adminSecr
  * under the revocation rule. A self-rotating secret's last token can only revoke itself: that is the one
  * self-revocation the design allows. One token list per authority serves every secret it minted.
  */
-async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists): Promise<string> {
+async function revokeSecretTokens(
+  plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
+): Promise<string> {
   const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined;
   try {
-    authority = plan.adminSecretArn ? await adminAuthority(deps, plan.adminSecretArn) : selfTeardownAuthority(plan, lists);
+    const admin = plan.adminSecretArn;
+    if (admin && !adminTokens.has(admin)) adminTokens.set(admin, adminAuthority(deps, admin));
+    authority = admin ? await adminTokens.get(admin)! : selfTeardownAuthority(plan, lists);
   } catch (error) {
     return `left live: ${messageOf(error)}`;
   }
@@ -398,8 +404,7 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
     // A list read with another token of its org says whether anything of the secret is left.
-    const own = [...plan.current?.pendingRevocations ?? [], plan.current?.clientId, plan.previous?.clientId];
-    const left = lists.shown(own, plan.arn, orgOf(plan));
+    const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan));
     if (left === undefined) return AUTHORITY_DEAD_UNSEEN;
     return left.length === 0 ? 'revoked: nothing of the secret is live any more'
       : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
@@ -408,22 +413,27 @@ async function revokeSecretTokens(plan: GoingSecret, deps: TeardownDeps, report:
     .add(plan.current, plan.versions.current).add(plan.previous, plan.versions.previous);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
-  const candidates = [...markedTokens(listed, plan.arn), plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
+  const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
   await revokeOwned(context, authority, candidates, evidence);
   if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
   return report.clientIds.revocationFailed.length > 0 ? REVOCATIONS_FAILED : 'revoked';
 }
 
-/**
- * A self-rotating secret's own token revokes its tokens: AWSCURRENT's, or AWSPREVIOUS's when AWSCURRENT's is not live in
- * a list already read (a value writer may have put a forged token there; the real one is then in AWSPREVIOUS).
- */
 /** The org of the secret's tokens, as the mint answer recorded it in the value. */
 function orgOf(plan: GoingSecret): string | undefined {
   return plan.current?.orgId ?? plan.previous?.orgId;
 }
 
+/** The clientIds the secret's values name (beside the tokens marked as its own): claims the revocation rule judges. */
+function namedTokens(plan: GoingSecret): Array<string | undefined> {
+  return [plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
+}
+
+/**
+ * A self-rotating secret's own token revokes its tokens: AWSCURRENT's, or AWSPREVIOUS's when only that one carries the
+ * function's mark in a list already read (a value writer may have put a forged token in AWSCURRENT).
+ */
 function selfTeardownAuthority(plan: GoingSecret, lists: OrgTokenLists): Authority | undefined {
   const current = plan.current && selfAuthority(plan.current, 'current');
   const previous = plan.previous && selfAuthority(plan.previous, 'previous');
