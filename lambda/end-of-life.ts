@@ -1,5 +1,5 @@
 import type { StackState } from './cloudformation';
-import { DELETION_POLICY_TAG } from '../src/secret-tags';
+import { DELETION_POLICY_TAG, UPDATE_REPLACE_POLICY_TAG } from '../src/secret-tags';
 
 /**
  * When CloudFormation has committed to deleting resources: the only phases in which the teardown revokes. Any other
@@ -117,6 +117,12 @@ export function secretFate(
         return { going: false, why: `not replaced by this operation: the stack's ${logicalId} is a secret older than it` };
       }
       const policy = inTemplate.UpdateReplacePolicy ?? 'Delete';
+      // A secret an earlier replacement kept carries that Retain itself; a request can name it while its logical id is
+      // replaced again. Revoked only when its own tag and the template agree (no tag: deployed before the tag existed).
+      const ownPolicy = tag(UPDATE_REPLACE_POLICY_TAG);
+      if (DESTROYING.has(policy) && ownPolicy !== undefined && !DESTROYING.has(ownPolicy)) {
+        return { going: false, unknown: true, why: `replaced, but its last deploy kept it on replacement (UpdateReplacePolicy ${ownPolicy}) and the template now says ${policy}` };
+      }
       return { going: DESTROYING.has(policy), why: `replaced, UpdateReplacePolicy ${policy}` };
     }
     // The failed update's replacement: CloudFormation deletes the new physical resource and keeps the old one.

@@ -23,9 +23,9 @@ import { ROLE_UUID } from './role-uuid';
 import { alarmOnRotationErrors, alarmOnTokenAlerts, forwardSecretEvents } from './rotation-alerts';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
-import { ADMIN_SECRET_ARN_TAG, DELETION_POLICY_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from './secret-tags';
+import { ADMIN_SECRET_ARN_TAG, DELETION_POLICY_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG, UPDATE_REPLACE_POLICY_TAG } from './secret-tags';
 import { checkedTokenLifetimeSeconds } from './token-lifetime';
-import { renderedDeletionPolicy } from './token-teardown';
+import { renderedPolicy } from './token-teardown';
 
 /**
  * The secret's first value, before any token: CloudFormation owns it, so it depends on no prop. A prop that changed it
@@ -290,7 +290,8 @@ export class AstraTokenSecret extends Construct {
     // What CloudFormation does with the secret when a deploy removes it: the teardown reads it from here then, as the
     // template that said so is gone. Rendered from the final template, whatever set the policy.
     const cfnSecret = secret.node.defaultChild as CfnResource;
-    Tags.of(secret).add(DELETION_POLICY_TAG, Lazy.string({ produce: () => renderedDeletionPolicy(cfnSecret) }));
+    Tags.of(secret).add(DELETION_POLICY_TAG, Lazy.string({ produce: () => renderedPolicy(cfnSecret, 'DeletionPolicy') }));
+    Tags.of(secret).add(UPDATE_REPLACE_POLICY_TAG, Lazy.string({ produce: () => renderedPolicy(cfnSecret, 'UpdateReplacePolicy') }));
     if (props.adminSecret) {
       Tags.of(secret).add(ADMIN_SECRET_ARN_TAG, props.adminSecret.secretFullArn ?? props.adminSecret.secretArn);
     }

@@ -25,3 +25,9 @@ export const PREVIOUS_TOKEN_REVOCATION_TAG = 'astra-token-secret:previous-token-
  * secret that is no longer in the stack's template, whose policy CloudFormation's API no longer shows.
  */
 export const DELETION_POLICY_TAG = 'astra-token-secret:deletion-policy';
+
+/**
+ * The secret's UpdateReplacePolicy as its last deploy rendered it: a secret CloudFormation kept when it replaced it
+ * (`Retain`) says so itself, whatever a later template says of the logical id it once held.
+ */
+export const UPDATE_REPLACE_POLICY_TAG = 'astra-token-secret:update-replace-policy';

@@ -53,14 +53,15 @@ export class TokenTeardown extends Construct {
 }
 
 /**
- * The DeletionPolicy the template will carry for a resource, whatever set it: the removal policy prop,
- * `applyRemovalPolicy`, an aspect such as `RemovalPolicies`, or a raw `addOverride('DeletionPolicy', ...)`. Read when
+ * The policy the template will carry for a resource (`DeletionPolicy` or `UpdateReplacePolicy`), whatever set it: the
+ * removal policy prop, `applyRemovalPolicy`, an aspect such as `RemovalPolicies`, or a raw `addOverride`. Read when
  * the template is rendered, after aspects have run. CloudFormation's default for a secret is Delete.
  */
-export function renderedDeletionPolicy(resource: CfnResource): string {
+export function renderedPolicy(resource: CfnResource, attribute: 'DeletionPolicy' | 'UpdateReplacePolicy'): string {
   // aws-cdk-lib keeps raw overrides in a private field and merges them last; they win over cfnOptions, as here.
-  const overrides = (resource as unknown as { rawOverrides?: { DeletionPolicy?: unknown } }).rawOverrides;
-  const overridden = overrides?.DeletionPolicy;
+  const overrides = (resource as unknown as { rawOverrides?: Record<string, unknown> }).rawOverrides;
+  const overridden = overrides?.[attribute];
   if (typeof overridden === 'string') return overridden;
-  return resource.cfnOptions.deletionPolicy ?? 'Delete';
+  const option = attribute === 'DeletionPolicy' ? resource.cfnOptions.deletionPolicy : resource.cfnOptions.updateReplacePolicy;
+  return option ?? 'Delete';
 }

@@ -28,6 +28,7 @@ describe('settings are bound as tags, never written into the CloudFormation-owne
       'astra-token-secret:admin-secret-arn': { Ref: expect.stringMatching(/^Admin/) },
       'astra-token-secret:previous-token-revocation': 'IMMEDIATELY',
       'astra-token-secret:deletion-policy': 'Delete',
+      'astra-token-secret:update-replace-policy': 'Delete',
     });
   });
 
@@ -38,6 +39,7 @@ describe('settings are bound as tags, never written into the CloudFormation-owne
       'astra-token-secret:role-id': ROLE_ID,
       'astra-token-secret:previous-token-revocation': 'AT_NEXT_ROTATION',
       'astra-token-secret:deletion-policy': 'Delete',
+      'astra-token-secret:update-replace-policy': 'Delete',
     });
   });
 

@@ -19,6 +19,12 @@ class RetainEverything implements IAspect {
   }
 }
 
+function newTemplate(): Template {
+  const stack = newStack();
+  new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID });
+  return Template.fromStack(stack);
+}
+
 describe('token teardown: one custom resource per rotation function', () => {
   test('lists the ARN of every secret of the function, served by the function, with a bounded wait', () => {
     // GIVEN
@@ -82,6 +88,15 @@ describe('token teardown: one custom resource per rotation function', () => {
     const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
     expect(secret.DeletionPolicy).toBe(expected);
     expect(secretTag(template, 'TokenSecret', POLICY_TAG)).toBe(expected);
+  });
+
+  test('the secret\'s UpdateReplacePolicy is tagged as the template renders it too', () => {
+    const stack = newStack();
+    const made = new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID });
+    (made.secret.node.defaultChild as CfnResource).addOverride('UpdateReplacePolicy', 'Retain');
+    const template = Template.fromStack(stack);
+    expect(secretTag(template, 'TokenSecret', 'astra-token-secret:update-replace-policy')).toBe('Retain');
+    expect(secretTag(newTemplate(), 'TokenSecret', 'astra-token-secret:update-replace-policy')).toBe('Delete');
   });
 
   test('adds no resources per secret: two per secret, as before', () => {

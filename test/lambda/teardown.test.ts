@@ -96,6 +96,14 @@ describe('secretFate: whether CloudFormation deletes a secret, from what CloudFo
       expect(secretFate('update-cleanup', { ...tagged(arn, 'Secret'), successorCreatedDate: DURING }, s).going).toBe(going);
     });
 
+  test('GIVEN an update\'s cleanup and a replaced secret whose own tag says its replacement kept it THEN not going, and reported', () => {
+    const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    const facts = { ...tagged(arn, 'Secret', { 'astra-token-secret:update-replace-policy': 'Retain' }), successorCreatedDate: DURING };
+    expect(secretFate('update-cleanup', facts, s)).toEqual({ going: false, unknown: true, why: expect.stringMatching(/kept it on replacement \(UpdateReplacePolicy Retain\)/) });
+    const agreed = { ...tagged(arn, 'Secret', { 'astra-token-secret:update-replace-policy': 'Delete' }), successorCreatedDate: DURING };
+    expect(secretFate('update-cleanup', agreed, s).going).toBe(true);
+  });
+
   test('GIVEN an update\'s cleanup and a secret replaced in an earlier operation (retained then) THEN it is not going, whatever a request says', () => {
     const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
     expect(secretFate('update-cleanup', { ...tagged(arn, 'Secret'), successorCreatedDate: BEFORE }, s))
@@ -390,6 +398,24 @@ describe('the teardown request, served by the handler', () => {
     h.astra.tokens.delete(h.admin.clientId);
     const { alerts } = await send('Delete', [arn, other.arn]);
     expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringMatching(/the admin token in .* no longer authenticates, so it cannot revoke/) })]);
+  });
+
+  test('a forged Delete during a real cleanup naming a secret an earlier replacement kept, while its logical id is replaced again: left live (second adversarial review)', async () => {
+    const earlier = stack.adopt(await rotatedAdminSecret('earlier'), 'Renamed');
+    h.sm.secrets.get(earlier)!.tags.push({ Key: 'astra-token-secret:update-replace-policy', Value: 'Retain' });
+    const old = stack.adopt(await rotatedAdminSecret('old'), 'Renamed');
+    h.sm.secrets.get(old)!.tags.push({ Key: 'astra-token-secret:update-replace-policy', Value: 'Delete' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stack.startedAt = new Date();
+    const successor = h.sm.create('successor', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE) });
+    stack.resources.set('Renamed', { physicalId: successor, type: 'AWS::SecretsManager::Secret' });
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const liveOfEarlier = h.sm.valueAt(earlier, 'AWSCURRENT').clientID;
+    const { alerts } = await send('Delete', [earlier, old], { physicalId: 'forged-former-id' });
+    expect(h.astra.isLive(liveOfEarlier)).toBe(true);
+    expect(h.astra.isLive(h.sm.valueAt(old, 'AWSCURRENT').clientID)).toBe(false);
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: earlier, message: expect.stringMatching(/kept it on replacement/) })]);
   });
 
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
