@@ -1,7 +1,7 @@
 import { RotationConfig } from './config';
 import { AstraApiError } from './errors';
 import { Redactor } from './redact';
-import { TimeBudget } from './time-budget';
+import { Sleep, TimeBudget, sleep } from './time-budget';
 
 export interface MintedToken {
   readonly clientId: string;
@@ -40,17 +40,27 @@ const RETRY_AFTER_CAP_MS = 20_000;
 // An attempt with less time than this left is not worth starting.
 const MIN_ATTEMPT_MS = 1_000;
 const BACKOFF_CAP_MS = 20_000;
+// A 429's wait is its Retry-After plus a random spread that doubles with each 429 of the call, up to this: invocations
+// told the same second come back spread over it, so they share the rate instead of stampeding (bench/RESULTS.md).
+const RATE_LIMIT_SPREAD_BASE_MS = 500;
+const RATE_LIMIT_SPREAD_CAP_MS = 6_000;
 const MAX_DETAIL_LENGTH = 300;
 
-export type Sleep = (ms: number) => Promise<void>;
-export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The DevOps API calls the rotation needs. GET and DELETE are retried on 429, 5xx and network errors. A POST is retried
  * here only on 429, which Astra answers without acting; any other failed mint may have created a token, so retrying it
- * is the caller's decision, after a sweep (see steps/mint.ts). Every attempt and wait fits the invocation's time budget.
+ * is the caller's decision, after a sweep (see steps/mint.ts). Every attempt and wait fits the invocation's time budget:
+ * 429s are retried for as long as it allows, other failures a few times (ASTRA_HTTP_MAX_ATTEMPTS).
  */
 export class AstraClient {
+  /**
+   * Set when a call was given up because Astra's rate limit left no time for another turn, or was never sent because
+   * earlier calls' rate-limit waits had used the time: the step failed for the rate limit, whatever the call was.
+   */
+  public rateLimitedOut = false;
+  private waitedForRateLimit = false;
+
   constructor(
     private readonly config: RotationConfig,
     private readonly redactor: Redactor,
@@ -137,7 +147,10 @@ export class AstraClient {
     let rateLimited = 0;
     for (;;) {
       if (!this.budget.allows(minAttemptMs)) {
-        throw new AstraApiError(operation, undefined, 'not sent: the invocation\'s time is almost up', false);
+        if (this.waitedForRateLimit) this.rateLimitedOut = true;
+        throw new AstraApiError(operation, undefined, this.waitedForRateLimit
+          ? 'not sent: waiting for turns under Astra\'s rate limit used the invocation\'s time'
+          : 'not sent: the invocation\'s time is almost up', false);
       }
       const timeoutMs = Math.min(this.config.httpTimeoutMs, this.budget.remainingMs());
       let answer: HttpAnswer & { retryAfterMs?: number; contentType: string };
@@ -172,20 +185,26 @@ export class AstraClient {
       }
       if ((answer.status >= 200 && answer.status < 300) || alsoAccept(answer.status)) return answer;
       let waitMs: number | undefined;
-      if (answer.status === 429 && ++rateLimited < this.config.rateLimitMaxAttempts) {
-        // Retry-After is a minimum; a little jitter on top keeps callers told the same second from coming back together.
-        waitMs = answer.retryAfterMs !== undefined
-          ? answer.retryAfterMs + Math.floor(this.random() * (250 + answer.retryAfterMs / 4))
-          : this.backoffMs(rateLimited);
+      if (answer.status === 429) {
+        rateLimited += 1;
+        // Retry-After is a minimum; the spread on top grows while the call keeps meeting the limit (see the constant).
+        const spread = Math.min(RATE_LIMIT_SPREAD_CAP_MS, RATE_LIMIT_SPREAD_BASE_MS * 2 ** (rateLimited - 1));
+        waitMs = (answer.retryAfterMs ?? 0) + Math.floor(this.random() * spread);
       } else if (answer.status >= 500 && method !== 'POST' && ++failures < attempts) {
         waitMs = answer.retryAfterMs ?? this.backoffMs(failures);
       }
       if (waitMs !== undefined && this.budget.allows(waitMs + minAttemptMs)) {
+        if (answer.status === 429) this.waitedForRateLimit = true;
         await this.wait(waitMs);
         continue;
       }
       const tries = failures + rateLimited;
       const detail = this.redactor.redact(errorDetail(answer.body, answer.contentType));
+      if (answer.status === 429) {
+        this.rateLimitedOut = true;
+        throw new AstraApiError(operation, 429,
+          `${detail} (Astra's rate limit: ${tries} attempt${tries > 1 ? 's' : ''}, and no time left in this invocation to wait for another turn)`);
+      }
       throw new AstraApiError(operation, answer.status, tries > 1 ? `${detail} (after ${tries} attempts)` : detail);
     }
   }

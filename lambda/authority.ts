@@ -1,4 +1,4 @@
-import { AstraApiError, RotationFailure, messageOf } from './errors';
+import { AstraApiError, RotationFailure, messageOf, rateLimitRemedy } from './errors';
 import type { Rotation } from './rotation';
 import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT } from './secrets';
@@ -36,10 +36,7 @@ export function selfAuthority(value: AstraSecretValue, which: string): Authority
 export function mintFailure(error: unknown, authority: Authority, lifetimeSeconds?: number): RotationFailure {
   if (!(error instanceof AstraApiError)) return new RotationFailure(`minting failed: ${messageOf(error)}.`, 'Rotation will be retried.');
   if (!error.sent) return new RotationFailure(`${error.message}.`, 'The token was not minted. Rotation will be retried.');
-  if (error.status === 429) {
-    return new RotationFailure(`${error.message}: Astra is limiting the rate of calls.`,
-      'Rotation will be retried. If it keeps happening, fewer secrets should rotate at the same moment: spread their schedules or windows.');
-  }
+  if (error.status === 429) return new RotationFailure(`${error.message}; no token was minted.`, rateLimitRemedy('Astra'));
   if (error.status === 401 || error.status === 403) {
     return new RotationFailure(`${authority.description} may not mint tokens: ${error.message}.`,
       'Give that token a role with the token-write permission (Organization Administrator, Database Administrator or a custom role with org-token-write), or replace it with a valid token.');

@@ -10,8 +10,6 @@ export interface RotationConfig {
   readonly retryBaseMs: number;
   readonly testAttempts: number;
   readonly testRetryDelayMs: number;
-  /** 429 answers retried per call (each after its Retry-After), within the time budget. */
-  readonly rateLimitMaxAttempts: number;
   /** Time kept free at the end of an invocation for the work after the last Astra call. */
   readonly timeMarginMs: number;
   /** Request timeout of each Secrets Manager call (its connection timeout is at most 2 s). */
@@ -39,7 +37,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig
     retryBaseMs: positiveInt(env, 'ASTRA_RETRY_BASE_MS', 250, 0),
     testAttempts: positiveInt(env, 'ASTRA_TEST_ATTEMPTS', 5, 1),
     testRetryDelayMs: positiveInt(env, 'ASTRA_TEST_RETRY_DELAY_MS', 1000, 0),
-    rateLimitMaxAttempts: positiveInt(env, 'ASTRA_RATE_LIMIT_MAX_ATTEMPTS', 20, 1),
     timeMarginMs: positiveInt(env, 'ROTATION_TIME_MARGIN_MS', 20_000, 0),
     secretsManagerTimeoutMs: positiveInt(env, 'SECRETS_MANAGER_TIMEOUT_MS', 5_000, 1),
   };

@@ -25,6 +25,21 @@ export class AstraApiError extends Error {
   }
 }
 
+/**
+ * The remedy of a step that failed because Astra's rate limit (or Secrets Manager's throttling) left no time to finish:
+ * too many rotations at once, not a wrong role or token, so it never sends the operator to them.
+ */
+export function rateLimitRemedy(service: 'Astra' | 'Secrets Manager'): string {
+  return `${service} is limiting the rate of calls, and this invocation ran out of time waiting for its turn: too many rotations run at once. `
+    + 'Nothing to fix for one failure: Secrets Manager retries the rotation, which goes on from what is stored. If it recurs, fewer secrets '
+    + 'should rotate at the same moment: spread their schedules or rotation windows, or rotate them in batches (README, "Many secrets").';
+}
+
+/** What a failure says went wrong, without its remedy (an error from elsewhere is all reason). */
+export function reasonOf(error: unknown): string {
+  return error instanceof RotationFailure ? error.reason : messageOf(error);
+}
+
 /** Duck-typed: SDK and fetch errors may come from another realm, where `instanceof Error` is false. */
 export function messageOf(error: unknown): string {
   const failure = (error ?? {}) as { name?: unknown; message?: unknown };

@@ -1,6 +1,6 @@
 import { AstraClient } from './astra-client';
 import { DEFAULT_INVOCATION_MS, endpointSetting, readConfig } from './config';
-import { messageOf } from './errors';
+import { messageOf, rateLimitRemedy, reasonOf } from './errors';
 import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
 import { Rotation, StepName, openRotation, parseEvent } from './rotation';
@@ -39,15 +39,20 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
     typeof fields.SecretId === 'string' ? fields.SecretId : '(no SecretId)',
     typeof fields.ClientRequestToken === 'string' ? fields.ClientRequestToken : '(no ClientRequestToken)',
   );
+  let used: ReturnType<typeof services> | undefined;
   try {
     const rotationEvent = parseEvent(event);
-    const rotation = await openRotation(rotationEvent, { ...services(regionOf(rotationEvent.secretId), context, redactor), report });
+    used = services(regionOf(rotationEvent.secretId), context, redactor);
+    const rotation = await openRotation(rotationEvent, { ...used, report });
     // finishSecret still owes its revocations after the promotion, so it runs on a version already AWSCURRENT.
     const outcome = rotation.alreadyCurrent && rotationEvent.step !== 'finishSecret' ? 'already-current' : await STEPS[rotationEvent.step](rotation);
     writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
     for (const alert of report.alerts) writeLogLine(alert, redactor);
   } catch (error) {
-    const message = redactor.redact(`${report.step} of ${report.secretArn} (version ${report.version}) failed: ${messageOf(error)}`);
+    // A step the rate limit stopped says so whatever call it stopped at, and not the remedy of that call's other failures.
+    const limitedBy = used?.astra.rateLimitedOut ? 'Astra' : used?.store.throttledOut ? 'Secrets Manager' : undefined;
+    const what = limitedBy ? `${reasonOf(error)} ${rateLimitRemedy(limitedBy)}` : messageOf(error);
+    const message = redactor.redact(`${report.step} of ${report.secretArn} (version ${report.version}) failed: ${what}`);
     writeLogLine(report.toLogLine('failed', Date.now() - started, message), redactor);
     // A fresh error: the original may carry secret material in its fields or cause chain.
     throw new RotationStepError(message);
@@ -86,6 +91,6 @@ async function secretEvent(event: SecretEvent, context?: InvocationContext): Pro
 function services(region: string | undefined, context: InvocationContext | undefined, redactor: Redactor) {
   const config = readConfig(process.env);
   const budget = TimeBudget.of(context, config.timeMarginMs, DEFAULT_INVOCATION_MS);
-  const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, region, config.secretsManagerTimeoutMs));
+  const store = new SecretStore(secretsManagerClient(config.secretsManagerEndpoint, region, config.secretsManagerTimeoutMs), budget);
   return { config, budget, store, astra: new AstraClient(config, redactor, budget), redactor };
 }

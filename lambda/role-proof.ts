@@ -1,6 +1,6 @@
 import { AstraClientEntry } from './astra-client';
 import { Authority } from './authority';
-import { AstraApiError, RotationFailure, messageOf } from './errors';
+import { AstraApiError, RotationFailure, messageOf, rateLimitRemedy } from './errors';
 import { Rotation } from './rotation';
 
 /** What a self-rotating secret's token does in the next rotation: list the org's tokens, mint one, revoke old ones. */
@@ -20,6 +20,10 @@ export async function proveRoleRotatesItself(rotation: Rotation, authority: Auth
   try {
     actions = await rotation.astra.roleActions(authority.bearer, roleId);
   } catch (error) {
+    if (error instanceof AstraApiError && error.status === 429) {
+      throw new RotationFailure(`Astra's rate limit stopped the check that this secret's tokens may mint their successors: ${messageOf(error)}; nothing was minted.`,
+        rateLimitRemedy('Astra'));
+    }
     const forbidden = error instanceof AstraApiError && (error.status === 401 || error.status === 403);
     throw new RotationFailure(
       `the policy of role ${roleId} could not be read with ${authority.description} (${messageOf(error)}), so nothing proves that tokens of that role `

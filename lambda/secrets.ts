@@ -2,12 +2,14 @@ import {
   DescribeSecretCommand,
   DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  GetSecretValueCommandOutput,
   PutSecretValueCommand,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { awsClientSettings, cachedClient } from './aws-client-settings';
 import { RotationFailure, messageOf } from './errors';
+import { Sleep, TimeBudget, sleep } from './time-budget';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -54,18 +56,44 @@ export function isNotFound(error: unknown): boolean {
   return (error as { name?: unknown } | undefined)?.name === 'ResourceNotFoundException';
 }
 
-/** Secrets Manager calls of one rotation. Every read names a stage and/or a version (see docs/rotation-design.md). */
+// Waits after throttling beyond the SDK's own retries: random, doubling from this, up to the cap, within the budget.
+const THROTTLE_WAIT_BASE_MS = 500;
+const THROTTLE_WAIT_CAP_MS = 5_000;
+
+/**
+ * Throttling, and only that: the names Secrets Manager and the SDK give it, or HTTP 429. Not the SDK's wider list,
+ * which counts LimitExceededException, Secrets Manager's answer to a quota (too many versions) that no wait lifts.
+ */
+export function isThrottling(error: unknown): boolean {
+  const e = (error ?? {}) as { name?: unknown; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
+  return e.$metadata?.httpStatusCode === 429 || e.name === 'ThrottlingException' || e.name === 'TooManyRequestsException'
+    || e.name === 'Throttling' || e.$retryable?.throttling === true;
+}
+
+/**
+ * Secrets Manager calls of one invocation. Every read names a stage and/or a version (see docs/rotation-design.md).
+ * A throttled call is retried for as long as the invocation's budget allows (many rotations at once share the account's
+ * rate), after the SDK's own few retries.
+ */
 export class SecretStore {
-  constructor(private readonly client: SecretsManagerClient) {}
+  /** Set when a call was given up still throttled: the step failed for the rate, not for what the call was. */
+  public throttledOut = false;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly budget: TimeBudget = new TimeBudget(Number.POSITIVE_INFINITY),
+    private readonly wait: Sleep = sleep,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   public async describe(secretId: string): Promise<DescribeSecretCommandOutput> {
-    return this.run('DescribeSecret', secretId, () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })));
+    return this.run('DescribeSecret', secretId, () => this.send<DescribeSecretCommandOutput>(new DescribeSecretCommand({ SecretId: secretId })));
   }
 
   /** DescribeSecret, with a missing secret and one the role may not describe told apart from other failures. */
   public async describeIfAllowed(secretId: string): Promise<Description> {
     try {
-      return { found: await this.client.send(new DescribeSecretCommand({ SecretId: secretId })) };
+      return { found: await this.send<DescribeSecretCommandOutput>(new DescribeSecretCommand({ SecretId: secretId })) };
     } catch (error) {
       if (isNotFound(error)) return { missing: 'not-found' };
       if ((error as { name?: unknown } | undefined)?.name === 'AccessDeniedException') return { missing: 'access-denied' };
@@ -77,7 +105,7 @@ export class SecretStore {
   public async valueOf(secretId: string, selector: { versionId?: string; stage?: string }): Promise<string | undefined> {
     const label = [selector.stage, selector.versionId && `version ${selector.versionId}`].filter(Boolean).join(', ');
     try {
-      const answer = await this.client.send(new GetSecretValueCommand({
+      const answer = await this.send<GetSecretValueCommandOutput>(new GetSecretValueCommand({
         SecretId: secretId,
         VersionId: selector.versionId,
         VersionStage: selector.stage,
@@ -91,7 +119,7 @@ export class SecretStore {
 
   public async putPending(secretId: string, versionId: string, secretString: string): Promise<void> {
     try {
-      await this.client.send(new PutSecretValueCommand({
+      await this.send(new PutSecretValueCommand({
         SecretId: secretId,
         ClientRequestToken: versionId,
         SecretString: secretString,
@@ -106,12 +134,28 @@ export class SecretStore {
   }
 
   public async promote(secretId: string, versionId: string, currentVersionId: string | undefined): Promise<void> {
-    await this.run('UpdateSecretVersionStage(AWSCURRENT)', secretId, () => this.client.send(new UpdateSecretVersionStageCommand({
+    await this.run('UpdateSecretVersionStage(AWSCURRENT)', secretId, () => this.send(new UpdateSecretVersionStageCommand({
       SecretId: secretId,
       VersionStage: AWSCURRENT,
       MoveToVersionId: versionId,
       RemoveFromVersionId: currentVersionId,
     })));
+  }
+
+  private async send<O>(command: unknown): Promise<O> {
+    for (let throttled = 1; ; throttled++) {
+      try {
+        return await (this.client.send(command as never) as Promise<O>);
+      } catch (error) {
+        if (!isThrottling(error)) throw error;
+        const waitMs = Math.floor(this.random() * Math.min(THROTTLE_WAIT_CAP_MS, THROTTLE_WAIT_BASE_MS * 2 ** (throttled - 1)));
+        if (!this.budget.allows(waitMs + 1_000)) {
+          this.throttledOut = true;
+          throw error;
+        }
+        await this.wait(waitMs);
+      }
+    }
   }
 
   private async run<T>(operation: string, secretId: string, call: () => Promise<T>): Promise<T> {
@@ -126,6 +170,7 @@ export class SecretStore {
 function smFailure(operation: string, secretId: string, error: unknown): RotationFailure {
   return new RotationFailure(
     `Secrets Manager ${operation} on ${secretId} failed: ${messageOf(error)}.`,
-    'Check that the secret exists and that the rotation function\'s role may call this action on it (and kms:Decrypt on its key).',
+    // Throttling is the crowd's doing, not the role's: the handler adds the rate's remedy.
+    isThrottling(error) ? '' : 'Check that the secret exists and that the rotation function\'s role may call this action on it (and kms:Decrypt on its key).',
   );
 }

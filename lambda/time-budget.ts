@@ -27,3 +27,6 @@ export class TimeBudget {
     return ms <= this.remainingMs();
   }
 }
+
+export type Sleep = (ms: number) => Promise<void>;
+export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,8 +1,8 @@
-import { sleep } from '../astra-client';
 import { AstraApiError, RotationFailure } from '../errors';
 import { Rotation } from '../rotation';
 import { parseSecretString } from '../secret-value';
 import { AWSCURRENT, AWSPENDING } from '../secrets';
+import { sleep } from '../time-budget';
 
 export async function testSecret(rotation: Rotation): Promise<string> {
   const { store, event, report, redactor, config } = rotation;
@@ -32,6 +32,10 @@ export async function testSecret(rotation: Rotation): Promise<string> {
       if (error instanceof AstraApiError && error.status === 401 && attempt < config.testAttempts && timeForAnother) {
         await sleep(config.testRetryDelayMs);
         continue;
+      }
+      if (error instanceof AstraApiError && (error.status === 429 || !error.sent)) {
+        // Not an answer about the token: it was not tested.
+        throw new RotationFailure(`the new token ${pending.clientId ?? ''} could not be tested: ${error.message}.`, 'Rotation will be retried.');
       }
       if (error instanceof AstraApiError) {
         throw new RotationFailure(`the new token ${pending.clientId ?? ''} does not work: ${error.message}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}.`,

@@ -1,8 +1,9 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { SpendableBudget } from './support/spendable-budget';
 import { AstraClient, errorDetail } from '../../lambda/astra-client';
 import { ConfigError, endpointSetting, readConfig, RotationConfig } from '../../lambda/config';
-import { messageOf } from '../../lambda/errors';
+import { AstraApiError, messageOf } from '../../lambda/errors';
 import { writeLogLine } from '../../lambda/log';
 import { ownershipMark, parseMark } from '../../lambda/ownership-mark';
 import { Redactor } from '../../lambda/redact';
@@ -21,7 +22,6 @@ describe('readConfig', () => {
       retryBaseMs: 250,
       testAttempts: 5,
       testRetryDelayMs: 1000,
-      rateLimitMaxAttempts: 20,
       timeMarginMs: 20000,
       secretsManagerTimeoutMs: 5000,
     });
@@ -186,7 +186,6 @@ describe('AstraClient retries', () => {
     retryBaseMs: 100,
     testAttempts: 1,
     testRetryDelayMs: 0,
-    rateLimitMaxAttempts: 5,
     timeMarginMs: 0,
     secretsManagerTimeoutMs: 1000,
     ...overrides,
@@ -204,7 +203,7 @@ describe('AstraClient retries', () => {
     const jittered: number[] = [];
     answers = [{ status: 500 }, { status: 500 }, { status: 429, headers: { 'retry-after': '2' } }];
     await client(jittered).currentOrg('tok');
-    expect(jittered).toEqual([50, 100, 2000 + Math.floor(0.5 * (250 + 500))]); // 0.5 * 100 * 2^(n-1); 429: Retry-After + 0.5 * (250 + 1/4)
+    expect(jittered).toEqual([50, 100, 2000 + 250]); // 0.5 * 100 * 2^(n-1); the call's first 429: Retry-After + 0.5 * 500
   });
 
   test('Retry-After as an HTTP date', async () => {
@@ -234,10 +233,35 @@ describe('AstraClient retries', () => {
     expect(waits).toEqual([1000]);
   });
 
-  test('429 is retried up to rateLimitMaxAttempts, and the error says it was rate-limited', async () => {
-    answers = Array.from({ length: 6 }, () => ({ status: 429, headers: { 'retry-after': '0' } }));
-    await expect(client([]).mint('tok', ['r'], 'd')).rejects.toThrow(/HTTP 429: .*\(after 5 attempts\)/);
-    expect(hits).toHaveLength(5);
+  test('429 is retried for as long as the time budget allows, not for a count', async () => {
+    answers = [...Array.from({ length: 40 }, () => ({ status: 429, headers: { 'retry-after': '0' } })), { status: 200, body: '{"clientId":"c","secret":"s","token":"t"}' }];
+    const astra = client([], () => 0);
+    await expect(astra.mint('tok', ['r'], 'd')).resolves.toMatchObject({ clientId: 'c' });
+    expect(hits).toHaveLength(41);
+    expect(astra.rateLimitedOut).toBe(false);
+  });
+
+  test('the spread after Retry-After doubles with each 429 of a call, up to 6 s; out of time, the error names the rate limit', async () => {
+    answers = Array.from({ length: 40 }, () => ({ status: 429, headers: { 'retry-after': '1' } }));
+    const budget = new SpendableBudget(40_000);
+    const waits: number[] = [];
+    const astra = new AstraClient(config(), new Redactor(), budget, async (ms) => { waits.push(ms); budget.spend(ms); }, () => 0.999);
+    const failure = await astra.mint('tok', ['r'], 'd').catch((e: AstraApiError) => e);
+    expect(waits).toEqual([1499, 1999, 2998, 4996, 6994, 6994, 6994, 6994]);
+    expect(failure).toMatchObject({ status: 429 });
+    expect((failure as Error).message).toMatch(/HTTP 429: \(empty body\) \(Astra's rate limit: 9 attempts, and no time left in this invocation to wait for another turn\)/);
+    expect(astra.rateLimitedOut).toBe(true);
+  });
+
+  test('a call not sent because rate-limit waits used the time says so and counts as rate-limited', async () => {
+    answers = [{ status: 429, headers: { 'retry-after': '1' } }, { status: 200, body: '{"id":"org"}' }];
+    const budget = new SpendableBudget(3_000);
+    const astra = new AstraClient(config(), new Redactor(), budget, async (ms) => { budget.spend(ms); }, () => 0);
+    await astra.currentOrg('tok');
+    expect(astra.rateLimitedOut).toBe(false);
+    budget.spend(1_600);
+    await expect(astra.revoke('tok', 'c')).rejects.toMatchObject({ sent: false, message: expect.stringMatching(/waiting for turns under Astra's rate limit/) });
+    expect(astra.rateLimitedOut).toBe(true);
   });
 
   test('no wait or attempt outlives the time budget; a call with no time left is not sent', async () => {
@@ -265,7 +289,7 @@ describe('AstraClient retries', () => {
     const waits: number[] = [];
     answers = [{ status: 429 }, { status: 429, headers: { 'retry-after': 'soon' } }];
     await client(waits, () => 0.5).currentOrg('tok');
-    expect(waits).toEqual([50, 100]);
+    expect(waits).toEqual([250, 500]);
   });
 
   test('the mint asks for tokenExpiry only when given one, and reads it back when the answer has it', async () => {

@@ -1,0 +1,136 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ROTATOR_ROLE } from './support/fake-astra';
+import { awsError } from './support/fake-secrets-manager';
+import { Harness, POLICY_TAG } from './support/harness';
+import { SpendableBudget } from './support/spendable-budget';
+import { rateLimitRemedy } from '../../lambda/errors';
+import { SecretStore } from '../../lambda/secrets';
+
+const h = new Harness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => {
+  h.setUp();
+  // A second of the invocation's time: a 429 whose Retry-After is 5 s cannot be waited for.
+  process.env.ROTATION_TIME_MARGIN_MS = String(180_000 - 1_000);
+});
+afterEach(() => {
+  h.assertNoSecretMaterial();
+  h.tearDown();
+});
+
+const LIST = /^\/v2\/clientIdSecrets$/;
+const REVOKE = /^\/v2\/clientIdSecrets\//;
+const ROLE_READ = /^\/v2\/organizations\/roles\//;
+const ORG = /^\/v2\/currentOrg$/;
+const RATE_LIMITED = { status: 429, headers: { 'retry-after': '5' }, body: '{"errors":[{"ID":0,"message":"rate limit exceeded"}]}', times: 1_000 };
+/** The remedies of a step's other failures: none of them may answer a rate limit. */
+const ROLE_REMEDIES = /has a role that may|Check the role|Give that token|Check that the role grants|org-role-read|role may call/i;
+
+function expectRateLimitFailure(error: unknown): void {
+  const message = String(error);
+  expect(message).toContain(rateLimitRemedy('Astra'));
+  expect(message).toMatch(/HTTP 429|rate limit/);
+  expect(message).not.toMatch(ROLE_REMEDIES);
+}
+
+describe('GIVEN Astra answers 429 beyond the invocation\'s time, WHEN a step calls it, THEN the step fails for the rate limit, never for the role', () => {
+  test('createSecret\'s token list: nothing is minted or written', async () => {
+    const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    h.astra.fail({ method: 'GET', path: LIST, ...RATE_LIMITED });
+    const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
+    expectRateLimitFailure(error);
+    expect(String(error)).toContain(`createSecret of ${arn}`);
+    expect(h.astra.count('POST')).toBe(0);
+    expect(h.sm.count('PutSecretValue')).toBe(0);
+  });
+
+  test('the role read of a self-rotating secret: nothing is minted', async () => {
+    const { arn } = h.selfSecret({ 'astra-token-secret:role-id': ROTATOR_ROLE });
+    h.astra.fail({ method: 'GET', path: ROLE_READ, ...RATE_LIMITED });
+    const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
+    expectRateLimitFailure(error);
+    expect(h.astra.count('POST')).toBe(0);
+  });
+
+  test('the mint: nothing is minted or written', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.fail({ method: 'POST', path: LIST, ...RATE_LIMITED });
+    const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
+    expectRateLimitFailure(error);
+    expect(String(error)).toMatch(/no token was minted/);
+    expect(h.astra.tokens.size).toBe(2);
+    expect(h.sm.count('PutSecretValue')).toBe(0);
+  });
+
+  test('testSecret: the token is "not tested", not "does not work"', async () => {
+    const { arn } = h.adminSecret();
+    const token = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, token);
+    await h.step('setSecret', arn, token);
+    h.astra.fail({ method: 'GET', path: ORG, ...RATE_LIMITED });
+    const error = await h.step('testSecret', arn, token).catch((e: Error) => e);
+    expectRateLimitFailure(error);
+    expect(String(error)).toMatch(/could not be tested/);
+    expect(String(error)).not.toMatch(/does not work/);
+  });
+
+  test.each([
+    ['token list', { method: 'GET', path: LIST }],
+    ['revocation', { method: 'DELETE', path: REVOKE }],
+  ])('finishSecret\'s %s: the new token is promoted, the old one stays live for the retry', async (_name, call) => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    const token = h.sm.startRotation(arn);
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, arn, token);
+    h.astra.fail({ ...call, ...RATE_LIMITED });
+    const error = await h.step('finishSecret', arn, token).catch((e: Error) => e);
+    expectRateLimitFailure(error);
+    expect(h.sm.versionWith(arn, 'AWSCURRENT')).toBe(token);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+  });
+});
+
+describe('Secrets Manager throttling', () => {
+  const THROTTLED = () => awsError('ThrottlingException', 'Rate exceeded', 'client', 400);
+
+  test('GIVEN throttled calls, WHEN time is left, THEN they are retried with growing random waits until they pass', async () => {
+    const arn = h.sm.create('throttled', '{"astraKey":"x"}');
+    for (let i = 0; i < 6; i++) h.sm.failNext('GetSecretValue', THROTTLED());
+    const waits: number[] = [];
+    const budget = new SpendableBudget(60_000);
+    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }), budget, async (ms) => { waits.push(ms); budget.spend(ms); }, () => 0.999);
+    await expect(store.valueOf(arn, { stage: 'AWSCURRENT' })).resolves.toBe('{"astraKey":"x"}');
+    expect(waits).toEqual([499, 999, 1998, 3996, 4995, 4995]);
+    expect(store.throttledOut).toBe(false);
+  });
+
+  test('GIVEN throttling outlasts the budget, THEN the call fails and the store says it was throttled out', async () => {
+    const arn = h.sm.create('throttled', '{"astraKey":"x"}');
+    for (let i = 0; i < 50; i++) h.sm.failNext('DescribeSecret', THROTTLED());
+    const budget = new SpendableBudget(8_000);
+    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }), budget, async (ms) => { budget.spend(ms); }, () => 0.999);
+    await expect(store.describe(arn)).rejects.toThrow(/DescribeSecret .* failed: ThrottlingException: Rate exceeded/);
+    expect(store.throttledOut).toBe(true);
+  });
+
+  test('GIVEN a quota error (LimitExceededException), THEN it is not retried: no wait lifts it', async () => {
+    const arn = h.sm.create('quota', '{"astraKey":"x"}');
+    h.sm.failNext('DescribeSecret', awsError('LimitExceededException', 'too many versions', 'client', 400));
+    const waits: number[] = [];
+    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }), new SpendableBudget(60_000), async (ms) => { waits.push(ms); });
+    await expect(store.describe(arn)).rejects.toThrow(/LimitExceededException/);
+    expect(waits).toEqual([]);
+    expect(store.throttledOut).toBe(false);
+  });
+
+  test('GIVEN the put of the new token is throttled out, THEN createSecret fails naming Secrets Manager\'s rate, and the new token is revoked', async () => {
+    const { arn } = h.adminSecret();
+    for (let i = 0; i < 50; i++) h.sm.failNext('PutSecretValue', THROTTLED());
+    const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
+    expect(String(error)).toContain(rateLimitRemedy('Secrets Manager'));
+    expect(String(error)).not.toMatch(ROLE_REMEDIES);
+    const minted = h.astra.requests.filter((r) => r.method === 'POST' && r.answered !== 'fault');
+    expect(minted).toHaveLength(1);
+    expect([...h.astra.tokens.values()].filter((t) => t.description?.startsWith('cdk-astra-token-secret'))).toEqual([]);
+  });
+});
