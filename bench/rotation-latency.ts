@@ -50,10 +50,16 @@ const EXTRA_CALL_REASONS: Array<{ step: StepName; call: string; reason: string }
   {
     step: 'createSecret',
     call: 'GET /v2/clientIdSecrets',
-    reason: 'two lists. Before the mint, the sweep: every token marked as this secret\'s that the policy does not keep (a lost ' +
-      'mint answer, a killed invocation, an abandoned rotation) is revoked (lambda/sweep.ts), and owed revocations already ' +
-      'dead cost no DELETE. After it, the new token\'s expiry, which the mint answer does not carry and the org may cap ' +
-      '(listedExpiry in lambda/steps/create-secret.ts)',
+    reason: 'the sweep before the mint: every token marked as this secret\'s that the policy does not keep (a lost mint answer, a ' +
+      'killed invocation, an abandoned rotation) is revoked (lambda/sweep.ts), and owed revocations already dead cost no DELETE. ' +
+      'A second list after the mint reads the new token\'s expiry only when the mint asked for one or the first list does not ' +
+      'show that the org sets none (noExpiryShownByRecentMint in lambda/token-lifetime.ts)',
+  },
+  {
+    step: 'finishSecret',
+    call: 'GET /v2/clientIdSecrets',
+    reason: 'the revocations the promotion owes are recorded in the version, which anyone with PutSecretValue can write: the list ' +
+      'shows which owed tokens are live and marked as this secret\'s before any is revoked (lambda/revocation-rule.ts)',
   },
 ];
 

@@ -41,8 +41,11 @@ async function main(): Promise<number> {
   log('memory: 1,000 rotations in a fresh function process');
   const memory = await measureMemory(SHIPPED_BUNDLE, synth.configuredMemoryMiB, 1000);
 
-  log('fan-out: 60 secrets at once against an Astra allowing 5 calls a second');
-  const fanOut = await measureFanOut(SHIPPED_BUNDLE, 60, 5);
+  const fanOut = [];
+  for (const secrets of [60, 245]) {
+    log(`fan-out: ${secrets} secrets at once against an Astra allowing 5 calls a second`);
+    fanOut.push(await measureFanOut(SHIPPED_BUNDLE, secrets, 5));
+  }
 
   const results: BenchResults = {
     command: BENCH_COMMAND,

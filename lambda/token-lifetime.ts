@@ -93,3 +93,23 @@ export function expiresBeforeReplacement(
       + 'raise the organization\'s maximum token lifetime, or raise maxTokenLifetime.',
   };
 }
+
+/** How recent a mint without an expiry must be to show that the org sets none (see noExpiryShownByRecentMint). */
+export const RECENT_MINT_MS = HOUR_MS;
+
+/**
+ * Whether the org's token list, read just before the mint, already shows that a token minted without asking for an
+ * expiry gets none: its newest token with no expiry was minted within the hour, and none minted since has one. Astra
+ * gives such a mint the org's maximum lifetime when the org sets one, so none was set then; the list after the mint
+ * is saved (one Astra call of five). A maximum set within that hour is missed until a later rotation lists again.
+ */
+export function noExpiryShownByRecentMint(listed: ReadonlyArray<{ generatedOn?: string; tokenExpiry?: string | null }>, now: Date): boolean {
+  const mintedAt = (entry: { generatedOn?: string }) => (entry.generatedOn ? Date.parse(entry.generatedOn) : Number.NaN);
+  let newestWithout = Number.NEGATIVE_INFINITY;
+  for (const entry of listed) {
+    const at = mintedAt(entry);
+    if (entry.tokenExpiry === null && !Number.isNaN(at)) newestWithout = Math.max(newestWithout, at);
+  }
+  if (now.getTime() - newestWithout > RECENT_MINT_MS) return false;
+  return !listed.some((entry) => entry.tokenExpiry !== null && !(mintedAt(entry) < newestWithout));
+}

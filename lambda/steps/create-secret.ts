@@ -8,7 +8,7 @@ import { Rotation, bindingOf } from '../rotation';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../secret-value';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../secrets';
 import { sweep } from '../sweep';
-import { checkLifetimeFloor, expiresBeforeReplacement, tokenNeed } from '../token-lifetime';
+import { checkLifetimeFloor, expiresBeforeReplacement, noExpiryShownByRecentMint, tokenNeed } from '../token-lifetime';
 import { mintMarked } from './mint';
 
 export async function createSecret(rotation: Rotation): Promise<string> {
@@ -44,7 +44,8 @@ export async function createSecret(rotation: Rotation): Promise<string> {
 
   const minted = await mintMarked(rotation, authority, [binding.roleId], keep, binding.maxTokenLifetimeSeconds);
   report.clientIds.pending = minted.clientId;
-  const tokenExpiry = minted.tokenExpiry ?? await listedExpiry(rotation, authority, minted.clientId);
+  const expiresNever = binding.maxTokenLifetimeSeconds === undefined && noExpiryShownByRecentMint(listed, new Date());
+  const tokenExpiry = minted.tokenExpiry ?? (expiresNever ? null : await listedExpiry(rotation, authority, minted.clientId));
   judgeLifetime(rotation, minted.clientId, tokenExpiry);
 
   // What the promotion owes: the tokens that leave the policy's keep set, and the versions that hold them. Recorded in

@@ -2,7 +2,8 @@ import { useE2EEnvironment } from './harness/e2e-environment';
 import { checkedRotation, expectNoViolations } from './harness/scenario';
 import { RotatedSecret } from './harness/secrets-fixture';
 
-const SECRETS = 60;
+// The most secrets one function serves (the largest stack): every one rotating at once, as on a first deploy.
+const SECRETS = 245;
 const CALLS_PER_SECOND = 5;
 // The construct's function timeout: concurrent rotations queue behind Astra's rate limit within one invocation.
 const e = useE2EEnvironment('e2e-fanout', { functionTimeoutMs: 180_000 });
@@ -22,7 +23,8 @@ test(`${SECRETS} secrets rotate at once through one function against an Astra th
   const requests = (await e.astra.records()).requests.slice(from);
   const limited = requests.filter((r) => r.status === 429).length;
   process.stdout.write(`fan-out: ${SECRETS} rotations in ${seconds.toFixed(1)} s, ${requests.length - limited} Astra calls answered, `
-    + `${limited} answered 429, ${results.reduce((n, r) => n + r.attempts, 0)} attempts\n`);
+    + `${limited} answered 429, ${results.reduce((n, r) => n + r.attempts, 0)} attempts; `
+    + `${(seconds / ((requests.length - limited) / CALLS_PER_SECOND)).toFixed(2)} times the physical limit\n`);
 
   expect(results.filter((r) => !r.completed).map((r) => r.errors.map((x) => x.message))).toEqual([]);
   expect(limited).toBeGreaterThan(0);
@@ -30,4 +32,4 @@ test(`${SECRETS} secrets rotate at once through one function against an Astra th
   for (const error of results.flatMap((r) => r.errors)) expect(error.message).not.toMatch(/roleID/);
   await e.invariants.noStrayMintedTokens(secrets, 'after the fan-out');
   await expectNoViolations(e);
-}, 300_000);
+}, 900_000);

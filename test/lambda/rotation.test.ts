@@ -2,6 +2,8 @@ import { handler } from '../../lambda';
 import { ADMIN_ROLE, APP_ROLE, ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
 import { Harness, POLICY_TAG, STEPS } from './support/harness';
+import { RECENT_MINT_MS } from '../../lambda/token-lifetime';
+import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
 
 const h = new Harness();
 beforeAll(() => h.start());
@@ -363,7 +365,7 @@ describe('failures that must not leak or kill a token', () => {
     // The unmarked bootstrap token is owed by a value: its own token, in the version the debt names, must authenticate.
     expect(h.astra.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /v2/clientIdSecrets', 'GET /v2/currentOrg', `DELETE /v2/clientIdSecrets/${initial.clientId}`, 'POST /v2/clientIdSecrets',
-      'GET /v2/clientIdSecrets', 'GET /v2/currentOrg', 'GET /v2/clientIdSecrets', expect.stringMatching(/^DELETE /),
+      'GET /v2/currentOrg', 'GET /v2/clientIdSecrets', expect.stringMatching(/^DELETE /),
     ]);
     expect(h.astra.requests[before + 1].bearerClientId).toBe(initial.clientId);
     expect(h.astra.tokens.size).toBe(3);
@@ -400,6 +402,36 @@ describe('failures that must not leak or kill a token', () => {
 
 describe('the paths around the mint', () => {
   const LIST = /^\/v2\/clientIdSecrets$/;
+  // The org's newest token is older than RECENT_MINT_MS: the list no longer shows whether the org sets an expiry.
+  const OLDER_THAN_RECENT_MINT = RECENT_MINT_MS + 60_000;
+
+  test('the org\'s newest token, minted within the hour with no expiry, shows the org sets none: no list after the mint', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    expect(h.astra.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/clientIdSecrets', 'POST /v2/clientIdSecrets']);
+    expect(h.lastLine().token).toMatchObject({ expiry: null });
+    expect(JSON.parse(h.sm.valueOf(arn, version)!).tokenExpiry).toBeUndefined();
+  });
+
+  test('an org maximum set within that hour is missed by the next mint and caught by the rotation after it', async () => {
+    const { arn } = h.adminSecret();
+    h.astra.orgTokenLifetimeMs = 86_400_000;
+    await h.rotate(arn);
+    expect(h.lines().filter((l) => l.alert === 'TokenExpiresBeforeReplacement')).toEqual([]);
+    // The current token now shows an expiry, minted after every token without one: the list after the mint runs.
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    // The first rotation's sweep, then this one's sweep and the list after its mint.
+    expect(h.astra.count('GET', LIST)).toBe(1 + 2);
+    expect(h.lastLine()).toMatchObject({ alert: 'TokenExpiresBeforeReplacement', version });
+  });
+
+  test('a secret whose mint asks for an expiry (maxTokenLifetime) always reads it back: the org may shorten it', async () => {
+    const { arn } = h.adminSecret({}, { [MAX_TOKEN_LIFETIME_TAG]: String(400 * 86_400) });
+    await h.step('createSecret', arn, h.sm.startRotation(arn));
+    expect(h.astra.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/clientIdSecrets', 'POST /v2/clientIdSecrets', 'GET /v2/clientIdSecrets']);
+  });
 
   test('an unreadable AWSPREVIOUS is noted and ignored: it only says which token to keep', async () => {
     const { arn } = h.adminSecret();
@@ -411,6 +443,7 @@ describe('the paths around the mint', () => {
 
   test('the list after the mint fails: the rotation completes, the expiry is noted as unknown', async () => {
     const { arn } = h.adminSecret();
+    h.astra.backdate(OLDER_THAN_RECENT_MINT);
     h.astra.fail({ method: 'GET', path: LIST, status: 500, times: 3, after: 1 });
     await h.rotate(arn);
     const create = h.lines().find((l) => l.step === 'createSecret')!;
@@ -422,6 +455,7 @@ describe('the paths around the mint', () => {
 
   test('an org that caps tokens at a day: the rotation completes, and an ERROR alert line follows the step line', async () => {
     const { arn } = h.adminSecret();
+    h.astra.backdate(OLDER_THAN_RECENT_MINT);
     h.astra.orgTokenLifetimeMs = 86_400_000;
     const version = h.sm.startRotation(arn);
     await h.step('createSecret', arn, version);
@@ -433,6 +467,7 @@ describe('the paths around the mint', () => {
 
   test('a list that does not show the new token yet: its expiry is unknown, the rotation goes on', async () => {
     const { arn } = h.adminSecret();
+    h.astra.backdate(OLDER_THAN_RECENT_MINT);
     h.astra.listLagsFrom = Date.now();
     await h.rotate(arn);
     expect(h.lines().find((l) => l.step === 'createSecret')!.notes).toEqual([expect.stringMatching(/does not show it yet/)]);
@@ -797,8 +832,8 @@ describe('setSecret, testSecret and the log', () => {
     await h.step('setSecret', arn, version);
     expect(h.lastLine()).toMatchObject({ step: 'setSecret', outcome: 'nothing-to-do' });
     expect(h.lastLine().notes[0]).toMatch(/nothing to do for Astra/);
-    // The sweep's list, the mint and the list that tells the new token's expiry; setSecret itself calls nothing.
-    expect(h.astra.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET']);
+    // The sweep's list and the mint (the list shows the org sets no expiry); setSecret itself calls nothing.
+    expect(h.astra.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
   });
 
   test('testSecret on Secrets Manager\'s configuration-test copy of a placeholder succeeds without a call', async () => {

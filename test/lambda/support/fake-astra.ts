@@ -62,6 +62,8 @@ export class FakeAstra {
   public listLagsFrom?: number;
   private readonly expiries = new Map<string, string>();
   private readonly mintedAt = new Map<string, number>();
+  /** When each token was issued, as the list's generatedOn shows it (backdate moves it). */
+  private readonly issuedAt = new Map<string, number>();
   private readonly warmUp = new Map<string, number>();
   private server?: Server;
 
@@ -94,14 +96,21 @@ export class FakeAstra {
     this.warmUp.clear();
     this.expiries.clear();
     this.mintedAt.clear();
+    this.issuedAt.clear();
   }
 
   public issue(roles: string[], description?: string): AstraToken {
     const clientId = randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 24);
     const token: AstraToken = { clientId, secret: randomBytes(24).toString('hex'), token: `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`, roles, description };
     this.tokens.set(clientId, token);
+    this.issuedAt.set(clientId, Date.now());
     this.everIssued.push(token);
     return token;
+  }
+
+  /** Makes every token issued so far look `ms` older in the list (its generatedOn). */
+  public backdate(ms: number): void {
+    for (const [clientId, at] of this.issuedAt) this.issuedAt.set(clientId, at - ms);
   }
 
   public isLive(clientId: string | undefined): boolean {
@@ -166,7 +175,7 @@ export class FakeAstra {
       const clients = [...this.tokens.values()].filter((t) => !lagging(t)).map((t) => ({
         clientId: t.clientId,
         roles: t.roles,
-        generatedOn: new Date().toISOString(),
+        generatedOn: new Date(this.issuedAt.get(t.clientId) ?? Date.now()).toISOString(),
         description: t.description ?? '',
         tokenExpiry: this.expiries.get(t.clientId) ?? null,
       }));
