@@ -40,10 +40,12 @@ const RETRY_AFTER_CAP_MS = 20_000;
 // An attempt with less time than this left is not worth starting.
 const MIN_ATTEMPT_MS = 1_000;
 const BACKOFF_CAP_MS = 20_000;
-// A 429's wait is its Retry-After plus a random spread that doubles with each 429 of the call, up to this: invocations
-// told the same second come back spread over it, so they share the rate instead of stampeding (bench/RESULTS.md).
+// A 429's wait is its Retry-After plus a random spread, so that invocations told the same second come back spread out
+// and share the rate instead of stampeding. The spread doubles with each 429 of the call from the base, and is capped
+// by the square of the invocation's time left times the cap: an invocation near its end retries more often than
+// one that has just started, so that the steps closest to failing get the turns (docs/rotation-design.md, Rate limits).
 const RATE_LIMIT_SPREAD_BASE_MS = 500;
-const RATE_LIMIT_SPREAD_CAP_MS = 6_000;
+const RATE_LIMIT_SPREAD_CAP_MS = 12_000;
 const MAX_DETAIL_LENGTH = 300;
 
 
@@ -187,8 +189,9 @@ export class AstraClient {
       let waitMs: number | undefined;
       if (answer.status === 429) {
         rateLimited += 1;
-        // Retry-After is a minimum; the spread on top grows while the call keeps meeting the limit (see the constant).
-        const spread = Math.min(RATE_LIMIT_SPREAD_CAP_MS, RATE_LIMIT_SPREAD_BASE_MS * 2 ** (rateLimited - 1));
+        // Retry-After is a minimum; the spread on top grows while the call keeps meeting the limit (see the constants).
+        const left = this.budget.fractionLeft();
+        const spread = Math.min(RATE_LIMIT_SPREAD_BASE_MS * 2 ** (rateLimited - 1), RATE_LIMIT_SPREAD_CAP_MS * left * left);
         waitMs = (answer.retryAfterMs ?? 0) + Math.floor(this.random() * spread);
       } else if (answer.status >= 500 && method !== 'POST' && ++failures < attempts) {
         waitMs = answer.retryAfterMs ?? this.backoffMs(failures);

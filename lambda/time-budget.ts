@@ -15,11 +15,20 @@ export class TimeBudget {
     return new TimeBudget(Date.now() + remaining - marginMs);
   }
 
-  constructor(private readonly deadline: number) {}
+  private readonly totalMs: number;
+
+  constructor(private readonly deadline: number) {
+    this.totalMs = Math.max(0, deadline - Date.now());
+  }
 
   /** Milliseconds until the margin starts; never negative. */
   public remainingMs(): number {
     return Math.max(0, this.deadline - Date.now());
+  }
+
+  /** The part of the budget still left, from 1 when it was made to 0 at the margin. */
+  public fractionLeft(): number {
+    return this.totalMs > 0 && Number.isFinite(this.totalMs) ? Math.min(1, this.remainingMs() / this.totalMs) : 1;
   }
 
   /** Whether something taking `ms` still ends before the margin. */

@@ -160,9 +160,10 @@ export class AstraEmulator {
     (this.roles as Record<string, AstraRole>)[`custom-${role.id}`] = role;
   }
 
-  /** A token made outside the API, as an operator makes the first one in Astra's UI. */
+  /** A token made outside the API, as an operator makes the first one in Astra's UI: it gets the org's cap too. */
   public seedToken(roleId: string, description?: string): IssuedToken {
-    return this.issue([roleId], description, undefined);
+    const expiry = this.expiryFor(undefined);
+    return this.issue([roleId], description, undefined, expiry === 'refused' ? undefined : expiry);
   }
 
   public revokeOutOfBand(clientId: string): void {

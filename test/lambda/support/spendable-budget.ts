@@ -4,9 +4,13 @@ import { TimeBudget } from '../../../lambda/time-budget';
 export class SpendableBudget extends TimeBudget {
   private left: number;
 
-  constructor(ms: number) {
+  constructor(private readonly total: number) {
     super(Number.POSITIVE_INFINITY);
-    this.left = ms;
+    this.left = total;
+  }
+
+  public fractionLeft(): number {
+    return this.left / this.total;
   }
 
   public spend(ms: number): void {
