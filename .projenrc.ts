@@ -32,9 +32,21 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // One project for every linted file: the dev tsconfig covers src/, lambda/ and test/.
   eslintOptions: { dirs: ['src'], devdirs: ['test', 'lambda', 'examples', 'bench'], projectService: false, tsconfigPath: './tsconfig.dev.json' },
 
+  // Construct Hub's conventions: the npm name for PyPI and Maven's artifact, a reverse-DNS package under the
+  // repository's owner for Java, PascalCase for .NET. Go is not published: projen's Go target pushes the generated
+  // module to a second repository that must be made by hand (README, Install).
   publishToPypi: {
     distName: 'cdk-astra-token-secret',
     module: 'cdk_astra_token_secret',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.example.cdk.astra.token.secret',
+    mavenGroupId: 'io.github.example',
+    mavenArtifactId: 'cdk-astra-token-secret',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'Example.CdkAstraTokenSecret',
+    packageId: 'Example.CdkAstraTokenSecret',
   },
 
   devDeps: [
@@ -121,6 +133,16 @@ project.preCompileTask.spawn(bundle);
 project.testTask.prependSpawn(bundle);
 project.testTask.prependSpawn(typecheck);
 
+// The Node.js release Lambda runs the function on, from the npm registry (test/lambda-node/package.json pins it): the
+// e2e tests, the demo and the bench run the shipped bundle on it. A package of its own, so that its `node` is not
+// linked into node_modules/.bin, where it would become the Node of every tool.
+const lambdaNodeTask = project.addTask('install:lambda-node', {
+  description: 'Install the Node.js that Lambda runs the function on (test/lambda-node), when it is missing or not the pinned one',
+  condition: 'node test/lambda-node/outdated.js',
+  exec: 'npm ci --prefix test/lambda-node --no-audit --no-fund',
+});
+project.testTask.prependSpawn(lambdaNodeTask);
+
 // moto's server and cfn-lint: this machine's python3 when it has them, else requirements-dev.txt in .venv.
 const pythonTools = project.addTask('python-tools', {
   description: 'Make the Python test tools (requirements-dev.txt) available: python3\'s own, or a project .venv',
@@ -164,6 +186,7 @@ project.addTask('demo', {
   env: { NODE_NO_WARNINGS: '1' },
   steps: [
     { spawn: pythonTools.name },
+    { spawn: lambdaNodeTask.name },
     { spawn: bundle.name },
     { exec: 'ts-node -P tsconfig.dev.json examples/demo.ts' },
   ],
@@ -173,6 +196,7 @@ project.addTask('bench', {
   description: 'Cold start, rotation latency, memory, bundle size and synth scaling; writes bench/results.json and bench/RESULTS.md',
   steps: [
     { spawn: pythonTools.name },
+    { spawn: lambdaNodeTask.name },
     { spawn: bundle.name },
     { exec: 'ts-node -P tsconfig.dev.json bench/run.ts' },
   ],

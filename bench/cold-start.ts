@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { BENCH_TMP, BundleVariant, LEFT_OUT, buildBenchScript } from './bundles';
 import { median, round } from './stats';
+import { lambdaNode } from '../test/support/lambda-node';
 import { pythonWithTools } from '../test/support/python-tools';
 
 export interface ColdStartSubject {
@@ -97,7 +98,7 @@ export function measureColdStart(bundles: BundleVariant[], runs: number): ColdSt
     ...bundles.map((b) => ({
       name: `node-${b.name}`,
       description: `node: load ${b.description}, build SecretsManagerClient, first request stopped before the socket`,
-      file: process.execPath,
+      file: lambdaNode().binary,
       args: [probe, b.file],
       check: probeCheck(b.name),
     })),
@@ -107,7 +108,7 @@ export function measureColdStart(bundles: BundleVariant[], runs: number): ColdSt
       file: python,
       args: ['-c', PYTHON_ROTATOR_LOAD],
     },
-    { name: 'node-empty', description: 'baseline: node -e 0', file: process.execPath, args: ['-e', '0'] },
+    { name: 'node-empty', description: 'baseline: node -e 0', file: lambdaNode().binary, args: ['-e', '0'] },
     { name: 'python-empty', description: 'baseline: python3 -c pass', file: python, args: ['-c', 'pass'] },
   ];
   const env = isolatedEnv();

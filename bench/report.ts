@@ -29,7 +29,7 @@ function table(headers: string[], rows: Array<Array<string | number>>): string {
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.cpu}, ${m.cores} cores, ${num(m.totalMemoryMiB)} MiB RAM, ${m.os}, node ${m.node}, ${m.python}`;
+  return `${m.cpu}, ${m.cores} cores, ${num(m.totalMemoryMiB)} MiB RAM, ${m.os}, function on node ${m.functionNode} (tools on ${m.node}), ${m.python}`;
 }
 
 /** The calls a rotation makes beyond the contract's minimum, one line each. */

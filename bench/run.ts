@@ -3,7 +3,7 @@
  * users would use instead, in one run on this machine. Prints a table and writes bench/results.json and
  * bench/RESULTS.md; exits non-zero when the function's memory headroom is below 2x.
  *
- * Run: npx projen bundle:rotation-handler && npx ts-node -P tsconfig.dev.json bench/run.ts
+ * Run: npx projen bench
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +17,7 @@ import { measureRotationLatency } from './rotation-latency';
 import { measureSynthScaling } from './synth-scaling';
 
 /** What the projen task `bench` runs; quoted in RESULTS.md as the command that made the figures. */
-export const BENCH_COMMAND = 'npx projen bundle:rotation-handler && npx ts-node -P tsconfig.dev.json bench/run.ts';
+export const BENCH_COMMAND = 'npx projen bench';
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 

@@ -7,6 +7,7 @@ import {
   Tags,
   Token,
   aws_ec2 as ec2,
+  aws_ecs as ecs,
   aws_events as events,
   aws_iam as iam,
   aws_kms as kms,
@@ -18,6 +19,8 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
+import { AstraTokenField } from './astra-token-field';
+import { FunctionTokenOptions } from './function-token-options';
 import { PreviousTokenRevocation } from './previous-token-revocation';
 import { ROLE_UUID } from './role-uuid';
 import { alarmOnRotationErrors, alarmOnTokenAlerts, forwardSecretEvents } from './rotation-alerts';
@@ -346,6 +349,34 @@ export class AstraTokenSecret extends Construct {
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.secret.grantRead(grantee);
+  }
+
+  /**
+   * The token as an ECS container secret: ECS reads the field of AWSCURRENT when it starts a task and grants the
+   * task's execution role to read it. A running task keeps the value it started with, so it must outlive the token's
+   * grace: with `AT_NEXT_ROTATION` (the default) a task started before a rotation keeps working until the rotation
+   * after; with `IMMEDIATELY` restart or redeploy the service after each rotation, or read the token at run time.
+   *
+   * @param field the field of the secret's value. @default AstraTokenField.ASTRA_KEY
+   */
+  public ecsSecret(field: AstraTokenField = AstraTokenField.ASTRA_KEY): ecs.Secret {
+    return ecs.Secret.fromSecretsManager(this.secret, field);
+  }
+
+  /**
+   * Lets a Lambda function read the token at run time: grants it read access to the secret and sets an environment
+   * variable to the secret's ARN (never the token: a value resolved at deploy time would be revoked by a rotation).
+   * The function reads AWSCURRENT with the AWS SDK, or through the Parameters and Secrets Lambda Extension, and reads it
+   * again when Astra answers 401 (see the README, "Using the token in your application").
+   */
+  public addToFunction(fn: lambda.Function, options: FunctionTokenOptions = {}): iam.Grant {
+    const name = options.environmentVariable ?? 'ASTRA_TOKEN_SECRET_ARN';
+    if (!Token.isUnresolved(name) && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new Error(`AstraTokenSecret ${this.node.path}: environmentVariable "${name}" is not a valid environment variable name `
+        + '(letters, digits and underscores, not starting with a digit).');
+    }
+    fn.addEnvironment(name, this.secretArn);
+    return this.grantRead(fn);
   }
 
   /**

@@ -27,6 +27,11 @@ export class FunctionHost {
     return (await this.current()).memory();
   }
 
+  /** The Node.js release the current process runs (`process.version`). */
+  public async nodeVersion(): Promise<string> {
+    return (await this.current()).nodeVersion;
+  }
+
   /** How long the current process took to load the bundle. */
   public async loadMs(): Promise<number> {
     return (await this.current()).loadMs;

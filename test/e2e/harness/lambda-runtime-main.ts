@@ -93,4 +93,4 @@ process.on('message', (message: Invocation | StatsRequest) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
-process.send?.({ type: 'ready', loadMs });
+process.send?.({ type: 'ready', loadMs, nodeVersion: process.version });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { childEntry } from './child-entry';
 import type { LogCapture } from './log-capture';
 import { stopChild } from './stop-child';
+import { lambdaNode } from '../../support/lambda-node';
 
 /** An error the handler threw, rebuilt in the test process; `serialized` is its JSON form, for the redaction check. */
 export class HandlerError extends Error {
@@ -57,7 +58,7 @@ export function lambdaHeapFlags(memorySizeMiB: number): string[] {
 }
 
 type RuntimeMessage =
-  | { type: 'ready'; loadMs: number }
+  | { type: 'ready'; loadMs: number; nodeVersion: string }
   | { type: 'log'; line: string }
   | { type: 'stats'; id: number; maxRssBytes: number; rssBytes: number; heapUsedAfterGcBytes?: number }
   | { type: 'result'; id: number; durationMs: number; smCalls: Record<string, number>; error?: { name: string; message: string; stack?: string; serialized: string } };
@@ -81,7 +82,8 @@ export class LambdaRuntime {
     };
     if (options.memorySizeMiB) env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE = String(options.memorySizeMiB);
     const heapFlags = options.memorySizeMiB ? lambdaHeapFlags(options.memorySizeMiB) : [];
-    const child = spawn(process.execPath, [...heapFlags, outfile, bundlePath], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env });
+    // Lambda's Node, not the test runner's: the bundle meets the runtime it gets (test/support/lambda-node.ts).
+    const child = spawn(lambdaNode().binary, [...heapFlags, outfile, bundlePath], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString()).slice(-4000);
@@ -90,7 +92,8 @@ export class LambdaRuntime {
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the function process did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-        runtime.onReady = (loadMs) => {
+        runtime.onReady = (loadMs, nodeVersion) => {
+          runtime.nodeVersion = nodeVersion;
           clearTimeout(timer);
           runtime.loadMs = loadMs;
           resolve();
@@ -109,7 +112,9 @@ export class LambdaRuntime {
 
   /** How long the process took to load the bundle. */
   public loadMs = 0;
-  private onReady?: (loadMs: number) => void;
+  /** The function process's `process.version`: Lambda's Node, which the harness runs the bundle on. */
+  public nodeVersion = '';
+  private onReady?: (loadMs: number, nodeVersion: string) => void;
   private nextId = 1;
   private killedBecause?: string;
   private readonly pending = new Map<number, { resolve: (value: never) => void; reject: (e: Error) => void }>();
@@ -165,7 +170,7 @@ export class LambdaRuntime {
 
   private receive(message: RuntimeMessage): void {
     if (message.type === 'ready') {
-      this.onReady?.(message.loadMs);
+      this.onReady?.(message.loadMs, message.nodeVersion);
     } else if (message.type === 'log') {
       this.logs.add(message.line);
     } else {
