@@ -84,6 +84,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // The handler's branches, from its unit tests (the e2e tests run the bundle in other processes, unmeasured).
       collectCoverageFrom: ['src/**/*.ts', 'lambda/**/*.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
+      // The API baseline's package.json names this package too: not a module of the tests.
+      modulePathIgnorePatterns: ['<rootDir>/api-baseline/'],
     },
   },
 
@@ -142,6 +144,31 @@ const lambdaNodeTask = project.addTask('install:lambda-node', {
   exec: 'npm ci --prefix test/lambda-node --no-audit --no-fund',
 });
 project.testTask.prependSpawn(lambdaNodeTask);
+
+// The README's TypeScript examples, compiled and translated into every jsii language by jsii-rosetta in strict mode
+// (a snippet that does not compile fails the build); the tablet it writes is what jsii-pacmak and Construct Hub show.
+// Snippets without imports compile in rosetta/context.ts-fixture (`ts fixture=context`).
+const examples = project.addTask('docs:examples', {
+  description: 'Compile and translate the README\'s examples with jsii-rosetta (strict)',
+  exec: 'jsii-rosetta extract --strict --cache-to .jsii.tabl.json .',
+});
+project.postCompileTask.spawn(examples);
+
+// API compatibility: jsii-diff compares the built assembly with the last release's, kept in api-baseline/ (its .jsii
+// and package.json: jsii-diff loads the dependencies from there). A breaking change fails the build unless its key
+// (printed by the failure) is declared in api-baseline/allowed-breaking-changes.txt; api:baseline, run on a release,
+// makes that release the baseline and clears the declarations.
+const apiCompat = project.addTask('api:compat', {
+  description: 'Fail on a change that breaks the API of the last release (api-baseline/), unless it is declared',
+  exec: 'jsii-diff api-baseline . --keys --error-on prod --ignore-file api-baseline/allowed-breaking-changes.txt',
+});
+project.postCompileTask.spawn(apiCompat);
+project.addPackageIgnore('/api-baseline/');
+project.addPackageIgnore('/rosetta/');
+project.addTask('api:baseline', {
+  description: 'Make the built assembly the API baseline (run on a release, after compile)',
+  exec: 'node scripts/api-baseline.js',
+});
 
 // moto's server and cfn-lint: this machine's python3 when it has them, else requirements-dev.txt in .venv.
 const pythonTools = project.addTask('python-tools', {
