@@ -85,7 +85,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       collectCoverageFrom: ['src/**/*.ts', 'lambda/**/*.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
       // The API baseline's package.json names this package too: not a module of the tests.
-      modulePathIgnorePatterns: ['<rootDir>/api-baseline/'],
+      modulePathIgnorePatterns: ['<rootDir>/.api-baseline/'],
     },
   },
 
@@ -154,16 +154,19 @@ const examples = project.addTask('docs:examples', {
 });
 project.postCompileTask.spawn(examples);
 
-// API compatibility: jsii-diff compares the built assembly with the last release's, kept in api-baseline/ (its .jsii
+// API compatibility: jsii-diff compares the built assembly with the last release's, kept in .api-baseline/ (a dot
+// folder: jsii-docgen's search for assemblies skips it, and would otherwise document the baseline) (its .jsii
 // and package.json: jsii-diff loads the dependencies from there). A breaking change fails the build unless its key
-// (printed by the failure) is declared in api-baseline/allowed-breaking-changes.txt; api:baseline, run on a release,
+// (printed by the failure) is declared in .api-baseline/allowed-breaking-changes.txt; api:baseline, run on a release,
 // makes that release the baseline and clears the declarations.
 const apiCompat = project.addTask('api:compat', {
-  description: 'Fail on a change that breaks the API of the last release (api-baseline/), unless it is declared',
-  exec: 'jsii-diff api-baseline . --keys --error-on prod --ignore-file api-baseline/allowed-breaking-changes.txt',
+  description: 'Fail on a change that breaks the API of the last release (.api-baseline/), unless it is declared',
+  exec: 'jsii-diff .api-baseline . --keys --error-on prod --ignore-file .api-baseline/allowed-breaking-changes.txt',
 });
 project.postCompileTask.spawn(apiCompat);
-project.addPackageIgnore('/api-baseline/');
+project.addPackageIgnore('/.api-baseline/');
+// The baseline assembly is committed (projen ignores every other .jsii, which the build writes).
+project.gitignore.include('/.api-baseline/.jsii');
 project.addPackageIgnore('/rosetta/');
 project.addTask('api:baseline', {
   description: 'Make the built assembly the API baseline (run on a release, after compile)',

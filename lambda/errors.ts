@@ -32,7 +32,7 @@ export class AstraApiError extends Error {
 export function rateLimitRemedy(service: 'Astra' | 'Secrets Manager'): string {
   return `${service} is limiting the rate of calls, and this invocation ran out of time waiting for its turn: too many rotations run at once. `
     + 'Nothing to fix for one failure: Secrets Manager retries the rotation, which goes on from what is stored. If it recurs, fewer secrets '
-    + 'should rotate at the same moment: spread their schedules or rotation windows, or rotate them in batches (README, "Many secrets").';
+    + 'should rotate at the same moment: spread their schedules or rotation windows, or rotate them in batches (docs/operations.md, "Many secrets").';
 }
 
 /** What a failure says went wrong, without its remedy (an error from elsewhere is all reason). */

@@ -106,7 +106,7 @@ export function validateRotatable(value: AstraSecretValue, selfRotating: boolean
   }
   if (selfRotating && !value.astraKey) {
     throw new RotationFailure('the secret rotates itself (no admin secret is bound) but AWSCURRENT holds no "astraKey" yet, so there is no token to mint its successor.',
-      'Put a working token (whose role may read and write tokens) in "astraKey"; see the README\'s bootstrap section.');
+      'Put a working token (whose role may read and write tokens) in "astraKey"; see docs/secret.md, "Two ways to mint".');
   }
 }
 

@@ -274,7 +274,7 @@ export class AstraTokenSecret extends Construct {
       throw new Error(
         `AstraTokenSecret ${this.node.path}: \`rotateImmediatelyOnUpdate: true\` needs \`adminSecret\`. A self-rotating secret has no token ` +
         'until you store the bootstrap token, so the rotation at deploy would fail and leave an empty AWSPENDING version. ' +
-        'Leave it unset and rotate after storing the bootstrap token (see the README), or give an adminSecret.',
+        'Leave it unset and rotate after storing the bootstrap token (see docs/secret.md, "Two ways to mint"), or give an adminSecret.',
       );
     }
     const rotationRules = renderRotationRules(props);
@@ -367,7 +367,7 @@ export class AstraTokenSecret extends Construct {
    * Lets a Lambda function read the token at run time: grants it read access to the secret and sets an environment
    * variable to the secret's ARN (never the token: a value resolved at deploy time would be revoked by a rotation).
    * The function reads AWSCURRENT with the AWS SDK, or through the Parameters and Secrets Lambda Extension, and reads it
-   * again when Astra answers 401 (see the README, "Using the token in your application").
+   * again when Astra answers 401 (see docs/using-the-token.md).
    */
   public addToFunction(fn: lambda.Function, options: FunctionTokenOptions = {}): iam.Grant {
     const name = options.environmentVariable ?? 'ASTRA_TOKEN_SECRET_ARN';

@@ -38,7 +38,7 @@ function allowAlarmToPublish(topic: sns.ITopic, alarmArn: string): void {
 export function alarmOnRotationErrors(functionScope: Construct, errors: cloudwatch.IMetric, topic: sns.ITopic): void {
   alarmOncePerTopic(functionScope, 'ErrorsAlarm', topic, () => errors,
     'The Astra token rotation function failed. Its log group has one JSON line per step with the secret ARN, ' +
-    'the step and the reason; see the README\'s troubleshooting section.');
+    'the step and the reason; see docs/operations.md, "Troubleshooting".');
 }
 
 /**

@@ -1,13 +1,13 @@
 /**
- * The build's API check (the api:compat task): jsii-diff against api-baseline/, the last release's assembly. A change
- * that breaks it fails unless its key is declared in api-baseline/allowed-breaking-changes.txt.
+ * The build's API check (the api:compat task): jsii-diff against .api-baseline/, the last release's assembly. A change
+ * that breaks it fails unless its key is declared in .api-baseline/allowed-breaking-changes.txt.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT, ensureBuiltLibrary } from './support/built-package';
 
-const BASELINE = path.join(REPO_ROOT, 'api-baseline');
+const BASELINE = path.join(REPO_ROOT, '.api-baseline');
 const REMOVED_KEY = 'removed:cdk-astra-token-secret.AstraTokenSecret.legacyToken';
 
 /** jsii-diff as the task runs it, against `baseline`; its exit code and output. */
@@ -22,7 +22,7 @@ function apiCompat(baseline: string, ignoreFile = path.join(BASELINE, 'allowed-b
  * jsii-diff. Inside the repository, so that jsii-diff finds the dependencies' assemblies in node_modules.
  */
 function baselineWithAMethodSinceRemoved(): string {
-  const dir = fs.mkdtempSync(path.join(REPO_ROOT, 'build', 'api-compat-'));
+  const dir = fs.mkdtempSync(path.join(REPO_ROOT, 'build', '.api-compat-'));
   const assembly = JSON.parse(fs.readFileSync(path.join(BASELINE, '.jsii'), 'utf8'));
   assembly.types['cdk-astra-token-secret.AstraTokenSecret'].methods.push({ name: 'legacyToken', returns: { type: { primitive: 'string' } }, docs: { summary: 'Gone.' } });
   fs.writeFileSync(path.join(dir, '.jsii'), JSON.stringify(assembly));
