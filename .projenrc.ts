@@ -206,6 +206,10 @@ project.testTask.spawn(integ);
 // At least 95% of the handler's branches, measured by its unit tests (projen's jestConfig has only a global threshold).
 project.package.file.addOverride('jest.coverageThreshold', { './lambda/': { branches: 95 } });
 
+// No import cycles (the rule sees value imports; lambda/ had two type-only ones, binding <-> secret-value and
+// rotation <-> token-lifetime, now gone too).
+project.eslint?.addRules({ 'import/no-cycle': ['error', { allowUnsafeDynamicCyclicDependency: false }] });
+
 // unrs-resolver 1.13.0 (under jest and the eslint resolver) names platform bindings that the npm registry
 // reachable here does not serve, so `npm ci` would refuse the lock file; 1.12.2 is served whole.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');

@@ -1,5 +1,4 @@
 import { RotationFailure } from './errors';
-import type { AstraSecretValue } from './secret-value';
 import { ROLE_UUID } from '../src/role-uuid';
 import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, ROLE_ID_TAG } from '../src/secret-tags';
 
@@ -49,7 +48,7 @@ export function readBinding(tags: SecretTags, secretArn: string): SecretBinding 
 }
 
 /** Where a value's `roleID` or `rootarn` say something else than the binding: reported, never obeyed. */
-export function disagreements(value: AstraSecretValue, binding: SecretBinding, stage: string): string[] {
+export function disagreements(value: { readonly roleID?: string; readonly rootarn?: string }, binding: SecretBinding, stage: string): string[] {
   const found: string[] = [];
   if (value.roleID !== undefined && value.roleID.toLowerCase() !== binding.roleId.toLowerCase()) {
     found.push(`${stage}'s "roleID" is not the role the tag ${ROLE_ID_TAG} binds; the tag's role is used`);

@@ -6,9 +6,9 @@ import { StepReport } from './log';
 import { Redactor } from './redact';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { TimeBudget } from './time-budget';
-import type { RotationRulesView } from './token-lifetime';
 import { PreviousTokenRevocation } from '../src/previous-token-revocation';
 import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/secret-tags';
+import type { StoredRotationRules } from '../src/token-grace';
 
 export const STEP_NAMES = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type StepName = typeof STEP_NAMES[number];
@@ -34,7 +34,7 @@ export interface Rotation {
   readonly alreadyCurrent: boolean;
   readonly policy: RevocationPolicy;
   /** The rotation rules and next rotation, as DescribeSecret told: how long a new token must live. */
-  readonly schedule: { readonly rules?: RotationRulesView; readonly nextRotationDate?: Date };
+  readonly schedule: { readonly rules?: StoredRotationRules; readonly nextRotationDate?: Date };
   /** The secret's tags, where its binding is; read with `bindingOf`, which refuses a missing or malformed one. */
   readonly tags: SecretTags;
   readonly store: SecretStore;
