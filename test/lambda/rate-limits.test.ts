@@ -3,8 +3,10 @@ import { ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
 import { Harness, POLICY_TAG } from './support/harness';
 import { SpendableBudget } from './support/spendable-budget';
-import { rateLimitRemedy } from '../../lambda/errors';
-import { SecretStore } from '../../lambda/secrets';
+import { mintFailure } from '../../lambda/authority';
+import { AstraApiError, RotationFailure, rateLimitRemedy, reasonOf } from '../../lambda/errors';
+import { SecretStore, isThrottling } from '../../lambda/secrets';
+import { TimeBudget } from '../../lambda/time-budget';
 
 const h = new Harness();
 beforeAll(() => h.start());
@@ -132,5 +134,33 @@ describe('Secrets Manager throttling', () => {
     const minted = h.astra.requests.filter((r) => r.method === 'POST' && r.answered !== 'fault');
     expect(minted).toHaveLength(1);
     expect([...h.astra.tokens.values()].filter((t) => t.description?.startsWith('cdk-astra-token-secret'))).toEqual([]);
+  });
+});
+
+describe('the pieces the rate-limit paths are made of', () => {
+  test('isThrottling knows every name and sign of throttling, and nothing else', () => {
+    for (const name of ['ThrottlingException', 'TooManyRequestsException', 'Throttling']) expect(isThrottling(awsError(name, 'slow down', 'client', 400))).toBe(true);
+    expect(isThrottling(awsError('SomethingElse', 'x', 'client', 429))).toBe(true);
+    expect(isThrottling(Object.assign(new Error('x'), { $retryable: { throttling: true } }))).toBe(true);
+    expect(isThrottling(awsError('InternalServiceError', 'x'))).toBe(false);
+    expect(isThrottling(undefined)).toBe(false);
+  });
+
+  test('reasonOf gives a failure\'s reason without its remedy, and any other error whole', () => {
+    expect(reasonOf(new RotationFailure('the list failed.', 'Do this.'))).toBe('the list failed.');
+    expect(reasonOf(new Error('plain'))).toBe('plain');
+  });
+
+  test('a budget says how much of it is left: 1 when made without time or without an end', () => {
+    expect(new TimeBudget(Date.now() + 60_000).fractionLeft()).toBeGreaterThan(0.99);
+    expect(new TimeBudget(Date.now() - 1_000).fractionLeft()).toBe(1);
+    expect(new TimeBudget(Number.POSITIVE_INFINITY).fractionLeft()).toBe(1);
+  });
+
+  test('a mint never sent, or failed without an answer from Astra, says no token was minted and rotation will be retried', () => {
+    const authority = { bearer: 'b', description: 'the admin token' };
+    expect(mintFailure(new AstraApiError('token mint', undefined, 'not sent: the invocation\'s time is almost up', false), authority).remedy)
+      .toBe('The token was not minted. Rotation will be retried.');
+    expect(mintFailure(new Error('boom'), authority).message).toMatch(/^minting failed: boom\. Rotation will be retried\.$/);
   });
 });
