@@ -3,8 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ROLE_ID, newStack } from './fixtures';
 import { checkLifetimeFloor } from '../../lambda/token-lifetime';
 import { AstraTokenSecret, AstraTokenSecretProps, PreviousTokenRevocation } from '../../src';
+import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
 
-const TAG = 'astra-token-secret:max-token-lifetime-seconds';
+const TAG = MAX_TOKEN_LIFETIME_TAG;
 
 function lifetimeTag(props: Omit<AstraTokenSecretProps, 'roleId'>): unknown {
   const stack = newStack();

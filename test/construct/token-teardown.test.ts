@@ -3,9 +3,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { ROLE_ID, newStack } from './fixtures';
 import { AstraTokenSecret } from '../../src';
+import { DELETION_POLICY_TAG } from '../../src/secret-tags';
 
 const TEARDOWN = 'Custom::AstraTokenTeardown';
-const POLICY_TAG = 'astra-token-secret:deletion-policy';
+const POLICY_TAG = DELETION_POLICY_TAG;
 
 function secretTag(template: Template, logicalIdPrefix: string, key: string): unknown {
   const [, secret] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) => id.startsWith(logicalIdPrefix))!;

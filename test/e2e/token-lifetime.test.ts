@@ -1,6 +1,7 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { checkedRotation, expectNoViolations } from './harness/scenario';
 import { RotatedSecret, SecretOptions } from './harness/secrets-fixture';
+import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
 
 /** Tokens that expire: the org's cap, the secret's maxTokenLifetime, and what a rotation says about them. */
 const e = useE2EEnvironment('e2e-lifetime');
@@ -10,7 +11,7 @@ afterEach(async () => {
 });
 
 const DAY_MS = 86_400_000;
-const LIFETIME_TAG = 'astra-token-secret:max-token-lifetime-seconds';
+const LIFETIME_TAG = MAX_TOKEN_LIFETIME_TAG;
 
 async function rotateAndRead(options: SecretOptions) {
   const secret = await e.secrets.createRotatedSecret(options);

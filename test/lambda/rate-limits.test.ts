@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
-import { Harness, POLICY_TAG } from './support/harness';
+import { Harness, POLICY_TAG, ROLE_TAG } from './support/harness';
 import { SpendableBudget } from './support/spendable-budget';
 import { mintFailure } from '../../lambda/authority';
 import { AstraApiError, RotationFailure, rateLimitRemedy, reasonOf } from '../../lambda/errors';
@@ -48,7 +48,7 @@ describe('GIVEN Astra answers 429 beyond the invocation\'s time, WHEN a step cal
   });
 
   test('the role read of a self-rotating secret: nothing is minted', async () => {
-    const { arn } = h.selfSecret({ 'astra-token-secret:role-id': ROTATOR_ROLE });
+    const { arn } = h.selfSecret({ [ROLE_TAG]: ROTATOR_ROLE });
     h.astra.fail({ method: 'GET', path: ROLE_READ, ...RATE_LIMITED });
     const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
     expectRateLimitFailure(error);

@@ -1,7 +1,7 @@
 import { handler } from '../../lambda';
 import { ADMIN_ROLE, APP_ROLE, ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
-import { Harness, POLICY_TAG, STEPS } from './support/harness';
+import { Harness, POLICY_TAG, ROLE_TAG, STEPS } from './support/harness';
 import { RECENT_MINT_MS } from '../../lambda/token-lifetime';
 import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
 
@@ -178,7 +178,7 @@ describe('settings come from the binding (tags), never from the value', () => {
 
   test('a self-rotating secret bound to a role that cannot write tokens is refused before anything is minted or revoked', async () => {
     // The bootstrap token is an admin's; the role bound is an application's, so its token could never rotate itself.
-    const { arn, initial } = h.selfSecret({ 'astra-token-secret:role-id': APP_ROLE, [POLICY_TAG]: 'IMMEDIATELY' });
+    const { arn, initial } = h.selfSecret({ [ROLE_TAG]: APP_ROLE, [POLICY_TAG]: 'IMMEDIATELY' });
     const error = await h.step('createSecret', arn, h.sm.startRotation(arn)).catch((e: Error) => e);
     expect(String(error)).toMatch(new RegExp(`role ${APP_ROLE} does not allow org-token-read and org-token-write.*Nothing was minted.*adminSecret`));
     expect(h.astra.count('POST')).toBe(0);
@@ -188,7 +188,7 @@ describe('settings come from the binding (tags), never from the value', () => {
   });
 
   test('a self-rotating secret moving to a role that may write tokens: its policy is read once, then the token proves it', async () => {
-    const { arn, initial } = h.selfSecret({ 'astra-token-secret:role-id': ROTATOR_ROLE });
+    const { arn, initial } = h.selfSecret({ [ROLE_TAG]: ROTATOR_ROLE });
     await h.rotate(arn);
     const first = h.sm.valueAt(arn, 'AWSCURRENT');
     expect(h.astra.tokens.get(first.clientID)!.roles).toEqual([ROTATOR_ROLE]);
@@ -200,7 +200,7 @@ describe('settings come from the binding (tags), never from the value', () => {
   });
 
   test('a role read that fails for another reason (5xx) says the rotation will be retried; nothing is minted', async () => {
-    const { arn } = h.selfSecret({ 'astra-token-secret:role-id': ROTATOR_ROLE });
+    const { arn } = h.selfSecret({ [ROLE_TAG]: ROTATOR_ROLE });
     h.astra.fail({ method: 'GET', path: /^\/v2\/organizations\/roles\//, status: 500, times: 10 });
     await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/policy of role .* could not be read .*HTTP 500.*Rotation will be retried/);
     expect(h.astra.count('POST')).toBe(0);
@@ -514,7 +514,7 @@ describe('the paths around the mint', () => {
 
   test('maxTokenLifetime: the mint asks for that expiry; an organization that refuses it is named in the error', async () => {
     // 61 days: the floor under rate(30 days) with a day of window and AT_NEXT_ROTATION, which is accepted.
-    const { arn } = h.adminSecret({}, { 'astra-token-secret:max-token-lifetime-seconds': '5270400' });
+    const { arn } = h.adminSecret({}, { [MAX_TOKEN_LIFETIME_TAG]: '5270400' });
     h.astra.fail({ method: 'POST', path: /^\/v2\/clientIdSecrets$/, status: 400, body: 'tokenExpiry too far', contentType: 'text/plain', times: 1 });
     await expect(h.step('createSecret', arn, h.sm.startRotation(arn))).rejects.toThrow(/HTTP 400: tokenExpiry too far: the mint asked for an expiry 5270400 s from now .*lower maxTokenLifetime/);
     const asked = Date.parse(h.astra.requests.find((r) => r.method === 'POST')!.body.tokenExpiry);

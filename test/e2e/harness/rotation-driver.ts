@@ -4,9 +4,11 @@ import * as path from 'node:path';
 import { DescribeSecretCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { E2E_FUNCTION_ARN } from './function-arn';
 import { REGION } from './secrets-fixture';
+import { STEP_NAMES, StepName } from '../../../lambda/rotation';
 
-export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-export type StepName = typeof STEPS[number];
+/** The four steps, in the order Secrets Manager invokes them: the handler's own list. */
+export const STEPS = STEP_NAMES;
+export type { StepName };
 /** Invokes the function with an event and the environment of that invocation; rejects when the handler throws. */
 export type RotationHandler = (event: unknown, env: Record<string, string>) => Promise<void>;
 

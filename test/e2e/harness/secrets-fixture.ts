@@ -4,10 +4,12 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { AstraEmulatorProcess } from './astra-emulator-process';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/secret-tags';
 
-export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
-export const ROLE_TAG = 'astra-token-secret:role-id';
-export const ADMIN_TAG = 'astra-token-secret:admin-secret-arn';
+// The construct's own names, not copies that could drift from them.
+export const POLICY_TAG = PREVIOUS_TOKEN_REVOCATION_TAG;
+export const ROLE_TAG = ROLE_ID_TAG;
+export const ADMIN_TAG = ADMIN_SECRET_ARN_TAG;
 export type RevocationPolicy = 'AT_NEXT_ROTATION' | 'IMMEDIATELY';
 /** Keys the rotator writes; every other key must come through a rotation unchanged (docs/rotation-design.md). */
 export const ROTATOR_KEYS = ['astraKey', 'clientID', 'clientSecret', 'orgId', 'generatedOn', 'tokenExpiry', 'pendingRevocations', 'pendingRevocationVersions'];

@@ -1,12 +1,16 @@
 import { ADMIN_ROLE, APP_ROLE, AstraToken, FakeAstra } from './fake-astra';
 import { FakeSecretsManager } from './fake-secrets-manager';
 import { handler } from '../../../lambda';
+
+import { STEP_NAMES } from '../../../lambda/rotation';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/secret-tags';
 import { credentialStringsOf } from '../../e2e/harness/astra-token';
 
-export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-export const POLICY_TAG = 'astra-token-secret:previous-token-revocation';
-export const ROLE_TAG = 'astra-token-secret:role-id';
-export const ADMIN_TAG = 'astra-token-secret:admin-secret-arn';
+// The handler's and the construct's own names, not copies that could drift from them.
+export const STEPS = STEP_NAMES;
+export const POLICY_TAG = PREVIOUS_TOKEN_REVOCATION_TAG;
+export const ROLE_TAG = ROLE_ID_TAG;
+export const ADMIN_TAG = ADMIN_SECRET_ARN_TAG;
 
 /** Fast, loopback settings: the same knobs an end-to-end harness sets. */
 export function fastEnv(astraUrl: string): Record<string, string> {
