@@ -206,6 +206,17 @@ project.testTask.spawn(integ);
 // At least 95% of the handler's branches, measured by its unit tests (projen's jestConfig has only a global threshold).
 project.package.file.addOverride('jest.coverageThreshold', { './lambda/': { branches: 95 } });
 
+// src/shared/ holds what the construct and the rotation handler's bundle both use: importing anything there but
+// a Node built-in would pull something (aws-cdk-lib, say) into the Lambda bundle.
+project.eslint?.addOverride({
+  files: ['src/shared/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{ group: ['*', '!node:*'], message: 'src/shared/ is bundled into the rotation function: import nothing but Node built-ins (node:...).' }],
+    }],
+  },
+});
+
 // No import cycles (the rule sees value imports; lambda/ had two type-only ones, binding <-> secret-value and
 // rotation <-> token-lifetime, now gone too).
 project.eslint?.addRules({ 'import/no-cycle': ['error', { allowUnsafeDynamicCyclicDependency: false }] });

@@ -1,6 +1,6 @@
 import { RotationFailure } from './errors';
-import { ROLE_UUID } from '../src/role-uuid';
-import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, ROLE_ID_TAG } from '../src/secret-tags';
+import { ROLE_UUID } from '../src/shared/role-uuid';
+import { ADMIN_SECRET_ARN_TAG, MAX_TOKEN_LIFETIME_TAG, ROLE_ID_TAG } from '../src/shared/secret-tags';
 
 /** What a secret's tokens may do, as deployed: the role they get and who mints them. Never taken from the value. */
 export interface SecretBinding {

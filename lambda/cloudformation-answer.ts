@@ -1,7 +1,7 @@
 import { messageOf } from './errors';
 import { writeLogLine } from './log';
 import { Redactor } from './redact';
-import { isLoopbackHost } from '../src/base-url';
+import { isLoopbackHost } from '../src/shared/base-url';
 
 /**
  * The hosts CloudFormation gives custom resources to answer on: its pre-signed S3 URLs in the stack's region (the

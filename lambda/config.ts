@@ -1,5 +1,5 @@
-import { ASTRA_API_URLS } from '../src/astra-api-urls';
-import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from '../src/base-url';
+import { ASTRA_API_URLS } from '../src/shared/astra-api-urls';
+import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from '../src/shared/base-url';
 
 /** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
 export interface RotationConfig {

@@ -1,5 +1,5 @@
 import type { StackState } from './cloudformation';
-import { DELETION_POLICY_TAG, UPDATE_REPLACE_POLICY_TAG } from '../src/secret-tags';
+import { DELETION_POLICY_TAG, UPDATE_REPLACE_POLICY_TAG } from '../src/shared/secret-tags';
 
 /**
  * When CloudFormation has committed to deleting resources: the only phases in which the teardown revokes. Any other

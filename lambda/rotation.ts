@@ -6,9 +6,9 @@ import { StepReport } from './log';
 import { Redactor } from './redact';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { TimeBudget } from './time-budget';
-import { PreviousTokenRevocation } from '../src/previous-token-revocation';
-import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/secret-tags';
-import type { StoredRotationRules } from '../src/token-grace';
+import { PreviousTokenRevocation } from '../src/shared/previous-token-revocation';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG as REVOCATION_POLICY_TAG } from '../src/shared/secret-tags';
+import type { StoredRotationRules } from '../src/shared/token-grace';
 
 export const STEP_NAMES = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type StepName = typeof STEP_NAMES[number];

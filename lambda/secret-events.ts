@@ -1,8 +1,8 @@
 import { writeLogLine } from './log';
 import { Redactor } from './redact';
 import { Description, rotatedByAnotherFunction } from './secrets';
-import { ROLE_ID_TAG } from '../src/secret-tags';
-import { TOKEN_ALERTS } from '../src/token-alerts';
+import { ROLE_ID_TAG } from '../src/shared/secret-tags';
+import { TOKEN_ALERTS } from '../src/shared/token-alerts';
 
 /**
  * A Secrets Manager event that EventBridge forwards from CloudTrail: a failed rotation (a service event) or a

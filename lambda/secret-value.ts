@@ -1,7 +1,7 @@
 import { SECRET_ARN, SecretBinding } from './binding';
 import { RotationFailure } from './errors';
 import { Redactor } from './redact';
-import { ROLE_UUID } from '../src/role-uuid';
+import { ROLE_UUID } from '../src/shared/role-uuid';
 
 export type JsonObject = Record<string, unknown>;
 

@@ -13,7 +13,7 @@ import { AstraSecretValue, parseSecretString } from './secret-value';
 import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secrets';
 import { markedTokens } from './sweep';
 import { TimeBudget } from './time-budget';
-import { TOKEN_ALERTS } from '../src/token-alerts';
+import { TOKEN_ALERTS } from '../src/shared/token-alerts';
 
 /** A CloudFormation custom resource request (the teardown resource, one per rotation function). */
 export interface CustomResourceEvent {

@@ -1,8 +1,8 @@
 import { RotationFailure } from './errors';
 import type { RevocationPolicy } from './rotation';
-import { MAX_TOKEN_LIFETIME_TAG } from '../src/secret-tags';
-import { TOKEN_ALERTS } from '../src/token-alerts';
-import { StoredRotationRules, intervalsOfUse, rateHours, tokenLifetimeFloor, windowHours } from '../src/token-grace';
+import { MAX_TOKEN_LIFETIME_TAG } from '../src/shared/secret-tags';
+import { TOKEN_ALERTS } from '../src/shared/token-alerts';
+import { StoredRotationRules, intervalsOfUse, rateHours, tokenLifetimeFloor, windowHours } from '../src/shared/token-grace';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
-import { ASTRA_API_URLS } from './astra-api-urls';
-import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from './base-url';
+import { ASTRA_API_URLS } from './shared/astra-api-urls';
+import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from './shared/base-url';
 
 /**
  * The Astra environment whose DevOps API mints the tokens. A token works only in its own environment.

@@ -1,5 +1,5 @@
 export * from './astra-token-secret';
 export * from './astra-environment';
-export * from './previous-token-revocation';
+export * from './shared/previous-token-revocation';
 export * from './astra-token-field';
 export * from './function-token-options';

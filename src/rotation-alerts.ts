@@ -7,7 +7,7 @@ import {
   aws_sns as sns,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { TOKEN_ALERTS } from './token-alerts';
+import { TOKEN_ALERTS } from './shared/token-alerts';
 
 /**
  * The alarms that publish to each alert topic, kept so that the topic's one policy statement admits exactly those
@@ -42,7 +42,7 @@ export function alarmOnRotationErrors(functionScope: Construct, errors: cloudwat
 }
 
 /**
- * The function's alert lines (ERROR lines about a step that succeeded, see src/token-alerts.ts) counted by one metric
+ * The function's alert lines (ERROR lines about a step that succeeded, see src/shared/token-alerts.ts) counted by one metric
  * filter per function, and one alarm per function and topic on that count.
  */
 export function alarmOnTokenAlerts(functionScope: Construct, logGroup: logs.ILogGroup, functionName: string, topic: sns.ITopic): void {

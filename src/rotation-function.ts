@@ -14,9 +14,9 @@ import {
   aws_logs as logs,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ASTRA_API_URLS } from './astra-api-urls';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { acknowledgeRegionalRuntime } from './rotation-runtime';
+import { ASTRA_API_URLS } from './shared/astra-api-urls';
 import { TokenTeardown } from './token-teardown';
 
 /** The settings that decide whether two secrets can share one rotation function. */

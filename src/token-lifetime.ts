@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import { PreviousTokenRevocation } from './previous-token-revocation';
 import { RotationRules } from './rotation-rules';
-import { tokenLifetimeFloor } from './token-grace';
+import { PreviousTokenRevocation } from './shared/previous-token-revocation';
+import { tokenLifetimeFloor } from './shared/token-grace';
 
 /**
  * Checks `maxTokenLifetime` against the rotation rules the secret is deployed with, and returns it in whole seconds

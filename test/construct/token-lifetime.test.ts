@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ROLE_ID, newStack } from './fixtures';
 import { checkLifetimeFloor } from '../../lambda/token-lifetime';
 import { AstraTokenSecret, AstraTokenSecretProps, PreviousTokenRevocation } from '../../src';
-import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
+import { MAX_TOKEN_LIFETIME_TAG } from '../../src/shared/secret-tags';
 
 const TAG = MAX_TOKEN_LIFETIME_TAG;
 

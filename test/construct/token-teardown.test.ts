@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { ROLE_ID, newStack } from './fixtures';
 import { AstraTokenSecret } from '../../src';
-import { DELETION_POLICY_TAG } from '../../src/secret-tags';
+import { DELETION_POLICY_TAG } from '../../src/shared/secret-tags';
 
 const TEARDOWN = 'Custom::AstraTokenTeardown';
 const POLICY_TAG = DELETION_POLICY_TAG;

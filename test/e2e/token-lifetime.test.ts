@@ -1,7 +1,7 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
 import { checkedRotation, expectNoViolations } from './harness/scenario';
 import { RotatedSecret, SecretOptions } from './harness/secrets-fixture';
-import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
+import { MAX_TOKEN_LIFETIME_TAG } from '../../src/shared/secret-tags';
 
 /** Tokens that expire: the org's cap, the secret's maxTokenLifetime, and what a rotation says about them. */
 const e = useE2EEnvironment('e2e-lifetime');

@@ -1,5 +1,5 @@
 import { ConfigError, endpointSetting, readConfig } from '../../lambda/config';
-import { isLoopbackHost } from '../../src/base-url';
+import { isLoopbackHost } from '../../src/shared/base-url';
 
 describe('readConfig', () => {
   test('defaults', () => {

@@ -3,7 +3,7 @@ import { ADMIN_ROLE, APP_ROLE, ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
 import { Harness, POLICY_TAG, ROLE_TAG, STEPS } from './support/harness';
 import { RECENT_MINT_MS } from '../../lambda/token-lifetime';
-import { MAX_TOKEN_LIFETIME_TAG } from '../../src/secret-tags';
+import { MAX_TOKEN_LIFETIME_TAG } from '../../src/shared/secret-tags';
 
 const h = new Harness();
 beforeAll(() => h.start());

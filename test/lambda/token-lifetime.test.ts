@@ -1,5 +1,5 @@
 import { checkLifetimeFloor, expiresBeforeReplacement, tokenNeed } from '../../lambda/token-lifetime';
-import { tokenLifetimeFloor } from '../../src/token-grace';
+import { tokenLifetimeFloor } from '../../src/shared/token-grace';
 
 const NOW = new Date('2026-03-01T10:00:00Z');
 const at = (iso: string) => new Date(iso);

@@ -4,7 +4,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { AstraEmulatorProcess } from './astra-emulator-process';
-import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/secret-tags';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/shared/secret-tags';
 
 // The construct's own names, not copies that could drift from them.
 export const POLICY_TAG = PREVIOUS_TOKEN_REVOCATION_TAG;

@@ -3,7 +3,7 @@ import { FakeSecretsManager } from './fake-secrets-manager';
 import { handler } from '../../../lambda';
 
 import { STEP_NAMES } from '../../../lambda/rotation';
-import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/secret-tags';
+import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/shared/secret-tags';
 import { credentialStringsOf } from '../../e2e/harness/astra-token';
 
 // The handler's and the construct's own names, not copies that could drift from them.
