@@ -1,5 +1,8 @@
 import { ASTRA_API_URLS } from '../src/shared/astra-api-urls';
-import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from '../src/shared/base-url';
+import { baseUrlProblem, describeBaseUrlProblem, shownUrl, trimmedBaseUrl } from '../src/shared/base-url';
+
+// The function's own URLs may be loopback http (its tests' servers); the construct refuses that at synth.
+const URL_RULES = { loopbackHttp: true };
 
 /** Settings of one invocation, read from the environment each time (see docs/rotation-design.md, "Inputs"). */
 export interface RotationConfig {
@@ -51,10 +54,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig
 export function endpointSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
-  const problem = baseUrlProblem(value, { loopbackHttp: true });
+  const problem = baseUrlProblem(value, URL_RULES);
   if (problem) {
-    throw new ConfigError(`${name}${quoted(value)} ${problem}: the function sends its AWS calls to it (to Secrets Manager's, every new token). Nothing was read or written. `
-      + `Set it to https://<endpoint host> with no credentials${problem === URL_CREDENTIALS_PROBLEM ? ' (the function signs its calls with its role)' : ''}, `
+    throw new ConfigError(`${name}${quoted(value)} ${describeBaseUrlProblem(problem, URL_RULES)}: the function sends its AWS calls to it (to Secrets Manager's, every new token). Nothing was read or written. `
+      + `Set it to https://<endpoint host> with no credentials${problem === 'credentials' ? ' (the function signs its calls with its role)' : ''}, `
       + 'or remove it for the regional endpoint.');
   }
   return value;
@@ -62,9 +65,9 @@ export function endpointSetting(env: NodeJS.ProcessEnv, name: string): string | 
 
 function astraApiUrl(raw: string | undefined): string {
   const value = raw?.trim() ? raw.trim() : DEFAULT_ASTRA_API_URL;
-  const problem = baseUrlProblem(value, { loopbackHttp: true });
+  const problem = baseUrlProblem(value, URL_RULES);
   if (problem) {
-    throw new ConfigError(`ASTRA_API_URL${quoted(value)} ${problem}. Nothing was read or written. Set it to the DevOps API base URL with no credentials `
+    throw new ConfigError(`ASTRA_API_URL${quoted(value)} ${describeBaseUrlProblem(problem, URL_RULES)}. Nothing was read or written. Set it to the DevOps API base URL with no credentials `
       + `(the function authenticates with the Astra token alone), e.g. ${DEFAULT_ASTRA_API_URL}.`);
   }
   return trimmedBaseUrl(value);

@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { ASTRA_API_URLS } from './shared/astra-api-urls';
-import { URL_CREDENTIALS_PROBLEM, baseUrlProblem, shownUrl, trimmedBaseUrl } from './shared/base-url';
+import { baseUrlProblem, describeBaseUrlProblem, shownUrl, trimmedBaseUrl } from './shared/base-url';
 
 /**
  * The Astra environment whose DevOps API mints the tokens. A token works only in its own environment.
@@ -30,15 +30,16 @@ export function resolveAstraApiUrl(environment?: AstraEnvironment, apiUrl?: stri
   if (Token.isUnresolved(apiUrl)) {
     return apiUrl;
   }
-  const problem = baseUrlProblem(apiUrl, { loopbackHttp: false });
+  const options = { loopbackHttp: false };
+  const problem = baseUrlProblem(apiUrl, options);
   if (problem) {
     const shown = shownUrl(apiUrl);
     const url = shown === undefined ? '' : ` "${shown}"`;
-    const remedy = problem === URL_CREDENTIALS_PROBLEM
+    const remedy = problem === 'credentials'
       ? 'They would be written into the template and the function\'s environment. Remove them: the function authenticates to the DevOps API '
         + `with the Astra token alone. Give the base URL, e.g. ${ASTRA_API_URLS.PROD}.`
       : `The function sends Astra tokens to it: give the DevOps API base, e.g. ${ASTRA_API_URLS.PROD}.`;
-    throw new Error(`${who}: \`astraApiUrl\`${url} ${problem}. ${remedy}`);
+    throw new Error(`${who}: \`astraApiUrl\`${url} ${describeBaseUrlProblem(problem, options)}. ${remedy}`);
   }
   return trimmedBaseUrl(apiUrl);
 }

@@ -16,27 +16,35 @@ export function isSecureOrLoopback(url: URL, options: { readonly loopbackHttp: b
   return url.protocol === 'https:' || (options.loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
-/** The problem `baseUrlProblem` reports for a URL with `user:password@` before its host. */
-export const URL_CREDENTIALS_PROBLEM = 'carries credentials (user:password@ before the host)';
+/** What can be wrong with a base URL; callers branch on it and word it with `describeBaseUrlProblem`. */
+export type BaseUrlProblem = 'not-a-url' | 'credentials' | 'not-https' | 'query-or-fragment';
 
 /**
- * What is wrong with `value` as a base URL, or undefined: not a URL, carrying credentials, not https (plain http only
- * to loopback when `loopbackHttp`), or carrying a query or a fragment. Credentials are reported first, whatever else is
- * wrong, so that a caller can say to remove them. The problem never quotes the value.
+ * What is wrong with `value` as a base URL, or undefined: not a URL, carrying credentials (`user:password@` before the
+ * host), not https (plain http only to loopback when `loopbackHttp`), or carrying a query or a fragment. Credentials
+ * are reported first, whatever else is wrong, so that a caller can say to remove them.
  */
-export function baseUrlProblem(value: string, options: { readonly loopbackHttp: boolean }): string | undefined {
+export function baseUrlProblem(value: string, options: { readonly loopbackHttp: boolean }): BaseUrlProblem | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return 'is not a URL';
+    return 'not-a-url';
   }
-  if (url.username || url.password) return URL_CREDENTIALS_PROBLEM;
-  if (!isSecureOrLoopback(url, options)) {
-    return options.loopbackHttp ? 'must use https:// (plain http:// is allowed only for loopback hosts)' : 'must use https://';
-  }
-  if (url.search || url.hash) return 'must be a plain base URL with no query or fragment';
+  if (url.username || url.password) return 'credentials';
+  if (!isSecureOrLoopback(url, options)) return 'not-https';
+  if (url.search || url.hash) return 'query-or-fragment';
   return undefined;
+}
+
+/** The problem in words, to follow the name of the setting in an error; it never quotes the value. */
+export function describeBaseUrlProblem(problem: BaseUrlProblem, options: { readonly loopbackHttp: boolean }): string {
+  switch (problem) {
+    case 'not-a-url': return 'is not a URL';
+    case 'credentials': return 'carries credentials (user:password@ before the host)';
+    case 'not-https': return options.loopbackHttp ? 'must use https:// (plain http:// is allowed only for loopback hosts)' : 'must use https://';
+    case 'query-or-fragment': return 'must be a plain base URL with no query or fragment';
+  }
 }
 
 /**
