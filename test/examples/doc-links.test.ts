@@ -46,3 +46,12 @@ test('the README is a front door: at most 16 KB, and its first screen holds the 
   expect(order.every((at) => at > 0)).toBe(true);
   expect([...order].sort((a, b) => a - b)).toEqual(order);
 });
+
+test('the design doc\'s map of files lists every file of src/ and lambda/, and nothing that is not there', () => {
+  const design = fs.readFileSync(path.join(ROOT, 'docs', 'rotation-design.md'), 'utf8');
+  const section = design.slice(design.indexOf('\n## Files\n'), design.indexOf('\n## ', design.indexOf('\n## Files\n') + 1));
+  const listed = [...section.matchAll(/^\| `((?:src|lambda)\/[^`]+\.ts)` \|/gm)].map((m) => m[1]).sort();
+  const tree = (dir: string): string[] => fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? tree(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : []));
+  expect(listed).toEqual([...tree('src'), ...tree('lambda')].sort());
+});
