@@ -54,7 +54,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager@^3',
     // Bundled too: the teardown reads the stack's state (its evidence that CloudFormation deletes a secret).
     '@aws-sdk/client-cloudformation@^3',
-    // The bundle's credentials: from Lambda's environment only (lambda/env-credentials.ts stands in for the default chain).
+    // The bundle's credentials: from Lambda's environment only (lambda/bundle-stubs/env-credentials.ts stands in for the default chain).
     '@aws-sdk/credential-provider-env@^3',
     'esbuild@^0.25',
     // Jest's own sequencer, extended by test/support/slow-first-sequencer.js.
@@ -115,7 +115,7 @@ const bundleFlags = [
   '--minify',
   '--main-fields=module,main',
   // Lambda's environment holds the role's credentials: the rest of the default chain is code the function never runs.
-  '--alias:@aws-sdk/credential-provider-node=./lambda/env-credentials.ts',
+  '--alias:@aws-sdk/credential-provider-node=./lambda/bundle-stubs/env-credentials.ts',
   // What the function never uses but the SDK would load at start (see lambda/bundle-stubs/; the bench measures each):
   // WHATWG streams (the SDK's check for a streaming body; ours are Node streams), zlib, shared config files.
   '--define:ReadableStream=undefined',

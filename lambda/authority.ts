@@ -1,7 +1,7 @@
 import { AstraApiError, RotationFailure, messageOf, rateLimitRemedy } from './errors';
 import type { Rotation } from './rotation';
+import { AWSCURRENT } from './secret-store';
 import { AstraSecretValue, parseSecretString } from './secret-value';
-import { AWSCURRENT } from './secrets';
 
 /** The token that mints and revokes: the bound admin secret's or, in self-rotation, one of the secret's own. */
 export interface Authority {

@@ -1,6 +1,6 @@
 import { messageOf } from './errors';
-import { writeLogLine } from './log';
 import { Redactor } from './redact';
+import { writeLogLine } from './step-report';
 import { isLoopbackHost } from '../src/shared/base-url';
 
 /**

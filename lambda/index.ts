@@ -1,11 +1,11 @@
 import { AstraClient } from './astra-client';
 import { DEFAULT_INVOCATION_MS, endpointSetting, readConfig } from './config';
 import { messageOf, rateLimitRemedy, reasonOf } from './errors';
-import { StepReport, writeLogLine } from './log';
 import { Redactor } from './redact';
 import { Rotation, StepName, openRotation, parseEvent } from './rotation';
 import { handleSecretEvent, isSecretEvent, SecretEvent, secretArnOf } from './secret-events';
-import { SecretStore, regionOf, secretsManagerClient } from './secrets';
+import { SecretStore, regionOf, secretsManagerClient } from './secret-store';
+import { StepReport, writeLogLine } from './step-report';
 import { createSecret } from './steps/create-secret';
 import { finishSecret } from './steps/finish-secret';
 import { setSecret } from './steps/set-secret';

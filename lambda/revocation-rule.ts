@@ -1,11 +1,11 @@
 import { AstraClient, AstraClientEntry } from './astra-client';
 import type { Authority } from './authority';
 import { AstraApiError, messageOf } from './errors';
-import type { StepReport } from './log';
 import { parseMark, secretDigest } from './ownership-mark';
 import { Redactor } from './redact';
+import { SecretStore } from './secret-store';
 import { parseSecretString } from './secret-value';
-import { SecretStore } from './secrets';
+import type { StepReport } from './step-report';
 
 /**
  * The one rule every path that revokes obeys (the sweep, finishSecret, a failed put, the teardown): a token is revoked

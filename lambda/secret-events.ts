@@ -1,6 +1,6 @@
-import { writeLogLine } from './log';
 import { Redactor } from './redact';
-import { Description, rotatedByAnotherFunction } from './secrets';
+import { Description, rotatedByAnotherFunction } from './secret-store';
+import { writeLogLine } from './step-report';
 import { ROLE_ID_TAG } from '../src/shared/secret-tags';
 import { TOKEN_ALERTS } from '../src/shared/token-alerts';
 

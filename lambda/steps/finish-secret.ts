@@ -2,8 +2,8 @@ import { Authority, adminAuthority, selfAuthority } from '../authority';
 import { RotationFailure, messageOf } from '../errors';
 import { HeldTokens, revokeOwned } from '../revocation-rule';
 import { Rotation, bindingOf } from '../rotation';
+import { AWSCURRENT, AWSPENDING } from '../secret-store';
 import { parseSecretString } from '../secret-value';
-import { AWSCURRENT, AWSPENDING } from '../secrets';
 
 /**
  * Promote first, revoke after: AWSCURRENT always holds a live token. The revocations the promotion owes (the version's

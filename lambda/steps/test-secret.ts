@@ -1,7 +1,7 @@
 import { AstraApiError, RotationFailure } from '../errors';
 import { Rotation } from '../rotation';
+import { AWSCURRENT, AWSPENDING } from '../secret-store';
 import { parseSecretString } from '../secret-value';
-import { AWSCURRENT, AWSPENDING } from '../secrets';
 import { sleep } from '../time-budget';
 
 export async function testSecret(rotation: Rotation): Promise<string> {

@@ -5,7 +5,7 @@ import { Harness, POLICY_TAG, ROLE_TAG } from './support/harness';
 import { SpendableBudget } from './support/spendable-budget';
 import { mintFailure } from '../../lambda/authority';
 import { AstraApiError, RotationFailure, rateLimitRemedy, reasonOf } from '../../lambda/errors';
-import { SecretStore, isThrottling } from '../../lambda/secrets';
+import { SecretStore, isThrottling } from '../../lambda/secret-store';
 import { TimeBudget } from '../../lambda/time-budget';
 
 const h = new Harness();

@@ -1,5 +1,5 @@
-import { writeLogLine } from '../../lambda/log';
 import { Redactor } from '../../lambda/redact';
+import { writeLogLine } from '../../lambda/step-report';
 
 describe('writeLogLine', () => {
   afterEach(() => jest.restoreAllMocks());

@@ -1,4 +1,4 @@
-import { regionOf } from '../../lambda/secrets';
+import { regionOf } from '../../lambda/secret-store';
 
 describe('regionOf', () => {
   test('regionOf: AWS_REGION, then AWS_DEFAULT_REGION, then the ARN\'s', () => {
