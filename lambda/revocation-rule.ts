@@ -135,7 +135,7 @@ export async function judgeRevocations(
 
 /**
  * The full tokens held in the secret's versions, by clientId: the stage values a step has read already, and versions
- * a value names as where an owed token was held (`pendingRevocationVersions`), read on demand. A named version is only
+ * a value names as where a pending revocation's token was held (`pendingRevocationVersions`), read on demand. A named version is only
  * a place to look: the token found there must be the one asked for, and must authenticate.
  */
 export class HeldTokens implements TokenLookup {

@@ -23,7 +23,7 @@ export interface AstraSecretValue {
   readonly rootarn?: string;
   readonly orgId?: string;
   readonly pendingRevocations: string[];
-  /** Where each owed token was held when the debt was recorded (clientId -> version id): a place to look, not proof. */
+  /** Where each pending revocation's token was held when it was recorded (clientId -> version id): a place to look, not proof. */
   readonly pendingRevocationVersions: Record<string, string>;
 }
 
@@ -114,7 +114,7 @@ export function validateRotatable(value: AstraSecretValue, selfRotating: boolean
 export function nextSecretString(
   current: AstraSecretValue,
   minted: { clientId: string; secret: string; token: string; orgId?: string; generatedOn?: string; tokenExpiry?: string },
-  owed: { readonly clientIds: string[]; readonly versions: Record<string, string> },
+  pending: { readonly clientIds: string[]; readonly versions: Record<string, string> },
   binding: SecretBinding,
 ): string {
   const next: JsonObject = { ...current.raw };
@@ -132,8 +132,8 @@ export function nextSecretString(
   // For readers that want to know when the token stops working; absent when it does not expire (or is not known).
   if (minted.tokenExpiry) next.tokenExpiry = minted.tokenExpiry;
   else delete next.tokenExpiry;
-  next.pendingRevocations = owed.clientIds;
-  next.pendingRevocationVersions = Object.fromEntries(owed.clientIds.flatMap((c) => owed.versions[c] ? [[c, owed.versions[c]]] : []));
+  next.pendingRevocations = pending.clientIds;
+  next.pendingRevocationVersions = Object.fromEntries(pending.clientIds.flatMap((c) => pending.versions[c] ? [[c, pending.versions[c]]] : []));
   return JSON.stringify(next);
 }
 

@@ -8,11 +8,11 @@ export interface SweepPlan {
   /** ClientIds the policy keeps live; never revoked, whatever their mark. */
   readonly keep: ReadonlyArray<string | undefined>;
   /**
-   * ClientIds AWSCURRENT records as owed a revocation: how a token without a mark (a bootstrap or DataStax-format one)
+   * ClientIds AWSCURRENT records as pending revocations: how a token without a mark (a bootstrap or DataStax-format one)
    * is found. A claim only: each is revoked only if the rule proves it the secret's (revocation-rule.ts).
    */
-  readonly recordedDebts?: readonly string[];
-  /** The full tokens held in the secret's versions, to prove possession of an unmarked debt. */
+  readonly pendingRevocations?: readonly string[];
+  /** The full tokens held in the secret's versions, to prove possession of an unmarked pending revocation. */
   readonly held?: HeldTokens;
   /** Only the marks of this version (after a mint whose answer was lost); otherwise every mark of the secret. */
   readonly version?: string;
@@ -36,14 +36,14 @@ export function markedTokens(listed: AstraClientEntry[], secretArn: string, vers
 
 /**
  * Lists the org's tokens with the minting authority and revokes every live token marked as this secret's (or this
- * version's) and every live recorded debt the rule proves the secret's, except those in `keep` and the authority
+ * version's) and every live pending revocation the rule proves the secret's, except those in `keep` and the authority
  * itself. A token marked for another secret, or not marked and not proven, is never touched. A failed list throws:
  * nothing was revoked. `alreadyListed` is a list the caller has just read with the same authority.
  */
 export async function sweep(rotation: Rotation, authority: Authority, plan: SweepPlan, alreadyListed?: AstraClientEntry[]): Promise<SweepResult> {
   const listed = alreadyListed ?? await rotation.astra.listClients(authority.bearer);
   const marked = markedTokens(listed, rotation.secretArn, plan.version);
-  const failed = await revokeOwned(rotation, authority, [...marked, ...plan.recordedDebts ?? []],
+  const failed = await revokeOwned(rotation, authority, [...marked, ...plan.pendingRevocations ?? []],
     { secretArn: rotation.secretArn, listed, held: plan.held }, { keep: plan.keep });
   return { listed, failed };
 }

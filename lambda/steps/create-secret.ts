@@ -40,7 +40,7 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   if (!binding.adminSecretArn) await proveRoleRotatesItself(rotation, authority, binding.roleId, listed);
   const held = new HeldTokens(store, rotation.secretArn, redactor, current.pendingRevocationVersions)
     .add(current, rotation.currentVersionId).add(previous, rotation.previousVersionId);
-  await sweepBeforeMint(rotation, authority, keep, { recordedDebts: current.pendingRevocations, held }, listed);
+  await sweepBeforeMint(rotation, authority, keep, { pendingRevocations: current.pendingRevocations, held }, listed);
 
   const minted = await mintMarked(rotation, authority, [binding.roleId], keep, binding.maxTokenLifetimeSeconds);
   report.clientIds.pending = minted.clientId;
@@ -53,11 +53,11 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   // unmarked one has no mark; finishSecret still judges each by the revocation rule (a value is only a claim).
   // Only tokens the list showed live: one already revoked (AWSPREVIOUS's, under IMMEDIATELY) costs no DELETE.
   const live = new Set(listed.map((c) => c.clientId));
-  const owedBy: Array<[string | undefined, string | undefined]> = rotation.policy === 'IMMEDIATELY'
+  const pendingBy: Array<[string | undefined, string | undefined]> = rotation.policy === 'IMMEDIATELY'
     ? [[current.clientId, rotation.currentVersionId], [previous?.clientId, rotation.previousVersionId]]
     : [[previous?.clientId, rotation.previousVersionId]];
   const versions: Record<string, string> = {};
-  for (const [clientId, versionId] of owedBy) if (clientId && versionId && !versions[clientId]) versions[clientId] = versionId;
+  for (const [clientId, versionId] of pendingBy) if (clientId && versionId && !versions[clientId]) versions[clientId] = versionId;
   const clientIds = Object.keys(versions)
     .filter((c) => live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
 
@@ -147,14 +147,14 @@ async function listTokens(rotation: Rotation, authority: Authority): Promise<Ast
 
 /**
  * Before anything is minted: revoke every token marked as this secret's that the policy does not keep (left by a lost
- * mint answer, a killed invocation, an abandoned rotation or a failed revocation) and AWSCURRENT's recorded debts. If
+ * mint answer, a killed invocation, an abandoned rotation or a failed revocation) and AWSCURRENT's pending revocations. If
  * any stays live, nothing is minted: a rotation completes only with the secret's tokens in order.
  */
 async function sweepBeforeMint(
   rotation: Rotation, authority: Authority, keep: Array<string | undefined>,
-  debts: { recordedDebts: string[]; held: HeldTokens }, listed: AstraClientEntry[],
+  pending: { pendingRevocations: string[]; held: HeldTokens }, listed: AstraClientEntry[],
 ): Promise<void> {
-  const { failed } = await sweep(rotation, authority, { keep, ...debts }, listed);
+  const { failed } = await sweep(rotation, authority, { keep, ...pending }, listed);
   if (failed.length > 0) {
     throw new RotationFailure(`revoking ${failed.join(', ')} (tokens of this secret the policy no longer keeps) failed, so nothing was minted: `
       + `${rotation.report.revocationFailures.map((f) => f.reason).join('; ')}.`, sweepRemedy(authority));

@@ -9,7 +9,7 @@ import { parseSecretString } from '../secret-value';
  * Promote first, revoke after: AWSCURRENT always holds a live token. The revocations the promotion owes (the version's
  * `pendingRevocations`) run on every call, also when a retry finds the version AWSCURRENT already; one that fails
  * fails the step after the promotion, so that Secrets Manager retries it (404 counts as revoked). The version's record
- * is a claim (a value writer could have put it there): the token list says which owed tokens are live and marked as
+ * is a claim (a value writer could have put it there): the token list says which pending revocations are live and marked as
  * the secret's, and an unmarked one is revoked only when its full token, held in a version of the secret, authenticates.
  */
 export async function finishSecret(rotation: Rotation): Promise<string> {
@@ -21,12 +21,12 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   }
   const version = parseSecretString(text, stage, redactor);
   report.clientIds.pending = version.clientId;
-  const owed = version.pendingRevocations.filter((c) => c !== version.clientId);
+  const pendingRevocations = version.pendingRevocations.filter((c) => c !== version.clientId);
 
   // Resolved before the promotion so that its failure is reported, but it never blocks promoting a tested token.
   let authority: Authority | undefined;
   let authorityProblem: string | undefined;
-  if (owed.length > 0) {
+  if (pendingRevocations.length > 0) {
     try {
       const binding = bindingOf(rotation);
       authority = binding.adminSecretArn ? await adminAuthority(rotation, binding.adminSecretArn) : selfAuthority(version, 'new');
@@ -39,9 +39,9 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   if (!rotation.alreadyCurrent) await store.promote(event.secretId, event.token, rotation.currentVersionId);
   report.clientIds.current = version.clientId;
 
-  let failed = owed;
+  let failed = pendingRevocations;
   let listed;
-  if (authority && owed.length > 0) {
+  if (authority && pendingRevocations.length > 0) {
     try {
       listed = await rotation.astra.listClients(authority.bearer);
     } catch (error) {
@@ -50,10 +50,11 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   }
   if (authority && listed) {
     const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions);
-    failed = await revokeOwned(rotation, authority, owed, { secretArn: rotation.secretArn, listed, held }, { keep: [version.clientId] });
+    failed = await revokeOwned(rotation, authority, pendingRevocations, { secretArn: rotation.secretArn, listed, held },
+      { keep: [version.clientId] });
   } else {
-    for (const clientId of owed) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
-    report.clientIds.revocationFailed.push(...owed);
+    for (const clientId of pendingRevocations) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
+    report.clientIds.revocationFailed.push(...pendingRevocations);
   }
   if (failed.length > 0) {
     const reasons = report.revocationFailures.map((f) => f.reason).join('; ');
