@@ -1,7 +1,7 @@
 import { RotationConfig } from './config';
 import { AstraApiError } from './errors';
 import { Redactor } from './redact';
-import { Sleep, TimeBudget, sleep } from './time-budget';
+import { Sleep, TimeBudget, fullJitterMs, sleep } from './time-budget';
 
 export interface MintedToken {
   readonly clientId: string;
@@ -47,7 +47,6 @@ const BACKOFF_CAP_MS = 20_000;
 const RATE_LIMIT_SPREAD_BASE_MS = 500;
 const RATE_LIMIT_SPREAD_CAP_MS = 12_000;
 const MAX_DETAIL_LENGTH = 300;
-
 
 /**
  * The DevOps API calls the rotation needs. GET and DELETE are retried on 429, 5xx and network errors. A POST is retried
@@ -214,8 +213,7 @@ export class AstraClient {
 
   private backoffMs(attempt: number): number {
     // Full jitter: concurrent rotations that failed together do not retry together.
-    const ceiling = Math.min(BACKOFF_CAP_MS, this.config.retryBaseMs * 2 ** (attempt - 1));
-    return Math.floor(this.random() * ceiling);
+    return fullJitterMs(attempt, this.config.retryBaseMs, BACKOFF_CAP_MS, this.random);
   }
 
   private networkDetail(error: unknown, timeoutMs: number): string {

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { awsClientSettings, cachedClient } from './aws-client-settings';
 import { RotationFailure, messageOf } from './errors';
-import { Sleep, TimeBudget, sleep } from './time-budget';
+import { Sleep, TimeBudget, fullJitterMs, sleep } from './time-budget';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -148,7 +148,7 @@ export class SecretStore {
         return await (this.client.send(command as never) as Promise<O>);
       } catch (error) {
         if (!isThrottling(error)) throw error;
-        const waitMs = Math.floor(this.random() * Math.min(THROTTLE_WAIT_CAP_MS, THROTTLE_WAIT_BASE_MS * 2 ** (throttled - 1)));
+        const waitMs = fullJitterMs(throttled, THROTTLE_WAIT_BASE_MS, THROTTLE_WAIT_CAP_MS, this.random);
         if (!this.budget.allows(waitMs + 1_000)) {
           this.throttledOut = true;
           throw error;

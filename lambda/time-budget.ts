@@ -39,3 +39,11 @@ export class TimeBudget {
 
 export type Sleep = (ms: number) => Promise<void>;
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A wait with full jitter: random up to `baseMs` doubled for each attempt after the first, at most `capMs`, so that
+ * callers that failed together do not retry together.
+ */
+export function fullJitterMs(attempt: number, baseMs: number, capMs: number, random: () => number): number {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
+}

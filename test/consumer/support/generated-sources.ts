@@ -5,9 +5,9 @@ import * as path from 'path';
 import { REPO_ROOT, ensureBuiltLibrary } from './built-package';
 
 /**
- * The Java and .NET sources jsii-pacmak generates from the built assembly (`--code-only`: building them would need
- * Maven Central and NuGet, which this machine cannot reach; the release workflow builds and publishes them). Returns
- * a reader of files under the output folder and a function that removes it.
+ * The sources jsii-pacmak generates from the built assembly for `targets` (`--code-only`: building the packages would
+ * need PyPI, Maven Central and NuGet, which this machine cannot reach; the release workflow builds and publishes them).
+ * Returns a reader of files under the output folder and a function that removes it.
  */
 export function generatedSources(targets: string[]): { read: (file: string) => string; cleanUp: () => void } {
   ensureBuiltLibrary();

@@ -1,8 +1,7 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { REPO_ROOT, ensureBuiltLibrary } from './built-package';
+import { generatedSources } from './generated-sources';
 
 export const PYTHON_MODULE = 'cdk_astra_token_secret';
 
@@ -21,12 +20,8 @@ export function generatedPythonModule(): { source: string; cleanUp: () => void }
   if (fs.existsSync(existing) && fs.statSync(existing).mtimeMs >= fs.statSync(JSII_ASSEMBLY).mtimeMs) {
     return { source: fs.readFileSync(existing, 'utf8'), cleanUp: () => undefined };
   }
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'astra-pysrc-'));
-  execFileSync('npx', ['jsii-pacmak', '--target', 'python', '--code-only', '--outdir', outdir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  return {
-    source: fs.readFileSync(moduleInit(outdir), 'utf8'),
-    cleanUp: () => fs.rmSync(outdir, { recursive: true, force: true }),
-  };
+  const generated = generatedSources(['python']);
+  return { source: generated.read(moduleInit('')), cleanUp: generated.cleanUp };
 }
 
 function moduleInit(outdir: string): string {
