@@ -3,7 +3,11 @@
  * The handler prefixes both with the step, secret ARN and version before it throws.
  */
 export class RotationFailure extends Error {
-  constructor(public readonly reason: string, public readonly remedy: string) {
+  /**
+   * `handsOn`: the remedy asks a person to act (a token left live, a cause only they can fix). The handler then keeps
+   * it whatever else slowed the step down: a rate limit's remedy says there is nothing to do.
+   */
+  constructor(public readonly reason: string, public readonly remedy: string, public readonly handsOn = false) {
     super(remedy ? `${reason} ${remedy}` : reason);
     this.name = 'RotationFailure';
   }

@@ -1,6 +1,6 @@
 import { AstraClient } from './astra-client';
 import { DEFAULT_INVOCATION_MS, endpointSetting, readConfig } from './config';
-import { messageOf, rateLimitRemedy, reasonOf } from './errors';
+import { RotationFailure, messageOf, rateLimitRemedy, reasonOf } from './errors';
 import { Redactor } from './redact';
 import { Rotation, StepName, openRotation, parseEvent } from './rotation';
 import { handleSecretEvent, isSecretEvent, SecretEvent, secretArnOf } from './secret-events';
@@ -49,8 +49,10 @@ export async function handler(event: unknown, context?: InvocationContext): Prom
     writeLogLine(report.toLogLine(outcome, Date.now() - started), redactor);
     for (const alert of report.alerts) writeLogLine(alert, redactor);
   } catch (error) {
-    // A step the rate limit stopped says so whatever call it stopped at, and not the remedy of that call's other failures.
-    const limitedBy = used?.astra.rateLimitedOut ? 'Astra' : used?.store.throttledOut ? 'Secrets Manager' : undefined;
+    // A step the rate limit stopped says so whatever call it stopped at, and not the remedy of that call's other failures;
+    // a remedy that asks a person to act stays.
+    const handsOn = error instanceof RotationFailure && error.handsOn;
+    const limitedBy = handsOn ? undefined : used?.astra.rateLimitedOut ? 'Astra' : used?.store.throttledOut ? 'Secrets Manager' : undefined;
     const what = limitedBy ? `${reasonOf(error)} ${rateLimitRemedy(limitedBy)}` : messageOf(error);
     const message = redactor.redact(`${report.step} of ${report.secretArn} (version ${report.version}) failed: ${what}`);
     writeLogLine(report.toLogLine('failed', Date.now() - started, message), redactor);

@@ -108,7 +108,8 @@ export function noExpiryShownByRecentMint(listed: ReadonlyArray<{ generatedOn?: 
   let newestWithout = Number.NEGATIVE_INFINITY;
   for (const entry of listed) {
     const at = mintedAt(entry);
-    if (entry.tokenExpiry === null && !Number.isNaN(at)) newestWithout = Math.max(newestWithout, at);
+    // A mint dated in the future (a skewed or wrong clock) shows nothing about now.
+    if (entry.tokenExpiry === null && !Number.isNaN(at) && at <= now.getTime()) newestWithout = Math.max(newestWithout, at);
   }
   if (now.getTime() - newestWithout > RECENT_MINT_MS) return false;
   return !listed.some((entry) => entry.tokenExpiry !== null && !(mintedAt(entry) < newestWithout));

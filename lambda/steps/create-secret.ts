@@ -83,7 +83,8 @@ async function revokeIfRotationEnded(rotation: Rotation, authority: Authority, m
   const failed = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
   throw new RotationFailure(`rotation of the secret ended while this step minted (${'found' in answer ? 'rotation is off' : 'the secret is gone'}): `
     + `the new token ${minted.clientId} ${failed.length ? 'could not be revoked' : 'was revoked'}.`,
-  failed.length ? 'Revoke it in the Astra Portal (its description names the secret).' : 'Nothing to do: the rotation was cancelled or the secret deleted.');
+  failed.length ? 'Revoke it in the Astra Portal (its description names the secret).' : 'Nothing to do: the rotation was cancelled or the secret deleted.',
+  failed.length > 0);
 }
 
 async function readCurrent(rotation: Rotation): Promise<AstraSecretValue> {
@@ -192,7 +193,10 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
   }
   // Astra answered this invocation's mint with the full token: that is the proof the rule asks for.
   const leaked = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
+  // Refused for a cause only a person can fix, unless Secrets Manager refused it for the rate (then retrying is all).
+  const handsOn = !rotation.store.throttledOut;
   throw leaked.length
-    ? new RotationFailure(`${reason} Revoking the new token ${minted.clientId} failed too.`, 'Fix the cause (permissions, KMS key, secret size); the next rotation revokes that token by its mark before it mints.')
-    : new RotationFailure(`${reason} The new token ${minted.clientId} was revoked.`, 'Fix the cause (permissions, KMS key, secret size); rotation will be retried.');
+    ? new RotationFailure(`${reason} Revoking the new token ${minted.clientId} failed too.`,
+      'Fix the cause (permissions, KMS key, secret size); the next rotation revokes that token by its mark before it mints.', handsOn)
+    : new RotationFailure(`${reason} The new token ${minted.clientId} was revoked.`, 'Fix the cause (permissions, KMS key, secret size); rotation will be retried.', handsOn);
 }

@@ -92,6 +92,24 @@ describe('GIVEN Astra answers 429 beyond the invocation\'s time, WHEN a step cal
   });
 });
 
+test('GIVEN rotation ended while createSecret minted, WHEN the revocation of the new token is rate-limited out, THEN the step still says to revoke it by hand', async () => {
+  const { arn } = h.adminSecret();
+  const version = h.sm.startRotation(arn);
+  const sm = h.sm as unknown as { put: (input: unknown) => unknown };
+  const put = sm.put.bind(sm);
+  jest.spyOn(sm, 'put').mockImplementationOnce((input) => {
+    const result = put(input);
+    h.sm.secrets.get(arn)!.rotationEnabled = false;
+    return result;
+  });
+  h.astra.fail({ method: 'DELETE', path: REVOKE, ...RATE_LIMITED });
+  const error = String(await h.step('createSecret', arn, version).catch((e: Error) => e));
+  const minted = h.astra.everIssued[h.astra.everIssued.length - 1];
+  expect(h.astra.isLive(minted.clientId)).toBe(true);
+  expect(error).toMatch(/could not be revoked.*Revoke it in the Astra Portal/);
+  expect(error).not.toContain(rateLimitRemedy('Astra'));
+});
+
 describe('Secrets Manager throttling', () => {
   const THROTTLED = () => awsError('ThrottlingException', 'Rate exceeded', 'client', 400);
 

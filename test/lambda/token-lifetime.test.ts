@@ -1,4 +1,4 @@
-import { checkLifetimeFloor, expiresBeforeReplacement, tokenNeed } from '../../lambda/token-lifetime';
+import { checkLifetimeFloor, expiresBeforeReplacement, tokenNeed, noExpiryShownByRecentMint } from '../../lambda/token-lifetime';
 import { tokenLifetimeFloor } from '../../src/shared/token-grace';
 
 const NOW = new Date('2026-03-01T10:00:00Z');
@@ -113,5 +113,21 @@ describe('expiresBeforeReplacement', () => {
   test('an expiry at or after the need, or no need known: no alert', () => {
     expect(expiresBeforeReplacement(where, at('2026-04-30T14:00:00Z'), need)).toBeUndefined();
     expect(expiresBeforeReplacement(where, at('2026-03-02T10:00:00Z'), {})).toBeUndefined();
+  });
+});
+
+describe('noExpiryShownByRecentMint', () => {
+  const now = new Date('2026-12-03T08:00:00Z');
+  const later = (minutes: number) => new Date(now.getTime() + minutes * 60_000).toISOString();
+
+  test('GIVEN a token minted within the hour without an expiry and none with one since, THEN the org sets none', () => {
+    const listed = [{ generatedOn: later(-10), tokenExpiry: null }, { generatedOn: later(-90), tokenExpiry: later(600) }];
+    expect(noExpiryShownByRecentMint(listed, now)).toBe(true);
+  });
+
+  test('GIVEN the only token without an expiry dated in the future (a skewed clock), THEN nothing is shown', () => {
+    const listed = [{ generatedOn: later(30), tokenExpiry: null }, { generatedOn: later(-5), tokenExpiry: later(600) }];
+    expect(noExpiryShownByRecentMint(listed, now)).toBe(false);
+    expect(noExpiryShownByRecentMint([{ generatedOn: later(30), tokenExpiry: null }], now)).toBe(false);
   });
 });
