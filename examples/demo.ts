@@ -7,6 +7,7 @@ import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { app } from './app';
+import { ROLE_ID_TAG } from '../src/shared/secret-tags';
 import { CfnTemplate, functionAssetDir, readTemplate } from '../test/consumer/support/cloud-assembly';
 import { AstraEmulator } from '../test/e2e/harness/astra-emulator';
 import { FunctionHost } from '../test/e2e/harness/function-host';
@@ -56,7 +57,10 @@ async function main(): Promise<void> {
   const moto = await startMoto();
   const emulator = await AstraEmulator.start(SPEC_PATH);
   // The app's role UUIDs exist in the emulated org: the admin-minted token reads data, the self-rotating one may mint.
-  const secrets = Object.values(template).filter((r) => r.Type === 'AWS::SecretsManager::Secret').map((r) => r.Properties!);
+  // The token secrets: those bound to a role (the teardown's escrow is a secret too).
+  const secrets = Object.values(template)
+    .filter((r) => r.Type === 'AWS::SecretsManager::Secret' && JSON.stringify(r.Properties?.Tags ?? []).includes(ROLE_ID_TAG))
+    .map((r) => r.Properties!);
   const env: Record<string, string> = {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIADEMODUMMY0000000',

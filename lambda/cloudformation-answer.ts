@@ -42,14 +42,19 @@ export interface CloudFormationAnswer {
   readonly LogicalResourceId: string;
 }
 
-/** The answer CloudFormation waits for, PUT to the pre-signed URL; always SUCCESS, so a deletion is never blocked. */
-export async function answerCloudFormation(request: CloudFormationAnswer, physicalId: string, reason: string, redactor: Redactor): Promise<void> {
+/**
+ * The answer CloudFormation waits for, PUT to the pre-signed URL. SUCCESS but for one case (teardown.ts): a secret
+ * CloudFormation is deleting that Secrets Manager will not delete, whose tokens must stay live with it.
+ */
+export async function answerCloudFormation(
+  request: CloudFormationAnswer, physicalId: string, reason: string, redactor: Redactor, status: 'SUCCESS' | 'FAILED' = 'SUCCESS',
+): Promise<void> {
   if (!isCloudFormationResponseUrl(request.ResponseURL, request.StackId)) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: 'not answered', error: 'the ResponseURL is not a CloudFormation response URL (https on its S3 response host)' }, redactor);
     return;
   }
   const body = JSON.stringify({
-    Status: 'SUCCESS',
+    Status: status,
     Reason: redactor.redact(reason).slice(0, 1000),
     PhysicalResourceId: physicalId,
     StackId: request.StackId,

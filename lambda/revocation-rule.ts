@@ -156,6 +156,17 @@ export class HeldTokens implements TokenLookup {
     return this;
   }
 
+  /** Every full token found so far, by clientId. */
+  public known(): Array<{ clientId: string; token: string; versionId: string }> {
+    return [...this.byClientId].map(([clientId, held]) => ({ clientId, ...held }));
+  }
+
+  /** Reads every version a pending revocation names now, while the secret exists (the teardown deletes it next). */
+  public async readHinted(): Promise<this> {
+    for (const clientId of Object.keys(this.hints)) await this.tokenOf(clientId);
+    return this;
+  }
+
   public async tokenOf(clientId: string): Promise<{ token: string; versionId: string } | undefined> {
     const known = this.byClientId.get(clientId);
     if (known) return known;

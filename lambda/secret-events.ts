@@ -73,9 +73,20 @@ export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDep
   if (kind === 'DeleteSecret' && (event.detail.sourceIPAddress === CLOUDFORMATION || event.detail.userIdentity?.invokedBy === CLOUDFORMATION)) {
     return letGo('CloudFormation deleted it (its stack\'s token teardown revokes the tokens)');
   }
+  // The teardown deletes a secret CloudFormation is deleting before it revokes its tokens: the function's own session.
+  if (kind === 'DeleteSecret' && deletedByThisFunction(event.detail.userIdentity?.arn, deps.functionArn)) {
+    return letGo('the rotation function deleted it (its stack\'s token teardown, which revokes the tokens)');
+  }
   if (why) return letGo(why);
   const alert = kind === 'RotationFailed' ? rotationFailedAlert(secretArn, event) : deletedAlert(secretArn, event);
   writeLogLine({ level: 'ERROR', ...base, ...alert }, redactor);
+}
+
+/** Whether CloudTrail's caller is this function's role session (Lambda names the session after the function). */
+function deletedByThisFunction(callerArn: string | undefined, functionArn: string | undefined): boolean {
+  const functionName = functionArn?.split(':')[6];
+  const session = /^arn:[^:]+:sts::\d+:assumed-role\/[^/]+\/(.+)$/.exec(callerArn ?? '')?.[1];
+  return !!functionName && session === functionName;
 }
 
 /** Why the secret is not this function's to report on; undefined when it is. */

@@ -1,4 +1,5 @@
 import {
+  DeleteSecretCommand,
   DescribeSecretCommand,
   DescribeSecretCommandOutput,
   GetSecretValueCommand,
@@ -33,6 +34,11 @@ export class PutFailure extends RotationFailure {
 export type Description =
   | { readonly found: DescribeSecretCommandOutput }
   | { readonly missing: 'not-found' | 'access-denied' };
+
+/** What DeleteSecret did: the secret is gone (now or before), or the role may not delete it, or it cannot be deleted. */
+export type Deletion =
+  | { readonly deleted: 'now' | 'already-gone' }
+  | { readonly refused: 'access-denied' | 'cannot-delete'; readonly why: string };
 
 /** The version that holds `stage`, from DescribeSecret's VersionIdsToStages. */
 export function versionWithStage(versions: Record<string, string[]> | undefined, stage: string): string | undefined {
@@ -130,6 +136,30 @@ export class SecretStore {
       const answer = error as { $fault?: unknown; $metadata?: { httpStatusCode?: number } };
       const status = answer.$metadata?.httpStatusCode;
       throw new PutFailure(failure.reason, failure.remedy, answer.$fault === 'client' && status !== undefined && status >= 400 && status < 500);
+    }
+  }
+
+  /** A value that becomes AWSCURRENT at once (the teardown's escrow; never a managed secret). */
+  public async putCurrent(secretId: string, secretString: string): Promise<void> {
+    await this.run('PutSecretValue(AWSCURRENT)', secretId, () => this.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString })));
+  }
+
+  /**
+   * DeleteSecret with no recovery window, as CloudFormation deletes a secret. A secret already gone counts as deleted (a
+   * retry after a lost answer finds it so); a refusal says whether the role lacks the right or the secret cannot go
+   * (replicas, a resource policy, a pending operation), for CloudFormation's own deletion then fails the same way.
+   */
+  public async deleteForever(secretId: string): Promise<Deletion> {
+    try {
+      await this.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }));
+      return { deleted: 'now' };
+    } catch (error) {
+      if (isNotFound(error)) return { deleted: 'already-gone' };
+      const name = (error as { name?: unknown } | undefined)?.name;
+      const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+      if (name === 'AccessDeniedException') return { refused: 'access-denied', why: messageOf(error) };
+      if (!isThrottling(error) && status !== undefined && status >= 400 && status < 500) return { refused: 'cannot-delete', why: messageOf(error) };
+      throw smFailure('DeleteSecret', secretId, error);
     }
   }
 

@@ -9,9 +9,10 @@ import { AstraApiError, messageOf } from './errors';
 import { Redactor } from './redact';
 import { HeldTokens, markedAsSecrets, revokeOwned } from './revocation-rule';
 import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from './secret-store';
-import { AstraSecretValue, parseSecretString } from './secret-value';
+import { parseSecretString } from './secret-value';
 import { StepReport, writeLogLine } from './step-report';
 import { markedTokens } from './sweep';
+import { EscrowEntry, TeardownEscrow } from './teardown-escrow';
 import { TimeBudget } from './time-budget';
 import { TOKEN_ALERTS } from '../src/shared/token-alerts';
 
@@ -73,14 +74,20 @@ export async function handleTeardown(event: CustomResourceEvent, makeDeps: () =>
   const physicalId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-${event.RequestId}`;
   const listed = listedSecretArns(event.ResourceProperties);
   let reason: string;
+  let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
   try {
     reason = await tearDown(event, listed, makeDeps(), redactor);
   } catch (error) {
     if (error instanceof ContinueLater) throw error;
-    reason = `teardown failed: ${messageOf(error)}`;
-    writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason, 'may be being deleted by CloudFormation, but'), redactor);
+    if (error instanceof TeardownBlocked) {
+      reason = error.message;
+      status = 'FAILED';
+    } else {
+      reason = `teardown failed: ${messageOf(error)}`;
+      writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason, 'may be being deleted by CloudFormation, but'), redactor);
+    }
   }
-  await answerCloudFormation(event, physicalId, reason, redactor);
+  await answerCloudFormation(event, physicalId, reason, redactor, status);
 }
 
 async function tearDown(event: CustomResourceEvent, listed: string[], deps: TeardownDeps, redactor: Redactor): Promise<string> {
@@ -117,17 +124,25 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // against what this operation removes, replaces or creates (end-of-life.ts).
   const wholeStack = confirmed.phase === 'stack-deletion' || confirmed.phase === 'create-rollback';
   const candidates = wholeStack ? declaredSecretArns(state, event.LogicalResourceId) : listed;
+  const escrow = await openEscrow(state, event.LogicalResourceId, deps, redactor);
   const plans: SecretPlan[] = [];
-  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor));
+  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow.entries));
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
   const lists = new OrgTokenLists(deps.astra);
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
   const adminTokens = new Map<string, Promise<Authority>>();
   const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
+  // Secrets that stay (their deletion was refused), and whose admin must therefore stay able to revoke their tokens.
+  const staying = new Map<string, string | undefined>();
+  // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
+  const inFlight = new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p]));
   const run = async (plan: GoingSecret) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
-    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await revokeSecretTokens(plan, deps, report, lists, adminTokens) : OUT_OF_TIME;
+    const outcome = deps.budget.allows(deps.config.httpTimeoutMs)
+      ? await deleteThenRevoke(plan, { deps, report, lists, adminTokens, escrow: escrow.escrow, withoutEscrow: escrow.unreadable ? 'the escrow could not be read' : 'the stack declares no escrow for this teardown', inFlight, staying })
+      : OUT_OF_TIME;
+    if (!UNFINISHED.has(outcome)) inFlight.delete(plan.arn);
     return { plan, report, outcome, durationMs: Date.now() - started };
   };
   const chained = leavesFirst(going);
@@ -147,17 +162,24 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   }
   for (const plan of deferred) results.push(await run(plan));
   // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
-  // the secrets still exist), while the operation is young enough for CloudFormation to wait for it.
-  // Revocations that failed with less than two calls' time left failed for lack of it (a 429 not retried in time).
+  // the secrets not yet deleted still exist, the others are in the escrow), while the operation is young enough for
+  // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
   const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
-  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
-  if (unfinished.length > 0 && state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS) {
+  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || r.outcome === DELETION_UNANSWERED
+    || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
+  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
+  if (unfinished.length > 0 && young) {
+    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor);
     for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
+  // A refused deletion fails the request, so that the teardown outlives it: CloudFormation's own deletion of that secret
+  // fails the same way, and the deletion retried once the cause is fixed finds the teardown to revoke the tokens then.
+  await keepInEscrow(escrow.escrow, staying.size > 0 ? [...inFlight.values()] : [], redactor);
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results) {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
+    if (staying.has(plan.arn)) continue;
     const notProven = report.revocationsRefused.map((r) => r.clientId);
     if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
       left.push(plan.arn);
@@ -170,8 +192,22 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       writeLogLine(leftLiveAlert(plan.arn, [], plan.leftLive), redactor);
     }
   }
-  return `${confirmed.phase}: ${going.length} of ${candidates.length} secrets deleted by CloudFormation, ${going.length - left.length} with every token revoked`
+  if (escrow.unreadable) {
+    writeLogLine(leftLiveAlert('(secrets an earlier attempt of this request deleted)', [], escrow.unreadable), redactor);
+  }
+  // Secrets an earlier attempt of this request deleted and finished: gone, and no longer in the escrow.
+  const earlier = plans.filter((p) => 'stays' in p && p.stays === GONE).length;
+  const summary = `${confirmed.phase}: ${going.length - staying.size + earlier} of ${candidates.length} secrets deleted`
+    + (earlier ? ` (${earlier} by an earlier attempt)` : '')
+    + `, ${going.length - left.length - staying.size} with every token revoked in this attempt`
     + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
+  if (staying.size > 0) {
+    throw new TeardownBlocked(`${summary}; not deleted, so their tokens stay live: ${[...staying.keys()].join(', ')}. `
+      + 'Secrets Manager refused to delete them (see the function\'s log: replicas, a resource policy, a pending operation); '
+      + 'CloudFormation\'s own deletion would fail the same way. Remove the cause and retry: the teardown then revokes their tokens. '
+      + 'Retaining this resource instead leaves their tokens live.');
+  }
+  return summary;
 }
 
 const OUT_OF_TIME = 'left live: the invocation ran out of time before this secret';
@@ -185,6 +221,14 @@ const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates,
  * ServiceTimeout (15 minutes).
  */
 export const CONTINUATION_WINDOW_MS = 8 * 60_000;
+
+const GONE = 'gone';
+const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
+/** Outcomes after which a secret the function deleted (or may have) still has tokens to revoke: its escrow entry stays. */
+const UNFINISHED = new Set([OUT_OF_TIME, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED]);
+
+/** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
+class TeardownBlocked extends Error {}
 
 /** The authority no longer authenticates (revoked by an earlier attempt, along an admin chain, or by hand). */
 class DeadAuthority extends Error {}
@@ -274,19 +318,18 @@ class OrgTokenLists {
   }
 }
 
-interface GoingSecret {
-  readonly arn: string;
+interface GoingSecret extends EscrowEntry {
   readonly going: true;
-  readonly adminSecretArn?: string;
-  readonly current?: AstraSecretValue;
-  readonly previous?: AstraSecretValue;
-  readonly versions: { readonly current?: string; readonly previous?: string };
+  /** Deleted already, by this function (now or in an earlier attempt): its escrow entry is what is left of it. */
+  deleted: boolean;
 }
 
 type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string } | { readonly arn: string; readonly leftLive: string };
 
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
-async function planFor(arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor): Promise<SecretPlan> {
+async function planFor(
+  arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: readonly EscrowEntry[],
+): Promise<SecretPlan> {
   const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
   /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
   const successorCreated = async (tags: SecretTags): Promise<Date | undefined> => {
@@ -307,9 +350,12 @@ async function planFor(arn: string, phase: CommittedPhase, state: StackState, de
     return { arn, leftLive: `the secret could not be described (${messageOf(error)})` };
   }
   if ('missing' in answer) {
+    const entry = escrowed.find((e) => e.arn === arn);
+    // Deleted by an earlier attempt of this teardown, which escrowed what its revocation needs before it did.
+    if (answer.missing === 'not-found' && entry) return { ...entry, going: true, deleted: true };
     if (answer.missing === 'not-found') {
       log('skipped: the secret no longer exists');
-      return { arn, stays: 'gone' };
+      return { arn, stays: GONE };
     }
     return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
   }
@@ -338,10 +384,40 @@ async function planFor(arn: string, phase: CommittedPhase, state: StackState, de
       return text ? parseSecretString(text, stage, redactor) : undefined;
     };
     const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
-    return { arn, going: true, adminSecretArn, current, previous, versions };
+    // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
+    const held = await new HeldTokens(deps.store, arn, redactor, current?.pendingRevocationVersions)
+      .add(current, versions.current).add(previous, versions.previous).readHinted();
+    return { arn, going: true, deleted: false, adminSecretArn, current, previous, versions, held: held.known() };
   } catch (error) {
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
     return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
+  }
+}
+
+/**
+ * The teardown's escrow, as the stack's template declares it (its `Escrow` property, resolved through the stack), and
+ * the entries an earlier attempt left there. Never from the request. A teardown the template no longer declares (its
+ * function left the stack) has none: its secrets' tokens are revoked before CloudFormation deletes them.
+ */
+async function openEscrow(state: StackState, logicalId: string, deps: TeardownDeps, redactor: Redactor):
+Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly unreadable?: string }> {
+  const ref = ((state.template.Resources?.[logicalId]?.Properties?.Escrow ?? {}) as { Ref?: unknown }).Ref;
+  const arn = typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
+  if (!arn) return { entries: [] };
+  const escrow = new TeardownEscrow(deps.store, arn, redactor);
+  try {
+    return { escrow, entries: await escrow.read() };
+  } catch (error) {
+    return { entries: [], unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
+  }
+}
+
+/** The escrow's final content for this attempt; a failure leaves the entries of the attempt before, and says so. */
+async function keepInEscrow(escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor): Promise<void> {
+  try {
+    await escrow?.write(entries);
+  } catch (error) {
+    writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
   }
 }
 
@@ -374,6 +450,65 @@ export function leavesFirst<T extends { readonly arn: string; readonly adminSecr
   };
   for (const s of secrets) visit(s);
   return ordered;
+}
+
+
+interface TeardownRun {
+  readonly deps: TeardownDeps;
+  readonly report: StepReport;
+  readonly lists: OrgTokenLists;
+  readonly adminTokens: Map<string, Promise<Authority>>;
+  readonly escrow?: TeardownEscrow;
+  /** Why there is no escrow to use, when there is none. */
+  readonly withoutEscrow: string;
+  /** The secrets the function deleted whose revocation is not over: what the escrow must hold. */
+  readonly inFlight: Map<string, GoingSecret>;
+  /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
+  readonly staying: Map<string, string | undefined>;
+}
+
+/**
+ * The order that leaves no secret with a dead token: the secret goes first, then its tokens. What the revocation needs
+ * goes into the escrow before the deletion, so a kill in between loses nothing. A secret Secrets Manager will not
+ * delete stays with its tokens live (CloudFormation's deletion of it fails the same way), and so does an admin secret
+ * it needs. Without an escrow, or where the role may not delete the secret, the tokens are revoked first and
+ * CloudFormation deletes the secret afterwards, as before the escrow existed.
+ */
+async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<string> {
+  const { deps, report, lists, adminTokens, escrow, withoutEscrow, inFlight, staying } = run;
+  const needed = [...staying].find(([, admin]) => admin === plan.arn)?.[0];
+  if (needed) {
+    staying.set(plan.arn, plan.adminSecretArn);
+    return `left live: it stays, for the secret ${needed} it mints for stays with live tokens`;
+  }
+  if (!plan.deleted) {
+    const revokeFirst = (why: string) => {
+      writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
+      return revokeSecretTokens(plan, deps, report, lists, adminTokens);
+    };
+    if (!escrow) return revokeFirst(withoutEscrow);
+    try {
+      await escrow.write([...inFlight.values(), plan]);
+    } catch (error) {
+      return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
+    }
+    inFlight.set(plan.arn, plan);
+    let deletion;
+    try {
+      deletion = await deps.store.deleteForever(plan.arn);
+    } catch (error) {
+      report.revocationFailures.push({ clientId: '(none: the secret\'s deletion)', reason: deps.redactor.redact(messageOf(error)) });
+      return DELETION_UNANSWERED;
+    }
+    if ('refused' in deletion) {
+      inFlight.delete(plan.arn);
+      if (deletion.refused === 'access-denied') return revokeFirst(`the function may not delete it (${deletion.why})`);
+      staying.set(plan.arn, plan.adminSecretArn);
+      return `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens`;
+    }
+    plan.deleted = true;
+  }
+  return revokeSecretTokens(plan, deps, report, lists, adminTokens);
 }
 
 /**
@@ -409,8 +544,8 @@ async function revokeSecretTokens(
     return left.length === 0 ? 'revoked: nothing of the secret is live any more'
       : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
   }
-  const held = new HeldTokens(deps.store, plan.arn, deps.redactor, plan.current?.pendingRevocationVersions)
-    .add(plan.current, plan.versions.current).add(plan.previous, plan.versions.previous);
+  const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
+  for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];

@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { acknowledgeRegionalRuntime } from './rotation-runtime';
 import { ASTRA_API_URLS } from './shared/astra-api-urls';
+import { DELETION_POLICY_TAG } from './shared/secret-tags';
 import { TokenTeardown } from './token-teardown';
 
 /** The settings that decide whether two secrets can share one rotation function. */
@@ -193,10 +194,21 @@ export class RotationFunction extends Construct {
       resources: [stackSecrets],
       conditions: { StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': Aws.STACK_ID } },
     }));
+    // The teardown deletes a secret CloudFormation is deleting before it revokes its tokens (lambda/teardown.ts): only
+    // secrets of this stack that this construct tagged with their DeletionPolicy.
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['secretsmanager:DeleteSecret'],
+      resources: [stackSecrets],
+      conditions: {
+        StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': Aws.STACK_ID },
+        StringLike: { [`secretsmanager:ResourceTag/${DELETION_POLICY_TAG}`]: '*' },
+      },
+    }));
     acknowledgeNagFindings(this.role.node.findChild('DefaultPolicy'), [{
       id: 'AwsSolutions-IAM5',
-      reason: 'Read-only, and only secrets that CloudFormation tagged as this stack\'s (aws:cloudformation:stack-id, a tag users '
-        + 'cannot write): the teardown must read a secret CloudFormation is deleting after the update has narrowed the ARN list.',
+      reason: 'Only secrets that CloudFormation tagged as this stack\'s (aws:cloudformation:stack-id, a tag users cannot write): '
+        + 'the teardown must read a secret CloudFormation is deleting after the update has narrowed the ARN list, and deletes '
+        + 'only secrets this construct manages (its DeletionPolicy tag), when CloudFormation has committed to deleting them.',
       appliesTo: ['Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*'],
     }]);
   }

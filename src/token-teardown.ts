@@ -1,5 +1,9 @@
-import { CfnResource, CustomResource, Duration, IResolvable, Lazy, RemovalPolicy, aws_lambda as lambda } from 'aws-cdk-lib';
+import {
+  CfnResource, CustomResource, Duration, IResolvable, Lazy, RemovalPolicy, SecretValue, aws_iam as iam, aws_lambda as lambda,
+  aws_secretsmanager as secretsmanager,
+} from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
 
 interface TeardownEntry {
   readonly Arn: string;
@@ -11,10 +15,14 @@ interface TeardownEntry {
  * revokes its tokens (lambda/teardown.ts). The list only says which secrets to look at: whether CloudFormation deletes
  * a secret, and with which policy, the function reads from CloudFormation itself, never from these properties.
  *
- * Ordering: the resource depends on the secrets and on the function's role; every rotation schedule of its secrets
- * depends on it. So it exists before the first rotation can mint a token (a failed create rolls back through its
- * Delete), and on a stack deletion the schedules go first (no new rotation starts), then this resource, while the
- * secrets, the function and its role still exist.
+ * Ordering: the resource depends on the secrets, its escrow and the function's role; every rotation schedule of its
+ * secrets depends on it. So it exists before the first rotation can mint a token (a failed create rolls back through
+ * its Delete), and on a stack deletion the schedules go first (no new rotation starts), then this resource, while the
+ * secrets, the escrow, the function and its role still exist.
+ *
+ * The escrow is a secret only the function's role reads and writes: the function deletes a secret CloudFormation is
+ * deleting before it revokes its tokens, so that no secret is ever left with a dead token (a stack deletion that fails
+ * half-way), and the escrow carries what the revocation needs across that deletion.
  */
 export class TokenTeardown extends Construct {
   /** How long CloudFormation waits for the answer before it fails the request (its own default is an hour). */
@@ -24,12 +32,33 @@ export class TokenTeardown extends Construct {
   /** The CloudFormation resource; rotation schedules and other teardowns order themselves on it. */
   public readonly resource: CustomResource;
 
-  constructor(scope: Construct, id: string, fn: lambda.IFunction, role: IConstruct) {
+  /** Holds what revoking a deleted secret's tokens needs until they are revoked (lambda/teardown-escrow.ts). */
+  public readonly escrow: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, fn: lambda.IFunction, role: iam.Role) {
     super(scope, id);
+    this.escrow = new secretsmanager.Secret(this, 'Escrow', {
+      description: 'Astra tokens of secrets being deleted, until the rotation function has revoked them (cdk-astra-token-secret)',
+      // Not a credential: the function replaces it with its own format on first use.
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+      resources: [this.escrow.secretArn],
+    }));
+    acknowledgeNagFindings(this.escrow, [{
+      id: 'AwsSolutions-SMG4',
+      reason: 'Holds other secrets\' tokens only while the function revokes them, and none otherwise: there is no credential of its own to rotate.',
+    }]);
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: fn.functionArn,
       resourceType: 'Custom::AstraTokenTeardown',
-      properties: { Secrets: Lazy.any({ produce: (): IResolvable | TeardownEntry[] => this.secrets }) },
+      properties: {
+        Secrets: Lazy.any({ produce: (): IResolvable | TeardownEntry[] => this.secrets }),
+        // Read by the function from the stack's template, never from the request.
+        Escrow: this.escrow.secretArn,
+      },
       removalPolicy: RemovalPolicy.DESTROY,
       serviceTimeout: TokenTeardown.SERVICE_TIMEOUT,
     });

@@ -125,6 +125,13 @@ describe('the rotation role', () => {
       // The teardown's reads (test/construct/token-teardown.test.ts): its own stack, and the stack's secrets by CloudFormation's tag.
       expect.objectContaining({ Action: expect.arrayContaining(['cloudformation:DescribeStacks']), Resource: { Ref: 'AWS::StackId' } }),
       expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Condition: expect.anything() }),
+      // The teardown deletes what CloudFormation is deleting before it revokes: the stack's secrets this construct tagged.
+      expect.objectContaining({ Action: 'secretsmanager:DeleteSecret', Condition: expect.anything() }),
+      {
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        Effect: 'Allow',
+        Resource: { Ref: expect.stringMatching(/^AstraTokenRotationTokenTeardownEscrow/) },
+      },
       { Action: SECRET_ACTIONS, Effect: 'Allow', Resource: { Ref: expect.stringMatching(/^TokenSecret/) } },
     ]);
   });
@@ -172,9 +179,10 @@ describe('the rotation role', () => {
     const stack = newStack();
     new AstraTokenSecret(stack, 'A', { roleId: ROLE_ID, adminSecret: new secretsmanager.Secret(stack, 'Admin') });
     new AstraTokenSecret(stack, 'B', { roleId: ROLE_ID });
-    const text = JSON.stringify(policyStatements(Template.fromStack(stack)));
+    const statements = policyStatements(Template.fromStack(stack));
+    const text = JSON.stringify(statements);
     expect(text).not.toContain('GetRandomPassword');
-    expect(text).not.toContain('"*"');
+    expect(statements.flatMap((s: { Resource: unknown }) => [s.Resource].flat())).not.toContain('*');
     expect(text).not.toMatch(/secretsmanager:\*/);
   });
 });

@@ -16,7 +16,7 @@ test('secrets with the same settings share one function, role and invoke permiss
   template.resourceCountIs('AWS::Lambda::Permission', 1);
   expect(a.rotationFunction).toBe(b.rotationFunction);
   const statements: any[] = Object.values(template.findResources('AWS::IAM::Policy'))[0].Properties.PolicyDocument.Statement;
-  expect(statements.find((s) => s.Action.includes?.('secretsmanager:PutSecretValue')).Resource).toEqual([
+  expect(statements.find((s) => s.Action.includes?.('secretsmanager:UpdateSecretVersionStage')).Resource).toEqual([
     { Ref: expect.stringMatching(/^ASecret/) },
     { Ref: expect.stringMatching(/^BSecret/) },
   ]);
@@ -41,11 +41,12 @@ test('a stack with 100 AstraTokenSecrets synthesizes with one rotation function'
   }
   const template = Template.fromStack(stack);
   template.resourceCountIs('AWS::Lambda::Function', 1);
-  template.resourceCountIs('AWS::SecretsManager::Secret', 100);
+  // 100 managed secrets and the teardown's escrow.
+  template.resourceCountIs('AWS::SecretsManager::Secret', 101);
   template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 100);
   // aws-cdk-lib moves what exceeds IAM's inline policy size into a customer-managed overflow policy.
   template.resourceCountIs('AWS::IAM::Policy', 1);
   template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
-  // 2 per secret + function, role, 2 policies, log group, permission and token teardown: far below CloudFormation's 500.
-  expect(Object.keys(template.toJSON().Resources)).toHaveLength(207);
+  // 2 per secret + function, role, 2 policies, log group, permission, token teardown and its escrow: far below 500.
+  expect(Object.keys(template.toJSON().Resources)).toHaveLength(208);
 });

@@ -109,6 +109,34 @@ describe('token teardown: one custom resource per rotation function', () => {
     expect(count(3) - count(1)).toBe(4);
   });
 
+  test('has an escrow of its own, named by the teardown, that only the function reads and writes, deleted with the stack', () => {
+    // GIVEN / WHEN
+    const template = newTemplate();
+    // THEN
+    const escrows = template.findResources('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('until the rotation function has revoked them') } });
+    const [escrowId] = Object.keys(escrows);
+    expect(Object.keys(escrows)).toHaveLength(1);
+    expect(escrows[escrowId]).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    template.hasResourceProperties(TEARDOWN, { Escrow: { Ref: escrowId } });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const onEscrow = statements.filter((st: { Resource: unknown }) => JSON.stringify(st.Resource) === JSON.stringify({ Ref: escrowId }));
+    expect(onEscrow).toEqual([{ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Effect: 'Allow', Resource: { Ref: escrowId } }]);
+  });
+
+  test('may delete only the stack\'s secrets that this construct tagged with their DeletionPolicy', () => {
+    const template = newTemplate();
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((st: { Action: unknown }) => JSON.stringify(st.Action).includes('DeleteSecret'))).toEqual([{
+      Action: 'secretsmanager:DeleteSecret',
+      Condition: {
+        StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } },
+        StringLike: { [`secretsmanager:ResourceTag/${POLICY_TAG}`]: '*' },
+      },
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:*']] },
+    }]);
+  });
+
   test('reads exactly its own stack through CloudFormation, and the stack\'s own secrets by CloudFormation\'s tag, read-only', () => {
     const stack = newStack();
     new AstraTokenSecret(stack, 'Token', { roleId: ROLE_ID, adminSecret: new secretsmanager.Secret(stack, 'Admin') });
@@ -126,7 +154,10 @@ describe('token teardown: one custom resource per rotation function', () => {
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:*']] },
     });
     const writes = statements.filter((s: { Action: string | string[] }) => [s.Action].flat().some((a) => /^secretsmanager:(Put|Update)/.test(a)));
-    expect(writes.map((s: { Resource: unknown }) => s.Resource)).toEqual([{ Ref: expect.stringMatching(/^TokenSecret/) }]);
+    expect(writes.map((s: { Resource: unknown }) => s.Resource)).toEqual([
+      { Ref: expect.stringMatching(/^AstraTokenRotationTokenTeardownEscrow/) },
+      { Ref: expect.stringMatching(/^TokenSecret/) },
+    ]);
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STACK_ID: { Ref: 'AWS::StackId' } }) } });
   });
 });

@@ -78,8 +78,8 @@ describe.each([
     const template = Template.fromJSON(readTemplate(synthesized().synth.cdkOut, CONSUMER_STACK));
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
-    // The app's admin secret and the two token secrets.
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    // The app's admin secret, the two token secrets and the teardown's escrow.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'astra/self-rotating' });
   });
 

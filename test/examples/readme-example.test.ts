@@ -21,7 +21,8 @@ test('GIVEN the README\'s example, WHEN it is synthesized, THEN it holds one tok
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { token } = require('../../examples/minimal');
   const template = Template.fromStack(Stack.of(token));
-  template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  // The token secret and the teardown's escrow.
+  template.resourceCountIs('AWS::SecretsManager::Secret', 2);
   template.hasResourceProperties('AWS::SecretsManager::Secret', {
     Tags: Match.arrayWith([
       Match.objectLike({ Key: 'astra-token-secret:admin-secret-arn' }),

@@ -75,6 +75,19 @@ describe('deletions', () => {
   });
 
   test.each([
+    ['this function\'s role session (the teardown deletes before it revokes)', 'arn:aws:sts::123456789012:assumed-role/AstraTokenRotationRole/rotation', 'INFO'],
+    ['another session of the same role', 'arn:aws:sts::123456789012:assumed-role/AstraTokenRotationRole/someone', 'ERROR'],
+    ['a person', 'arn:aws:iam::123456789012:user/rotation', 'ERROR'],
+  ])('deleted by %s: no alert only for the function itself', async (_, callerArn, level) => {
+    const { arn } = h.selfSecret();
+    h.sm.failNext('DescribeSecret', awsError('ResourceNotFoundException', 'Secrets Manager can\'t find the specified secret.', 'client'));
+    await handler(deleteSecret(arn, { userIdentity: { arn: callerArn } }), context);
+    expect(h.lastLine()).toMatchObject(level === 'INFO'
+      ? { level, outcome: expect.stringMatching(/^ignored: the rotation function deleted it/) }
+      : { level, alert: 'ManagedSecretDeletedOutsideStack' });
+  });
+
+  test.each([
     ['a person', {}],
     ['CloudFormation', { sourceIPAddress: 'cloudformation.amazonaws.com' }],
   ])('claimed by %s about a secret Secrets Manager shows live: forged or misdirected, an ERROR alert, nothing done', async (_, detail) => {

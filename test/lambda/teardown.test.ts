@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { ADMIN_ROLE, APP_ROLE } from './support/fake-astra';
 import { FakeStack, STACK_ID, TEARDOWN_ID } from './support/fake-cloudformation';
 import { awsError } from './support/fake-secrets-manager';
@@ -338,7 +339,7 @@ describe('the teardown request, served by the handler', () => {
     expect(h.astra.tokens.size).toBe(before);
     expect(alerts).toEqual([]);
     // A stack deletion takes the teardown's secrets from the template: the foreign one the request named is not looked at.
-    expect(answer.Reason).toMatch(/0 of 1 secrets deleted by CloudFormation/);
+    expect(answer.Reason).toMatch(/0 of 1 secrets deleted/);
     expect(h.lines().some((l) => l.step === 'teardown' && l.secretArn === foreign)).toBe(false);
   });
 
@@ -349,10 +350,13 @@ describe('the teardown request, served by the handler', () => {
     stack.removeFromTemplate('Removed');
     stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     stack.teardown('teardown-2');
+    const removedToken = h.sm.valueAt(removed, 'AWSCURRENT').clientID;
     const { answer, alerts } = await send('Delete', [removed, staying], { physicalId: 'teardown-1' });
     expect(alerts).toEqual([]);
-    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted by CloudFormation, 1 with every token revoked/);
-    expect(h.astra.isLive(h.sm.valueAt(removed, 'AWSCURRENT').clientID)).toBe(false);
+    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted, 1 with every token revoked/);
+    expect(h.astra.isLive(removedToken)).toBe(false);
+    expect(h.sm.secrets.has(removed)).toBe(false);
+    expect(h.sm.secrets.has(staying)).toBe(true);
     for (const c of stayingTokens) expect(h.astra.isLive(c)).toBe(true);
   });
 
@@ -371,9 +375,10 @@ describe('the teardown request, served by the handler', () => {
     stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     stack.teardown('teardown-2');
     const liveOfEarlier = h.sm.valueAt(earlier, 'AWSCURRENT').clientID;
+    const oldToken = h.sm.valueAt(old, 'AWSCURRENT').clientID;
     const { answer } = await send('Delete', [old, earlier], { physicalId: 'teardown-1' });
-    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted by CloudFormation, 1 with every token revoked/);
-    expect(h.astra.isLive(h.sm.valueAt(old, 'AWSCURRENT').clientID)).toBe(false);
+    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted, 1 with every token revoked/);
+    expect(h.astra.isLive(oldToken)).toBe(false);
     expect(h.astra.isLive(liveOfEarlier)).toBe(true);
     expect(h.lines().find((l) => l.step === 'teardown' && l.secretArn === earlier)!.outcome).toMatch(/not replaced by this operation/);
   });
@@ -412,10 +417,114 @@ describe('the teardown request, served by the handler', () => {
     stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     stack.teardown('teardown-2');
     const liveOfEarlier = h.sm.valueAt(earlier, 'AWSCURRENT').clientID;
+    const oldToken = h.sm.valueAt(old, 'AWSCURRENT').clientID;
     const { alerts } = await send('Delete', [earlier, old], { physicalId: 'forged-former-id' });
     expect(h.astra.isLive(liveOfEarlier)).toBe(true);
-    expect(h.astra.isLive(h.sm.valueAt(old, 'AWSCURRENT').clientID)).toBe(false);
+    expect(h.sm.secrets.has(earlier)).toBe(true);
+    expect(h.astra.isLive(oldToken)).toBe(false);
     expect(alerts).toEqual([expect.objectContaining({ secretArn: earlier, message: expect.stringMatching(/kept it on replacement/) })]);
+  });
+
+  test('the secret goes first, then its tokens: DeleteSecret precedes every revocation, and the escrow is empty afterwards', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const order: string[] = [];
+    const astraRequests = h.astra.requests.length;
+    h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+      order.push(`DeleteSecret after ${h.astra.requests.slice(astraRequests).filter((r) => r.method === 'DELETE').length} revocations`);
+      h.sm.secrets.delete(input.SecretId);
+      return {};
+    });
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(order).toEqual(['DeleteSecret after 0 revocations']);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
+    expect(alerts).toEqual([]);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a deletion that commits and loses its answer: the escrow carries the tokens to the retry, which revokes them', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date();
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    h.sm.failNextAfterCommit('DeleteSecret');
+    const requestEvent = { RequestType: 'Delete', ResponseURL: respondTo(), StackId: STACK_ID, RequestId: 'r-lost', LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: 'teardown-1', ResourceProperties: { Secrets: [{ Arn: arn }] } };
+    await expect(handler(requestEvent, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+    expect(h.sm.secrets.has(arn)).toBe(false);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([arn]);
+    expect(JSON.stringify(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT'))).not.toMatch(/clientSecret/);
+    await handler(requestEvent, context());
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) })]);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a secret Secrets Manager will not delete keeps its live tokens, so does the admin secret it needs; FAILED, and the retry finishes', async () => {
+    const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    const other = stack.adopt(await rotatedAdminSecret('other'), 'Other');
+    for (const arn of [mid, leaf]) await h.rotate(arn);
+    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+    const live = { root: h.admin.clientId, mid: h.sm.valueAt(mid, 'AWSCURRENT').clientID, leaf: h.sm.valueAt(leaf, 'AWSCURRENT').clientID };
+    const otherToken = h.sm.valueAt(other, 'AWSCURRENT').clientID;
+    const replicas = awsError('InvalidRequestException', 'You can\'t delete secret leaf because it still has replica regions', 'client', 400);
+    h.sm.failNext('DeleteSecret', replicas, (i) => i.SecretId === leaf);
+    const { answer, alerts } = await send('Delete', [root, mid, leaf, other]);
+    expect(answer).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/not deleted, so their tokens stay live: .*leaf.*mid.*root.*Remove the cause and retry/) });
+    expect(alerts).toEqual([]);
+    for (const arn of [root, mid, leaf]) expect(h.sm.secrets.has(arn)).toBe(true);
+    for (const c of Object.values(live)) expect(h.astra.isLive(c)).toBe(true);
+    expect(h.sm.secrets.has(other)).toBe(false);
+    expect(h.astra.isLive(otherToken)).toBe(false);
+    // The cause removed, CloudFormation's retried deletion sends the Delete again.
+    await send('Delete', [root, mid, leaf, other]);
+    expect(cfn[cfn.length - 1]).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/4 of 4 secrets deleted \(1 by an earlier attempt\)/) });
+    for (const c of Object.values(live)) expect(h.astra.isLive(c)).toBe(false);
+  });
+
+  test.each([
+    ['the role may not delete the secret', () => h.sm.failNext('DeleteSecret', awsError('AccessDeniedException', 'not authorized to perform: secretsmanager:DeleteSecret', 'client', 400)),
+      /the function may not delete it \(.*not authorized/],
+    ['the stack declares no escrow (a template from before it)', () => stack.withoutEscrow(), /declares no escrow/],
+    ['the escrow cannot be written', () => h.sm.failNext('PutSecretValue', awsError('AccessDeniedException', 'not authorized to perform: PutSecretValue', 'client', 400),
+      (i) => i.SecretId === stack.escrowArn), /escrow could not be written/],
+  ])('%s: its tokens are revoked before CloudFormation deletes it, as before the escrow', async (_what, arrange, why) => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    arrange();
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(alerts).toEqual([]);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(why);
+    expect(h.astra.isLive(token)).toBe(false);
+    expect(h.sm.secrets.has(arn)).toBe(true);
+  });
+
+  test('the escrow is evidence of nothing by itself: an entry for a secret that exists, or that this teardown does not list, revokes nothing', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const stranger = h.selfSecret();
+    await h.rotate(stranger.arn);
+    const strangerValue = h.sm.valueAt(stranger.arn, 'AWSCURRENT');
+    // A writer of the escrow names a secret still in the stack (retained) and one outside it, both with live tokens.
+    stack.template.Resources.Secret.DeletionPolicy = 'Retain';
+    const entry = (a: string, value: unknown) => ({ arn: a, current: value, versions: {}, held: [] });
+    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [entry(arn, h.sm.valueAt(arn, 'AWSCURRENT')), entry(arnOf('gone-stranger'), strangerValue)] }), ['AWSCURRENT']);
+    const before = h.astra.tokens.size;
+    const { answer } = await send('Delete', [arn, arnOf('gone-stranger')]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/0 of 1 secrets deleted/) });
+    expect(h.astra.tokens.size).toBe(before);
+    expect(h.sm.secrets.has(arn)).toBe(true);
+  });
+
+  test('an escrow that cannot be read: the secrets are revoked before CloudFormation deletes them, and an alert says earlier deletions may have left tokens', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === stack.escrowArn);
+    const { alerts } = await send('Delete', [arn]);
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', message: expect.stringMatching(/escrow .* could not be read/) })]);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/the escrow could not be read/);
   });
 
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
@@ -506,7 +615,7 @@ describe('the teardown request, served by the handler', () => {
     expect(cfn).toEqual([]);
     expect(h.astra.count('DELETE')).toBeGreaterThan(deletes);
     await handler(requestEvent, context());
-    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/2 with every token revoked/) })]);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/2 of 2 secrets deleted \(1 by an earlier attempt\), 1 with every token revoked/) })]);
     expect([...h.astra.tokens.keys()]).toEqual([h.admin.clientId]);
   });
 

@@ -4,12 +4,13 @@ import type { FakeSecretsManager } from './fake-secrets-manager';
 
 export const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/S/0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7';
 export const TEARDOWN_ID = 'AstraTokenRotationTokenTeardown';
+export const ESCROW_ID = 'AstraTokenRotationTokenTeardownEscrow';
 
 interface TemplateResource {
   Type: string;
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
-  Properties?: { Secrets?: Array<{ Arn: { Ref: string } }> };
+  Properties?: { Secrets?: Array<{ Arn: { Ref: string } }>; Escrow?: { Ref: string } };
 }
 
 /**
@@ -24,6 +25,8 @@ export class FakeStack {
   public readonly resources = new Map<string, { physicalId: string; type: string }>();
   public readonly template: { Resources: Record<string, TemplateResource> } = { Resources: {} };
   public readonly calls: string[] = [];
+  /** The teardown's escrow, as the construct declares it beside the teardown. */
+  public readonly escrowArn: string;
 
   constructor(private readonly sm: FakeSecretsManager) {
     this.mock = mockClient(CloudFormationClient);
@@ -53,6 +56,15 @@ export class FakeStack {
       return { TemplateBody: JSON.stringify(this.template) };
     });
     this.teardown('teardown-1');
+    this.escrowArn = this.sm.create('teardown-escrow', '{}', { rotationEnabled: false });
+    this.resources.set(ESCROW_ID, { physicalId: this.escrowArn, type: 'AWS::SecretsManager::Secret' });
+    this.template.Resources[ESCROW_ID] = { Type: 'AWS::SecretsManager::Secret' };
+    this.template.Resources[TEARDOWN_ID].Properties!.Escrow = { Ref: ESCROW_ID };
+  }
+
+  /** The template of a stack deployed before the escrow existed: the teardown names none. */
+  public withoutEscrow(): void {
+    delete this.template.Resources[TEARDOWN_ID].Properties!.Escrow;
   }
 
   public restore(): void {
@@ -63,7 +75,8 @@ export class FakeStack {
   public teardown(physicalId: string): void {
     this.resources.set(TEARDOWN_ID, { physicalId, type: 'Custom::AstraTokenTeardown' });
     const declared = this.template.Resources[TEARDOWN_ID]?.Properties?.Secrets ?? [];
-    this.template.Resources[TEARDOWN_ID] = { Type: 'Custom::AstraTokenTeardown', Properties: { Secrets: declared } };
+    const escrow = this.template.Resources[TEARDOWN_ID]?.Properties?.Escrow;
+    this.template.Resources[TEARDOWN_ID] = { Type: 'Custom::AstraTokenTeardown', Properties: { Secrets: declared, ...escrow ? { Escrow: escrow } : {} } };
   }
 
   /**

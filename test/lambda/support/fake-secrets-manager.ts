@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
@@ -28,7 +29,7 @@ interface Secret {
   createdDate: Date;
 }
 
-export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds';
+export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds' | 'DeleteSecret';
 
 export function awsError(name: string, message: string, fault: 'client' | 'server' = 'server', httpStatusCode = fault === 'client' ? 400 : 500): Error {
   const error = new Error(message);
@@ -55,6 +56,7 @@ export class FakeSecretsManager {
     this.mock.on(PutSecretValueCommand).callsFake((input) => this.call('PutSecretValue', input, () => this.put(input)));
     this.mock.on(UpdateSecretVersionStageCommand).callsFake((input) => this.call('UpdateSecretVersionStage', input, () => this.updateStage(input)));
     this.mock.on(ListSecretVersionIdsCommand).callsFake((input) => this.call('ListSecretVersionIds', input, () => this.list(input)));
+    this.mock.on(DeleteSecretCommand).callsFake((input) => this.call('DeleteSecret', input, () => this.delete(input)));
   }
 
   public restore(): void {
@@ -178,7 +180,8 @@ export class FakeSecretsManager {
 
   private put(input: any) {
     const secret = this.secret(input.SecretId);
-    const id = input.ClientRequestToken as string;
+    // The SDK fills in a token the caller leaves out.
+    const id = (input.ClientRequestToken as string | undefined) ?? randomUUID();
     const existing = secret.versions.get(id);
     if (existing?.value !== undefined && existing.value !== input.SecretString) {
       throw awsError('ResourceExistsException', 'A version with this ClientRequestToken already exists with a different value.');
@@ -190,6 +193,14 @@ export class FakeSecretsManager {
     for (const stage of stages) version.stages.add(stage);
     secret.versions.set(id, version);
     return { ARN: secret.arn, Name: secret.name, VersionId: id, VersionStages: stages };
+  }
+
+  /** With ForceDeleteWithoutRecovery (as CloudFormation and the teardown delete) the secret is gone at once. */
+  private delete(input: any) {
+    const secret = this.secret(input.SecretId);
+    if (input.ForceDeleteWithoutRecovery) this.secrets.delete(secret.arn);
+    else secret.deletedDate = new Date();
+    return { ARN: secret.arn, Name: secret.name };
   }
 
   private updateStage(input: any) {

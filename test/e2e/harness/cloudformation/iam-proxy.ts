@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { authorize, Decision, PolicyStatement } from './iam-policy';
 import type { Environment } from './resource-names';
+import type { SecretDeletions } from './secret-deletions';
 
 /** Who a request's access key belongs to, and that principal's policy as the model applied it last. */
 export interface CallerIdentity {
@@ -22,13 +23,16 @@ export interface RecordedDecision {
  * The function's Secrets Manager endpoint (its SECRETS_MANAGER_ENDPOINT): a loopback proxy in front of moto that
  * authorizes each call as IAM would, with the calling function's role policy as the model last applied it. The caller
  * is known by the access key in the request's SigV4 Authorization header (each function gets its own). A call IAM
- * would refuse is answered as AWS answers it (HTTP 400, AccessDeniedException) and never reaches moto.
+ * would refuse is answered as AWS answers it (HTTP 400, AccessDeniedException) and never reaches moto. A DeleteSecret
+ * IAM allows goes through Secrets Manager's side of deletions first: refused there (InvalidRequestException) as it
+ * would be to CloudFormation, or recorded in the ledger before the secret goes.
  */
 export class IamProxy {
   public static async start(
     upstream: string, sm: SecretsManagerClient, env: Environment, identify: (accessKeyId: string) => CallerIdentity | undefined,
+    deletions?: SecretDeletions,
   ): Promise<IamProxy> {
-    const proxy = new IamProxy(upstream, sm, env, identify);
+    const proxy = new IamProxy(upstream, sm, env, identify, deletions);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
@@ -41,6 +45,7 @@ export class IamProxy {
     private readonly sm: SecretsManagerClient,
     private readonly env: Environment,
     private readonly identify: (accessKeyId: string) => CallerIdentity | undefined,
+    private readonly deletions?: SecretDeletions,
   ) {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -88,6 +93,14 @@ export class IamProxy {
       const why = decision === 'explicitly-denied' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
       send(res, 400, { __type: 'AccessDeniedException', message: `User: ${caller.principalArn} is not authorized to perform: ${action} on resource: ${resource} ${why}` });
       return;
+    }
+    if (operation === 'DeleteSecret' && this.deletions && resource !== '*') {
+      const refused = this.deletions.refusal(resource);
+      if (refused) {
+        send(res, 400, { __type: 'InvalidRequestException', message: refused });
+        return;
+      }
+      await this.deletions.recordDeletion(resource, `DeleteSecret by ${caller.principalArn.split('/')[1]}`);
     }
     this.forward(req, body, res);
   }

@@ -8,6 +8,7 @@ import { LifecycleInvariants } from './lifecycle-invariants';
 import { DEFAULT_MODEL_OPTIONS, ModelOptions, ModelServices } from './model-services';
 import { MODEL_ENVIRONMENT } from './resource-names';
 import { ResponseRecorder } from './response-recorder';
+import { SecretDeletions } from './secret-deletions';
 import { SecretLedger } from './secret-ledger';
 import { AstraEmulatorProcess } from '../astra-emulator-process';
 import { LogCapture } from '../log-capture';
@@ -29,6 +30,8 @@ export interface LifecycleEnvironment {
   readonly fleet: FunctionFleet;
   readonly model: CloudFormationModel;
   readonly invariants: LifecycleInvariants;
+  /** Secrets Manager's side of deletions: a test makes it refuse to delete a secret. */
+  readonly deletions: SecretDeletions;
   stop(): Promise<void>;
 }
 
@@ -52,7 +55,9 @@ export async function startLifecycleEnvironment(options: LifecycleEnvironmentOpt
     stacks: () => model?.stacks() ?? [],
     identify: (key) => model?.identify(key),
   }, { pageSize: options.pageSize });
-  const iamProxy = await IamProxy.start(moto.endpoint, sm, MODEL_ENVIRONMENT, (key) => model?.identify(key));
+  const ledger = new SecretLedger();
+  const deletions = new SecretDeletions(sm, ledger);
+  const iamProxy = await IamProxy.start(moto.endpoint, sm, MODEL_ENVIRONMENT, (key) => model?.identify(key), deletions);
   const fleet = new FunctionFleet(bundlePath, logs, {
     secretsManager: iamProxy.url, astra: astra.url, cloudFormation: cloudFormationApi.url, region: MODEL_ENVIRONMENT.region,
   }, (arn) => model?.functionDefinition(arn), { functionTimeoutMs: options.functionTimeoutMs, extraEnvironment: options.extraEnvironment });
@@ -61,7 +66,8 @@ export async function startLifecycleEnvironment(options: LifecycleEnvironmentOpt
     env: MODEL_ENVIRONMENT,
     sm,
     iam: new IamState(() => modelOptions.iamPropagationDelay),
-    ledger: new SecretLedger(),
+    ledger,
+    deletions,
     fleet,
     recorder,
     options: modelOptions,
@@ -76,7 +82,7 @@ export async function startLifecycleEnvironment(options: LifecycleEnvironmentOpt
     sm.destroy();
     await Promise.allSettled([fleet.stop(), cloudFormationApi.stop(), iamProxy.stop(), recorder.stop(), moto.stop(), astra.stop()]);
   };
-  return { moto, astra, sm, logs, recorder, cloudFormationApi, iamProxy, fleet, model, invariants, stop };
+  return { moto, astra, sm, logs, recorder, cloudFormationApi, iamProxy, fleet, model, invariants, deletions, stop };
 }
 
 /**

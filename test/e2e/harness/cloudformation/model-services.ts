@@ -4,6 +4,7 @@ import type { FunctionFleet } from './function-fleet';
 import type { IamState } from './iam-state';
 import type { Environment } from './resource-names';
 import type { ResponseRecorder } from './response-recorder';
+import type { SecretDeletions } from './secret-deletions';
 import type { SecretLedger } from './secret-ledger';
 
 /**
@@ -81,6 +82,8 @@ export interface ModelServices {
   readonly sm: SecretsManagerClient;
   readonly iam: IamState;
   readonly ledger: SecretLedger;
+  /** Secrets Manager's side of deletions: refusals, and the ledger entry written before a secret goes. */
+  readonly deletions: SecretDeletions;
   readonly fleet: FunctionFleet;
   readonly recorder: ResponseRecorder;
   readonly options: ModelOptions;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand,
+  CreateSecretCommand, DeleteSecretCommand,
   TagResourceCommand, UntagResourceCommand, UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { ModelServices } from './model-services';
@@ -13,8 +13,9 @@ type Tag = { Key: string; Value: string };
  * AWS::SecretsManager::Secret on moto. Name is the only property whose change replaces the secret; Description,
  * SecretString (or GenerateSecretString) and Tags are updated in place (a new SecretString is a new AWSCURRENT
  * version, as on AWS). KmsKeyId and ReplicaRegions are accepted and ignored. Delete is CloudFormation's: at once, with
- * no recovery window, and "not found" counts as deleted. Before a secret goes, every clientId in its versions is
- * written to the ledger, for the invariant that a deleted secret leaves no live token.
+ * no recovery window, and "not found" counts as deleted (the rotation function may have deleted it first). Before a
+ * secret goes, every clientId in its versions is written to the ledger, for the invariant that a deleted secret leaves
+ * no live token. A secret Secrets Manager refuses to delete (a test's fault, see secret-deletions.ts) fails the delete.
  */
 export class SecretProvider implements ResourceProvider {
   constructor(private readonly services: ModelServices) {}
@@ -56,13 +57,14 @@ export class SecretProvider implements ResourceProvider {
 
   public async delete(request: ResourceRequest): Promise<void> {
     const arn = request.physicalId!;
-    const clientIds = await this.clientIdsOf(arn);
+    const refused = this.services.deletions.refusal(arn);
+    if (refused) throw new Error(refused);
+    await this.services.deletions.recordDeletion(arn, `${request.stack.name} ${request.phase}`);
     try {
       await this.services.sm.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
     } catch (e) {
       if ((e as Error).name !== 'ResourceNotFoundException') throw e;
     }
-    this.services.ledger.deleted(arn, `${request.stack.name} ${request.phase}`, clientIds);
   }
 
   private tagsOf(request: Pick<ResourceRequest, 'properties' | 'stack' | 'logicalId'>): Tag[] {
@@ -74,27 +76,6 @@ export class SecretProvider implements ResourceProvider {
       { Key: 'aws:cloudformation:stack-id', Value: request.stack.id },
       { Key: 'aws:cloudformation:logical-id', Value: request.logicalId },
     ];
-  }
-
-  /** Every clientId any version holds (its own, and those it still owes a revocation). */
-  private async clientIdsOf(arn: string): Promise<string[]> {
-    const ids: string[] = [];
-    try {
-      const listed = await this.services.sm.send(new ListSecretVersionIdsCommand({ SecretId: arn, IncludeDeprecated: true }));
-      for (const v of listed.Versions ?? []) {
-        try {
-          const got = await this.services.sm.send(new GetSecretValueCommand({ SecretId: arn, VersionId: v.VersionId }));
-          const value = JSON.parse(got.SecretString ?? '{}') as { clientID?: unknown; pendingRevocations?: unknown };
-          if (typeof value.clientID === 'string') ids.push(value.clientID);
-          if (Array.isArray(value.pendingRevocations)) ids.push(...value.pendingRevocations.filter((c): c is string => typeof c === 'string'));
-        } catch {
-          // A version with no value (an empty AWSPENDING), or one that is not JSON.
-        }
-      }
-    } catch {
-      // Already gone.
-    }
-    return ids;
   }
 }
 

@@ -23,6 +23,7 @@ function offlineModel(): CloudFormationModel {
     recorder: undefined as never,
     iam: new IamState(),
     ledger: new SecretLedger(),
+    deletions: undefined as never,
     options: { ...DEFAULT_MODEL_OPTIONS },
     exchanges: [],
     rotations: [],
