@@ -86,7 +86,11 @@ function loadCloudFormation(): typeof import('./cloudformation') {
 async function secretEvent(event: SecretEvent, context?: InvocationContext): Promise<void> {
   const redactor = new Redactor();
   const { store } = services(regionOf(secretArnOf(event) ?? ''), context, redactor);
-  await handleSecretEvent(event, { describe: (secretArn) => store.describeIfAllowed(secretArn), functionArn: context?.invokedFunctionArn }, redactor);
+  await handleSecretEvent(event, {
+    describe: (secretArn) => store.describeIfAllowed(secretArn),
+    functionArn: context?.invokedFunctionArn,
+    roleName: process.env.FUNCTION_ROLE_NAME?.trim() || undefined,
+  }, redactor);
 }
 
 /** What every invocation works with, built from the environment it carries (it may change between invocations). */

@@ -27,6 +27,8 @@ export interface SecretEvent {
 export interface SecretEventDeps {
   /** This function's ARN, to tell its secrets from those another function rotates. */
   readonly functionArn?: string;
+  /** The name of this function's role (the construct sets FUNCTION_ROLE_NAME): its own deletions raise no alert. */
+  readonly roleName?: string;
   /** DescribeSecret, told apart: the role may describe only this function's secrets, so access-denied means "not ours". */
   describe(secretArn: string): Promise<Description>;
 }
@@ -74,7 +76,7 @@ export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDep
     return letGo('CloudFormation deleted it (its stack\'s token teardown revokes the tokens)');
   }
   // The teardown deletes a secret CloudFormation is deleting before it revokes its tokens: the function's own session.
-  if (kind === 'DeleteSecret' && deletedByThisFunction(event.detail.userIdentity?.arn, deps.functionArn)) {
+  if (kind === 'DeleteSecret' && deletedByThisFunction(event.detail.userIdentity?.arn, deps.functionArn, deps.roleName)) {
     return letGo('the rotation function deleted it (its stack\'s token teardown, which revokes the tokens)');
   }
   if (why) return letGo(why);
@@ -82,11 +84,14 @@ export async function handleSecretEvent(event: SecretEvent, deps: SecretEventDep
   writeLogLine({ level: 'ERROR', ...base, ...alert }, redactor);
 }
 
-/** Whether CloudTrail's caller is this function's role session (Lambda names the session after the function). */
-function deletedByThisFunction(callerArn: string | undefined, functionArn: string | undefined): boolean {
+/**
+ * Whether CloudTrail's caller is this function: its own role (the construct's `FUNCTION_ROLE_NAME`), in the session
+ * Lambda names after the function. A session name alone is anyone's to choose.
+ */
+function deletedByThisFunction(callerArn: string | undefined, functionArn: string | undefined, roleName: string | undefined): boolean {
   const functionName = functionArn?.split(':')[6];
-  const session = /^arn:[^:]+:sts::\d+:assumed-role\/[^/]+\/(.+)$/.exec(callerArn ?? '')?.[1];
-  return !!functionName && session === functionName;
+  const [, role, session] = /^arn:[^:]+:sts::\d+:assumed-role\/([^/]+)\/(.+)$/.exec(callerArn ?? '') ?? [];
+  return !!functionName && !!roleName && role === roleName && session === functionName;
 }
 
 /** Why the secret is not this function's to report on; undefined when it is. */

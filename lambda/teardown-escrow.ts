@@ -64,7 +64,13 @@ export class TeardownEscrow {
     const text = JSON.stringify({ format: FORMAT, entries: entries.map(serialized) });
     if (text === this.holds || (entries.length === 0 && this.holds === '')) return;
     if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
-    await this.store.putCurrent(this.arn, text);
+    try {
+      await this.store.putCurrent(this.arn, text);
+    } catch (error) {
+      // It may have been stored all the same (a lost answer): what the escrow holds is unknown until a write succeeds.
+      this.holds = undefined;
+      throw error;
+    }
     this.holds = entries.length ? text : '';
   }
 

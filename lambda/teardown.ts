@@ -132,17 +132,26 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
   const adminTokens = new Map<string, Promise<Authority>>();
   const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
-  // Secrets that stay (their deletion was refused), and whose admin must therefore stay able to revoke their tokens.
-  const staying = new Map<string, string | undefined>();
-  // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
-  const inFlight = new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p]));
+  const shared = {
+    deps,
+    lists,
+    adminTokens,
+    wholeStack,
+    escrow: escrow.escrow,
+    withoutEscrow: escrow.unreadable ? 'the escrow could not be read' : 'the stack declares no escrow for this teardown',
+    // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
+    inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
+    staying: new Map<string, string | undefined>(),
+    waiting: new Map<string, string | undefined>(),
+  };
+  const { inFlight, staying } = shared;
   const run = async (plan: GoingSecret) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
-    const outcome = deps.budget.allows(deps.config.httpTimeoutMs)
-      ? await deleteThenRevoke(plan, { deps, report, lists, adminTokens, escrow: escrow.escrow, withoutEscrow: escrow.unreadable ? 'the escrow could not be read' : 'the stack declares no escrow for this teardown', inFlight, staying })
-      : OUT_OF_TIME;
+    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
     if (!UNFINISHED.has(outcome)) inFlight.delete(plan.arn);
+    // An admin goes only once every secret it mints for is done: a retry still needs its token for them.
+    if ([OUT_OF_TIME, DELETION_UNANSWERED, WAITING_FOR_MINTED].includes(outcome)) shared.waiting.set(plan.arn, plan.adminSecretArn);
     return { plan, report, outcome, durationMs: Date.now() - started };
   };
   const chained = leavesFirst(going);
@@ -166,24 +175,31 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
   const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
   const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || r.outcome === DELETION_UNANSWERED
-    || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
+    || r.outcome === WAITING_FOR_MINTED || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
   const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
   if (unfinished.length > 0 && young) {
     await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor);
     for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
-  // A refused deletion fails the request, so that the teardown outlives it: CloudFormation's own deletion of that secret
-  // fails the same way, and the deletion retried once the cause is fixed finds the teardown to revoke the tokens then.
+  // A refused deletion in a whole-stack phase fails the request, so that the teardown outlives it: CloudFormation's own
+  // deletion of that secret fails the same way, and the deletion retried once the cause is fixed finds the teardown.
   await keepInEscrow(escrow.escrow, staying.size > 0 ? [...inFlight.values()] : [], redactor);
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results) {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
-    if (staying.has(plan.arn)) continue;
+    if (staying.has(plan.arn)) {
+      // In a cleanup CloudFormation goes on without it: the secret leaves the stack, whole, and nothing will revoke later.
+      if (!wholeStack) writeLogLine(leftLiveAlert(plan.arn, namedTokens(plan).filter((c): c is string => !!c), outcome, 'leaves the stack, but'), redactor);
+      continue;
+    }
     const notProven = report.revocationsRefused.map((r) => r.clientId);
     if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
       left.push(plan.arn);
-      writeLogLine(leftLiveAlert(plan.arn, report.clientIds.revocationFailed, outcome, undefined, notProven), redactor);
+      // Nothing was revoked of a secret whose work never began or whose deletion went unanswered: every token it names.
+      const clientIds = report.clientIds.revocationFailed.length > 0 || !UNFINISHED.has(outcome) || outcome === REVOCATIONS_FAILED
+        ? report.clientIds.revocationFailed : namedTokens(plan).filter((c): c is string => !!c);
+      writeLogLine(leftLiveAlert(plan.arn, clientIds, outcome, plan.deleted ? 'was deleted, but' : undefined, notProven), redactor);
     }
   }
   for (const plan of plans) {
@@ -201,7 +217,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     + (earlier ? ` (${earlier} by an earlier attempt)` : '')
     + `, ${going.length - left.length - staying.size} with every token revoked in this attempt`
     + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
-  if (staying.size > 0) {
+  if (staying.size > 0 && wholeStack) {
     throw new TeardownBlocked(`${summary}; not deleted, so their tokens stay live: ${[...staying.keys()].join(', ')}. `
       + 'Secrets Manager refused to delete them (see the function\'s log: replicas, a resource policy, a pending operation); '
       + 'CloudFormation\'s own deletion would fail the same way. Remove the cause and retry: the teardown then revokes their tokens. '
@@ -223,9 +239,10 @@ const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates,
 export const CONTINUATION_WINDOW_MS = 8 * 60_000;
 
 const GONE = 'gone';
+const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes after which a secret the function deleted (or may have) still has tokens to revoke: its escrow entry stays. */
-const UNFINISHED = new Set([OUT_OF_TIME, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED]);
+const UNFINISHED = new Set([OUT_OF_TIME, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
 class TeardownBlocked extends Error {}
@@ -320,6 +337,8 @@ class OrgTokenLists {
 
 interface GoingSecret extends EscrowEntry {
   readonly going: true;
+  /** Replicated to other regions: the function leaves its deletion to CloudFormation. */
+  readonly replicated?: boolean;
   /** Deleted already, by this function (now or in an earlier attempt): its escrow entry is what is left of it. */
   deleted: boolean;
 }
@@ -387,7 +406,8 @@ async function planFor(
     // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
     const held = await new HeldTokens(deps.store, arn, redactor, current?.pendingRevocationVersions)
       .add(current, versions.current).add(previous, versions.previous).readHinted();
-    return { arn, going: true, deleted: false, adminSecretArn, current, previous, versions, held: held.known() };
+    const replicated = (description.ReplicationStatus ?? []).length > 0;
+    return { arn, going: true, deleted: false, replicated, adminSecretArn, current, previous, versions, held: held.known() };
   } catch (error) {
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
     return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
@@ -458,6 +478,8 @@ interface TeardownRun {
   readonly report: StepReport;
   readonly lists: OrgTokenLists;
   readonly adminTokens: Map<string, Promise<Authority>>;
+  /** A stack deletion or create rollback: CloudFormation stops at a failed resource (in a cleanup it goes on). */
+  readonly wholeStack: boolean;
   readonly escrow?: TeardownEscrow;
   /** Why there is no escrow to use, when there is none. */
   readonly withoutEscrow: string;
@@ -465,50 +487,65 @@ interface TeardownRun {
   readonly inFlight: Map<string, GoingSecret>;
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
+  /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
+  readonly waiting: Map<string, string | undefined>;
 }
 
 /**
  * The order that leaves no secret with a dead token: the secret goes first, then its tokens. What the revocation needs
  * goes into the escrow before the deletion, so a kill in between loses nothing. A secret Secrets Manager will not
- * delete stays with its tokens live (CloudFormation's deletion of it fails the same way), and so does an admin secret
- * it needs. Without an escrow, or where the role may not delete the secret, the tokens are revoked first and
- * CloudFormation deletes the secret afterwards, as before the escrow existed.
+ * delete stays with its tokens live (CloudFormation's deletion of it fails the same way), and in a stack deletion or
+ * create rollback so does an admin secret it needs. Without an escrow, where the role may not delete the secret, or
+ * for a secret with replicas (CloudFormation removes those itself), the tokens are revoked first and CloudFormation
+ * deletes the secret afterwards, as before the escrow existed.
  */
 async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<string> {
-  const { deps, report, lists, adminTokens, escrow, withoutEscrow, inFlight, staying } = run;
-  const needed = [...staying].find(([, admin]) => admin === plan.arn)?.[0];
-  if (needed) {
+  const { deps, report, lists, adminTokens, escrow, inFlight, staying } = run;
+  const mintedFor = (secrets: Map<string, string | undefined>) => [...secrets].find(([, admin]) => admin === plan.arn)?.[0];
+  const stays = run.wholeStack ? mintedFor(staying) : undefined;
+  if (stays) {
     staying.set(plan.arn, plan.adminSecretArn);
-    return `left live: it stays, for the secret ${needed} it mints for stays with live tokens`;
+    return `left live: it stays, for the secret ${stays} it mints for stays with live tokens`;
   }
-  if (!plan.deleted) {
-    const revokeFirst = (why: string) => {
-      writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
-      return revokeSecretTokens(plan, deps, report, lists, adminTokens);
-    };
-    if (!escrow) return revokeFirst(withoutEscrow);
-    try {
-      await escrow.write([...inFlight.values(), plan]);
-    } catch (error) {
-      return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
-    }
-    inFlight.set(plan.arn, plan);
-    let deletion;
-    try {
-      deletion = await deps.store.deleteForever(plan.arn);
-    } catch (error) {
+  if (mintedFor(run.waiting)) return WAITING_FOR_MINTED;
+  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens);
+  const revokeFirst = (why: string) => {
+    writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
+    return revoke();
+  };
+  if (plan.deleted) return revoke();
+  if (!escrow) return revokeFirst(run.withoutEscrow);
+  if (plan.replicated) return revokeFirst('it has replica regions, which CloudFormation removes before it deletes the secret');
+  try {
+    await escrow.write([...inFlight.values(), plan]);
+  } catch (error) {
+    return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
+  }
+  inFlight.set(plan.arn, plan);
+  let deletion;
+  try {
+    deletion = await deps.store.deleteForever(plan.arn);
+  } catch (error) {
+    // Committed or not: Secrets Manager says which.
+    const gone = await deps.store.describeIfAllowed(plan.arn).then((d) => 'missing' in d && d.missing === 'not-found', () => undefined);
+    if (gone === undefined) {
       report.revocationFailures.push({ clientId: '(none: the secret\'s deletion)', reason: deps.redactor.redact(messageOf(error)) });
       return DELETION_UNANSWERED;
     }
-    if ('refused' in deletion) {
+    if (!gone) {
       inFlight.delete(plan.arn);
-      if (deletion.refused === 'access-denied') return revokeFirst(`the function may not delete it (${deletion.why})`);
-      staying.set(plan.arn, plan.adminSecretArn);
-      return `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens`;
+      return revokeFirst(`its deletion failed (${messageOf(error)})`);
     }
-    plan.deleted = true;
+    deletion = { deleted: 'now' as const };
   }
-  return revokeSecretTokens(plan, deps, report, lists, adminTokens);
+  if ('refused' in deletion) {
+    inFlight.delete(plan.arn);
+    if (deletion.refused === 'access-denied') return revokeFirst(`the function may not delete it (${deletion.why})`);
+    staying.set(plan.arn, plan.adminSecretArn);
+    return `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens`;
+  }
+  plan.deleted = true;
+  return revoke();
 }
 
 /**

@@ -139,6 +139,8 @@ export class RotationFunction extends Construct {
         ASTRA_API_URL: settings.astraApiUrl,
         // The teardown acts only for this stack: a request naming another is refused before CloudFormation is asked.
         STACK_ID: Aws.STACK_ID,
+        // The function's own deletions of its secrets (the teardown's) raise no alert; a session name alone proves nothing.
+        FUNCTION_ROLE_NAME: this.role.roleName,
         ...cloudFormationEndpoint,
       },
     });

@@ -178,7 +178,7 @@ describe('admin chains', () => {
       expect(await e.model.rotate(await s.arnOf(n))).toMatchObject({ completed: true });
     }
     await e.invariants.check('after the first scheduled rotations');
-    return { name, template };
+    return { name, template, names };
   }
 
   test('root -> mid -> leaf, the stack deleted: every token of the three is revoked', async () => {
@@ -189,6 +189,40 @@ describe('admin chains', () => {
   test('root -> mid -> leaf, the leaf removed: its tokens are revoked, root\'s and mid\'s stay', async () => {
     const { name, template } = await chain();
     await s.step('update removing the leaf', 'UPDATE_COMPLETE', () => e.model.updateStack(name, template(false)));
+  });
+
+  test('root -> mid -> leaf, the stack deleted while Secrets Manager refuses the leaf: all three keep live tokens; the retry revokes them', async () => {
+    const { name, names } = await chain();
+    const leaf = await s.arnOf(names.leaf);
+    e.deletions.refuse(leaf);
+    const failed = await e.model.deleteStack(name);
+    expect(failed.status).toBe('DELETE_FAILED');
+    await e.invariants.check('stack deletion, the leaf refused');
+    for (const n of Object.values(names)) expect(await s.arnOf(n)).toBeDefined();
+    e.deletions.allow(leaf);
+    await s.step('retried stack deletion', 'DELETE_COMPLETE', () => e.model.deleteStack(name));
+  });
+
+  test('root -> mid -> leaf removed by an update while Secrets Manager refuses the leaf: the leaf leaves the stack whole, mid and root go with their tokens (adversarial review)', async () => {
+    const name = newStackName('ChainCleanup');
+    const admin = await s.adminSecret();
+    const names = { root: s.uniqueName('root'), mid: s.uniqueName('mid'), leaf: s.uniqueName('leaf'), other: s.uniqueName('other') };
+    const template = (withChain: boolean) => synthesize((stack) => {
+      const imported = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Admin', admin.arn);
+      // Keeps the rotation function, and its teardown, in the stack after the chain leaves.
+      new AstraTokenSecret(stack, 'Other', { roleId: roles().apiUser.id, adminSecret: imported, secretName: names.other });
+      if (!withChain) return;
+      const root = new AstraTokenSecret(stack, 'Root', { roleId: roles().orgAdmin.id, adminSecret: imported, secretName: names.root });
+      const mid = new AstraTokenSecret(stack, 'Mid', { roleId: roles().dbAdmin.id, adminSecret: root.secret, secretName: names.mid });
+      new AstraTokenSecret(stack, 'Leaf', { roleId: roles().apiUser.id, adminSecret: mid.secret, secretName: names.leaf });
+    }, name);
+    await s.step('create', 'CREATE_COMPLETE', () => e.model.createStack(name, template(true)));
+    for (const n of [names.mid, names.leaf]) expect(await e.model.rotate(await s.arnOf(n))).toMatchObject({ completed: true });
+    await e.invariants.check('after the first scheduled rotations');
+    e.deletions.refuse(await s.arnOf(names.leaf));
+    await s.step('update removing the chain, the leaf refused', 'UPDATE_COMPLETE', () => e.model.updateStack(name, template(false)));
+    expect(await s.arnOf(names.leaf)).toBeDefined();
+    expect(s.alerts()).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', secretArn: await s.arnOf(names.leaf) })]);
   });
 
   describe.each([['template', 'template'], ['reverse template', 'reverse-template']] as const)('order of independent resources: %s', (_label, tieBreak) => {

@@ -77,11 +77,14 @@ describe('deletions', () => {
   test.each([
     ['this function\'s role session (the teardown deletes before it revokes)', 'arn:aws:sts::123456789012:assumed-role/AstraTokenRotationRole/rotation', 'INFO'],
     ['another session of the same role', 'arn:aws:sts::123456789012:assumed-role/AstraTokenRotationRole/someone', 'ERROR'],
+    ['another role, in a session named after the function (anyone may choose a session name)', 'arn:aws:sts::123456789012:assumed-role/SomeAdminRole/rotation', 'ERROR'],
     ['a person', 'arn:aws:iam::123456789012:user/rotation', 'ERROR'],
   ])('deleted by %s: no alert only for the function itself', async (_, callerArn, level) => {
     const { arn } = h.selfSecret();
+    process.env.FUNCTION_ROLE_NAME = 'AstraTokenRotationRole';
     h.sm.failNext('DescribeSecret', awsError('ResourceNotFoundException', 'Secrets Manager can\'t find the specified secret.', 'client'));
     await handler(deleteSecret(arn, { userIdentity: { arn: callerArn } }), context);
+    delete process.env.FUNCTION_ROLE_NAME;
     expect(h.lastLine()).toMatchObject(level === 'INFO'
       ? { level, outcome: expect.stringMatching(/^ignored: the rotation function deleted it/) }
       : { level, alert: 'ManagedSecretDeletedOutsideStack' });

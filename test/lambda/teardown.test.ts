@@ -448,6 +448,8 @@ describe('the teardown request, served by the handler', () => {
     stack.startedAt = new Date();
     const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
     h.sm.failNextAfterCommit('DeleteSecret');
+    // Nor can Secrets Manager say at once whether it went.
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') > 0);
     const requestEvent = { RequestType: 'Delete', ResponseURL: respondTo(), StackId: STACK_ID, RequestId: 'r-lost', LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: 'teardown-1', ResourceProperties: { Secrets: [{ Arn: arn }] } };
     await expect(handler(requestEvent, context())).rejects.toThrow(/Lambda's retry of the request continues/);
     expect(h.sm.secrets.has(arn)).toBe(false);
@@ -525,6 +527,141 @@ describe('the teardown request, served by the handler', () => {
     const { alerts } = await send('Delete', [arn]);
     expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', message: expect.stringMatching(/escrow .* could not be read/) })]);
     expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/the escrow could not be read/);
+  });
+
+  const chainOf = async () => {
+    const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    for (const arn of [mid, leaf]) await h.rotate(arn);
+    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+    return { root, mid, leaf, tokens: { root: h.admin.clientId, mid: h.sm.valueAt(mid, 'AWSCURRENT').clientID, leaf: h.sm.valueAt(leaf, 'AWSCURRENT').clientID } };
+  };
+  const deleteRequest = (arns: string[], requestId: string) => ({
+    RequestType: 'Delete',
+    ResponseURL: respondTo(),
+    StackId: STACK_ID,
+    RequestId: requestId,
+    LogicalResourceId: TEARDOWN_ID,
+    PhysicalResourceId: 'teardown-1',
+    ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
+  });
+
+  test('a leaf\'s deletion whose answer is lost and cannot be checked: its admin waits, and the retry revokes the leaf, then the admin (adversarial review)', async () => {
+    const { root, mid, leaf, tokens } = await chainOf();
+    stack.startedAt = new Date();
+    h.sm.failNextAfterCommit('DeleteSecret');
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === leaf && h.sm.count('DeleteSecret') > 0);
+    const chainRequest = deleteRequest([root, mid, leaf], 'r-chain');
+    await expect(handler(chainRequest, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+    expect(h.sm.secrets.has(mid)).toBe(true);
+    expect(h.astra.isLive(tokens.mid)).toBe(true);
+    await handler(chainRequest, context());
+    for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(false);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/3 of 3 secrets deleted, 3 with every token revoked/) })]);
+  });
+
+  test('a deletion that commits and loses its answer late in the operation: Secrets Manager says it is gone, and its tokens are revoked at once (adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date(Date.now() - 20 * 60_000);
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    h.sm.failNextAfterCommit('DeleteSecret');
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
+    expect(alerts).toEqual([]);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a deletion that fails and did not happen: the tokens are revoked before CloudFormation deletes the secret', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    h.sm.failNext('DeleteSecret');
+    const { alerts } = await send('Delete', [arn]);
+    expect(alerts).toEqual([]);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/its deletion failed \(.*injected failure/);
+    expect(h.astra.isLive(token)).toBe(false);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a deletion that goes unanswered with no retry to come: SUCCESS, and the alert names every token the secret held', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date(Date.now() - 20 * 60_000);
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    h.sm.failNextAfterCommit('DeleteSecret');
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') > 0);
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, clientIds: expect.arrayContaining(tokens), message: expect.stringMatching(/not all of its tokens were revoked \(left live: Secrets Manager did not answer its deletion\)/) })]);
+  });
+
+  test('an escrow write that commits and reports an error: the tokens are revoked first, and the escrow is emptied afterwards (adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    h.sm.failNextAfterCommit('PutSecretValue');
+    const { answer } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a forged escrow entry and a forged cleanup Delete naming a secret that never existed: nothing revoked (adversarial review)', async () => {
+    const stranger = h.selfSecret();
+    await h.rotate(stranger.arn);
+    const strangerId = h.sm.valueAt(stranger.arn, 'AWSCURRENT').clientID;
+    const admin = stack.adopt(h.sm.create('real-admin', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) }), 'RealAdmin');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    stack.startedAt = new Date();
+    const ghost = arnOf('ghost');
+    const forged = {
+      arn: ghost,
+      adminSecretArn: admin,
+      current: { clientID: strangerId, engine: 'AstraDB', pendingRevocations: [h.admin.clientId] },
+      versions: { current: 'v1' },
+      held: [{ clientId: strangerId, token: 'AstraCS:forged:0000', versionId: 'v1' }],
+    };
+    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [forged] }), ['AWSCURRENT']);
+    const before = h.astra.tokens.size;
+    await send('Delete', [ghost], { physicalId: 'forged-former-id' });
+    expect(h.astra.isLive(strangerId)).toBe(true);
+    expect(h.astra.isLive(h.admin.clientId)).toBe(true);
+    expect(h.astra.tokens.size).toBe(before);
+  });
+
+  test('a refusal whose message echoes a token: the token reaches neither the answer nor a log line', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').astraKey as string;
+    h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', `cannot delete: ${token}`, 'client', 400));
+    const { answer } = await send('Delete', [arn]);
+    expect(answer.Status).toBe('FAILED');
+    expect(JSON.stringify(answer)).not.toContain(token);
+    expect(JSON.stringify(h.lines())).not.toContain(token);
+  });
+
+  test('a secret with replica regions: left to CloudFormation, which removes the replicas; its tokens are revoked first', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    h.sm.secrets.get(arn)!.replicaRegions = ['eu-west-1'];
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    const { answer } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.count('DeleteSecret')).toBe(0);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/replica regions/);
+    expect(h.astra.isLive(token)).toBe(false);
+  });
+
+  test('in an update\'s cleanup a refused secret leaves the stack whole, with an alert, and the rest of its chain goes as usual (adversarial review)', async () => {
+    const { root, mid, leaf, tokens } = await chainOf();
+    for (const id of ['Root', 'Mid', 'Leaf']) stack.removeFromTemplate(id);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', 'a pending operation', 'client', 400), (i) => i.SecretId === leaf);
+    const { answer, alerts } = await send('Delete', [root, mid, leaf], { physicalId: 'teardown-1' });
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.secrets.has(leaf)).toBe(true);
+    expect(h.astra.isLive(tokens.leaf)).toBe(true);
+    expect(h.astra.isLive(tokens.mid)).toBe(false);
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: leaf, clientIds: expect.arrayContaining([tokens.leaf]), message: expect.stringMatching(/leaves the stack, but .*refused to delete/) })]);
   });
 
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {

@@ -25,6 +25,8 @@ interface Secret {
   rotationLambdaArn?: string;
   /** Set by a DeleteSecret with a recovery window: the secret is scheduled for deletion. */
   deletedDate?: Date;
+  /** Regions it is replicated to (DescribeSecret's ReplicationStatus). */
+  replicaRegions?: string[];
   /** When it was created, by the real clock (the teardown compares it with CloudFormation's operation start). */
   createdDate: Date;
 }
@@ -162,6 +164,7 @@ export class FakeSecretsManager {
       Tags: secret.tags,
       VersionIdsToStages: stages,
       ...secret.deletedDate ? { DeletedDate: secret.deletedDate } : {},
+      ...secret.replicaRegions ? { ReplicationStatus: secret.replicaRegions.map((Region) => ({ Region, Status: 'InSync' })) } : {},
       CreatedDate: secret.createdDate,
     };
   }

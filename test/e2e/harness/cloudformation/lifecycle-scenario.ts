@@ -27,6 +27,11 @@ export class LifecycleScenario {
     };
   }
 
+  /** The function's alert lines since `begin()`. */
+  public alerts(): Array<Record<string, unknown>> {
+    return this.e.logs.stepLines(this.marks.logs).filter((l) => typeof l.alert === 'string');
+  }
+
   /**
    * What happened since `begin()`, for a failing test's message: the custom resource requests and their answers, the
    * function's teardown lines (outcome per secret, alerts), failed rotations, and the calls IAM refused.
