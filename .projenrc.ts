@@ -127,8 +127,8 @@ const bundle = project.addTask('bundle:rotation-handler', {
   steps: [
     // The CloudFormation client is the teardown's alone: a file of its own, required on the first teardown request, so
     // that a rotation step neither loads nor parses it (in the main file it cost 14 ms of every cold start).
-    { exec: ['esbuild lambda/index.ts', ...bundleFlags, '--external:./cloudformation', `--outfile=${ROTATION_ASSET}/index.js`].join(' ') },
-    { exec: ['esbuild lambda/cloudformation.ts', ...bundleFlags, `--outfile=${ROTATION_ASSET}/cloudformation.js`].join(' ') },
+    { exec: ['esbuild lambda/index.ts', ...bundleFlags, '--external:./clients/cloudformation', `--outfile=${ROTATION_ASSET}/index.js`].join(' ') },
+    { exec: ['esbuild lambda/clients/cloudformation.ts', ...bundleFlags, `--outfile=${ROTATION_ASSET}/clients/cloudformation.js`].join(' ') },
   ],
 });
 project.preCompileTask.spawn(bundle);

@@ -1,6 +1,6 @@
 /**
  * One cold start, run under plain node by bench/cold-start.ts: loads a rotation bundle and invokes createSecret, whose
- * first act is to build the SecretsManagerClient (lambda/secrets.ts) and send DescribeSecret. node:http and node:https
+ * first act is to build the SecretsManagerClient (lambda/clients/secret-store.ts) and send DescribeSecret. node:http and node:https
  * are replaced first so that this request stops before any socket opens: the run covers module load, client
  * construction and the SDK's pipeline (config, credentials from the environment, endpoint, signing), and no network.
  *

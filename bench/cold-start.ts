@@ -140,7 +140,7 @@ export function measureColdStart(bundles: BundleVariant[], runs: number): ColdSt
     leftOutSavesMs: Object.fromEntries([...LEFT_OUT.map((l) => l.name), 'with-all-left-out']
       .map((name) => [name, round(med(`node-${name}`) - med('node-bundled'))])),
     method: 'Wall time of a fresh process from spawn to exit (spawnSync), subjects interleaved, 2 warm-up rounds not counted. ' +
-      'Node: require the bundle, invoke createSecret, which builds the SecretsManagerClient as lambda/secrets.ts does and sends ' +
+      'Node: require the bundle, invoke createSecret, which builds the SecretsManagerClient as lambda/clients/secret-store.ts does and sends ' +
       'DescribeSecret; node:http/https.request are stubbed so that request stops before any socket (asserted: exactly one). ' +
       'Python: the imports of DataStax\'s lambda_function.py and boto3.client("secretsmanager") (client construction only).',
   };

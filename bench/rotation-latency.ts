@@ -39,27 +39,27 @@ function contractMinimum(mode: RotationMode): { sm: RequiredCall[]; astra: Requi
   return { sm, astra };
 }
 
-/** Why the handler makes the calls it makes beyond the minimum (from reading lambda/steps/), for the report. */
+/** Why the handler makes the calls it makes beyond the minimum (from reading lambda/rotation/steps/), for the report. */
 const EXTRA_CALL_REASONS: Array<{ step: StepName; call: string; reason: string }> = [
   {
     step: 'createSecret',
     call: 'GetSecretValue',
     reason: 'AWSPREVIOUS is read to learn the clientId that AT_NEXT_ROTATION keeps live until the promotion and then owes a ' +
-      'revocation (readPrevious in lambda/steps/create-secret.ts); avoidable if each version recorded its predecessor\'s clientId',
+      'revocation (readPrevious in lambda/rotation/steps/create-secret.ts); avoidable if each version recorded its predecessor\'s clientId',
   },
   {
     step: 'createSecret',
     call: 'GET /v2/clientIdSecrets',
     reason: 'the sweep before the mint: every token marked as this secret\'s that the policy does not keep (a lost mint answer, a ' +
-      'killed invocation, an abandoned rotation) is revoked (lambda/sweep.ts), and owed revocations already dead cost no DELETE. ' +
+      'killed invocation, an abandoned rotation) is revoked (lambda/rotation/sweep.ts), and owed revocations already dead cost no DELETE. ' +
       'A second list after the mint reads the new token\'s expiry only when the mint asked for one or the first list does not ' +
-      'show that the org sets none (noExpiryShownByRecentMint in lambda/token-lifetime.ts)',
+      'show that the org sets none (noExpiryShownByRecentMint in lambda/rotation/token-expiry.ts)',
   },
   {
     step: 'finishSecret',
     call: 'GET /v2/clientIdSecrets',
     reason: 'the revocations the promotion owes are recorded in the version, which anyone with PutSecretValue can write: the list ' +
-      'shows which owed tokens are live and marked as this secret\'s before any is revoked (lambda/revocation-rule.ts)',
+      'shows which owed tokens are live and marked as this secret\'s before any is revoked (lambda/rotation/revocation-rule.ts)',
   },
 ];
 

@@ -1,17 +1,17 @@
-import { AstraClient } from './astra-client';
-import { DEFAULT_INVOCATION_MS, endpointSetting, readConfig } from './config';
-import { RotationFailure, messageOf, rateLimitRemedy, reasonOf } from './errors';
-import { Redactor } from './redact';
-import { Rotation, StepName, openRotation, parseEvent } from './rotation';
-import { handleSecretEvent, isSecretEvent, SecretEvent, secretArnOf } from './secret-events';
-import { SecretStore, regionOf, secretsManagerClient } from './secret-store';
-import { StepReport, writeLogLine } from './step-report';
-import { createSecret } from './steps/create-secret';
-import { finishSecret } from './steps/finish-secret';
-import { setSecret } from './steps/set-secret';
-import { testSecret } from './steps/test-secret';
-import { CustomResourceEvent, handleTeardown, isCustomResourceEvent } from './teardown';
-import { InvocationContext, TimeBudget } from './time-budget';
+import { AstraClient } from './clients/astra-client';
+import { DEFAULT_INVOCATION_MS, endpointSetting, readConfig } from './clients/config';
+import { SecretStore, regionOf, secretsManagerClient } from './clients/secret-store';
+import { InvocationContext, TimeBudget } from './clients/time-budget';
+import { handleSecretEvent, isSecretEvent, SecretEvent, secretArnOf } from './events/secret-events';
+import { RotationFailure, messageOf, rateLimitRemedy, reasonOf } from './logging/errors';
+import { Redactor } from './logging/redact';
+import { StepReport, writeLogLine } from './logging/step-report';
+import { Rotation, StepName, openRotation, parseEvent } from './rotation/rotation';
+import { createSecret } from './rotation/steps/create-secret';
+import { finishSecret } from './rotation/steps/finish-secret';
+import { setSecret } from './rotation/steps/set-secret';
+import { testSecret } from './rotation/steps/test-secret';
+import { CustomResourceEvent, handleTeardown, isCustomResourceEvent } from './teardown/teardown';
 
 const STEPS: Record<StepName, (rotation: Rotation) => Promise<string>> = { createSecret, setSecret, testSecret, finishSecret };
 
@@ -78,9 +78,9 @@ async function teardown(event: CustomResourceEvent, context?: InvocationContext)
 }
 
 /** Required on the teardown's first request only: the bundle evaluates it then, so a rotation step never pays for it. */
-function loadCloudFormation(): typeof import('./cloudformation') {
+function loadCloudFormation(): typeof import('./clients/cloudformation') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('./cloudformation');
+  return require('./clients/cloudformation');
 }
 
 async function secretEvent(event: SecretEvent, context?: InvocationContext): Promise<void> {

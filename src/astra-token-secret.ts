@@ -18,16 +18,16 @@ import {
   aws_sns as sns,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { alarmOnRotationErrors, alarmOnTokenAlerts, forwardSecretEvents } from './alarm-topic';
 import { AstraEnvironment, resolveAstraApiUrl } from './astra-environment';
 import { AstraTokenField } from './astra-token-field';
 import { FunctionTokenOptions } from './function-token-options';
-import { alarmOnRotationErrors, alarmOnTokenAlerts, forwardSecretEvents } from './rotation-alerts';
+import { checkedTokenLifetimeSeconds } from './max-token-lifetime';
 import { RotationFunction } from './rotation-function';
 import { renderRotationRules } from './rotation-rules';
 import { PreviousTokenRevocation } from './shared/previous-token-revocation';
 import { ROLE_UUID } from './shared/role-uuid';
 import { ADMIN_SECRET_ARN_TAG, DELETION_POLICY_TAG, MAX_TOKEN_LIFETIME_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG, UPDATE_REPLACE_POLICY_TAG } from './shared/secret-tags';
-import { checkedTokenLifetimeSeconds } from './token-lifetime';
 import { renderedPolicy } from './token-teardown';
 
 /**

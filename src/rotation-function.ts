@@ -196,7 +196,7 @@ export class RotationFunction extends Construct {
       resources: [stackSecrets],
       conditions: { StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': Aws.STACK_ID } },
     }));
-    // The teardown deletes a secret CloudFormation is deleting before it revokes its tokens (lambda/teardown.ts): only
+    // The teardown deletes a secret CloudFormation is deleting before it revokes its tokens (lambda/teardown/teardown.ts): only
     // secrets of this stack that this construct tagged with their DeletionPolicy.
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['secretsmanager:DeleteSecret'],

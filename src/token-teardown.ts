@@ -12,7 +12,7 @@ interface TeardownEntry {
 /**
  * One custom resource per rotation function, served by that function: it lists the secrets the function rotates, and
  * when CloudFormation deletes one of them (a stack deletion, an update's cleanup, a rollback's cleanup) the function
- * revokes its tokens (lambda/teardown.ts). The list only says which secrets to look at: whether CloudFormation deletes
+ * revokes its tokens (lambda/teardown/teardown.ts). The list only says which secrets to look at: whether CloudFormation deletes
  * a secret, and with which policy, the function reads from CloudFormation itself, never from these properties.
  *
  * Ordering: the resource depends on the secrets, its escrow and the function's role; every rotation schedule of its
@@ -32,7 +32,7 @@ export class TokenTeardown extends Construct {
   /** The CloudFormation resource; rotation schedules and other teardowns order themselves on it. */
   public readonly resource: CustomResource;
 
-  /** Holds what revoking a deleted secret's tokens needs until they are revoked (lambda/teardown-escrow.ts). */
+  /** Holds what revoking a deleted secret's tokens needs until they are revoked (lambda/teardown/escrow.ts). */
   public readonly escrow: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, fn: lambda.IFunction, role: iam.Role) {

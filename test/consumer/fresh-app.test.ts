@@ -98,7 +98,7 @@ describe.each([
     expect(fs.statSync(assetDir).isDirectory()).toBe(true);
     expect(typeOfExportedHandler(assetDir)).toBe('function');
     // The teardown's CloudFormation reader, required from index.js on its first request.
-    expect(typeOfExportedHandler(assetDir, 'cloudformation.js', 'readStackState')).toBe('function');
+    expect(typeOfExportedHandler(assetDir, 'clients/cloudformation.js', 'readStackState')).toBe('function');
   });
 });
 

@@ -3,10 +3,10 @@ import { ROTATOR_ROLE } from './support/fake-astra';
 import { awsError } from './support/fake-secrets-manager';
 import { Harness, POLICY_TAG, ROLE_TAG } from './support/harness';
 import { SpendableBudget } from './support/spendable-budget';
-import { mintFailure } from '../../lambda/authority';
-import { AstraApiError, RotationFailure, rateLimitRemedy, reasonOf } from '../../lambda/errors';
-import { SecretStore, isThrottling } from '../../lambda/secret-store';
-import { TimeBudget } from '../../lambda/time-budget';
+import { SecretStore, isThrottling } from '../../lambda/clients/secret-store';
+import { TimeBudget } from '../../lambda/clients/time-budget';
+import { AstraApiError, RotationFailure, rateLimitRemedy, reasonOf } from '../../lambda/logging/errors';
+import { mintFailure } from '../../lambda/rotation/authority';
 
 const h = new Harness();
 beforeAll(() => h.start());

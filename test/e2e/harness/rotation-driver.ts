@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { DescribeSecretCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { E2E_FUNCTION_ARN } from './function-arn';
 import { REGION } from './secrets-fixture';
-import { STEP_NAMES, StepName } from '../../../lambda/rotation';
+import { STEP_NAMES, StepName } from '../../../lambda/rotation/rotation';
 
 /** The four steps, in the order Secrets Manager invokes them: the handler's own list. */
 export const STEPS = STEP_NAMES;

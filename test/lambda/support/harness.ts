@@ -2,7 +2,7 @@ import { ADMIN_ROLE, APP_ROLE, AstraToken, FakeAstra } from './fake-astra';
 import { FakeSecretsManager } from './fake-secrets-manager';
 import { handler } from '../../../lambda';
 
-import { STEP_NAMES } from '../../../lambda/rotation';
+import { STEP_NAMES } from '../../../lambda/rotation/rotation';
 import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/shared/secret-tags';
 import { credentialStringsOf } from '../../e2e/harness/astra-token';
 

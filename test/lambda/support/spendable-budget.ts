@@ -1,4 +1,4 @@
-import { TimeBudget } from '../../../lambda/time-budget';
+import { TimeBudget } from '../../../lambda/clients/time-budget';
 
 /** A time budget that only the test spends: fake waits use it up without the test waiting. */
 export class SpendableBudget extends TimeBudget {

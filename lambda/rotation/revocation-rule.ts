@@ -1,0 +1,184 @@
+import type { Authority } from './authority';
+import { parseMark, secretDigest } from './ownership-mark';
+import { AstraClient, AstraClientEntry } from '../clients/astra-client';
+import { SecretStore } from '../clients/secret-store';
+import { AstraApiError, messageOf } from '../logging/errors';
+import { Redactor } from '../logging/redact';
+import type { StepReport } from '../logging/step-report';
+import { parseSecretString } from '../value/secret-value';
+
+/**
+ * The one rule every path that revokes obeys (the sweep, finishSecret, a failed put, the teardown): a token is revoked
+ * only when it is provably the secret's. A secret value (anyone with PutSecretValue writes one) and an invocation
+ * (anyone with lambda:InvokeFunction sends one) only say which tokens to look at; the evidence comes from Astra:
+ * - Astra lists the token with this secret's ownership mark (only a holder of token-write sets a description), or
+ * - the function holds the full token: Astra answered it to this invocation's mint, or it authenticated to Astra in
+ *   this invocation, or it is held in a version of this secret and authenticates now (`GET /v2/currentOrg`).
+ * Anything else stays live, and the step says so (WARN, the clientId and why).
+ */
+export interface OwnershipEvidence {
+  readonly secretArn: string;
+  /** The org's tokens as Astra listed them in this invocation; absent when nothing was listed (liveness unknown). */
+  readonly listed?: readonly AstraClientEntry[];
+  /** ClientIds whose full token this invocation received from Astra's mint answer or saw authenticate. */
+  readonly proven?: Iterable<string | undefined>;
+  /** Where full tokens held in the secret's versions are found, to prove possession of an unmarked token. */
+  readonly held?: TokenLookup;
+}
+
+/** A full token held in a version of the secret, found by its clientId. */
+export interface TokenLookup {
+  tokenOf(clientId: string): Promise<{ readonly token: string; readonly versionId: string } | undefined>;
+}
+
+export interface RefusedRevocation {
+  readonly clientId: string;
+  readonly why: string;
+}
+
+export interface RevocationVerdict {
+  /** Live (or of unknown liveness) and provably the secret's. */
+  readonly revocable: string[];
+  /** Not provably the secret's: left live. */
+  readonly refused: RefusedRevocation[];
+  /** Possession could not be checked now (Astra did not answer usably): left live, to be judged again on a retry. */
+  readonly unchecked: RefusedRevocation[];
+}
+
+export interface RevocationContext {
+  readonly astra: AstraClient;
+  readonly report: StepReport;
+  readonly redactor: Redactor;
+}
+
+/**
+ * Every revocation goes through here: the candidates the policy does not keep are judged by the rule, the provable
+ * ones revoked with the authority (never the authority itself, unless `revokeAuthority`: a deleted self-rotating
+ * secret's last token). Refusals are WARN lines' `revocationsRefused`. Returns the clientIds still live for certain or
+ * possibly because a revocation, or the check of possession, failed (404 counts as revoked).
+ */
+export async function revokeOwned(
+  context: RevocationContext,
+  authority: Authority,
+  candidates: Iterable<string | undefined>,
+  evidence: OwnershipEvidence,
+  options: { readonly keep?: Iterable<string | undefined>; readonly revokeAuthority?: boolean } = {},
+): Promise<string[]> {
+  const skip = new Set<string | undefined>(options.keep ?? []);
+  if (!options.revokeAuthority) skip.add(authority.clientId);
+  // A token revoking itself authenticates its own DELETE: the call is its proof of possession (a forgery gets 401).
+  const proven = options.revokeAuthority ? { ...evidence, proven: [...evidence.proven ?? [], authority.clientId] } : evidence;
+  const verdict = await judgeRevocations(context.astra, [...candidates].filter((c) => !skip.has(c)), proven);
+  const { report, redactor } = context;
+  for (const refused of verdict.refused) {
+    if (!report.revocationsRefused.some((r) => r.clientId === refused.clientId)) report.revocationsRefused.push(refused);
+  }
+  for (const unchecked of verdict.unchecked) {
+    report.clientIds.revocationFailed.push(unchecked.clientId);
+    report.revocationFailures.push({ clientId: unchecked.clientId, reason: redactor.redact(unchecked.why) });
+  }
+  const failed = verdict.unchecked.map((u) => u.clientId);
+  for (const clientId of verdict.revocable) {
+    try {
+      const outcome = await context.astra.revoke(authority.bearer, clientId);
+      (outcome === 'revoked' ? report.clientIds.revoked : report.clientIds.alreadyRevoked).push(clientId);
+    } catch (error) {
+      // A token whose own DELETE does not authenticate was never proven by it: refused, not a revocation to retry.
+      if (options.revokeAuthority && clientId === authority.clientId && error instanceof AstraApiError && error.status === 401) {
+        report.revocationsRefused.push({ clientId, why: 'the token held as the secret\'s own does not authenticate, so it is not proven the secret\'s' });
+        continue;
+      }
+      failed.push(clientId);
+      report.clientIds.revocationFailed.push(clientId);
+      report.revocationFailures.push({ clientId, reason: redactor.redact(messageOf(error)) });
+    }
+  }
+  return failed;
+}
+
+/** Whether Astra's list shows the token with this secret's ownership mark. */
+export function markedAsSecrets(entry: AstraClientEntry | undefined, secretArn: string): boolean {
+  return parseMark(entry?.description)?.secretDigest === secretDigest(secretArn);
+}
+
+/** Applies the rule to each candidate once; candidates the list shows are not live are dropped (nothing to revoke). */
+export async function judgeRevocations(
+  astra: AstraClient, candidates: Iterable<string | undefined>, evidence: OwnershipEvidence,
+): Promise<RevocationVerdict> {
+  const listed = evidence.listed ? new Map(evidence.listed.map((c) => [c.clientId, c])) : undefined;
+  const proven = new Set([...evidence.proven ?? []].filter((c): c is string => !!c));
+  const verdict: RevocationVerdict = { revocable: [], refused: [], unchecked: [] };
+  for (const clientId of new Set([...candidates].filter((c): c is string => !!c))) {
+    if (listed && !listed.has(clientId)) continue;
+    if (proven.has(clientId) || markedAsSecrets(listed?.get(clientId), evidence.secretArn)) {
+      verdict.revocable.push(clientId);
+      continue;
+    }
+    const held = await evidence.held?.tokenOf(clientId);
+    if (!held) {
+      verdict.refused.push({ clientId, why: 'Astra does not list it with this secret\'s mark, and no version of the secret holds its full token' });
+      continue;
+    }
+    try {
+      await astra.currentOrg(held.token);
+      verdict.revocable.push(clientId);
+    } catch (error) {
+      if (error instanceof AstraApiError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
+        verdict.refused.push({ clientId, why: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` });
+      } else {
+        verdict.unchecked.push({ clientId, why: `possession could not be checked: ${messageOf(error)}` });
+      }
+    }
+  }
+  return verdict;
+}
+
+/**
+ * The full tokens held in the secret's versions, by clientId: the stage values a step has read already, and versions
+ * a value names as where a pending revocation's token was held (`pendingRevocationVersions`), read on demand. A named version is only
+ * a place to look: the token found there must be the one asked for, and must authenticate.
+ */
+export class HeldTokens implements TokenLookup {
+  private readonly byClientId = new Map<string, { token: string; versionId: string }>();
+
+  constructor(
+    private readonly store: SecretStore,
+    private readonly secretArn: string,
+    private readonly redactor: Redactor,
+    private readonly hints: Readonly<Record<string, string>> = {},
+  ) {}
+
+  /** Registers a value read from one of the secret's versions. */
+  public add(value: { clientId?: string; astraKey?: string } | undefined, versionId: string | undefined): this {
+    if (value?.clientId && value.astraKey && versionId && !this.byClientId.has(value.clientId)) {
+      this.byClientId.set(value.clientId, { token: value.astraKey, versionId });
+    }
+    return this;
+  }
+
+  /** Every full token found so far, by clientId. */
+  public known(): Array<{ clientId: string; token: string; versionId: string }> {
+    return [...this.byClientId].map(([clientId, held]) => ({ clientId, ...held }));
+  }
+
+  /** Reads every version a pending revocation names now, while the secret exists (the teardown deletes it next). */
+  public async readHinted(): Promise<this> {
+    for (const clientId of Object.keys(this.hints)) await this.tokenOf(clientId);
+    return this;
+  }
+
+  public async tokenOf(clientId: string): Promise<{ token: string; versionId: string } | undefined> {
+    const known = this.byClientId.get(clientId);
+    if (known) return known;
+    const versionId = this.hints[clientId];
+    if (!versionId) return undefined;
+    try {
+      const text = await this.store.valueOf(this.secretArn, { versionId });
+      if (!text) return undefined;
+      this.add(parseSecretString(text, `version ${versionId}`, this.redactor), versionId);
+    } catch {
+      return undefined;
+    }
+    return this.byClientId.get(clientId);
+  }
+}

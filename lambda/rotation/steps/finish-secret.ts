@@ -1,0 +1,65 @@
+import { AWSCURRENT, AWSPENDING } from '../../clients/secret-store';
+import { RotationFailure, messageOf } from '../../logging/errors';
+import { parseSecretString } from '../../value/secret-value';
+import { Authority, adminAuthority, selfAuthority } from '../authority';
+import { HeldTokens, revokeOwned } from '../revocation-rule';
+import { Rotation, bindingOf } from '../rotation';
+
+/**
+ * Promote first, revoke after: AWSCURRENT always holds a live token. The revocations the promotion owes (the version's
+ * `pendingRevocations`) run on every call, also when a retry finds the version AWSCURRENT already; one that fails
+ * fails the step after the promotion, so that Secrets Manager retries it (404 counts as revoked). The version's record
+ * is a claim (a value writer could have put it there): the token list says which pending revocations are live and marked as
+ * the secret's, and an unmarked one is revoked only when its full token, held in a version of the secret, authenticates.
+ */
+export async function finishSecret(rotation: Rotation): Promise<string> {
+  const { store, event, report, redactor } = rotation;
+  const stage = rotation.alreadyCurrent ? AWSCURRENT : AWSPENDING;
+  const text = await store.valueOf(event.secretId, { versionId: event.token, stage });
+  if (text === undefined) {
+    throw new RotationFailure('this AWSPENDING version has no value: createSecret has not stored a token.', 'Let Secrets Manager retry the rotation from createSecret.');
+  }
+  const version = parseSecretString(text, stage, redactor);
+  report.clientIds.pending = version.clientId;
+  const pendingRevocations = version.pendingRevocations.filter((c) => c !== version.clientId);
+
+  // Resolved before the promotion so that its failure is reported, but it never blocks promoting a tested token.
+  let authority: Authority | undefined;
+  let authorityProblem: string | undefined;
+  if (pendingRevocations.length > 0) {
+    try {
+      const binding = bindingOf(rotation);
+      authority = binding.adminSecretArn ? await adminAuthority(rotation, binding.adminSecretArn) : selfAuthority(version, 'new');
+      if (!authority) authorityProblem = 'the new version holds no token to revoke with';
+    } catch (error) {
+      authorityProblem = messageOf(error);
+    }
+  }
+
+  if (!rotation.alreadyCurrent) await store.promote(event.secretId, event.token, rotation.currentVersionId);
+  report.clientIds.current = version.clientId;
+
+  let failed = pendingRevocations;
+  let listed;
+  if (authority && pendingRevocations.length > 0) {
+    try {
+      listed = await rotation.astra.listClients(authority.bearer);
+    } catch (error) {
+      authorityProblem = `the token list, which shows what is live and whose it is, could not be read: ${messageOf(error)}`;
+    }
+  }
+  if (authority && listed) {
+    const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions);
+    failed = await revokeOwned(rotation, authority, pendingRevocations, { secretArn: rotation.secretArn, listed, held },
+      { keep: [version.clientId] });
+  } else {
+    for (const clientId of pendingRevocations) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
+    report.clientIds.revocationFailed.push(...pendingRevocations);
+  }
+  if (failed.length > 0) {
+    const reasons = report.revocationFailures.map((f) => f.reason).join('; ');
+    throw new RotationFailure(`the new token is AWSCURRENT, but the revocation of ${failed.join(', ')} that its promotion owes failed: ${reasons}.`,
+      'Secrets Manager retries finishSecret, which revokes what is left; if it keeps failing, the next rotation\'s sweep does.');
+  }
+  return rotation.alreadyCurrent ? 'already-current, revocations settled' : 'finished';
+}

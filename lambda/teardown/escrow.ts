@@ -1,0 +1,119 @@
+import { SecretStore } from '../clients/secret-store';
+import { Redactor } from '../logging/redact';
+import { AstraSecretValue, JsonObject, parseSecretString } from '../value/secret-value';
+
+/** Marks a value as the escrow's own format: anything else (the value it was created with) holds no entry. */
+const FORMAT = 'astra-token-teardown-escrow/1';
+
+/**
+ * The escrow holds, at most, a few kilobytes per secret in flight; Secrets Manager takes 65,536 bytes per value. A
+ * teardown with this many entries unfinished stops deleting more secrets until some are done.
+ */
+export const MAX_ESCROW_BYTES = 60_000;
+
+/** A full token held in one of the secret's versions when it still existed: what proves possession once it is gone. */
+export interface EscrowedToken {
+  readonly clientId: string;
+  readonly token: string;
+  readonly versionId: string;
+}
+
+/**
+ * What revoking a secret's tokens needs once the secret is gone, read from it before the function deleted it: its
+ * AWSCURRENT and AWSPREVIOUS values (without the clientSecret, which no revocation needs), the versions they were, the
+ * admin secret that mints for it, and the full tokens its versions held.
+ */
+export interface EscrowEntry {
+  readonly arn: string;
+  readonly adminSecretArn?: string;
+  readonly current?: AstraSecretValue;
+  readonly previous?: AstraSecretValue;
+  readonly versions: { readonly current?: string; readonly previous?: string };
+  readonly held: readonly EscrowedToken[];
+}
+
+/**
+ * The teardown's escrow: one Secrets Manager secret per rotation function, declared beside the teardown resource, that
+ * only the function's role reads and writes. The function deletes a secret CloudFormation is deleting before it revokes
+ * the secret's tokens (a secret that still exists always keeps a live token); the escrow carries what the revocation
+ * needs across that deletion, so that a function killed in between finds it on Lambda's retry. An entry is only a
+ * place to look: each token is still revoked under the revocation rule (its mark, or its full token authenticating).
+ */
+export class TeardownEscrow {
+  /** What the escrow holds as far as this invocation knows: the text last read or written, '' when it holds no entry. */
+  private holds?: string;
+
+  constructor(private readonly store: SecretStore, public readonly arn: string, private readonly redactor: Redactor) {}
+
+  /** The entries an earlier invocation left; a value that is not the escrow's format holds none. */
+  public async read(): Promise<EscrowEntry[]> {
+    const text = await this.store.valueOf(this.arn, { stage: 'AWSCURRENT' });
+    let parsed: { format?: unknown; entries?: unknown } | undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    const entries = parsed?.format === FORMAT && Array.isArray(parsed.entries) ? parsed.entries.flatMap((e) => this.entryOf(e)) : [];
+    this.holds = entries.length ? text : '';
+    return entries;
+  }
+
+  /** Replaces the escrow's entries; no call when they are what it holds already. Throws when the value would not fit. */
+  public async write(entries: readonly EscrowEntry[]): Promise<void> {
+    const text = JSON.stringify({ format: FORMAT, entries: entries.map(serialized) });
+    if (text === this.holds || (entries.length === 0 && this.holds === '')) return;
+    if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
+    try {
+      await this.store.putCurrent(this.arn, text);
+    } catch (error) {
+      // It may have been stored all the same (a lost answer): what the escrow holds is unknown until a write succeeds.
+      this.holds = undefined;
+      throw error;
+    }
+    this.holds = entries.length ? text : '';
+  }
+
+  private entryOf(entry: unknown): EscrowEntry[] {
+    const e = (entry ?? {}) as Record<string, unknown>;
+    if (typeof e.arn !== 'string') return [];
+    try {
+      const value = (raw: unknown, what: string) => raw && typeof raw === 'object'
+        ? parseSecretString(JSON.stringify(raw), `the escrowed ${what} value of ${e.arn}`, this.redactor) : undefined;
+      const versions = (e.versions ?? {}) as Record<string, unknown>;
+      const held = Array.isArray(e.held) ? e.held.filter((h): h is EscrowedToken =>
+        typeof h?.clientId === 'string' && typeof h?.token === 'string' && typeof h?.versionId === 'string') : [];
+      this.redactor.add(...held.map((h) => h.token));
+      return [{
+        arn: e.arn,
+        adminSecretArn: typeof e.adminSecretArn === 'string' ? e.adminSecretArn : undefined,
+        current: value(e.current, 'AWSCURRENT'),
+        previous: value(e.previous, 'AWSPREVIOUS'),
+        versions: {
+          current: typeof versions.current === 'string' ? versions.current : undefined,
+          previous: typeof versions.previous === 'string' ? versions.previous : undefined,
+        },
+        held,
+      }];
+    } catch {
+      // Written by this function only; an entry it cannot read names nothing to act on.
+      return [];
+    }
+  }
+}
+
+function serialized(entry: EscrowEntry): JsonObject {
+  const value = (v: AstraSecretValue | undefined) => {
+    if (!v) return undefined;
+    const { clientSecret: _dropped, ...rest } = v.raw;
+    return rest;
+  };
+  return {
+    arn: entry.arn,
+    adminSecretArn: entry.adminSecretArn,
+    current: value(entry.current),
+    previous: value(entry.previous),
+    versions: entry.versions,
+    held: entry.held,
+  };
+}

@@ -1,0 +1,634 @@
+import { answerCloudFormation } from './cloudformation-answer';
+import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
+import { EscrowEntry, TeardownEscrow } from './escrow';
+import { ALERT_NAMES } from '../../src/shared/alert-names';
+import { AstraClient, AstraClientEntry } from '../clients/astra-client';
+import type { StackState } from '../clients/cloudformation';
+import { RotationConfig } from '../clients/config';
+import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from '../clients/secret-store';
+import { TimeBudget } from '../clients/time-budget';
+import { AstraApiError, messageOf } from '../logging/errors';
+import { Redactor } from '../logging/redact';
+import { StepReport, writeLogLine } from '../logging/step-report';
+import { Authority, adminAuthority, selfAuthority } from '../rotation/authority';
+import { HeldTokens, markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
+import { markedTokens } from '../rotation/sweep';
+import { SecretTags, readBinding } from '../value/binding';
+import { parseSecretString } from '../value/secret-value';
+
+/** A CloudFormation custom resource request (the teardown resource, one per rotation function). */
+export interface CustomResourceEvent {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly ResponseURL: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly PhysicalResourceId?: string;
+  readonly ResourceProperties?: { readonly Secrets?: unknown };
+  readonly OldResourceProperties?: { readonly Secrets?: unknown };
+}
+
+export interface TeardownDeps {
+  readonly store: SecretStore;
+  readonly astra: AstraClient;
+  readonly config: RotationConfig;
+  readonly redactor: Redactor;
+  readonly budget: TimeBudget;
+  /** The stack the function was deployed in (its environment); a request naming another stack is refused. */
+  readonly deployedStackId?: string;
+  /** CloudFormation's view of the stack now: the evidence a Delete is checked against. */
+  readStack(stackId: string): Promise<StackState>;
+}
+
+export function isCustomResourceEvent(event: unknown): event is CustomResourceEvent {
+  const e = (event ?? {}) as Record<string, unknown>;
+  return typeof e.RequestType === 'string' && typeof e.ResponseURL === 'string' && typeof e.RequestId === 'string';
+}
+
+/** The ARNs a request lists: which secrets to look at, never whether they go (CloudFormation's state decides that). */
+export function listedSecretArns(properties: { readonly Secrets?: unknown } | undefined): string[] {
+  return [...new Set(entryArns(properties?.Secrets, () => undefined))];
+}
+
+/** The `Arn` of each `{Arn}` entry: a string as it is, anything else as `resolve` makes of it (or left out). */
+function entryArns(entries: unknown, resolve: (arn: unknown) => string | undefined): string[] {
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry) => {
+    const arn = (entry ?? {} as { Arn?: unknown }).Arn;
+    const resolved = typeof arn === 'string' ? arn : resolve(arn);
+    return resolved ? [resolved] : [];
+  });
+}
+
+/**
+ * Create and Update revoke nothing: each answers a new physical id, so that CloudFormation deletes the old one in the
+ * update's cleanup, once the update can no longer roll back (or the new one in the rollback's cleanup). A Delete
+ * revokes only what CloudFormation's own state shows it is deleting (end-of-life.ts), leaves first along admin
+ * chains, and answers SUCCESS whatever happened: a deletion is never blocked. Whatever stays live is an ERROR line.
+ */
+export async function handleTeardown(event: CustomResourceEvent, makeDeps: () => TeardownDeps, redactor: Redactor): Promise<void> {
+  if (event.RequestType !== 'Delete') {
+    await answerCloudFormation(event, `${event.LogicalResourceId}-${event.RequestId}`, 'nothing to revoke: tokens are revoked only when CloudFormation deletes', redactor);
+    return;
+  }
+  const physicalId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-${event.RequestId}`;
+  const listed = listedSecretArns(event.ResourceProperties);
+  let reason: string;
+  let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
+  try {
+    reason = await tearDown(event, listed, makeDeps(), redactor);
+  } catch (error) {
+    if (error instanceof ContinueLater) throw error;
+    if (error instanceof TeardownBlocked) {
+      reason = error.message;
+      status = 'FAILED';
+    } else {
+      reason = `teardown failed: ${messageOf(error)}`;
+      writeLogLine(leftLiveAlert('(every secret the request lists)', listed, reason, 'may be being deleted by CloudFormation, but'), redactor);
+    }
+  }
+  await answerCloudFormation(event, physicalId, reason, redactor, status);
+}
+
+async function tearDown(event: CustomResourceEvent, listed: string[], deps: TeardownDeps, redactor: Redactor): Promise<string> {
+  const notConfirmed = (why: string) => {
+    writeLogLine({
+      level: 'ERROR',
+      alert: ALERT_NAMES.TEARDOWN_NOT_CONFIRMED,
+      step: 'teardown',
+      stackId: event.StackId,
+      logicalResourceId: event.LogicalResourceId,
+      physicalResourceId: event.PhysicalResourceId,
+      message: `A teardown Delete was not confirmed by CloudFormation: ${why}. Nothing was revoked. `
+        + 'If nobody deleted or updated the stack, someone allowed lambda:InvokeFunction on the rotation function sent it: find them in CloudTrail (Invoke).',
+    }, redactor);
+    return `nothing revoked: ${why}`;
+  };
+  // Checked before CloudFormation is asked: the role may read only its own stack, and the answer would say no more.
+  if (deps.deployedStackId && event.StackId !== deps.deployedStackId) {
+    return notConfirmed(`the request names the stack ${event.StackId}, not the function's own stack ${deps.deployedStackId}`);
+  }
+  let state: StackState;
+  try {
+    state = await deps.readStack(event.StackId);
+  } catch (error) {
+    const why = `CloudFormation's state of ${event.StackId} could not be read (${messageOf(error)}), so nothing was revoked`;
+    for (const arn of listed) writeLogLine(leftLiveAlert(arn, [], why, 'may be being deleted by CloudFormation, but'), redactor);
+    return why;
+  }
+  const confirmed = confirmDeletion(event, state, deps.deployedStackId);
+  if ('refused' in confirmed) return notConfirmed(confirmed.refused);
+
+  // A whole-stack phase takes the teardown's secrets from CloudFormation's own template, not from the request: a request
+  // could name some and leave out others (breaking leaves-first order). A cleanup judges each secret the request names
+  // against what this operation removes, replaces or creates (end-of-life.ts).
+  const wholeStack = confirmed.phase === 'stack-deletion' || confirmed.phase === 'create-rollback';
+  const candidates = wholeStack ? declaredSecretArns(state, event.LogicalResourceId) : listed;
+  const escrow = await openEscrow(state, event.LogicalResourceId, deps, redactor);
+  const plans: SecretPlan[] = [];
+  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow.entries));
+  const going = plans.filter((p): p is GoingSecret => 'going' in p);
+  const lists = new OrgTokenLists(deps.astra);
+  // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
+  const adminTokens = new Map<string, Promise<Authority>>();
+  const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
+  const shared = {
+    deps,
+    lists,
+    adminTokens,
+    wholeStack,
+    escrow: escrow.escrow,
+    withoutEscrow: escrow.unreadable ? 'the escrow could not be read' : 'the stack declares no escrow for this teardown',
+    // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
+    inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
+    staying: new Map<string, string | undefined>(),
+    waiting: new Map<string, string | undefined>(),
+  };
+  const { inFlight, staying } = shared;
+  const run = async (plan: GoingSecret) => {
+    const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
+    const started = Date.now();
+    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
+    if (!UNFINISHED.has(outcome)) inFlight.delete(plan.arn);
+    // An admin goes only once every secret it mints for is done: a retry still needs its token for them.
+    if ([OUT_OF_TIME, DELETION_UNANSWERED, WAITING_FOR_MINTED].includes(outcome)) shared.waiting.set(plan.arn, plan.adminSecretArn);
+    return { plan, report, outcome, durationMs: Date.now() - started };
+  };
+  const chained = leavesFirst(going);
+  await lists.prime(chained.filter((p) => !p.adminSecretArn).map((p) => ({ authority: p.current && selfAuthority(p.current, 'current'), orgId: orgOf(p) })));
+  // On a retry of this request, the secrets an earlier attempt finished come last: their dead tokens cost a call each,
+  // and the time goes first to those still to do. Only secrets no other leaving secret needs as its admin move, so
+  // leaves still go before their admins.
+  const admins = new Set(going.map((p) => p.adminSecretArn));
+  const livePending = (p: GoingSecret) => admins.has(p.arn) || !!lists.find(p.current?.clientId ?? '') || !!p.adminSecretArn;
+  const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
+  const deferred: GoingSecret[] = [];
+  for (const plan of ordered) {
+    const result = await run(plan);
+    // Its authority no longer authenticates and no list has been read yet to say what is left: judged at the end.
+    if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(plan);
+    else results.push(result);
+  }
+  for (const plan of deferred) results.push(await run(plan));
+  // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
+  // the secrets not yet deleted still exist, the others are in the escrow), while the operation is young enough for
+  // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
+  const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
+  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || r.outcome === DELETION_UNANSWERED
+    || r.outcome === WAITING_FOR_MINTED || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
+  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
+  if (unfinished.length > 0 && young) {
+    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor);
+    for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
+    throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
+  }
+  // A refused deletion in a whole-stack phase fails the request, so that the teardown outlives it: CloudFormation's own
+  // deletion of that secret fails the same way, and the deletion retried once the cause is fixed finds the teardown.
+  await keepInEscrow(escrow.escrow, staying.size > 0 ? [...inFlight.values()] : [], redactor);
+  const left: string[] = [];
+  for (const { plan, report, outcome, durationMs } of results) {
+    writeLogLine(report.toLogLine(outcome, durationMs), redactor);
+    if (staying.has(plan.arn)) {
+      // In a cleanup CloudFormation goes on without it: the secret leaves the stack, whole, and nothing will revoke later.
+      if (!wholeStack) writeLogLine(leftLiveAlert(plan.arn, namedTokens(plan).filter((c): c is string => !!c), outcome, 'leaves the stack, but'), redactor);
+      continue;
+    }
+    const notProven = report.revocationsRefused.map((r) => r.clientId);
+    if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
+      left.push(plan.arn);
+      // Nothing was revoked of a secret whose work never began or whose deletion went unanswered: every token it names.
+      const clientIds = report.clientIds.revocationFailed.length > 0 || !UNFINISHED.has(outcome) || outcome === REVOCATIONS_FAILED
+        ? report.clientIds.revocationFailed : namedTokens(plan).filter((c): c is string => !!c);
+      writeLogLine(leftLiveAlert(plan.arn, clientIds, outcome, plan.deleted ? 'was deleted, but' : undefined, notProven), redactor);
+    }
+  }
+  for (const plan of plans) {
+    if ('leftLive' in plan) {
+      left.push(plan.arn);
+      writeLogLine(leftLiveAlert(plan.arn, [], plan.leftLive), redactor);
+    }
+  }
+  if (escrow.unreadable) {
+    writeLogLine(leftLiveAlert('(secrets an earlier attempt of this request deleted)', [], escrow.unreadable), redactor);
+  }
+  // Secrets an earlier attempt of this request deleted and finished: gone, and no longer in the escrow.
+  const earlier = plans.filter((p) => 'stays' in p && p.stays === GONE).length;
+  const summary = `${confirmed.phase}: ${going.length - staying.size + earlier} of ${candidates.length} secrets deleted`
+    + (earlier ? ` (${earlier} by an earlier attempt)` : '')
+    + `, ${going.length - left.length - staying.size} with every token revoked in this attempt`
+    + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
+  if (staying.size > 0 && wholeStack) {
+    throw new TeardownBlocked(`${summary}; not deleted, so their tokens stay live: ${[...staying.keys()].join(', ')}. `
+      + 'Secrets Manager refused to delete them (see the function\'s log: replicas, a resource policy, a pending operation); '
+      + 'CloudFormation\'s own deletion would fail the same way. Remove the cause and retry: the teardown then revokes their tokens. '
+      + 'Retaining this resource instead leaves their tokens live.');
+  }
+  return summary;
+}
+
+const OUT_OF_TIME = 'left live: the invocation ran out of time before this secret';
+const REVOCATIONS_FAILED = 'left live: some revocations failed';
+const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list was read to say what is left';
+
+/**
+ * How long after the operation began a teardown that ran out of time leaves the rest to Lambda's retry rather than
+ * answering. Lambda retries CloudFormation's asynchronous request twice, about 1 and 2 minutes after a failure: with
+ * 3-minute invocations the third starts near minute 9 and, past this window, answers; well inside the resource's
+ * ServiceTimeout (15 minutes).
+ */
+export const CONTINUATION_WINDOW_MS = 8 * 60_000;
+
+const GONE = 'gone';
+const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
+const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
+/** Outcomes after which a secret the function deleted (or may have) still has tokens to revoke: its escrow entry stays. */
+const UNFINISHED = new Set([OUT_OF_TIME, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
+
+/** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
+class TeardownBlocked extends Error {}
+
+/** The authority no longer authenticates (revoked by an earlier attempt, along an admin chain, or by hand). */
+class DeadAuthority extends Error {}
+
+/** Thrown, unanswered, so that Lambda retries the request and the next invocation goes on from Astra's state. */
+export class ContinueLater extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContinueLater';
+  }
+}
+
+/**
+ * The org's token list, read once per invocation and shared: any token that may read tokens lists the whole org, so
+ * a secret whose authority the list already shows needs no list of its own (245 self-rotating secrets: one list, not
+ * 245). Revocations are taken out of it as they happen.
+ */
+class OrgTokenLists {
+  private readonly lists: Array<{ readonly orgId?: string; readonly listed: AstraClientEntry[] }> = [];
+  /** Authorities that answered 401 in this invocation: never asked twice. */
+  private readonly dead = new Set<string>();
+
+  constructor(private readonly astra: AstraClient) {}
+
+  /**
+   * The list that shows the authority; `listedWithIt` when it was read with the authority itself (which proves it).
+   * An authority its own org's list does not show is revoked: DeadAuthority, without a call.
+   */
+  public async listFor(authority: Authority, orgId: string | undefined): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean }> {
+    const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
+    if (known) return { listed: known.listed, listedWithIt: false };
+    if (this.dead.has(authority.bearer) || (orgId && this.lists.some((l) => l.orgId === orgId))) throw new DeadAuthority();
+    let listed: AstraClientEntry[];
+    try {
+      listed = await this.astra.listClients(authority.bearer);
+    } catch (error) {
+      if (!(error instanceof AstraApiError && error.status === 401)) throw error;
+      this.dead.add(authority.bearer);
+      throw new DeadAuthority();
+    }
+    this.lists.push({ orgId, listed });
+    return { listed, listedWithIt: true };
+  }
+
+  /**
+   * One list per org before anything else, read with the token most likely still live: a retry of this request finds
+   * the first secrets' tokens revoked (each a 401), the last ones' not. Then every dead authority costs no call.
+   */
+  public async prime(candidates: ReadonlyArray<{ readonly authority?: Authority; readonly orgId?: string }>): Promise<void> {
+    for (const { authority, orgId } of [...candidates].reverse()) {
+      // A secret that never rotated records no org: any list will do for it.
+      const listedAlready = orgId ? this.lists.some((l) => l.orgId === orgId) : this.lists.length > 0;
+      if (!authority || listedAlready) continue;
+      try {
+        await this.listFor(authority, orgId);
+      } catch {
+        // Dead or unreachable: the next candidate of the org tries.
+      }
+    }
+  }
+
+  /**
+   * Which of these clientIds, or of the tokens marked as the secret's, its org's list shows live; undefined when no list
+   * of that org was read (another org's list says nothing about it). A secret that never rotated records no org (its
+   * value has only the bootstrap token): every list read counts for it.
+   */
+  public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string, orgId: string | undefined): string[] | undefined {
+    const lists = this.lists.filter((l) => !orgId || l.orgId === orgId).map((l) => l.listed);
+    if (lists.length === 0) return undefined;
+    const wanted = new Set(clientIds.filter((c): c is string => !!c));
+    return lists.flatMap((list) => [...list.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(list, secretArn)]);
+  }
+
+  public find(clientId: string): AstraClientEntry | undefined {
+    for (const { listed } of this.lists) {
+      const entry = listed.find((c) => c.clientId === clientId);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  public forget(clientIds: readonly string[]): void {
+    const gone = new Set(clientIds);
+    for (const { listed } of this.lists) {
+      for (let i = listed.length - 1; i >= 0; i--) if (gone.has(listed[i].clientId)) listed.splice(i, 1);
+    }
+  }
+}
+
+interface GoingSecret extends EscrowEntry {
+  readonly going: true;
+  /** Replicated to other regions: the function leaves its deletion to CloudFormation. */
+  readonly replicated?: boolean;
+  /** Deleted already, by this function (now or in an earlier attempt): its escrow entry is what is left of it. */
+  deleted: boolean;
+}
+
+type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string } | { readonly arn: string; readonly leftLive: string };
+
+/** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
+async function planFor(
+  arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: readonly EscrowEntry[],
+): Promise<SecretPlan> {
+  const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
+  /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
+  const successorCreated = async (tags: SecretTags): Promise<Date | undefined> => {
+    const logicalId = tags?.find((t) => t.Key === 'aws:cloudformation:logical-id')?.Value;
+    const successor = logicalId ? state.resources.find((r) => r.logicalId === logicalId)?.physicalId : undefined;
+    if (!successor || successor === arn || !state.template.Resources?.[logicalId!]) return undefined;
+    try {
+      const found = await deps.store.describeIfAllowed(successor);
+      return 'found' in found ? found.found.CreatedDate : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let answer;
+  try {
+    answer = await deps.store.describeIfAllowed(arn);
+  } catch (error) {
+    return { arn, leftLive: `the secret could not be described (${messageOf(error)})` };
+  }
+  if ('missing' in answer) {
+    const entry = escrowed.find((e) => e.arn === arn);
+    // Deleted by an earlier attempt of this teardown, which escrowed what its revocation needs before it did.
+    if (answer.missing === 'not-found' && entry) return { ...entry, going: true, deleted: true };
+    if (answer.missing === 'not-found') {
+      log('skipped: the secret no longer exists');
+      return { arn, stays: GONE };
+    }
+    return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
+  }
+  const description = answer.found;
+  const facts = { arn, tags: description.Tags, createdDate: description.CreatedDate, successorCreatedDate: await successorCreated(description.Tags) };
+  const fate = secretFate(phase, facts, state);
+  if (fate.unknown) return { arn, leftLive: fate.why };
+  if (!fate.going) {
+    log(`skipped: CloudFormation does not delete it (${fate.why})`);
+    return { arn, stays: fate.why };
+  }
+  let adminSecretArn: string | undefined;
+  try {
+    adminSecretArn = readBinding(description.Tags, arn).adminSecretArn;
+  } catch (error) {
+    return { arn, leftLive: messageOf(error) };
+  }
+  const versions = {
+    current: versionWithStage(description.VersionIdsToStages, AWSCURRENT),
+    previous: versionWithStage(description.VersionIdsToStages, AWSPREVIOUS),
+  };
+  try {
+    const read = async (stage: string, versionId: string | undefined) => {
+      if (!versionId) return undefined;
+      const text = await deps.store.valueOf(arn, { versionId, stage });
+      return text ? parseSecretString(text, stage, redactor) : undefined;
+    };
+    const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
+    // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
+    const held = await new HeldTokens(deps.store, arn, redactor, current?.pendingRevocationVersions)
+      .add(current, versions.current).add(previous, versions.previous).readHinted();
+    const replicated = (description.ReplicationStatus ?? []).length > 0;
+    return { arn, going: true, deleted: false, replicated, adminSecretArn, current, previous, versions, held: held.known() };
+  } catch (error) {
+    // A failure to read is a failure: the secret's tokens cannot be found without its values.
+    return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
+  }
+}
+
+/**
+ * The teardown's escrow, as the stack's template declares it (its `Escrow` property, resolved through the stack), and
+ * the entries an earlier attempt left there. Never from the request. A teardown the template no longer declares (its
+ * function left the stack) has none: its secrets' tokens are revoked before CloudFormation deletes them.
+ */
+async function openEscrow(state: StackState, logicalId: string, deps: TeardownDeps, redactor: Redactor):
+Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly unreadable?: string }> {
+  const ref = ((state.template.Resources?.[logicalId]?.Properties?.Escrow ?? {}) as { Ref?: unknown }).Ref;
+  const arn = typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
+  if (!arn) return { entries: [] };
+  const escrow = new TeardownEscrow(deps.store, arn, redactor);
+  try {
+    return { escrow, entries: await escrow.read() };
+  } catch (error) {
+    return { entries: [], unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
+  }
+}
+
+/** The escrow's final content for this attempt; a failure leaves the entries of the attempt before, and says so. */
+async function keepInEscrow(escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor): Promise<void> {
+  try {
+    await escrow?.write(entries);
+  } catch (error) {
+    writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
+  }
+}
+
+/** The ARNs the stack's template lists for this teardown resource: its own secrets, resolved through the stack. */
+export function declaredSecretArns(state: StackState, logicalId: string): string[] {
+  return entryArns(state.template.Resources?.[logicalId]?.Properties?.Secrets, (arn) => {
+    const ref = ((arn ?? {}) as { Ref?: unknown }).Ref;
+    return typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
+  });
+}
+
+/**
+ * The order of revocation: a secret minted by another leaving secret goes before that admin, through any depth of
+ * chain (root -> mid -> leaf revokes leaf, mid, root), so that no authority is revoked while it still has tokens to
+ * revoke. Secrets in a cycle (not something the construct builds) keep their listed order.
+ */
+export function leavesFirst<T extends { readonly arn: string; readonly adminSecretArn?: string }>(secrets: readonly T[]): T[] {
+  const byArn = new Map(secrets.map((s) => [s.arn, s]));
+  const minted = new Map<string, T[]>();
+  for (const s of secrets) {
+    if (s.adminSecretArn && byArn.has(s.adminSecretArn)) minted.set(s.adminSecretArn, [...minted.get(s.adminSecretArn) ?? [], s]);
+  }
+  const ordered: T[] = [];
+  const visiting = new Set<string>();
+  const visit = (s: T) => {
+    if (ordered.includes(s) || visiting.has(s.arn)) return;
+    visiting.add(s.arn);
+    for (const child of minted.get(s.arn) ?? []) visit(child);
+    ordered.push(s);
+  };
+  for (const s of secrets) visit(s);
+  return ordered;
+}
+
+
+interface TeardownRun {
+  readonly deps: TeardownDeps;
+  readonly report: StepReport;
+  readonly lists: OrgTokenLists;
+  readonly adminTokens: Map<string, Promise<Authority>>;
+  /** A stack deletion or create rollback: CloudFormation stops at a failed resource (in a cleanup it goes on). */
+  readonly wholeStack: boolean;
+  readonly escrow?: TeardownEscrow;
+  /** Why there is no escrow to use, when there is none. */
+  readonly withoutEscrow: string;
+  /** The secrets the function deleted whose revocation is not over: what the escrow must hold. */
+  readonly inFlight: Map<string, GoingSecret>;
+  /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
+  readonly staying: Map<string, string | undefined>;
+  /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
+  readonly waiting: Map<string, string | undefined>;
+}
+
+/**
+ * The order that leaves no secret with a dead token: the secret goes first, then its tokens. What the revocation needs
+ * goes into the escrow before the deletion, so a kill in between loses nothing. A secret Secrets Manager will not
+ * delete stays with its tokens live (CloudFormation's deletion of it fails the same way), and in a stack deletion or
+ * create rollback so does an admin secret it needs. Without an escrow, where the role may not delete the secret, or
+ * for a secret with replicas (CloudFormation removes those itself), the tokens are revoked first and CloudFormation
+ * deletes the secret afterwards, as before the escrow existed.
+ */
+async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<string> {
+  const { deps, report, lists, adminTokens, escrow, inFlight, staying } = run;
+  const mintedFor = (secrets: Map<string, string | undefined>) => [...secrets].find(([, admin]) => admin === plan.arn)?.[0];
+  const stays = run.wholeStack ? mintedFor(staying) : undefined;
+  if (stays) {
+    staying.set(plan.arn, plan.adminSecretArn);
+    return `left live: it stays, for the secret ${stays} it mints for stays with live tokens`;
+  }
+  if (mintedFor(run.waiting)) return WAITING_FOR_MINTED;
+  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens);
+  const revokeFirst = (why: string) => {
+    writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
+    return revoke();
+  };
+  if (plan.deleted) return revoke();
+  if (!escrow) return revokeFirst(run.withoutEscrow);
+  if (plan.replicated) return revokeFirst('it has replica regions, which CloudFormation removes before it deletes the secret');
+  try {
+    await escrow.write([...inFlight.values(), plan]);
+  } catch (error) {
+    return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
+  }
+  inFlight.set(plan.arn, plan);
+  let deletion;
+  try {
+    deletion = await deps.store.deleteForever(plan.arn);
+  } catch (error) {
+    // Committed or not: Secrets Manager says which.
+    const gone = await deps.store.describeIfAllowed(plan.arn).then((d) => 'missing' in d && d.missing === 'not-found', () => undefined);
+    if (gone === undefined) {
+      report.revocationFailures.push({ clientId: '(none: the secret\'s deletion)', reason: deps.redactor.redact(messageOf(error)) });
+      return DELETION_UNANSWERED;
+    }
+    if (!gone) {
+      inFlight.delete(plan.arn);
+      return revokeFirst(`its deletion failed (${messageOf(error)})`);
+    }
+    deletion = { deleted: 'now' as const };
+  }
+  if ('refused' in deletion) {
+    inFlight.delete(plan.arn);
+    if (deletion.refused === 'access-denied') return revokeFirst(`the function may not delete it (${deletion.why})`);
+    staying.set(plan.arn, plan.adminSecretArn);
+    return `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens`;
+  }
+  plan.deleted = true;
+  return revoke();
+}
+
+/**
+ * AWSCURRENT's and AWSPREVIOUS's tokens, every token marked as the secret's, and what AWSCURRENT still owes, each
+ * under the revocation rule. A self-rotating secret's last token can only revoke itself: that is the one
+ * self-revocation the design allows. One token list per authority serves every secret it minted.
+ */
+async function revokeSecretTokens(
+  plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
+): Promise<string> {
+  const context = { astra: deps.astra, report, redactor: deps.redactor };
+  let authority: Authority | undefined;
+  try {
+    const admin = plan.adminSecretArn;
+    if (admin && !adminTokens.has(admin)) adminTokens.set(admin, adminAuthority(deps, admin));
+    authority = admin ? await adminTokens.get(admin)! : selfTeardownAuthority(plan, lists);
+  } catch (error) {
+    return `left live: ${messageOf(error)}`;
+  }
+  if (!authority) {
+    // A self-rotating secret that never held a token (the bootstrap was never stored) has nothing to revoke.
+    return plan.current?.astraKey || plan.previous?.astraKey ? 'left live: AWSCURRENT holds no token to revoke with' : 'nothing to revoke: the secret never held a token';
+  }
+  let listed: AstraClientEntry[];
+  let listedWithIt: boolean;
+  try {
+    ({ listed, listedWithIt } = await lists.listFor(authority, orgOf(plan)));
+  } catch (error) {
+    if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
+    // A list read with another token of its org says whether anything of the secret is left.
+    const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan));
+    if (left === undefined) return AUTHORITY_DEAD_UNSEEN;
+    return left.length === 0 ? 'revoked: nothing of the secret is live any more'
+      : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
+  }
+  const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
+  for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
+  // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
+  const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
+  const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
+  await revokeOwned(context, authority, candidates, evidence);
+  if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
+  lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
+  return report.clientIds.revocationFailed.length > 0 ? REVOCATIONS_FAILED : 'revoked';
+}
+
+/** The org of the secret's tokens, as the mint answer recorded it in the value. */
+function orgOf(plan: GoingSecret): string | undefined {
+  return plan.current?.orgId ?? plan.previous?.orgId;
+}
+
+/** The clientIds the secret's values name (beside the tokens marked as its own): claims the revocation rule judges. */
+function namedTokens(plan: GoingSecret): Array<string | undefined> {
+  return [plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
+}
+
+/**
+ * A self-rotating secret's own token revokes its tokens: AWSCURRENT's, or AWSPREVIOUS's when only that one carries the
+ * function's mark in a list already read (a value writer may have put a forged token in AWSCURRENT).
+ */
+function selfTeardownAuthority(plan: GoingSecret, lists: OrgTokenLists): Authority | undefined {
+  const current = plan.current && selfAuthority(plan.current, 'current');
+  const previous = plan.previous && selfAuthority(plan.previous, 'previous');
+  // The function's own mark beats a value's word: a token it minted for the secret is the secret's.
+  const minted = (a: Authority | undefined) => !!a?.clientId && markedAsSecrets(lists.find(a.clientId), plan.arn);
+  if (!minted(current) && minted(previous)) return previous;
+  return current ?? previous;
+}
+
+function leftLiveAlert(
+  secretArn: string, clientIds: string[], why: string, when = 'is being deleted by CloudFormation, but', notProven: string[] = [],
+): Record<string, unknown> {
+  return {
+    level: 'ERROR',
+    alert: ALERT_NAMES.TOKENS_LEFT_LIVE,
+    step: 'teardown',
+    secretArn,
+    clientIds,
+    // Named by the secret's value but not provably its own (revocation-rule.ts): maybe another team's; never to revoke on
+    // this line's word.
+    ...notProven.length ? { notProvenClientIds: notProven } : {},
+    message: `The secret ${secretArn} ${when} not all of its tokens were revoked (${why}). The deletion went on. `
+      + 'Revoke the clientIds listed in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.'
+      + (notProven.length ? ' notProvenClientIds were named by the secret\'s value but are not provably its tokens (they may be another team\'s): do not revoke them on this word.' : ''),
+  };
+}

@@ -1,0 +1,80 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretStore } from '../../../lambda/clients/secret-store';
+import { Redactor } from '../../../lambda/logging/redact';
+import { EscrowEntry, MAX_ESCROW_BYTES, TeardownEscrow } from '../../../lambda/teardown/escrow';
+import { parseSecretString } from '../../../lambda/value/secret-value';
+import { awsError, FakeSecretsManager } from '../support/fake-secrets-manager';
+
+const TOKEN = `AstraCS:${'a'.repeat(24)}:${'0'.repeat(64)}`;
+const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf';
+
+describe('TeardownEscrow', () => {
+  let sm: FakeSecretsManager;
+  let escrowArn: string;
+  let redactor: Redactor;
+  const escrow = () => new TeardownEscrow(new SecretStore(new SecretsManagerClient({ region: 'us-east-1' })), escrowArn, redactor);
+  const entry = (arn = SECRET): EscrowEntry => ({
+    arn,
+    adminSecretArn: undefined,
+    current: parseSecretString(JSON.stringify({ astraKey: TOKEN, clientID: 'a'.repeat(24), clientSecret: 'client-secret-value', roleID: 'r', engine: 'AstraDB' }), 'AWSCURRENT', redactor),
+    versions: { current: 'v1' },
+    held: [{ clientId: 'a'.repeat(24), token: TOKEN, versionId: 'v1' }],
+  });
+
+  beforeEach(() => {
+    sm = new FakeSecretsManager();
+    escrowArn = sm.create('escrow', '{}', { rotationEnabled: false });
+    redactor = new Redactor();
+  });
+  afterEach(() => sm.restore());
+
+  test('GIVEN entries written WHEN read back THEN the same entries, without the clientSecret, which no revocation needs', async () => {
+    await escrow().write([entry()]);
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries[0].current).not.toHaveProperty('clientSecret');
+    const [read] = await escrow().read();
+    expect(read).toMatchObject({ arn: SECRET, current: { astraKey: TOKEN, clientId: 'a'.repeat(24) }, versions: { current: 'v1' }, held: entry().held });
+  });
+
+  test('GIVEN the value the construct created, or one not in the escrow\'s format THEN no entries', async () => {
+    expect(await escrow().read()).toEqual([]);
+    for (const value of ['not json', '{"format":"other/1","entries":[{"arn":"x"}]}', '{"format":"astra-token-teardown-escrow/1","entries":{}}']) {
+      sm.addVersion(escrowArn, value, ['AWSCURRENT']);
+      expect(await escrow().read()).toEqual([]);
+    }
+  });
+
+  test('GIVEN entries without an ARN, with a value that is not a secret value, or with malformed held tokens THEN those are left out', async () => {
+    sm.addVersion(escrowArn, JSON.stringify({
+      format: 'astra-token-teardown-escrow/1',
+      entries: [{ current: {} }, { arn: 'bad', current: { astraKey: 7 } }, { arn: SECRET, versions: 'x', held: [{ clientId: 'c' }, null] }],
+    }), ['AWSCURRENT']);
+    expect(await escrow().read()).toEqual([
+      { arn: SECRET, adminSecretArn: undefined, current: undefined, previous: undefined, versions: {}, held: [] },
+    ]);
+  });
+
+  test('GIVEN nothing written yet WHEN no entries are written THEN no call; GIVEN the same entries again THEN no second call', async () => {
+    const e = escrow();
+    await e.read();
+    await e.write([]);
+    expect(sm.count('PutSecretValue')).toBe(0);
+    await e.write([entry()]);
+    await e.write([entry()]);
+    expect(sm.count('PutSecretValue')).toBe(1);
+    await e.write([]);
+    await e.write([]);
+    expect(sm.count('PutSecretValue')).toBe(2);
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('GIVEN more entries than a value holds THEN the write fails and nothing is written', async () => {
+    const many = Array.from({ length: Math.ceil(MAX_ESCROW_BYTES / 300) }, (_, i) => entry(`${SECRET}${i}`));
+    await expect(escrow().write(many)).rejects.toThrow(/would exceed 60000 bytes/);
+    expect(sm.count('PutSecretValue')).toBe(0);
+  });
+
+  test('GIVEN Secrets Manager fails the read THEN the failure is the caller\'s, not an empty escrow', async () => {
+    sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'));
+    await expect(escrow().read()).rejects.toThrow(/GetSecretValue.*failed/);
+  });
+});

@@ -1,0 +1,821 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { handler } from '../../../lambda';
+import type { StackState } from '../../../lambda/clients/cloudformation';
+import { isCloudFormationResponseUrl } from '../../../lambda/teardown/cloudformation-answer';
+import { confirmDeletion, secretFate } from '../../../lambda/teardown/end-of-life';
+import { CustomResourceEvent, declaredSecretArns, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../../lambda/teardown/teardown';
+import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
+import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
+import { awsError } from '../support/fake-secrets-manager';
+import { Harness } from '../support/harness';
+
+const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+const request = (physicalId = 'teardown-1') => ({ StackId: STACK_ID, LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: physicalId });
+const OPERATION_START = new Date('2026-12-01T00:00:00Z');
+const BEFORE = new Date('2026-11-01T00:00:00Z');
+const DURING = new Date('2026-12-01T00:05:00Z');
+const state = (status: string, resources: Record<string, string>, template: StackState['template']['Resources'] = {}): StackState => ({
+  stackId: STACK_ID,
+  status,
+  operationStartedAt: OPERATION_START,
+  resources: Object.entries(resources).map(([logicalId, physicalId]) => ({ logicalId, physicalId })),
+  template: { Resources: template },
+});
+const tagged = (arn: string, logicalId: string, extra: Record<string, string> = {}) => ({
+  arn,
+  tags: Object.entries({ 'aws:cloudformation:stack-id': STACK_ID, 'aws:cloudformation:logical-id': logicalId, ...extra }).map(([Key, Value]) => ({ Key, Value })),
+});
+
+describe('confirmDeletion: a Delete counts only when CloudFormation\'s own state shows it', () => {
+  test.each([
+    ['DELETE_IN_PROGRESS', 'stack-deletion'],
+    ['ROLLBACK_IN_PROGRESS', 'create-rollback'],
+  ])('GIVEN the stack is %s and the request is for the current resource THEN the phase is %s', (status, phase) => {
+    expect(confirmDeletion(request(), state(status, { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID)).toEqual({ phase });
+  });
+
+  test.each([
+    ['UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'update-cleanup'],
+    ['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'rollback-cleanup'],
+  ])('GIVEN the stack is %s and the request is for a former physical id THEN the phase is %s', (status, phase) => {
+    expect(confirmDeletion(request('teardown-old'), state(status, { [TEARDOWN_ID]: 'teardown-new' }), STACK_ID)).toEqual({ phase });
+    expect(confirmDeletion(request('teardown-old'), state(status, {}), STACK_ID)).toEqual({ phase });
+  });
+
+  test.each(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE', 'CREATE_COMPLETE', 'UPDATE_ROLLBACK_IN_PROGRESS', 'CREATE_IN_PROGRESS', 'DELETE_FAILED'])(
+    'GIVEN the stack is %s THEN nothing is confirmed: the phase can still roll back, or nothing is being deleted', (status) => {
+      const verdict = confirmDeletion(request(), state(status, { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
+      expect(verdict).toEqual({ refused: expect.stringMatching(new RegExp(`the stack is ${status}`)) });
+    });
+
+  test('GIVEN the request\'s logical id is another kind of resource in the template THEN refused', () => {
+    const s = { ...state('DELETE_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), template: { Resources: { [TEARDOWN_ID]: { Type: 'AWS::S3::Bucket' } } } };
+    expect(confirmDeletion(request(), s, STACK_ID)).toEqual({ refused: expect.stringMatching(/is a AWS::S3::Bucket, not a Custom::AstraTokenTeardown/) });
+  });
+
+  test('GIVEN a cleanup phase and the current physical id THEN refused: that resource stays', () => {
+    const verdict = confirmDeletion(request(), state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
+    expect(verdict).toEqual({ refused: expect.stringMatching(/is the current .*which stays/) });
+  });
+
+  test('GIVEN a stack deletion and a physical id that is not the current one THEN refused', () => {
+    expect(confirmDeletion(request('forged'), state('DELETE_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID)).toHaveProperty('refused');
+  });
+
+  test('GIVEN a request naming another stack than the deployed one THEN refused before anything else', () => {
+    const other = STACK_ID.replace('/S/', '/Other/');
+    expect(confirmDeletion({ ...request(), StackId: other }, state('DELETE_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID))
+      .toEqual({ refused: expect.stringMatching(/not the function's own stack/) });
+  });
+});
+
+describe('secretFate: whether CloudFormation deletes a secret, from what CloudFormation will do', () => {
+  const arn = arnOf('a');
+  test.each([
+    ['stack-deletion', undefined, true],
+    ['stack-deletion', 'Delete', true],
+    ['stack-deletion', 'Retain', false],
+    ['stack-deletion', 'Snapshot', false],
+    ['stack-deletion', 'RetainExceptOnCreate', false],
+    ['create-rollback', 'RetainExceptOnCreate', true],
+    ['create-rollback', 'Retain', false],
+  ] as const)('GIVEN %s and the template\'s DeletionPolicy %s THEN going is %s', (phase, policy, going) => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret', ...policy ? { DeletionPolicy: policy } : {} } });
+    expect(secretFate(phase, tagged(arn, 'Secret', { 'astra-token-secret:deletion-policy': 'Delete' }), s).going).toBe(going);
+  });
+
+  test('GIVEN an update\'s cleanup and the secret still the stack\'s resource THEN it stays (also when another function rotates it now)', () => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('update-cleanup', tagged(arn, 'Secret'), s)).toEqual({ going: false, why: 'it is still the stack\'s Secret' });
+  });
+
+  test.each([['Delete', true], ['Retain', false], [undefined, true]] as const)(
+    'GIVEN an update\'s cleanup and the secret replaced in this operation, UpdateReplacePolicy %s THEN going is %s', (policy, going) => {
+      const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret', ...policy ? { UpdateReplacePolicy: policy } : {} } });
+      expect(secretFate('update-cleanup', { ...tagged(arn, 'Secret'), successorCreatedDate: DURING }, s).going).toBe(going);
+    });
+
+  test('GIVEN an update\'s cleanup and a replaced secret whose own tag says its replacement kept it THEN not going, and reported', () => {
+    const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    const facts = { ...tagged(arn, 'Secret', { 'astra-token-secret:update-replace-policy': 'Retain' }), successorCreatedDate: DURING };
+    expect(secretFate('update-cleanup', facts, s)).toEqual({ going: false, unknown: true, why: expect.stringMatching(/kept it on replacement \(UpdateReplacePolicy Retain\)/) });
+    const agreed = { ...tagged(arn, 'Secret', { 'astra-token-secret:update-replace-policy': 'Delete' }), successorCreatedDate: DURING };
+    expect(secretFate('update-cleanup', agreed, s).going).toBe(true);
+  });
+
+  test('GIVEN an update\'s cleanup and a secret replaced in an earlier operation (retained then) THEN it is not going, whatever a request says', () => {
+    const s = state('X', { Secret: arnOf('new') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('update-cleanup', { ...tagged(arn, 'Secret'), successorCreatedDate: BEFORE }, s))
+      .toEqual({ going: false, why: expect.stringMatching(/not replaced by this operation/) });
+    expect(secretFate('update-cleanup', tagged(arn, 'Secret'), s)).toMatchObject({ going: false, unknown: true });
+  });
+
+  test.each([
+    ['update-cleanup', 'Delete', true],
+    ['update-cleanup', 'Retain', false],
+    ['update-cleanup', 'RetainExceptOnCreate', false],
+    ['rollback-cleanup', 'RetainExceptOnCreate', true],
+    ['rollback-cleanup', 'Retain', false],
+  ] as const)('GIVEN %s and the secret no longer in the template, tagged DeletionPolicy %s THEN going is %s', (phase, policy, going) => {
+    const s = state('X', { Secret: arn }, {});
+    expect(secretFate(phase, tagged(arn, 'Secret', { 'astra-token-secret:deletion-policy': policy }), s).going).toBe(going);
+  });
+
+  test.each([['Delete', true], ['Retain', false], [undefined, true]] as const)(
+    'GIVEN a rollback\'s cleanup and the failed update\'s replacement, tagged DeletionPolicy %s THEN going is %s', (policy, going) => {
+      const s = state('X', { Secret: arnOf('old') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+      const facts = { ...tagged(arn, 'Secret', policy ? { 'astra-token-secret:deletion-policy': policy } : {}), createdDate: DURING };
+      expect(secretFate('rollback-cleanup', facts, s).going).toBe(going);
+    });
+
+  test('GIVEN a rollback\'s cleanup and a secret older than the operation under the same logical id THEN it is not going', () => {
+    const s = state('X', { Secret: arnOf('old') }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('rollback-cleanup', { ...tagged(arn, 'Secret'), createdDate: BEFORE }, s).going).toBe(false);
+  });
+
+  test('GIVEN a cleanup and a secret no longer in the template that CloudFormation no longer lists (retained earlier) THEN not going, and reported', () => {
+    expect(secretFate('rollback-cleanup', tagged(arn, 'Secret', { 'astra-token-secret:deletion-policy': 'RetainExceptOnCreate' }), state('X', {}, {})))
+      .toEqual({ going: false, unknown: true, why: expect.stringMatching(/not a resource CloudFormation lists/) });
+  });
+
+  test('GIVEN a removed secret without the policy tag (deployed before it existed) THEN it is not revoked, and it is reported', () => {
+    expect(secretFate('update-cleanup', tagged(arn, 'Secret'), state('X', { Secret: arn }, {})))
+      .toEqual({ going: false, unknown: true, why: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) });
+  });
+
+  test('GIVEN a secret CloudFormation\'s tags tie to another stack, or to another resource THEN it is never going', () => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    const otherStack = [{ Key: 'aws:cloudformation:stack-id', Value: STACK_ID.replace('/S/', '/T/') }, { Key: 'aws:cloudformation:logical-id', Value: 'Secret' }];
+    expect(secretFate('stack-deletion', { arn, tags: otherStack }, s)).toEqual({ going: false, why: expect.stringMatching(/another stack/) });
+    expect(secretFate('stack-deletion', tagged(arn, 'Other'), s).going).toBe(false);
+    expect(secretFate('stack-deletion', tagged(arnOf('b'), 'Secret'), s).going).toBe(false);
+  });
+
+  test('GIVEN a secret without CloudFormation\'s tags THEN the stack\'s resource list names it; not found there, the fate is unknown (reported)', () => {
+    const s = state('X', { Secret: arn }, { Secret: { Type: 'AWS::SecretsManager::Secret' } });
+    expect(secretFate('stack-deletion', { arn, tags: [] }, s)).toEqual({ going: true, why: 'stack-deletion, DeletionPolicy Delete' });
+    expect(secretFate('update-cleanup', { arn: arnOf('old'), tags: [] }, s)).toEqual({ going: false, unknown: true, why: expect.stringMatching(/no aws:cloudformation tags/) });
+  });
+});
+
+test('leavesFirst: root -> mid -> leaf revokes leaf, mid, root, whatever the listed order', () => {
+  const root = { arn: 'root' };
+  const mid = { arn: 'mid', adminSecretArn: 'root' };
+  const leaf = { arn: 'leaf', adminSecretArn: 'mid' };
+  const other = { arn: 'other', adminSecretArn: 'imported' };
+  expect(leavesFirst([root, mid, leaf, other]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root', 'other']);
+  expect(leavesFirst([leaf, root, mid]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root']);
+});
+
+test('declaredSecretArns: the teardown\'s secrets as the stack\'s template declares them, resolved through the stack', () => {
+  const s = {
+    ...state('DELETE_IN_PROGRESS', { A: arnOf('a') }),
+    template: { Resources: { T: { Type: 'Custom::AstraTokenTeardown', Properties: { Secrets: [{ Arn: { Ref: 'A' } }, { Arn: arnOf('literal') }, { Arn: { Ref: 'Gone' } }, null, { Arn: { 'Fn::GetAtt': ['X', 'Y'] } }] } } } },
+  };
+  expect(declaredSecretArns(s, 'T')).toEqual([arnOf('a'), arnOf('literal')]);
+  expect(declaredSecretArns(s, 'Missing')).toEqual([]);
+});
+
+test('listedSecretArns: the ARNs a request lists, once each; anything else is ignored', () => {
+  expect(listedSecretArns({ Secrets: [{ Arn: arnOf('a') }, { Arn: arnOf('a'), Destroy: 'true' }, 'junk', null, { Destroy: 'true' }] })).toEqual([arnOf('a')]);
+  expect(listedSecretArns({ Secrets: 'not a list' })).toEqual([]);
+});
+
+test('isCloudFormationResponseUrl: CloudFormation\'s S3 response host of the stack\'s region; loopback only beside a loopback endpoint', () => {
+  const stackIn = (region: string, partition = 'aws') => `arn:${partition}:cloudformation:${region}:123456789012:stack/S/1`;
+  const deployed = { SECRETS_MANAGER_ENDPOINT: 'https://secretsmanager.us-east-1.amazonaws.com' };
+  const test = { SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:4566' };
+  for (const [url, stackId, env] of [
+    ['https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws?X-Amz-Signature=x', stackIn('us-east-1'), deployed],
+    ['https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x', stackIn('eu-west-1'), deployed],
+    ['https://cloudformation-custom-resource-response-usgovwest1.s3-us-gov-west-1.amazonaws.com/x', stackIn('us-gov-west-1', 'aws-us-gov'), deployed],
+    ['https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x', stackIn('cn-north-1', 'aws-cn'), deployed],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), test],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), { ...deployed, ASTRA_API_URL: 'http://localhost:8081' }],
+  ] as const) expect([url, isCloudFormationResponseUrl(url, stackId, env)]).toEqual([url, true]);
+  for (const [url, stackId, env] of [
+    ['https://example.com/x', stackIn('us-east-1'), deployed],
+    ['http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x', stackIn('us-east-1'), deployed],
+    ['https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x', stackIn('us-east-1'), deployed],
+    // Bucket names are first come, first served: one that merely starts like CloudFormation's is not its.
+    ['https://cloudformation-custom-resource-response-attackerbucket1.s3.amazonaws.com/x', stackIn('us-east-1'), deployed],
+    ['https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x', stackIn('us-east-1'), deployed],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), deployed],
+    ['https://user:pw@127.0.0.1/x', stackIn('us-east-1'), test],
+    ['not a url', stackIn('us-east-1'), test],
+    ['http://127.0.0.1:8080/response', stackIn('us-east-1'), { SECRETS_MANAGER_ENDPOINT: 'not a url' }],
+    ['https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x', 'not a stack id', deployed],
+  ] as const) expect([url, isCloudFormationResponseUrl(url, stackId, env)]).toEqual([url, false]);
+});
+
+test('isCustomResourceEvent tells CloudFormation\'s requests from Secrets Manager\'s rotation events', () => {
+  expect(isCustomResourceEvent({ RequestType: 'Delete', ResponseURL: 'x', RequestId: 'r' })).toBe(true);
+  expect(isCustomResourceEvent({ Step: 'createSecret', SecretId: arnOf('a'), ClientRequestToken: 'v' })).toBe(false);
+  expect(isCustomResourceEvent(null)).toBe(false);
+});
+
+describe('the teardown request, served by the handler', () => {
+  const h = new Harness();
+  let stack: FakeStack;
+  const cfn: Array<Record<string, any>> = [];
+  let responses: Server;
+  beforeAll(async () => {
+    await h.start();
+    responses = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        cfn.push(JSON.parse(Buffer.concat(chunks).toString()));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => responses.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await h.stop();
+    await new Promise<void>((resolve) => responses.close(() => resolve()));
+  });
+  beforeEach(() => {
+    h.setUp();
+    stack = new FakeStack(h.sm);
+    process.env.STACK_ID = STACK_ID;
+    // A loopback Secrets Manager endpoint: the only setting in which the function answers a loopback ResponseURL.
+    process.env.SECRETS_MANAGER_ENDPOINT = 'http://127.0.0.1:9';
+    cfn.length = 0;
+  });
+  afterEach(() => {
+    stack.restore();
+    h.assertNoSecretMaterial();
+    h.tearDown();
+  });
+
+  const context = (remainingMs = 120_000) => ({ invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotation:$LATEST', getRemainingTimeInMillis: () => remainingMs });
+  const respondTo = () => `http://127.0.0.1:${(responses.address() as AddressInfo).port}/response`;
+  const send = async (requestType: CustomResourceEvent['RequestType'], arns: string[], options: { responseUrl?: string; remainingMs?: number; physicalId?: string } = {}) => {
+    await handler({
+      RequestType: requestType,
+      ResponseURL: options.responseUrl ?? respondTo(),
+      StackId: STACK_ID,
+      RequestId: `r${cfn.length + 1}`,
+      LogicalResourceId: TEARDOWN_ID,
+      ...requestType === 'Create' ? {} : { PhysicalResourceId: options.physicalId ?? 'teardown-1' },
+      ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
+    }, context(options.remainingMs));
+    return { answer: cfn[cfn.length - 1], alerts: h.lines().filter((l) => typeof l.alert === 'string') };
+  };
+  const rotatedAdminSecret = async (name = 'app-token') => {
+    const { arn } = h.adminSecret();
+    if (name !== 'app-token') {
+      h.sm.secrets.set(arnOf(name), { ...h.sm.secrets.get(arn)!, arn: arnOf(name), name });
+      h.sm.secrets.delete(arn);
+    }
+    await h.rotate(arnOf(name));
+    await h.rotate(arnOf(name));
+    return arnOf(name);
+  };
+
+  test('Create and Update revoke nothing and answer a new physical id each time (the old one is deleted in the cleanup)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.status = 'UPDATE_IN_PROGRESS';
+    const before = h.astra.tokens.size;
+    const created = await send('Create', [arn]);
+    const updated = await send('Update', [arn]);
+    expect(created.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${TEARDOWN_ID}-r1` });
+    expect(updated.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${TEARDOWN_ID}-r2` });
+    expect(h.astra.tokens.size).toBe(before);
+    expect(stack.calls).toEqual([]);
+  });
+
+  test('a stack deletion: an admin-minted secret\'s tokens (AWSCURRENT\'s, AWSPREVIOUS\'s, an abandoned rotation\'s) are revoked; SUCCESS', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    await h.step('createSecret', arn, h.sm.startRotation(arn));
+    h.sm.removeStage(arn, 'AWSPENDING');
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'teardown-1', Reason: expect.stringMatching(/^stack-deletion: 1 of 1 secrets deleted/) });
+    expect(alerts).toEqual([]);
+    expect([...h.astra.tokens.keys()]).toEqual([h.admin.clientId]);
+    expect(stack.calls).toEqual([`DescribeStacks ${STACK_ID}`, 'ListStackResources', 'GetTemplate']);
+  });
+
+  test('a self-rotating secret: its other tokens first, then its last token revokes itself', async () => {
+    const { arn } = h.selfSecret();
+    stack.adopt(arn, 'Secret');
+    await h.rotate(arn);
+    const last = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    await send('Delete', [arn]);
+    const deletes = h.astra.requests.filter((r) => r.method === 'DELETE');
+    expect(deletes[deletes.length - 1]).toMatchObject({ path: `/v2/clientIdSecrets/${last}`, bearerClientId: last });
+    expect(h.astra.tokens.size).toBe(1);
+  });
+
+  test('a forged Delete while the stack is not deleting anything: nothing revoked, an ERROR alert, and the answer says why', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.status = 'UPDATE_COMPLETE';
+    const before = { tokens: h.astra.tokens.size, deletes: h.astra.count('DELETE') };
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(h.astra.tokens.size).toBe(before.tokens);
+    expect(h.astra.count('DELETE')).toBe(before.deletes);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/^nothing revoked: the stack is UPDATE_COMPLETE/) });
+    expect(alerts).toEqual([expect.objectContaining({ level: 'ERROR', alert: 'TeardownNotConfirmedByCloudFormation', stackId: STACK_ID })]);
+  });
+
+  test('a Delete naming another stack: refused without asking CloudFormation', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    process.env.STACK_ID = STACK_ID.replace('/S/', '/Deployed/');
+    const before = h.astra.tokens.size;
+    const { alerts } = await send('Delete', [arn]);
+    expect(h.astra.tokens.size).toBe(before);
+    expect(alerts[0].message).toMatch(/not the function's own stack/);
+  });
+
+  test('a secret the template retains, and a secret not of this stack, are not touched; no alert', async () => {
+    const retained = stack.adopt(await rotatedAdminSecret('retained'), 'Retained', { DeletionPolicy: 'Retain' });
+    const foreign = await rotatedAdminSecret('foreign');
+    h.sm.secrets.get(foreign)!.tags.push({ Key: 'aws:cloudformation:stack-id', Value: STACK_ID.replace('/S/', '/Other/') });
+    const before = h.astra.tokens.size;
+    const { answer, alerts } = await send('Delete', [retained, foreign]);
+    expect(h.astra.tokens.size).toBe(before);
+    expect(alerts).toEqual([]);
+    // A stack deletion takes the teardown's secrets from the template: the foreign one the request named is not looked at.
+    expect(answer.Reason).toMatch(/0 of 1 secrets deleted/);
+    expect(h.lines().some((l) => l.step === 'teardown' && l.secretArn === foreign)).toBe(false);
+  });
+
+  test('an update\'s cleanup: a removed secret tagged Delete goes; the secrets still in the stack (moved to another function or not) stay', async () => {
+    const removed = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
+    const staying = stack.adopt(await rotatedAdminSecret('staying'), 'Staying');
+    const stayingTokens = [...h.astra.tokens.keys()].filter((c) => [h.sm.valueAt(staying, 'AWSCURRENT').clientID, h.sm.valueAt(staying, 'AWSPREVIOUS').clientID].includes(c));
+    stack.removeFromTemplate('Removed');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const removedToken = h.sm.valueAt(removed, 'AWSCURRENT').clientID;
+    const { answer, alerts } = await send('Delete', [removed, staying], { physicalId: 'teardown-1' });
+    expect(alerts).toEqual([]);
+    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted, 1 with every token revoked/);
+    expect(h.astra.isLive(removedToken)).toBe(false);
+    expect(h.sm.secrets.has(removed)).toBe(false);
+    expect(h.sm.secrets.has(staying)).toBe(true);
+    for (const c of stayingTokens) expect(h.astra.isLive(c)).toBe(true);
+  });
+
+  test('an update\'s cleanup after a rename: the replaced secret goes; one a request names that an earlier operation replaced stays', async () => {
+    const earlier = stack.adopt(await rotatedAdminSecret('earlier'), 'Kept');
+    const old = stack.adopt(await rotatedAdminSecret('old'), 'Renamed');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stack.startedAt = new Date();
+    const successor = h.sm.create('successor', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE) });
+    stack.resources.set('Renamed', { physicalId: successor, type: 'AWS::SecretsManager::Secret' });
+    // `earlier` was replaced (and retained) by an operation before this one: its logical id's secret is older.
+    h.sm.secrets.get(earlier)!.tags.find((t) => t.Key === 'aws:cloudformation:logical-id')!.Value = 'Renamed';
+    stack.resources.set('Kept', { physicalId: h.sm.create('kept-now', '{}'), type: 'AWS::SecretsManager::Secret' });
+    h.sm.secrets.get(earlier)!.tags.find((t) => t.Key === 'aws:cloudformation:logical-id')!.Value = 'Kept';
+    h.sm.secrets.get(stack.resources.get('Kept')!.physicalId)!.createdDate = new Date(0);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const liveOfEarlier = h.sm.valueAt(earlier, 'AWSCURRENT').clientID;
+    const oldToken = h.sm.valueAt(old, 'AWSCURRENT').clientID;
+    const { answer } = await send('Delete', [old, earlier], { physicalId: 'teardown-1' });
+    expect(answer.Reason).toMatch(/^update-cleanup: 1 of 2 secrets deleted, 1 with every token revoked/);
+    expect(h.astra.isLive(oldToken)).toBe(false);
+    expect(h.astra.isLive(liveOfEarlier)).toBe(true);
+    expect(h.lines().find((l) => l.step === 'teardown' && l.secretArn === earlier)!.outcome).toMatch(/not replaced by this operation/);
+  });
+
+  test('a removed secret last deployed without the DeletionPolicy tag: not revoked, and an ERROR alert says so', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret('untagged'), 'Untagged');
+    h.sm.secrets.get(arn)!.tags = h.sm.secrets.get(arn)!.tags.filter((t) => t.Key !== 'astra-token-secret:deletion-policy');
+    stack.removeFromTemplate('Untagged');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const before = h.astra.tokens.size;
+    const { alerts } = await send('Delete', [arn], { physicalId: 'teardown-1' });
+    expect(h.astra.tokens.size).toBe(before);
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', secretArn: arn, message: expect.stringMatching(/carries no astra-token-secret:deletion-policy tag/) })]);
+  });
+
+  test('an admin whose token is dead while its secret still has live tokens: reported, naming the admin', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const other = h.selfSecret();
+    stack.adopt(other.arn, 'Other');
+    await h.rotate(other.arn);
+    h.astra.tokens.delete(h.admin.clientId);
+    const { alerts } = await send('Delete', [arn, other.arn]);
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringMatching(/the admin token in .* no longer authenticates, so it cannot revoke/) })]);
+  });
+
+  test('a forged Delete during a real cleanup naming a secret an earlier replacement kept, while its logical id is replaced again: left live (second adversarial review)', async () => {
+    const earlier = stack.adopt(await rotatedAdminSecret('earlier'), 'Renamed');
+    h.sm.secrets.get(earlier)!.tags.push({ Key: 'astra-token-secret:update-replace-policy', Value: 'Retain' });
+    const old = stack.adopt(await rotatedAdminSecret('old'), 'Renamed');
+    h.sm.secrets.get(old)!.tags.push({ Key: 'astra-token-secret:update-replace-policy', Value: 'Delete' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stack.startedAt = new Date();
+    const successor = h.sm.create('successor', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE) });
+    stack.resources.set('Renamed', { physicalId: successor, type: 'AWS::SecretsManager::Secret' });
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const liveOfEarlier = h.sm.valueAt(earlier, 'AWSCURRENT').clientID;
+    const oldToken = h.sm.valueAt(old, 'AWSCURRENT').clientID;
+    const { alerts } = await send('Delete', [earlier, old], { physicalId: 'forged-former-id' });
+    expect(h.astra.isLive(liveOfEarlier)).toBe(true);
+    expect(h.sm.secrets.has(earlier)).toBe(true);
+    expect(h.astra.isLive(oldToken)).toBe(false);
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: earlier, message: expect.stringMatching(/kept it on replacement/) })]);
+  });
+
+  test('the secret goes first, then its tokens: DeleteSecret precedes every revocation, and the escrow is empty afterwards', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const order: string[] = [];
+    const astraRequests = h.astra.requests.length;
+    h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+      order.push(`DeleteSecret after ${h.astra.requests.slice(astraRequests).filter((r) => r.method === 'DELETE').length} revocations`);
+      h.sm.secrets.delete(input.SecretId);
+      return {};
+    });
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(order).toEqual(['DeleteSecret after 0 revocations']);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
+    expect(alerts).toEqual([]);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a deletion that commits and loses its answer: the escrow carries the tokens to the retry, which revokes them', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date();
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    h.sm.failNextAfterCommit('DeleteSecret');
+    // Nor can Secrets Manager say at once whether it went.
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') > 0);
+    const requestEvent = { RequestType: 'Delete', ResponseURL: respondTo(), StackId: STACK_ID, RequestId: 'r-lost', LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: 'teardown-1', ResourceProperties: { Secrets: [{ Arn: arn }] } };
+    await expect(handler(requestEvent, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+    expect(h.sm.secrets.has(arn)).toBe(false);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([arn]);
+    expect(JSON.stringify(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT'))).not.toMatch(/clientSecret/);
+    await handler(requestEvent, context());
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) })]);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a secret Secrets Manager will not delete keeps its live tokens, so does the admin secret it needs; FAILED, and the retry finishes', async () => {
+    const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    const other = stack.adopt(await rotatedAdminSecret('other'), 'Other');
+    for (const arn of [mid, leaf]) await h.rotate(arn);
+    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+    const live = { root: h.admin.clientId, mid: h.sm.valueAt(mid, 'AWSCURRENT').clientID, leaf: h.sm.valueAt(leaf, 'AWSCURRENT').clientID };
+    const otherToken = h.sm.valueAt(other, 'AWSCURRENT').clientID;
+    const replicas = awsError('InvalidRequestException', 'You can\'t delete secret leaf because it still has replica regions', 'client', 400);
+    h.sm.failNext('DeleteSecret', replicas, (i) => i.SecretId === leaf);
+    const { answer, alerts } = await send('Delete', [root, mid, leaf, other]);
+    expect(answer).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/not deleted, so their tokens stay live: .*leaf.*mid.*root.*Remove the cause and retry/) });
+    expect(alerts).toEqual([]);
+    for (const arn of [root, mid, leaf]) expect(h.sm.secrets.has(arn)).toBe(true);
+    for (const c of Object.values(live)) expect(h.astra.isLive(c)).toBe(true);
+    expect(h.sm.secrets.has(other)).toBe(false);
+    expect(h.astra.isLive(otherToken)).toBe(false);
+    // The cause removed, CloudFormation's retried deletion sends the Delete again.
+    await send('Delete', [root, mid, leaf, other]);
+    expect(cfn[cfn.length - 1]).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/4 of 4 secrets deleted \(1 by an earlier attempt\)/) });
+    for (const c of Object.values(live)) expect(h.astra.isLive(c)).toBe(false);
+  });
+
+  test.each([
+    ['the role may not delete the secret', () => h.sm.failNext('DeleteSecret', awsError('AccessDeniedException', 'not authorized to perform: secretsmanager:DeleteSecret', 'client', 400)),
+      /the function may not delete it \(.*not authorized/],
+    ['the stack declares no escrow (a template from before it)', () => stack.withoutEscrow(), /declares no escrow/],
+    ['the escrow cannot be written', () => h.sm.failNext('PutSecretValue', awsError('AccessDeniedException', 'not authorized to perform: PutSecretValue', 'client', 400),
+      (i) => i.SecretId === stack.escrowArn), /escrow could not be written/],
+  ])('%s: its tokens are revoked before CloudFormation deletes it, as before the escrow', async (_what, arrange, why) => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    arrange();
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(alerts).toEqual([]);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(why);
+    expect(h.astra.isLive(token)).toBe(false);
+    expect(h.sm.secrets.has(arn)).toBe(true);
+  });
+
+  test('the escrow is evidence of nothing by itself: an entry for a secret that exists, or that this teardown does not list, revokes nothing', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const stranger = h.selfSecret();
+    await h.rotate(stranger.arn);
+    const strangerValue = h.sm.valueAt(stranger.arn, 'AWSCURRENT');
+    // A writer of the escrow names a secret still in the stack (retained) and one outside it, both with live tokens.
+    stack.template.Resources.Secret.DeletionPolicy = 'Retain';
+    const entry = (a: string, value: unknown) => ({ arn: a, current: value, versions: {}, held: [] });
+    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [entry(arn, h.sm.valueAt(arn, 'AWSCURRENT')), entry(arnOf('gone-stranger'), strangerValue)] }), ['AWSCURRENT']);
+    const before = h.astra.tokens.size;
+    const { answer } = await send('Delete', [arn, arnOf('gone-stranger')]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/0 of 1 secrets deleted/) });
+    expect(h.astra.tokens.size).toBe(before);
+    expect(h.sm.secrets.has(arn)).toBe(true);
+  });
+
+  test('an escrow that cannot be read: the secrets are revoked before CloudFormation deletes them, and an alert says earlier deletions may have left tokens', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === stack.escrowArn);
+    const { alerts } = await send('Delete', [arn]);
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', message: expect.stringMatching(/escrow .* could not be read/) })]);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/the escrow could not be read/);
+  });
+
+  const chainOf = async () => {
+    const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    for (const arn of [mid, leaf]) await h.rotate(arn);
+    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+    return { root, mid, leaf, tokens: { root: h.admin.clientId, mid: h.sm.valueAt(mid, 'AWSCURRENT').clientID, leaf: h.sm.valueAt(leaf, 'AWSCURRENT').clientID } };
+  };
+  const deleteRequest = (arns: string[], requestId: string) => ({
+    RequestType: 'Delete',
+    ResponseURL: respondTo(),
+    StackId: STACK_ID,
+    RequestId: requestId,
+    LogicalResourceId: TEARDOWN_ID,
+    PhysicalResourceId: 'teardown-1',
+    ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
+  });
+
+  test('a leaf\'s deletion whose answer is lost and cannot be checked: its admin waits, and the retry revokes the leaf, then the admin (adversarial review)', async () => {
+    const { root, mid, leaf, tokens } = await chainOf();
+    stack.startedAt = new Date();
+    h.sm.failNextAfterCommit('DeleteSecret');
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === leaf && h.sm.count('DeleteSecret') > 0);
+    const chainRequest = deleteRequest([root, mid, leaf], 'r-chain');
+    await expect(handler(chainRequest, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+    expect(h.sm.secrets.has(mid)).toBe(true);
+    expect(h.astra.isLive(tokens.mid)).toBe(true);
+    await handler(chainRequest, context());
+    for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(false);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/3 of 3 secrets deleted, 3 with every token revoked/) })]);
+  });
+
+  test('a deletion that commits and loses its answer late in the operation: Secrets Manager says it is gone, and its tokens are revoked at once (adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date(Date.now() - 20 * 60_000);
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    h.sm.failNextAfterCommit('DeleteSecret');
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
+    expect(alerts).toEqual([]);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a deletion that fails and did not happen: the tokens are revoked before CloudFormation deletes the secret', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    h.sm.failNext('DeleteSecret');
+    const { alerts } = await send('Delete', [arn]);
+    expect(alerts).toEqual([]);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/its deletion failed \(.*injected failure/);
+    expect(h.astra.isLive(token)).toBe(false);
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a deletion that goes unanswered with no retry to come: SUCCESS, and the alert names every token the secret held', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date(Date.now() - 20 * 60_000);
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    h.sm.failNextAfterCommit('DeleteSecret');
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') > 0);
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, clientIds: expect.arrayContaining(tokens), message: expect.stringMatching(/not all of its tokens were revoked \(left live: Secrets Manager did not answer its deletion\)/) })]);
+  });
+
+  test('an escrow write that commits and reports an error: the tokens are revoked first, and the escrow is emptied afterwards (adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    h.sm.failNextAfterCommit('PutSecretValue');
+    const { answer } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+  });
+
+  test('a forged escrow entry and a forged cleanup Delete naming a secret that never existed: nothing revoked (adversarial review)', async () => {
+    const stranger = h.selfSecret();
+    await h.rotate(stranger.arn);
+    const strangerId = h.sm.valueAt(stranger.arn, 'AWSCURRENT').clientID;
+    const admin = stack.adopt(h.sm.create('real-admin', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) }), 'RealAdmin');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    stack.startedAt = new Date();
+    const ghost = arnOf('ghost');
+    const forged = {
+      arn: ghost,
+      adminSecretArn: admin,
+      current: { clientID: strangerId, engine: 'AstraDB', pendingRevocations: [h.admin.clientId] },
+      versions: { current: 'v1' },
+      held: [{ clientId: strangerId, token: 'AstraCS:forged:0000', versionId: 'v1' }],
+    };
+    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [forged] }), ['AWSCURRENT']);
+    const before = h.astra.tokens.size;
+    await send('Delete', [ghost], { physicalId: 'forged-former-id' });
+    expect(h.astra.isLive(strangerId)).toBe(true);
+    expect(h.astra.isLive(h.admin.clientId)).toBe(true);
+    expect(h.astra.tokens.size).toBe(before);
+  });
+
+  test('a refusal whose message echoes a token: the token reaches neither the answer nor a log line', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').astraKey as string;
+    h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', `cannot delete: ${token}`, 'client', 400));
+    const { answer } = await send('Delete', [arn]);
+    expect(answer.Status).toBe('FAILED');
+    expect(JSON.stringify(answer)).not.toContain(token);
+    expect(JSON.stringify(h.lines())).not.toContain(token);
+  });
+
+  test('a secret with replica regions: left to CloudFormation, which removes the replicas; its tokens are revoked first', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    h.sm.secrets.get(arn)!.replicaRegions = ['eu-west-1'];
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    const { answer } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.count('DeleteSecret')).toBe(0);
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/replica regions/);
+    expect(h.astra.isLive(token)).toBe(false);
+  });
+
+  test('in an update\'s cleanup a refused secret leaves the stack whole, with an alert, and the rest of its chain goes as usual (adversarial review)', async () => {
+    const { root, mid, leaf, tokens } = await chainOf();
+    for (const id of ['Root', 'Mid', 'Leaf']) stack.removeFromTemplate(id);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', 'a pending operation', 'client', 400), (i) => i.SecretId === leaf);
+    const { answer, alerts } = await send('Delete', [root, mid, leaf], { physicalId: 'teardown-1' });
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.secrets.has(leaf)).toBe(true);
+    expect(h.astra.isLive(tokens.leaf)).toBe(true);
+    expect(h.astra.isLive(tokens.mid)).toBe(false);
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: leaf, clientIds: expect.arrayContaining([tokens.leaf]), message: expect.stringMatching(/leaves the stack, but .*refused to delete/) })]);
+  });
+
+  test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
+    const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    for (const arn of [mid, leaf]) await h.rotate(arn);
+    stack.adopt(root, 'Root');
+    stack.adopt(mid, 'Mid');
+    stack.adopt(leaf, 'Leaf');
+    const tokens = { root: h.admin.clientId, mid: h.sm.valueAt(mid, 'AWSCURRENT').clientID, leaf: h.sm.valueAt(leaf, 'AWSCURRENT').clientID };
+    const { alerts } = await send('Delete', [root, mid, leaf]);
+    expect(alerts).toEqual([]);
+    const deletes = h.astra.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
+    expect(deletes).toEqual([tokens.leaf, tokens.mid, tokens.root]);
+    expect(h.astra.tokens.size).toBe(0);
+  });
+
+  test.each([
+    ['no role tag', (arn: string) => { h.sm.secrets.get(arn)!.tags = h.sm.secrets.get(arn)!.tags.filter((t) => t.Key !== 'astra-token-secret:role-id'); }, /no tag astra-token-secret:role-id/],
+    ['an unreadable admin secret', (arn: string) => { h.sm.secrets.get(arn)!.tags.find((t) => t.Key === 'astra-token-secret:admin-secret-arn')!.Value = `${arn}x`; },
+      /admin secret .* could not be read|has no AWSCURRENT/],
+    ['a token list Astra refuses', () => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 403, times: 10 }), /token list could not be read/],
+    ['revocations Astra refuses', () => h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 403, times: 10 }), /some revocations failed/],
+    ['a value that cannot be read', (arn: string) => h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn), /values could not be read .*InternalServiceError/],
+  ])('%s: SUCCESS all the same, and an ERROR alert line saying what is left', async (_what, breakIt, why) => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    breakIt(arn);
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/tokens left live for/) });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ level: 'ERROR', alert: 'TokensLeftLiveOnDeletion', secretArn: arn, message: expect.stringMatching(why) });
+  });
+
+  test('a secret that is gone is skipped; one the role may not describe, or whose description fails, is reported left live', async () => {
+    const gone = arnOf('gone');
+    const denied = stack.adopt(await rotatedAdminSecret('denied'), 'Denied');
+    const failing = stack.adopt(await rotatedAdminSecret('failing'), 'Failing');
+    h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not allowed', 'client', 403), (i) => i.SecretId === denied);
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === failing);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    const { alerts } = await send('Delete', [gone, denied, failing], { physicalId: 'teardown-1' });
+    expect(h.lines().find((l) => l.secretArn === gone)!.outcome).toBe('skipped: the secret no longer exists');
+    expect(alerts.map((a) => [a.secretArn, a.message])).toEqual([
+      [denied, expect.stringMatching(/could not be described \(AccessDeniedException/)],
+      [failing, expect.stringMatching(/could not be described .*InternalServiceError/)],
+    ]);
+  });
+
+  test('a self-rotating secret that never held a token has nothing to revoke; one whose token no longer authenticates is reported', async () => {
+    const empty = stack.adopt(h.sm.create('empty', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) }), 'Empty');
+    const { arn: dead, initial } = h.selfSecret();
+    stack.adopt(dead, 'Dead');
+    h.astra.tokens.delete(initial.clientId);
+    const { alerts } = await send('Delete', [empty, dead]);
+    expect(h.lines().find((l) => l.secretArn === empty && l.step === 'teardown')!.outcome).toBe('nothing to revoke: the secret never held a token');
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: dead, message: expect.stringMatching(/no longer authenticates/) })]);
+  });
+
+  test('out of time: the secrets not reached are reported left live', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const { alerts } = await send('Delete', [arn], { remainingMs: 20_100 }); // 100 ms past the 20 s margin
+    expect(alerts[0].message).toMatch(/ran out of time/);
+  });
+
+  test('out of time while the operation is young: no answer yet, and Lambda\'s retry of the request finishes the work', async () => {
+    const first = stack.adopt(await rotatedAdminSecret('first'), 'First');
+    const second = stack.adopt(await rotatedAdminSecret('second'), 'Second');
+    stack.startedAt = new Date();
+    const deletes = h.astra.count('DELETE');
+    // Time for one secret only: once its two tokens are revoked, the clock jumps past the invocation's margin.
+    const realNow = Date.now;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + (h.astra.count('DELETE') >= deletes + 2 ? 101_000 : 0));
+    const short = context();
+    const requestEvent = {
+      RequestType: 'Delete',
+      ResponseURL: respondTo(),
+      StackId: STACK_ID,
+      RequestId: 'r-long',
+      LogicalResourceId: TEARDOWN_ID,
+      PhysicalResourceId: 'teardown-1',
+      ResourceProperties: { Secrets: [{ Arn: first }, { Arn: second }] },
+    };
+    await expect(handler(requestEvent, short)).rejects.toThrow(/not reached in this invocation; Lambda's retry of the request continues/);
+    clock.mockRestore();
+    expect(cfn).toEqual([]);
+    expect(h.astra.count('DELETE')).toBeGreaterThan(deletes);
+    await handler(requestEvent, context());
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/2 of 2 secrets deleted \(1 by an earlier attempt\), 1 with every token revoked/) })]);
+    expect([...h.astra.tokens.keys()]).toEqual([h.admin.clientId]);
+  });
+
+  test('out of time long after the operation began: the answer comes now, with the secrets not reached reported', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date(Date.now() - 11 * 60_000);
+    const { answer, alerts } = await send('Delete', [arn], { remainingMs: 20_100 });
+    expect(answer.Status).toBe('SUCCESS');
+    expect(alerts[0].message).toMatch(/ran out of time/);
+  });
+
+  test('self-rotating secrets share one token list; a secret whose last token an earlier attempt revoked has nothing left', async () => {
+    const a = h.selfSecret();
+    stack.adopt(a.arn, 'A');
+    await h.rotate(a.arn);
+    const b = h.sm.create('self-b', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) });
+    const bToken = h.astra.issue([ADMIN_ROLE], 'b');
+    h.sm.secrets.get(b)!.versions.forEach((v) => { v.value = JSON.stringify({ astraKey: bToken.token, clientID: bToken.clientId, engine: 'AstraDB' }); });
+    stack.adopt(b, 'B');
+    h.astra.tokens.delete(bToken.clientId); // an earlier attempt revoked b's last token
+    const lists = h.astra.count('GET', /^\/v2\/clientIdSecrets$/);
+    const { alerts } = await send('Delete', [a.arn, b]);
+    expect(h.astra.count('GET', /^\/v2\/clientIdSecrets$/) - lists).toBe(2); // a's list; b's token answers 401, a's list shows nothing of b
+    expect(alerts).toEqual([]);
+    expect(h.lines().find((l) => l.secretArn === b && l.step === 'teardown')!.outcome).toBe('revoked: nothing of the secret is live any more');
+  });
+
+  test('CloudFormation\'s state that cannot be read: nothing revoked, each listed secret an alert, SUCCESS', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.mock.rejects(awsError('Throttling', 'Rate exceeded'));
+    const before = h.astra.tokens.size;
+    const { answer, alerts } = await send('Delete', [arn]);
+    expect(h.astra.tokens.size).toBe(before);
+    expect(answer.Status).toBe('SUCCESS');
+    expect(alerts).toEqual([expect.objectContaining({ alert: 'TokensLeftLiveOnDeletion', secretArn: arn, message: expect.stringMatching(/could not be read .*Rate exceeded/) })]);
+  });
+
+  test('a broken configuration never blocks the deletion: SUCCESS, with the reason', async () => {
+    process.env.ASTRA_API_URL = 'http://api.astra.datastax.com';
+    const { answer, alerts } = await send('Delete', [arnOf('x')]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/teardown failed: .*ASTRA_API_URL .* must use https/) });
+    expect(alerts).toHaveLength(1);
+  });
+
+  test('an answer CloudFormation\'s URL refuses three times is logged: CloudFormation would otherwise wait in silence', async () => {
+    const refusing = createServer((_req, res) => res.writeHead(403).end('expired'));
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      await send('Create', [], { responseUrl: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/r` });
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+    expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/failed 3 times: HTTP 403/);
+  });
+
+  test('an answer that cannot be sent at all is logged with the reason', async () => {
+    await send('Create', [], { responseUrl: 'http://127.0.0.1:9/closed' });
+    expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/failed 3 times: .*fetch failed/);
+  });
+
+  test('a ResponseURL that is not CloudFormation\'s is never called', async () => {
+    await send('Create', [], { responseUrl: 'https://example.com/response' });
+    expect(cfn).toEqual([]);
+    expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/not a CloudFormation response URL/);
+  });
+});
