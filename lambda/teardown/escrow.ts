@@ -32,6 +32,12 @@ export interface EscrowEntry {
   readonly held: readonly EscrowedToken[];
 }
 
+/** The request whose work the escrow carries, and how many invocations have worked on it. */
+export interface EscrowedRequest {
+  readonly id: string;
+  readonly attempts: number;
+}
+
 /**
  * The teardown's escrow: one Secrets Manager secret per rotation function, declared beside the teardown resource, that
  * only the function's role reads and writes. The function deletes a secret CloudFormation is deleting before it revokes
@@ -42,6 +48,7 @@ export interface EscrowEntry {
 export class TeardownEscrow {
   /** What the escrow holds as far as this invocation knows: the text last read or written, '' when it holds no entry. */
   private holds?: string;
+  private request?: EscrowedRequest;
 
   constructor(private readonly store: SecretStore, public readonly arn: string, private readonly redactor: Redactor) {}
 
@@ -54,15 +61,26 @@ export class TeardownEscrow {
     } catch {
       parsed = undefined;
     }
-    const entries = parsed?.format === FORMAT && Array.isArray(parsed.entries) ? parsed.entries.flatMap((e) => this.entryOf(e)) : [];
-    this.holds = entries.length ? text : '';
+    const ours = parsed?.format === FORMAT;
+    const entries = ours && Array.isArray(parsed!.entries) ? parsed!.entries.flatMap((e) => this.entryOf(e)) : [];
+    const request = (ours ? (parsed as { request?: unknown }).request : undefined) as { id?: unknown; attempts?: unknown } | undefined;
+    this.request = typeof request?.id === 'string' && typeof request.attempts === 'number' ? { id: request.id, attempts: request.attempts } : undefined;
+    this.holds = entries.length || this.request ? text : '';
     return entries;
   }
 
-  /** Replaces the escrow's entries; no call when they are what it holds already. Throws when the value would not fit. */
-  public async write(entries: readonly EscrowEntry[]): Promise<void> {
-    const text = JSON.stringify({ format: FORMAT, entries: entries.map(serialized) });
-    if (text === this.holds || (entries.length === 0 && this.holds === '')) return;
+  /** Which invocation of the request this is: 1, then one more for each that left work to a retry (`write` with it). */
+  public attemptOf(requestId: string): number {
+    return this.request?.id === requestId ? this.request.attempts + 1 : 1;
+  }
+
+  /**
+   * Replaces the escrow's entries (and the request a retry continues, if any); no call when that is what it holds
+   * already. Throws when the value would not fit.
+   */
+  public async write(entries: readonly EscrowEntry[], request?: EscrowedRequest): Promise<void> {
+    const text = JSON.stringify({ format: FORMAT, entries: entries.map(serialized), ...request ? { request } : {} });
+    if (text === this.holds || (entries.length === 0 && !request && this.holds === '')) return;
     if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
     try {
       await this.store.putCurrent(this.arn, text);
@@ -71,7 +89,7 @@ export class TeardownEscrow {
       this.holds = undefined;
       throw error;
     }
-    this.holds = entries.length ? text : '';
+    this.holds = entries.length || request ? text : '';
   }
 
   private entryOf(entry: unknown): EscrowEntry[] {

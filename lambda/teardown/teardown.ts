@@ -1,11 +1,11 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowEntry, TeardownEscrow } from './escrow';
+import { EscrowEntry, EscrowedRequest, TeardownEscrow } from './escrow';
 import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
 import { RotationConfig } from '../clients/config';
-import { AWSCURRENT, AWSPREVIOUS, SecretStore, versionWithStage } from '../clients/secret-store';
+import { AWSCURRENT, AWSPREVIOUS, Description, SecretStore, versionWithStage } from '../clients/secret-store';
 import { TimeBudget } from '../clients/time-budget';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
@@ -132,6 +132,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
   const adminTokens = new Map<string, Promise<Authority>>();
   const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
+  // Lambda retries the request twice; each retry knows its attempt from the escrow (without one, only the window).
+  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
+  const attempt = escrow.escrow?.attemptOf(event.RequestId) ?? 1;
+  const mayContinue = young && attempt <= LAMBDA_ASYNC_RETRIES;
   const shared = {
     deps,
     lists,
@@ -150,8 +154,8 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     const started = Date.now();
     const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
     if (!UNFINISHED.has(outcome)) inFlight.delete(plan.arn);
-    // An admin goes only once every secret it mints for is done: a retry still needs its token for them.
-    if ([OUT_OF_TIME, DELETION_UNANSWERED, WAITING_FOR_MINTED].includes(outcome)) shared.waiting.set(plan.arn, plan.adminSecretArn);
+    // While a retry may come, an admin goes only once every secret it mints for is done: the retry needs its token.
+    if (mayContinue && UNFINISHED.has(outcome)) shared.waiting.set(plan.arn, plan.adminSecretArn);
     return { plan, report, outcome, durationMs: Date.now() - started };
   };
   const chained = leavesFirst(going);
@@ -176,30 +180,31 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
   const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || r.outcome === DELETION_UNANSWERED
     || r.outcome === WAITING_FOR_MINTED || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
-  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
-  if (unfinished.length > 0 && young) {
-    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor);
+  if (unfinished.length > 0 && mayContinue) {
+    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor, { id: event.RequestId, attempts: attempt });
     for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
   // A refused deletion in a whole-stack phase fails the request, so that the teardown outlives it: CloudFormation's own
   // deletion of that secret fails the same way, and the deletion retried once the cause is fixed finds the teardown.
-  await keepInEscrow(escrow.escrow, staying.size > 0 ? [...inFlight.values()] : [], redactor);
+  await keepInEscrow(escrow.escrow, staying.size > 0 && wholeStack ? [...inFlight.values()] : [], redactor);
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results) {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
     if (staying.has(plan.arn)) {
       // In a cleanup CloudFormation goes on without it: the secret leaves the stack, whole, and nothing will revoke later.
-      if (!wholeStack) writeLogLine(leftLiveAlert(plan.arn, namedTokens(plan).filter((c): c is string => !!c), outcome, 'leaves the stack, but'), redactor);
+      if (!wholeStack) writeLogLine(leftLiveAlert(plan.arn, [], outcome, 'leaves the stack, but', namedTokens(plan).filter((c): c is string => !!c)), redactor);
       continue;
     }
     const notProven = report.revocationsRefused.map((r) => r.clientId);
     if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
       left.push(plan.arn);
-      // Nothing was revoked of a secret whose work never began or whose deletion went unanswered: every token it names.
-      const clientIds = report.clientIds.revocationFailed.length > 0 || !UNFINISHED.has(outcome) || outcome === REVOCATIONS_FAILED
-        ? report.clientIds.revocationFailed : namedTokens(plan).filter((c): c is string => !!c);
-      writeLogLine(leftLiveAlert(plan.arn, clientIds, outcome, plan.deleted ? 'was deleted, but' : undefined, notProven), redactor);
+      // A secret the function deleted, or may have, leaves no other record of its tokens: those its values named go in
+      // the alert as what they are, claims (a value writer may have named another team's token).
+      const named = plan.deleted || UNFINISHED.has(outcome)
+        ? namedTokens(plan).filter((c): c is string => !!c && !report.clientIds.revocationFailed.includes(c)) : [];
+      writeLogLine(leftLiveAlert(plan.arn, report.clientIds.revocationFailed, outcome, plan.deleted ? 'was deleted, but' : undefined,
+        [...new Set([...notProven, ...named])]), redactor);
     }
   }
   for (const plan of plans) {
@@ -215,7 +220,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const earlier = plans.filter((p) => 'stays' in p && p.stays === GONE).length;
   const summary = `${confirmed.phase}: ${going.length - staying.size + earlier} of ${candidates.length} secrets deleted`
     + (earlier ? ` (${earlier} by an earlier attempt)` : '')
-    + `, ${going.length - left.length - staying.size} with every token revoked in this attempt`
+    + `, ${going.filter((p) => !left.includes(p.arn) && !staying.has(p.arn)).length} with every token revoked in this attempt`
     + (left.length ? `; tokens left live for ${left.join(', ')} (see the function's log)` : '');
   if (staying.size > 0 && wholeStack) {
     throw new TeardownBlocked(`${summary}; not deleted, so their tokens stay live: ${[...staying.keys()].join(', ')}. `
@@ -237,6 +242,9 @@ const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates,
  * ServiceTimeout (15 minutes).
  */
 export const CONTINUATION_WINDOW_MS = 8 * 60_000;
+
+/** Lambda's retries of an asynchronous invocation (its default, which the construct keeps): attempts 2 and 3. */
+const LAMBDA_ASYNC_RETRIES = 2;
 
 const GONE = 'gone';
 const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
@@ -368,10 +376,11 @@ async function planFor(
   } catch (error) {
     return { arn, leftLive: `the secret could not be described (${messageOf(error)})` };
   }
+  const entry = escrowed.find((e) => e.arn === arn);
+  // Deleted by an earlier attempt of this teardown, which escrowed what its revocation needs before it did. A secret
+  // that no longer exists has no tags, so the role's tag condition answers AccessDenied for it as often as NotFound.
+  if (entry && isGone(answer)) return { ...entry, going: true, deleted: true };
   if ('missing' in answer) {
-    const entry = escrowed.find((e) => e.arn === arn);
-    // Deleted by an earlier attempt of this teardown, which escrowed what its revocation needs before it did.
-    if (answer.missing === 'not-found' && entry) return { ...entry, going: true, deleted: true };
     if (answer.missing === 'not-found') {
       log('skipped: the secret no longer exists');
       return { arn, stays: GONE };
@@ -433,12 +442,22 @@ Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; rea
 }
 
 /** The escrow's final content for this attempt; a failure leaves the entries of the attempt before, and says so. */
-async function keepInEscrow(escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor): Promise<void> {
+async function keepInEscrow(
+  escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor, request?: EscrowedRequest,
+): Promise<void> {
   try {
-    await escrow?.write(entries);
+    await escrow?.write(entries, request);
   } catch (error) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
   }
+}
+
+/**
+ * Whether DescribeSecret shows a secret gone (or going: DeletedDate): NotFound, or AccessDenied, which the role's tag
+ * condition answers for a secret without tags, as a deleted one is.
+ */
+function isGone(answer: Description): boolean {
+  return 'missing' in answer || !!answer.found.DeletedDate;
 }
 
 /** The ARNs the stack's template lists for this teardown resource: its own secrets, resolved through the stack. */
@@ -527,7 +546,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {
     // Committed or not: Secrets Manager says which.
-    const gone = await deps.store.describeIfAllowed(plan.arn).then((d) => 'missing' in d && d.missing === 'not-found', () => undefined);
+    const gone = await deps.store.describeIfAllowed(plan.arn).then(isGone, () => undefined);
     if (gone === undefined) {
       report.revocationFailures.push({ clientId: '(none: the secret\'s deletion)', reason: deps.redactor.redact(messageOf(error)) });
       return DELETION_UNANSWERED;

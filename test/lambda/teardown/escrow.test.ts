@@ -67,6 +67,21 @@ describe('TeardownEscrow', () => {
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries).toEqual([]);
   });
 
+  test('GIVEN a request written with its attempt WHEN read by its retry THEN the next attempt; another request starts at 1', async () => {
+    const e = escrow();
+    await e.read();
+    expect(e.attemptOf('r1')).toBe(1);
+    await e.write([entry()], { id: 'r1', attempts: 1 });
+    const retry = escrow();
+    await retry.read();
+    expect(retry.attemptOf('r1')).toBe(2);
+    expect(retry.attemptOf('r2')).toBe(1);
+    await retry.write([]);
+    const later = escrow();
+    expect(await later.read()).toEqual([]);
+    expect(later.attemptOf('r1')).toBe(1);
+  });
+
   test('GIVEN more entries than a value holds THEN the write fails and nothing is written', async () => {
     const many = Array.from({ length: Math.ceil(MAX_ESCROW_BYTES / 300) }, (_, i) => entry(`${SECRET}${i}`));
     await expect(escrow().write(many)).rejects.toThrow(/would exceed 60000 bytes/);

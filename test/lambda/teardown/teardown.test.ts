@@ -585,7 +585,7 @@ describe('the teardown request, served by the handler', () => {
     expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
   });
 
-  test('a deletion that goes unanswered with no retry to come: SUCCESS, and the alert names every token the secret held', async () => {
+  test('a deletion that goes unanswered with no retry to come: SUCCESS, and the alert names the tokens its values named, as claims', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     stack.startedAt = new Date(Date.now() - 20 * 60_000);
     const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
@@ -593,7 +593,12 @@ describe('the teardown request, served by the handler', () => {
     h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') > 0);
     const { answer, alerts } = await send('Delete', [arn]);
     expect(answer).toMatchObject({ Status: 'SUCCESS' });
-    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, clientIds: expect.arrayContaining(tokens), message: expect.stringMatching(/not all of its tokens were revoked \(left live: Secrets Manager did not answer its deletion\)/) })]);
+    expect(alerts).toEqual([expect.objectContaining({
+      secretArn: arn,
+      clientIds: [],
+      notProvenClientIds: expect.arrayContaining(tokens),
+      message: expect.stringMatching(/not all of its tokens were revoked \(left live: Secrets Manager did not answer its deletion\)/),
+    })]);
   });
 
   test('an escrow write that commits and reports an error: the tokens are revoked first, and the escrow is emptied afterwards (adversarial review)', async () => {
@@ -661,7 +666,71 @@ describe('the teardown request, served by the handler', () => {
     expect(h.sm.secrets.has(leaf)).toBe(true);
     expect(h.astra.isLive(tokens.leaf)).toBe(true);
     expect(h.astra.isLive(tokens.mid)).toBe(false);
-    expect(alerts).toEqual([expect.objectContaining({ secretArn: leaf, clientIds: expect.arrayContaining([tokens.leaf]), message: expect.stringMatching(/leaves the stack, but .*refused to delete/) })]);
+    expect(alerts).toEqual([expect.objectContaining({
+      secretArn: leaf, clientIds: [], notProvenClientIds: [tokens.leaf], message: expect.stringMatching(/leaves the stack, but .*refused to delete/),
+    })]);
+  });
+
+  test('a leaf whose revocation fails while a retry may come: its admin waits, and the retry revokes both (second adversarial review)', async () => {
+    const { root, mid, leaf, tokens } = await chainOf();
+    stack.startedAt = new Date();
+    h.astra.fail({ method: 'DELETE', path: new RegExp(`/v2/clientIdSecrets/${tokens.leaf}$`), status: 503, times: 20 });
+    const chainRequest = deleteRequest([root, mid, leaf], 'r-failing-leaf');
+    await expect(handler(chainRequest, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+    expect(h.sm.secrets.has(mid)).toBe(true);
+    expect(h.astra.isLive(tokens.mid)).toBe(true);
+    h.astra.faults = [];
+    await handler(chainRequest, context());
+    for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(false);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  });
+
+  test('a deletion that stays unanswered on every attempt: the third invocation answers, with the alert (second adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    stack.startedAt = new Date();
+    const request3 = deleteRequest([arn], 'r-unanswered');
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      h.sm.failNext('DeleteSecret');
+      h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') >= attempt);
+      const invocation = handler(request3, context());
+      if (attempt < 3) await expect(invocation).rejects.toThrow(/Lambda's retry of the request continues/);
+      else await invocation;
+    }
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/tokens left live for/) })]);
+    expect(h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion')).toEqual([expect.objectContaining({ secretArn: arn })]);
+  });
+
+  test('in a cleanup a deleted secret that Secrets Manager answers AccessDenied for (no tags left) is revoked from the escrow on the retry (second adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    stack.removeFromTemplate('Removed');
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.startedAt = new Date();
+    stack.teardown('teardown-2');
+    h.sm.failNextAfterCommit('DeleteSecret');
+    const afterDelete = (input: { SecretId: string }) => input.SecretId === arn && h.sm.count('DeleteSecret') > 0;
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), afterDelete);
+    // IAM's tag condition finds no tags on a secret that is gone: AccessDenied, not NotFound, from then on.
+    for (let i = 0; i < 3; i++) h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not authorized', 'client', 400), afterDelete);
+    const cleanup = { ...deleteRequest([arn], 'r-cleanup'), PhysicalResourceId: 'teardown-1' };
+    await expect(handler(cleanup, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+    await handler(cleanup, context());
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) })]);
+  });
+
+  test('in a cleanup, a refused secret beside a deleted one whose revocations failed: the escrow keeps no token afterwards (second adversarial review)', async () => {
+    const refused = stack.adopt(await rotatedAdminSecret('refused'), 'Refused');
+    const failing = stack.adopt(await rotatedAdminSecret('failing'), 'Failing');
+    for (const id of ['Refused', 'Failing']) stack.removeFromTemplate(id);
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.teardown('teardown-2');
+    h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', 'a pending operation', 'client', 400), (i) => i.SecretId === refused);
+    h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 403, times: 20 });
+    const { answer } = await send('Delete', [refused, failing], { physicalId: 'teardown-1' });
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
   });
 
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
