@@ -1,20 +1,13 @@
 import { handler } from '../../../lambda';
 import { isSecretEvent } from '../../../lambda/events/secret-events';
 import { awsError } from '../support/fake-secrets-manager';
-import { Harness } from '../support/harness';
+import { useHarness } from '../support/harness';
 
 /**
  * The function's judgement of Secrets Manager's events where moto cannot show it: IAM. The role may describe only its
  * own secrets, so Secrets Manager's AccessDeniedException means "not ours", and any other failure is retried.
  */
-const h = new Harness();
-beforeAll(() => h.start());
-afterAll(() => h.stop());
-beforeEach(() => h.setUp());
-afterEach(() => {
-  h.assertNoSecretMaterial();
-  h.tearDown();
-});
+const h = useHarness();
 
 const rotationFailed = (secretArn: string) => ({
   'source': 'aws.secretsmanager',

@@ -6,16 +6,9 @@ import { Redactor } from '../../../lambda/logging/redact';
 import { ownershipMark } from '../../../lambda/rotation/ownership-mark';
 import { judgeRevocations, TokenLookup } from '../../../lambda/rotation/revocation-rule';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
-import { Harness, POLICY_TAG, STEPS } from '../support/harness';
+import { useHarness, POLICY_TAG, STEPS } from '../support/harness';
 
-const h = new Harness();
-beforeAll(() => h.start());
-afterAll(() => h.stop());
-beforeEach(() => h.setUp());
-afterEach(() => {
-  h.assertNoSecretMaterial();
-  h.tearDown();
-});
+const h = useHarness();
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf';
 const client = () => new AstraClient(readConfig(process.env), new Redactor(), TimeBudget.of(undefined, 0, 60_000));

@@ -3,17 +3,9 @@ import { RECENT_MINT_MS } from '../../../lambda/rotation/token-expiry';
 import { MAX_TOKEN_LIFETIME_TAG } from '../../../src/shared/secret-tags';
 import { ADMIN_ROLE, APP_ROLE, ROTATOR_ROLE } from '../support/fake-astra';
 import { awsError } from '../support/fake-secrets-manager';
-import { Harness, POLICY_TAG, ROLE_TAG, STEPS } from '../support/harness';
+import { useHarness, POLICY_TAG, ROLE_TAG, STEPS } from '../support/harness';
 
-const h = new Harness();
-beforeAll(() => h.start());
-afterAll(() => h.stop());
-beforeEach(() => h.setUp());
-afterEach(() => {
-  // Every scenario doubles as a redaction test: no credential in any captured log line or error.
-  h.assertNoSecretMaterial();
-  h.tearDown();
-});
+const h = useHarness();
 
 const MINT = /^\/v2\/clientIdSecrets$/;
 const DELETE = /^\/v2\/clientIdSecrets\//;

@@ -120,3 +120,19 @@ export class Harness {
     expect(output).not.toMatch(/Bearer\s+(?!\[REDACTED\])\S/);
   }
 }
+
+/**
+ * A harness for a test file, with the hooks every handler test uses: started once, reset before each test, and after
+ * each one checked for secret material in what was logged or thrown (every scenario doubles as a redaction test).
+ */
+export function useHarness(): Harness {
+  const h = new Harness();
+  beforeAll(() => h.start());
+  afterAll(() => h.stop());
+  beforeEach(() => h.setUp());
+  afterEach(() => {
+    h.assertNoSecretMaterial();
+    h.tearDown();
+  });
+  return h;
+}
