@@ -48,11 +48,24 @@ export interface EscrowedRequest {
 export class TeardownEscrow {
   /** What the escrow holds as far as this invocation knows: the text last read or written, '' when it holds no entry. */
   private holds?: string;
+  /** The request an earlier invocation left work of, as read. */
   private request?: EscrowedRequest;
+  /** This invocation's request and attempt, once begun: every write records it, so that a kill counts too. */
+  private current?: EscrowedRequest;
 
   constructor(private readonly store: SecretStore, public readonly arn: string, private readonly redactor: Redactor) {}
 
-  /** The entries an earlier invocation left; a value that is not the escrow's format holds none. */
+  /**
+   * The entries an earlier invocation of this same request left (a retry's); those of any other request, or of none,
+   * are nothing to act on: an entry says only what one request meant to delete. A value that is not the escrow's format
+   * holds none.
+   */
+  public async readFor(requestId: string): Promise<EscrowEntry[]> {
+    const entries = await this.read();
+    return this.request?.id === requestId ? entries : [];
+  }
+
+  /** Every entry the escrow holds, whichever request wrote it. */
   public async read(): Promise<EscrowEntry[]> {
     const text = await this.store.valueOf(this.arn, { stage: 'AWSCURRENT' });
     let parsed: { format?: unknown; entries?: unknown } | undefined;
@@ -69,16 +82,29 @@ export class TeardownEscrow {
     return entries;
   }
 
-  /** Which invocation of the request this is: 1, then one more for each that left work to a retry (`write` with it). */
-  public attemptOf(requestId: string): number {
-    return this.request?.id === requestId ? this.request.attempts + 1 : 1;
+  /**
+   * Which invocation of the request this is: 1, then one more for each earlier one that wrote the escrow (it left work,
+   * or was killed after it began deleting). Every `write` until `finish` records it.
+   */
+  public begin(requestId: string): number {
+    const attempts = this.request?.id === requestId ? this.request.attempts + 1 : 1;
+    this.current = { id: requestId, attempts };
+    return attempts;
   }
 
-  /**
-   * Replaces the escrow's entries (and the request a retry continues, if any); no call when that is what it holds
-   * already. Throws when the value would not fit.
-   */
-  public async write(entries: readonly EscrowEntry[], request?: EscrowedRequest): Promise<void> {
+  /** Replaces the escrow's entries, with the attempt begun; no call when that is what it holds already. */
+  public async write(entries: readonly EscrowEntry[]): Promise<void> {
+    await this.put(entries, this.current);
+  }
+
+  /** The request is answered: the entries a retry of the deletion still needs, and no attempt to count. */
+  public async finish(entries: readonly EscrowEntry[]): Promise<void> {
+    this.current = undefined;
+    await this.put(entries, undefined);
+  }
+
+  /** Throws when the value would not fit. */
+  private async put(entries: readonly EscrowEntry[], request: EscrowedRequest | undefined): Promise<void> {
     const text = JSON.stringify({ format: FORMAT, entries: entries.map(serialized), ...request ? { request } : {} });
     if (text === this.holds || (entries.length === 0 && !request && this.holds === '')) return;
     if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);

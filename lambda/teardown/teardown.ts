@@ -1,6 +1,6 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowEntry, EscrowedRequest, TeardownEscrow } from './escrow';
+import { EscrowEntry, TeardownEscrow } from './escrow';
 import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
@@ -64,7 +64,8 @@ function entryArns(entries: unknown, resolve: (arn: unknown) => string | undefin
  * Create and Update revoke nothing: each answers a new physical id, so that CloudFormation deletes the old one in the
  * update's cleanup, once the update can no longer roll back (or the new one in the rollback's cleanup). A Delete
  * revokes only what CloudFormation's own state shows it is deleting (end-of-life.ts), leaves first along admin
- * chains, and answers SUCCESS whatever happened: a deletion is never blocked. Whatever stays live is an ERROR line.
+ * chains, and answers SUCCESS whatever Astra did: Astra never blocks a deletion. FAILED only where Secrets Manager
+ * refused to delete a secret that CloudFormation could not delete either. Whatever stays live is an ERROR line.
  */
 export async function handleTeardown(event: CustomResourceEvent, makeDeps: () => TeardownDeps, redactor: Redactor): Promise<void> {
   if (event.RequestType !== 'Delete') {
@@ -124,7 +125,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // against what this operation removes, replaces or creates (end-of-life.ts).
   const wholeStack = confirmed.phase === 'stack-deletion' || confirmed.phase === 'create-rollback';
   const candidates = wholeStack ? declaredSecretArns(state, event.LogicalResourceId) : listed;
-  const escrow = await openEscrow(state, event.LogicalResourceId, deps, redactor);
+  const escrow = await openEscrow(state, event, deps, redactor);
   const plans: SecretPlan[] = [];
   for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow.entries));
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
@@ -134,7 +135,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
   // Lambda retries the request twice; each retry knows its attempt from the escrow (without one, only the window).
   const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
-  const attempt = escrow.escrow?.attemptOf(event.RequestId) ?? 1;
+  const attempt = escrow.attempt;
   const mayContinue = young && attempt <= LAMBDA_ASYNC_RETRIES;
   const shared = {
     deps,
@@ -181,13 +182,13 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || r.outcome === DELETION_UNANSWERED
     || r.outcome === WAITING_FOR_MINTED || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
   if (unfinished.length > 0 && mayContinue) {
-    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor, { id: event.RequestId, attempts: attempt });
+    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor);
     for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
-  // A refused deletion in a whole-stack phase fails the request, so that the teardown outlives it: CloudFormation's own
-  // deletion of that secret fails the same way, and the deletion retried once the cause is fixed finds the teardown.
-  await keepInEscrow(escrow.escrow, staying.size > 0 && wholeStack ? [...inFlight.values()] : [], redactor);
+  // Answered: entries belong to this request, and a deletion retried later is another one, so none is kept (what is left
+  // live is an alert below).
+  await keepInEscrow(escrow.escrow, [], redactor, 'answered');
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results) {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
@@ -428,25 +429,28 @@ async function planFor(
  * the entries an earlier attempt left there. Never from the request. A teardown the template no longer declares (its
  * function left the stack) has none: its secrets' tokens are revoked before CloudFormation deletes them.
  */
-async function openEscrow(state: StackState, logicalId: string, deps: TeardownDeps, redactor: Redactor):
-Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly unreadable?: string }> {
-  const ref = ((state.template.Resources?.[logicalId]?.Properties?.Escrow ?? {}) as { Ref?: unknown }).Ref;
-  const arn = typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
-  if (!arn) return { entries: [] };
+async function openEscrow(state: StackState, request: CustomResourceEvent, deps: TeardownDeps, redactor: Redactor):
+Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly attempt: number; readonly unreadable?: string }> {
+  const arn = physicalIdOfRef(state, state.template.Resources?.[request.LogicalResourceId]?.Properties?.Escrow);
+  if (!arn) return { entries: [], attempt: 1 };
   const escrow = new TeardownEscrow(deps.store, arn, redactor);
   try {
-    return { escrow, entries: await escrow.read() };
+    const entries = await escrow.readFor(request.RequestId);
+    return { escrow, entries, attempt: escrow.begin(request.RequestId) };
   } catch (error) {
-    return { entries: [], unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
+    return { entries: [], attempt: 1, unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
   }
 }
 
-/** The escrow's final content for this attempt; a failure leaves the entries of the attempt before, and says so. */
+/**
+ * The escrow's content at the end of this invocation: with its attempt while a retry continues, without once the
+ * request is answered. A failure leaves the entries of the attempt before, and says so.
+ */
 async function keepInEscrow(
-  escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor, request?: EscrowedRequest,
+  escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor, answered?: 'answered',
 ): Promise<void> {
   try {
-    await escrow?.write(entries, request);
+    await (answered ? escrow?.finish(entries) : escrow?.write(entries));
   } catch (error) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
   }
@@ -462,10 +466,13 @@ function isGone(answer: Description): boolean {
 
 /** The ARNs the stack's template lists for this teardown resource: its own secrets, resolved through the stack. */
 export function declaredSecretArns(state: StackState, logicalId: string): string[] {
-  return entryArns(state.template.Resources?.[logicalId]?.Properties?.Secrets, (arn) => {
-    const ref = ((arn ?? {}) as { Ref?: unknown }).Ref;
-    return typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
-  });
+  return entryArns(state.template.Resources?.[logicalId]?.Properties?.Secrets, (arn) => physicalIdOfRef(state, arn));
+}
+
+/** What a template's `{Ref: <logical id>}` stands for now: that resource's physical id, as the stack lists it. */
+function physicalIdOfRef(state: StackState, value: unknown): string | undefined {
+  const ref = ((value ?? {}) as { Ref?: unknown }).Ref;
+  return typeof ref === 'string' ? state.resources.find((r) => r.logicalId === ref)?.physicalId : undefined;
 }
 
 /**

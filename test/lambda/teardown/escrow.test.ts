@@ -67,19 +67,19 @@ describe('TeardownEscrow', () => {
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries).toEqual([]);
   });
 
-  test('GIVEN a request written with its attempt WHEN read by its retry THEN the next attempt; another request starts at 1', async () => {
+  test('GIVEN an invocation that began and wrote (it left work, or was killed after) WHEN its retry begins THEN the next attempt; another request starts at 1; once answered, 1 again', async () => {
     const e = escrow();
     await e.read();
-    expect(e.attemptOf('r1')).toBe(1);
-    await e.write([entry()], { id: 'r1', attempts: 1 });
+    expect(e.begin('r1')).toBe(1);
+    await e.write([entry()]);
     const retry = escrow();
     await retry.read();
-    expect(retry.attemptOf('r1')).toBe(2);
-    expect(retry.attemptOf('r2')).toBe(1);
-    await retry.write([]);
+    expect(retry.begin('r2')).toBe(1);
+    expect(retry.begin('r1')).toBe(2);
+    await retry.finish([]);
     const later = escrow();
     expect(await later.read()).toEqual([]);
-    expect(later.attemptOf('r1')).toBe(1);
+    expect(later.begin('r1')).toBe(1);
   });
 
   test('GIVEN more entries than a value holds THEN the write fails and nothing is written', async () => {

@@ -521,6 +521,18 @@ describe('the teardown request, served by the handler', () => {
     expect(h.sm.secrets.has(arn)).toBe(true);
   });
 
+  test('an escrow entry left by another request counts for nothing, also for a secret that answers AccessDenied (third adversarial review)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    stack.template.Resources.Secret.DeletionPolicy = 'Retain';
+    const entry = { arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), versions: {}, held: [] };
+    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [entry], request: { id: 'an-earlier-request', attempts: 1 } }), ['AWSCURRENT']);
+    h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not authorized', 'client', 400), (i) => i.SecretId === arn);
+    await send('Delete', [arn]);
+    expect(h.sm.secrets.has(arn)).toBe(true);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+  });
+
   test('an escrow that cannot be read: the secrets are revoked before CloudFormation deletes them, and an alert says earlier deletions may have left tokens', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === stack.escrowArn);
