@@ -15,7 +15,8 @@ export class TimeBudget {
     return new TimeBudget(Date.now() + remaining - marginMs);
   }
 
-  private readonly totalMs: number;
+  /** The budget it was made with, up to the margin. */
+  public readonly totalMs: number;
 
   constructor(private readonly deadline: number) {
     this.totalMs = Math.max(0, deadline - Date.now());

@@ -32,81 +32,56 @@ export interface EscrowEntry {
   readonly held: readonly EscrowedToken[];
 }
 
-/** The request whose work the escrow carries, and how many invocations have worked on it. */
-export interface EscrowedRequest {
-  readonly id: string;
-  readonly attempts: number;
-}
-
 /**
  * The teardown's escrow: one Secrets Manager secret per rotation function, declared beside the teardown resource, that
  * only the function's role reads and writes. The function deletes a secret CloudFormation is deleting before it revokes
  * the secret's tokens (a secret that still exists always keeps a live token); the escrow carries what the revocation
  * needs across that deletion, so that a function killed in between finds it on Lambda's retry. An entry is only a
  * place to look: each token is still revoked under the revocation rule (its mark, or its full token authenticating).
+ *
+ * Entries belong to the CloudFormation operation that confirmed them (its phase, its start by CloudFormation's clock and
+ * the teardown's physical id), never to a request: anyone allowed lambda:InvokeFunction can send a Delete with any
+ * RequestId, but not start an operation. Every invocation confirmed in the same operation judges the same secrets the
+ * same way, so each may use the entries another wrote. A write reads the escrow again and keeps the others' entries:
+ * an invocation removes only the entries it is done with.
  */
 export class TeardownEscrow {
   /** What the escrow holds as far as this invocation knows: the text last read or written, '' when it holds no entry. */
   private holds?: string;
-  /** The request an earlier invocation left work of, as read. */
-  private request?: EscrowedRequest;
-  /** This invocation's request and attempt, once begun: every write records it, so that a kill counts too. */
-  private current?: EscrowedRequest;
 
-  constructor(private readonly store: SecretStore, public readonly arn: string, private readonly redactor: Redactor) {}
+  constructor(
+    private readonly store: SecretStore, public readonly arn: string, private readonly operation: string, private readonly redactor: Redactor,
+  ) {}
 
   /**
-   * The entries an earlier invocation of this same request left (a retry's); those of any other request, or of none,
-   * are nothing to act on: an entry says only what one request meant to delete. A value that is not the escrow's format
-   * holds none.
+   * The entries invocations of this operation left; those of any other operation are nothing to act on (an entry says
+   * only what one operation meant to delete). A value that is not the escrow's format holds none.
    */
-  public async readFor(requestId: string): Promise<EscrowEntry[]> {
-    const entries = await this.read();
-    return this.request?.id === requestId ? entries : [];
-  }
-
-  /** Every entry the escrow holds, whichever request wrote it. */
   public async read(): Promise<EscrowEntry[]> {
     const text = await this.store.valueOf(this.arn, { stage: 'AWSCURRENT' });
-    let parsed: { format?: unknown; entries?: unknown } | undefined;
+    let parsed: { format?: unknown; operation?: unknown; entries?: unknown } | undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
     }
-    const ours = parsed?.format === FORMAT;
-    const entries = ours && Array.isArray(parsed!.entries) ? parsed!.entries.flatMap((e) => this.entryOf(e)) : [];
-    const request = (ours ? (parsed as { request?: unknown }).request : undefined) as { id?: unknown; attempts?: unknown } | undefined;
-    this.request = typeof request?.id === 'string' && typeof request.attempts === 'number' ? { id: request.id, attempts: request.attempts } : undefined;
-    this.holds = entries.length || this.request ? text : '';
-    return entries;
+    const written = parsed?.format === FORMAT && Array.isArray(parsed.entries) ? parsed.entries : [];
+    // Another operation's entries are left over (a final write that failed): the next write drops them.
+    this.holds = written.length ? text : '';
+    return parsed?.operation === this.operation ? written.flatMap((e) => this.entryOf(e)) : [];
   }
 
   /**
-   * Which invocation of the request this is: 1, then one more for each earlier one that wrote the escrow (it left work,
-   * or was killed after it began deleting). Every `write` until `finish` records it.
+   * The escrow afterwards holds `inFlight` and whatever other invocations of the operation left in it, less the entries
+   * of `done` (secrets this invocation finished, or gave up on and reported). No call when that is what it holds.
+   * Throws when the value would not fit.
    */
-  public begin(requestId: string): number {
-    const attempts = this.request?.id === requestId ? this.request.attempts + 1 : 1;
-    this.current = { id: requestId, attempts };
-    return attempts;
-  }
-
-  /** Replaces the escrow's entries, with the attempt begun; no call when that is what it holds already. */
-  public async write(entries: readonly EscrowEntry[]): Promise<void> {
-    await this.put(entries, this.current);
-  }
-
-  /** The request is answered: the entries a retry of the deletion still needs, and no attempt to count. */
-  public async finish(entries: readonly EscrowEntry[]): Promise<void> {
-    this.current = undefined;
-    await this.put(entries, undefined);
-  }
-
-  /** Throws when the value would not fit. */
-  private async put(entries: readonly EscrowEntry[], request: EscrowedRequest | undefined): Promise<void> {
-    const text = JSON.stringify({ format: FORMAT, entries: entries.map(serialized), ...request ? { request } : {} });
-    if (text === this.holds || (entries.length === 0 && !request && this.holds === '')) return;
+  public async write(inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set()): Promise<void> {
+    const mine = new Set(inFlight.map((e) => e.arn));
+    const others = (await this.read()).filter((e) => !mine.has(e.arn) && !done.has(e.arn));
+    const entries = [...others, ...inFlight];
+    const text = JSON.stringify({ format: FORMAT, operation: this.operation, entries: entries.map(serialized) });
+    if (text === this.holds || (entries.length === 0 && this.holds === '')) return;
     if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
     try {
       await this.store.putCurrent(this.arn, text);
@@ -115,7 +90,7 @@ export class TeardownEscrow {
       this.holds = undefined;
       throw error;
     }
-    this.holds = entries.length || request ? text : '';
+    this.holds = entries.length ? text : '';
   }
 
   private entryOf(entry: unknown): EscrowEntry[] {

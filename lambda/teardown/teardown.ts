@@ -6,7 +6,7 @@ import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
 import { RotationConfig } from '../clients/config';
 import { AWSCURRENT, AWSPREVIOUS, Description, SecretStore, versionWithStage } from '../clients/secret-store';
-import { TimeBudget } from '../clients/time-budget';
+import { sleep, TimeBudget } from '../clients/time-budget';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
 import { StepReport, writeLogLine } from '../logging/step-report';
@@ -125,6 +125,9 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // against what this operation removes, replaces or creates (end-of-life.ts).
   const wholeStack = confirmed.phase === 'stack-deletion' || confirmed.phase === 'create-rollback';
   const candidates = wholeStack ? declaredSecretArns(state, event.LogicalResourceId) : listed;
+  // Whether Lambda's retry of the request may still continue this work: decided only by CloudFormation's clock and this
+  // invocation's own, which no other invocation can move (see continuationWindowMs).
+  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < continuationWindowMs(deps);
   const escrow = await openEscrow(state, event, deps, redactor);
   const plans: SecretPlan[] = [];
   for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow.entries));
@@ -132,11 +135,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const lists = new OrgTokenLists(deps.astra);
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
   const adminTokens = new Map<string, Promise<Authority>>();
-  const results: Array<{ plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }> = [];
-  // Lambda retries the request twice; each retry knows its attempt from the escrow (without one, only the window).
-  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
-  const attempt = escrow.attempt;
-  const mayContinue = young && attempt <= LAMBDA_ASYNC_RETRIES;
+  const results = new Map<string, { plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }>();
   const shared = {
     deps,
     lists,
@@ -146,17 +145,25 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     withoutEscrow: escrow.unreadable ? 'the escrow could not be read' : 'the stack declares no escrow for this teardown',
     // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
     inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
+    done: new Set<string>(),
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
   const { inFlight, staying } = shared;
-  const run = async (plan: GoingSecret) => {
+  const run = async (plan: GoingSecret, lastRound: boolean) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
-    const outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
-    if (!UNFINISHED.has(outcome)) inFlight.delete(plan.arn);
-    // While a retry may come, an admin goes only once every secret it mints for is done: the retry needs its token.
-    if (mayContinue && UNFINISHED.has(outcome)) shared.waiting.set(plan.arn, plan.adminSecretArn);
+    let outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
+    // Whatever failed once the time was up failed for lack of it (a call not sent, a list not read): not the last word.
+    if (outcome.startsWith('left live') && !UNFINISHED.has(outcome) && !staying.has(plan.arn) && !deps.budget.allows(2 * deps.config.httpTimeoutMs)) {
+      writeLogLine({ level: 'INFO', step: 'teardown', secretArn: plan.arn, outcome }, redactor);
+      outcome = OUT_OF_TIME_DURING;
+    }
+    if (!UNFINISHED.has(outcome)) settle(shared, plan.arn);
+    // While another round or a retry may come, an admin goes only once every secret it mints for is done: that round
+    // needs its token. In the last round only lack of time leaves work to a retry, and then the admin's turn is gone too.
+    if (UNFINISHED.has(outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
+    else shared.waiting.delete(plan.arn);
     return { plan, report, outcome, durationMs: Date.now() - started };
   };
   const chained = leavesFirst(going);
@@ -169,28 +176,36 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
   const deferred: GoingSecret[] = [];
   for (const plan of ordered) {
-    const result = await run(plan);
+    const result = await run(plan, false);
     // Its authority no longer authenticates and no list has been read yet to say what is left: judged at the end.
     if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(plan);
-    else results.push(result);
+    else results.set(plan.arn, result);
   }
-  for (const plan of deferred) results.push(await run(plan));
+  for (const plan of deferred) results.set(plan.arn, await run(plan, false));
+  // A failure that took no time (a deletion Secrets Manager did not answer, a revocation Astra failed, an admin that
+  // waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
+  // time, so that how many invocations a request gets depends on no count another invocation could move.
+  const again = leavesFirst([...results.values()].filter((r) => RETRIED.has(r.outcome)).map((r) => r.plan));
+  if (again.length > 0 && deps.budget.allows(SECOND_ROUND_PAUSE_MS + 2 * deps.config.httpTimeoutMs)) {
+    await sleep(SECOND_ROUND_PAUSE_MS);
+    for (const plan of again) results.set(plan.arn, await run(plan, true));
+  }
   // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
   // the secrets not yet deleted still exist, the others are in the escrow), while the operation is young enough for
   // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
   const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
-  const unfinished = results.filter((r) => r.outcome === OUT_OF_TIME || r.outcome === DELETION_UNANSWERED
-    || r.outcome === WAITING_FOR_MINTED || (timeIsUp && r.outcome === REVOCATIONS_FAILED));
-  if (unfinished.length > 0 && mayContinue) {
-    await keepInEscrow(escrow.escrow, [...inFlight.values()], redactor);
-    for (const r of results.filter((x) => !unfinished.includes(x))) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
+  const unfinished = [...results.values()].filter((r) => UNFINISHED.has(r.outcome) && r.outcome !== AUTHORITY_DEAD_UNSEEN);
+  if (unfinished.length > 0 && timeIsUp && young) {
+    await keepInEscrow(escrow.escrow, shared, redactor);
+    for (const r of results.values()) if (!unfinished.includes(r)) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
-  // Answered: entries belong to this request, and a deletion retried later is another one, so none is kept (what is left
-  // live is an alert below).
-  await keepInEscrow(escrow.escrow, [], redactor, 'answered');
+  // Answered: what this invocation did not finish is an alert below, and its entries leave the escrow (a deletion
+  // retried later is another operation, which could not use them). Other invocations' entries stay.
+  for (const arn of [...candidates, ...inFlight.keys()]) settle(shared, arn);
+  await keepInEscrow(escrow.escrow, shared, redactor);
   const left: string[] = [];
-  for (const { plan, report, outcome, durationMs } of results) {
+  for (const { plan, report, outcome, durationMs } of results.values()) {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
     if (staying.has(plan.arn)) {
       // In a cleanup CloudFormation goes on without it: the secret leaves the stack, whole, and nothing will revoke later.
@@ -215,9 +230,9 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     }
   }
   if (escrow.unreadable) {
-    writeLogLine(leftLiveAlert('(secrets an earlier attempt of this request deleted)', [], escrow.unreadable), redactor);
+    writeLogLine(leftLiveAlert('(secrets an earlier invocation of this operation deleted)', [], escrow.unreadable), redactor);
   }
-  // Secrets an earlier attempt of this request deleted and finished: gone, and no longer in the escrow.
+  // Secrets an earlier invocation of this operation deleted and finished: gone, and no longer in the escrow.
   const earlier = plans.filter((p) => 'stays' in p && p.stays === GONE).length;
   const summary = `${confirmed.phase}: ${going.length - staying.size + earlier} of ${candidates.length} secrets deleted`
     + (earlier ? ` (${earlier} by an earlier attempt)` : '')
@@ -233,25 +248,37 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
 }
 
 const OUT_OF_TIME = 'left live: the invocation ran out of time before this secret';
+const OUT_OF_TIME_DURING = 'left live: the invocation ran out of time during this secret';
+const OUT_OF_TIME_OUTCOMES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING]);
 const REVOCATIONS_FAILED = 'left live: some revocations failed';
 const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list was read to say what is left';
 
 /**
- * How long after the operation began a teardown that ran out of time leaves the rest to Lambda's retry rather than
- * answering. Lambda retries CloudFormation's asynchronous request twice, about 1 and 2 minutes after a failure: with
- * 3-minute invocations the third starts near minute 9 and, past this window, answers; well inside the resource's
- * ServiceTimeout (15 minutes).
+ * How long after the operation began (CloudFormation's clock) an invocation may still leave work to Lambda's retry of
+ * the request rather than answer. Lambda retries an asynchronous invocation twice, about 1 and then 2 minutes after a
+ * failure, and an invocation leaves work only once it has used its time, all but two calls' worth. So the third, the
+ * last Lambda makes, starts at least two such invocations and 3 minutes after the operation began, and must answer:
+ * the window ends a minute before that (slack for Lambda's "about"), and at 8 minutes, well inside the resource's
+ * ServiceTimeout (15 minutes). With the function's 3 minutes and the default settings: 6 minutes 40 seconds.
  */
-export const CONTINUATION_WINDOW_MS = 8 * 60_000;
+export function continuationWindowMs(deps: Pick<TeardownDeps, 'budget' | 'config'>): number {
+  const usedBeforeRetry = Math.max(0, deps.budget.totalMs - 2 * deps.config.httpTimeoutMs);
+  return Math.min(MAX_CONTINUATION_WINDOW_MS, 2 * usedBeforeRetry + LAMBDA_RETRY_WAITS_MS - 60_000);
+}
 
-/** Lambda's retries of an asynchronous invocation (its default, which the construct keeps): attempts 2 and 3. */
-const LAMBDA_ASYNC_RETRIES = 2;
+const MAX_CONTINUATION_WINDOW_MS = 8 * 60_000;
+/** Lambda's waits before its two retries of an asynchronous invocation: about 1 minute, then about 2. */
+const LAMBDA_RETRY_WAITS_MS = 3 * 60_000;
+/** Between the two rounds of one invocation: long enough for a passing fault to pass, short against the budget. */
+const SECOND_ROUND_PAUSE_MS = 1_000;
 
 const GONE = 'gone';
 const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes after which a secret the function deleted (or may have) still has tokens to revoke: its escrow entry stays. */
-const UNFINISHED = new Set([OUT_OF_TIME, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
+const UNFINISHED = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
+/** Failures that took no time, which a second round of the same invocation tries again. */
+const RETRIED = new Set([REVOCATIONS_FAILED, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
 class TeardownBlocked extends Error {}
@@ -426,31 +453,34 @@ async function planFor(
 
 /**
  * The teardown's escrow, as the stack's template declares it (its `Escrow` property, resolved through the stack), and
- * the entries an earlier attempt left there. Never from the request. A teardown the template no longer declares (its
- * function left the stack) has none: its secrets' tokens are revoked before CloudFormation deletes them.
+ * the entries earlier invocations of this operation left there. Never from the request. A teardown the template no
+ * longer declares (its function left the stack), or an operation whose start CloudFormation does not say, has none:
+ * its secrets' tokens are revoked before CloudFormation deletes them.
  */
 async function openEscrow(state: StackState, request: CustomResourceEvent, deps: TeardownDeps, redactor: Redactor):
-Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly attempt: number; readonly unreadable?: string }> {
+Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly unreadable?: string }> {
   const arn = physicalIdOfRef(state, state.template.Resources?.[request.LogicalResourceId]?.Properties?.Escrow);
-  if (!arn) return { entries: [], attempt: 1 };
-  const escrow = new TeardownEscrow(deps.store, arn, redactor);
+  if (!arn || !state.operationStartedAt) return { entries: [] };
+  // Confirmed by CloudFormation's state (confirmDeletion): the phase, when it began, and which teardown it deletes.
+  const operation = `${state.status} ${state.operationStartedAt.toISOString()} ${request.PhysicalResourceId}`;
+  const escrow = new TeardownEscrow(deps.store, arn, operation, redactor);
   try {
-    const entries = await escrow.readFor(request.RequestId);
-    return { escrow, entries, attempt: escrow.begin(request.RequestId) };
+    return { escrow, entries: await escrow.read() };
   } catch (error) {
-    return { entries: [], attempt: 1, unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
+    return { entries: [], unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
   }
 }
 
-/**
- * The escrow's content at the end of this invocation: with its attempt while a retry continues, without once the
- * request is answered. A failure leaves the entries of the attempt before, and says so.
- */
-async function keepInEscrow(
-  escrow: TeardownEscrow | undefined, entries: readonly EscrowEntry[], redactor: Redactor, answered?: 'answered',
-): Promise<void> {
+/** This invocation is done with the secret: its escrow entry, if any, goes with the next write. */
+function settle(run: Pick<TeardownRun, 'inFlight' | 'done'>, arn: string): void {
+  run.inFlight.delete(arn);
+  run.done.add(arn);
+}
+
+/** The escrow's content at the end of this invocation. A failure leaves what it held before, and says so. */
+async function keepInEscrow(escrow: TeardownEscrow | undefined, run: Pick<TeardownRun, 'inFlight' | 'done'>, redactor: Redactor): Promise<void> {
   try {
-    await (answered ? escrow?.finish(entries) : escrow?.write(entries));
+    await escrow?.write([...run.inFlight.values()], run.done);
   } catch (error) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
   }
@@ -511,6 +541,8 @@ interface TeardownRun {
   readonly withoutEscrow: string;
   /** The secrets the function deleted whose revocation is not over: what the escrow must hold. */
   readonly inFlight: Map<string, GoingSecret>;
+  /** The secrets this invocation is done with: their entries leave the escrow. */
+  readonly done: Set<string>;
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
   /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
@@ -543,7 +575,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
   if (!escrow) return revokeFirst(run.withoutEscrow);
   if (plan.replicated) return revokeFirst('it has replica regions, which CloudFormation removes before it deletes the secret');
   try {
-    await escrow.write([...inFlight.values(), plan]);
+    await escrow.write([...new Map(inFlight).set(plan.arn, plan).values()], run.done);
   } catch (error) {
     return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
   }
@@ -559,13 +591,13 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
       return DELETION_UNANSWERED;
     }
     if (!gone) {
-      inFlight.delete(plan.arn);
+      settle(run, plan.arn);
       return revokeFirst(`its deletion failed (${messageOf(error)})`);
     }
     deletion = { deleted: 'now' as const };
   }
   if ('refused' in deletion) {
-    inFlight.delete(plan.arn);
+    settle(run, plan.arn);
     if (deletion.refused === 'access-denied') return revokeFirst(`the function may not delete it (${deletion.why})`);
     staying.set(plan.arn, plan.adminSecretArn);
     return `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens`;

@@ -20,8 +20,11 @@ interface TemplateResource {
 export class FakeStack {
   public readonly mock: AwsStub<any, any, any>;
   public status = 'DELETE_IN_PROGRESS';
-  /** When the operation began (DeletionTime, LastUpdatedTime); unset: DescribeStacks shows neither. */
-  public startedAt?: Date;
+  /**
+   * When the operation began (DeletionTime, LastUpdatedTime): by default an hour ago, too long for a retry of the request
+   * to continue its work. Unset: DescribeStacks shows neither.
+   */
+  public startedAt?: Date = new Date(Date.now() - 60 * 60_000);
   public readonly resources = new Map<string, { physicalId: string; type: string }>();
   public readonly template: { Resources: Record<string, TemplateResource> } = { Resources: {} };
   public readonly calls: string[] = [];

@@ -12,7 +12,8 @@ describe('TeardownEscrow', () => {
   let sm: FakeSecretsManager;
   let escrowArn: string;
   let redactor: Redactor;
-  const escrow = () => new TeardownEscrow(new SecretStore(new SecretsManagerClient({ region: 'us-east-1' })), escrowArn, redactor);
+  const OPERATION = 'DELETE_IN_PROGRESS 2026-12-01T00:00:00.000Z teardown-1';
+  const escrow = (operation = OPERATION) => new TeardownEscrow(new SecretStore(new SecretsManagerClient({ region: 'us-east-1' })), escrowArn, operation, redactor);
   const entry = (arn = SECRET): EscrowEntry => ({
     arn,
     adminSecretArn: undefined,
@@ -46,6 +47,7 @@ describe('TeardownEscrow', () => {
   test('GIVEN entries without an ARN, with a value that is not a secret value, or with malformed held tokens THEN those are left out', async () => {
     sm.addVersion(escrowArn, JSON.stringify({
       format: 'astra-token-teardown-escrow/1',
+      operation: OPERATION,
       entries: [{ current: {} }, { arn: 'bad', current: { astraKey: 7 } }, { arn: SECRET, versions: 'x', held: [{ clientId: 'c' }, null] }],
     }), ['AWSCURRENT']);
     expect(await escrow().read()).toEqual([
@@ -53,7 +55,7 @@ describe('TeardownEscrow', () => {
     ]);
   });
 
-  test('GIVEN nothing written yet WHEN no entries are written THEN no call; GIVEN the same entries again THEN no second call', async () => {
+  test('GIVEN nothing written yet WHEN no entries are written THEN no call; GIVEN the same entries again, or none again, THEN no second call', async () => {
     const e = escrow();
     await e.read();
     await e.write([]);
@@ -61,25 +63,32 @@ describe('TeardownEscrow', () => {
     await e.write([entry()]);
     await e.write([entry()]);
     expect(sm.count('PutSecretValue')).toBe(1);
-    await e.write([]);
-    await e.write([]);
+    await e.write([], new Set([SECRET]));
+    await e.write([], new Set([SECRET]));
     expect(sm.count('PutSecretValue')).toBe(2);
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries).toEqual([]);
   });
 
-  test('GIVEN an invocation that began and wrote (it left work, or was killed after) WHEN its retry begins THEN the next attempt; another request starts at 1; once answered, 1 again', async () => {
+  test('GIVEN entries another operation wrote (a final write that failed) THEN none is read, and the next write drops them', async () => {
+    await escrow('DELETE_IN_PROGRESS 2026-11-01T00:00:00.000Z teardown-1').write([entry()]);
     const e = escrow();
-    await e.read();
-    expect(e.begin('r1')).toBe(1);
-    await e.write([entry()]);
-    const retry = escrow();
-    await retry.read();
-    expect(retry.begin('r2')).toBe(1);
-    expect(retry.begin('r1')).toBe(2);
-    await retry.finish([]);
-    const later = escrow();
-    expect(await later.read()).toEqual([]);
-    expect(later.begin('r1')).toBe(1);
+    expect(await e.read()).toEqual([]);
+    await e.write([]);
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT')).toEqual({ format: 'astra-token-teardown-escrow/1', operation: OPERATION, entries: [] });
+  });
+
+  test('GIVEN another invocation of the operation wrote its entries since this one read WHEN this one writes THEN both invocations\' entries are kept', async () => {
+    const mine = escrow();
+    await mine.read();
+    await escrow().write([entry(`${SECRET}-theirs`)]);
+    await mine.write([entry(`${SECRET}-mine`)]);
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([`${SECRET}-theirs`, `${SECRET}-mine`]);
+  });
+
+  test('GIVEN secrets this invocation is done with WHEN it writes THEN their entries go, whoever wrote them, and the rest stay', async () => {
+    await escrow().write([entry(`${SECRET}-a`), entry(`${SECRET}-b`)]);
+    await escrow().write([], new Set([`${SECRET}-a`]));
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([`${SECRET}-b`]);
   });
 
   test('GIVEN more entries than a value holds THEN the write fails and nothing is written', async () => {
