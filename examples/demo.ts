@@ -9,13 +9,15 @@ import {
 import { app } from './app';
 import { ROLE_ID_TAG } from '../src/shared/secret-tags';
 import { CfnTemplate, functionAssetDir, readTemplate } from '../test/consumer/support/cloud-assembly';
-import { AstraEmulator } from '../test/e2e/harness/astra-emulator';
 import { FunctionHost } from '../test/e2e/harness/function-host';
 import { LogCapture } from '../test/e2e/harness/log-capture';
 import { startMoto } from '../test/e2e/harness/moto-server';
 import { RotationDriver } from '../test/e2e/harness/rotation-driver';
 import { secretsManagerClient } from '../test/e2e/harness/secrets-fixture';
-import { SPEC_PATH } from '../test/e2e/harness/spec-validator';
+import { AstraServer } from '../test/support/astra/astra-server';
+import { StandardRoles, standardRoles } from '../test/support/astra/roles';
+import { SPEC_PATH } from '../test/support/astra/spec-path';
+import { SpecValidator } from '../test/support/astra/spec-validator';
 
 
 /** The rotation function's code as the cloud assembly holds it, and the template it belongs to. */
@@ -30,7 +32,7 @@ function redacted(clientId: unknown): string {
   return typeof clientId === 'string' ? `${clientId.slice(0, 4)}…` : '-';
 }
 
-async function printStages(sm: SecretsManagerClient, secretId: string, emulator: AstraEmulator, label: string): Promise<void> {
+async function printStages(sm: SecretsManagerClient, secretId: string, emulator: AstraServer<StandardRoles>, label: string): Promise<void> {
   const described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
   console.log(`  ${label}:`);
   for (const [versionId, stages] of Object.entries(described.VersionIdsToStages ?? {})) {
@@ -55,7 +57,8 @@ async function main(): Promise<void> {
   await host.start();
 
   const moto = await startMoto();
-  const emulator = await AstraEmulator.start(SPEC_PATH);
+  const emulator = new AstraServer(standardRoles());
+  await emulator.start(await SpecValidator.create(SPEC_PATH));
   // The app's role UUIDs exist in the emulated org: the admin-minted token reads data, the self-rotating one may mint.
   // The token secrets: those bound to a role (the teardown's escrow is a secret too).
   const secrets = Object.values(template)
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
       await host.invoke(event, env);
     }, () => env as any);
 
-    const admin = emulator.seedToken(emulator.roles.orgAdmin.id, 'admin token, made by hand in the Astra Portal');
+    const admin = emulator.seedToken([emulator.roles.orgAdmin.id], 'admin token, made by hand in the Astra Portal');
     const adminSecret = await sm.send(new CreateSecretCommand({
       Name: 'astra/admin-token',
       SecretString: JSON.stringify({ astraKey: admin.token, clientID: admin.clientId, clientSecret: admin.secret, roleID: emulator.roles.orgAdmin.id, engine: 'AstraDB' }),
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
       const created = await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(placeholder), Tags: boundTags }));
       console.log(`${name} (${selfRotating ? 'self-rotating' : 'minted by astra/admin-token'}, previous token revoked ${tag('astra-token-secret:previous-token-revocation')})`);
       if (selfRotating) {
-        const bootstrap = emulator.seedToken(roleId, 'bootstrap token, made by hand in the Astra Portal');
+        const bootstrap = emulator.seedToken([roleId], 'bootstrap token, made by hand in the Astra Portal');
         await sm.send(new PutSecretValueCommand({
           SecretId: created.ARN,
           SecretString: JSON.stringify({

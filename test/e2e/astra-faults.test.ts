@@ -1,8 +1,8 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
-import { FaultKind } from './harness/faults';
 import { closedLoopbackPort } from './harness/free-port';
 import { checkedRotation, expectNoViolations } from './harness/scenario';
 import { RotatedSecret, RotationMode } from './harness/secrets-fixture';
+import { FaultKind } from '../support/astra/fault-plan';
 
 const e = useE2EEnvironment('e2e-faults');
 afterEach(async () => {

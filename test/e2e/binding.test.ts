@@ -39,7 +39,7 @@ test('a value whose roleID and rootarn were rewritten is not obeyed: the bound r
   const current = await currentValue(secret);
   expect(await rolesOf(current.clientID)).toEqual([e.astra.roles.apiUser.id]);
   expect(current).toMatchObject({ roleID: e.astra.roles.apiUser.id, rootarn: secret.binding.adminSecretArn });
-  const callers = (await e.astra.records()).requests.slice(calls).map((r) => r.callerClientId);
+  const callers = (await e.astra.records()).requests.slice(calls).map((r) => r.bearerClientId);
   expect(callers).not.toContain(stronger.clientId);
   const create = stepLinesOf(secret, from).find((l) => l.step === 'createSecret')!;
   expect(create.level).toBe('WARN');
@@ -54,7 +54,7 @@ test('bootstrapped with an admin\'s token and bound to a role that may write tok
   const calls = (await e.astra.records()).requests.length;
   for (let i = 0; i < 3; i++) expect((await checkedRotation(e, secret)).completed).toBe(true);
   const roleReads = (await e.astra.records()).requests.slice(calls).filter((r) => ROLE_READ.test(r.path));
-  expect(roleReads.map((r) => [r.status, r.callerClientId])).toEqual([[200, secret.seedClientIds[0]]]);
+  expect(roleReads.map((r) => [r.status, r.bearerClientId])).toEqual([[200, secret.seedClientIds[0]]]);
   // The admin bootstrap token is gone: AT_NEXT_ROTATION kept it one rotation, the next revoked it.
   expect(await e.astra.isLive((await e.astra.token(secret.seedClientIds[0]))!.token)).toBe(false);
 });

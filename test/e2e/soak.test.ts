@@ -1,11 +1,11 @@
 import { useE2EEnvironment } from './harness/e2e-environment';
-import { FaultKind } from './harness/faults';
 import { closedLoopbackPort } from './harness/free-port';
 import { KillPoint } from './harness/kill-switch';
 import { StepName, STEPS, SimulatedCrash } from './harness/rotation-driver';
 import { checkedRotation } from './harness/scenario';
 import { RotatedSecret } from './harness/secrets-fixture';
 import { SeededRandom } from './harness/seeded-random';
+import { FaultKind } from '../support/astra/fault-plan';
 
 const ROTATIONS = Number(process.env.SOAK_ROTATIONS ?? 300);
 const e = useE2EEnvironment('e2e-soak');

@@ -1,38 +1,32 @@
 /**
- * Entry point of the emulator's own Node process. openapi-backend requires an ES-module-only dependency
- * (@apidevtools/json-schema-ref-parser 16), which Node 20 loads with require() but Jest's module runtime does not, so
- * the emulator cannot live inside a Jest worker. Tests drive it through the control port (see astra-emulator-process.ts).
+ * Entry point of the emulator's own Node process: the Astra model's server, apart from the Jest worker, as the function
+ * under test is. Tests drive it through the control port (see astra-emulator-process.ts).
  */
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { AstraEmulator } from './astra-emulator';
-import { FaultRule } from './faults';
+import { AstraKnobs, AstraServer } from '../../support/astra/astra-server';
+import { FaultRule } from '../../support/astra/fault-plan';
+import { standardRoles } from '../../support/astra/roles';
+import { SpecValidator } from '../../support/astra/spec-validator';
 
 async function main(): Promise<void> {
   // The bundle runs from a temporary folder, so the spec's path comes from the parent.
   const specPath = process.argv[2];
   if (!specPath) throw new Error('usage: astra-emulator <openapi spec path>');
-  const astra = await AstraEmulator.start(specPath);
+  const astra = new AstraServer(standardRoles());
+  await astra.start(await SpecValidator.create(specPath));
   const operations: Record<string, (args: any) => unknown> = {
     describe: () => ({ orgId: astra.orgId, roles: astra.roles }),
-    seedToken: (a: { roleId: string; description?: string }) => astra.seedToken(a.roleId, a.description),
+    seedToken: (a: { roles: string[]; description?: string }) => astra.seedToken(a.roles, a.description),
     revokeOutOfBand: (a: { clientId: string }) => astra.revokeOutOfBand(a.clientId),
-    isLive: (a: { token: string }) => astra.isLive(a.token),
+    isLive: (a: { token: string }) => astra.authenticate(a.token) !== undefined,
     tokensFrom: (a: { from: number }) => astra.allTokens().slice(a.from),
     token: (a: { clientId: string }) => astra.token(a.clientId) ?? null,
-    injectFault: (a: FaultRule) => astra.faults.inject(a),
-    clearFaults: () => astra.faults.clear(),
-    faultState: () => ({ pending: astra.faults.pending(), fired: astra.faults.firedFaults().length }),
+    injectFault: (a: FaultRule) => astra.faultPlan.inject(a),
+    clearFaults: () => astra.faultPlan.clear(),
+    faultState: () => ({ pending: astra.faultPlan.pending(), fired: astra.faultPlan.firedFaults().length }),
     records: () => ({ requests: astra.requests, specViolations: astra.specViolations, selfRevocations: astra.selfRevocations }),
-    setDeleteStatus: (a: { status: 200 | 204 }) => {
-      astra.deleteStatus = a.status;
-    },
-    setOrgTokenLifetime: (a: { ms?: number; onLonger?: 'shorten' | 'refuse' }) => {
-      astra.orgTokenLifetime = a.ms ? { ms: a.ms, onLonger: a.onLonger ?? 'shorten' } : undefined;
-    },
-    setRateLimit: (a: { callsPerSecond?: number; retryAfterSeconds?: number }) => {
-      astra.rateLimit = a.callsPerSecond ? { callsPerSecond: a.callsPerSecond, retryAfterSeconds: a.retryAfterSeconds ?? 1 } : undefined;
-    },
+    configure: (a: AstraKnobs) => astra.configure(a),
   };
   const control = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -1,15 +1,16 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import * as path from 'node:path';
-import type { AstraRole, IssuedToken, RecordedRequest, SpecViolation } from './astra-emulator';
-import { credentialStringsOf } from './astra-token';
 import { childEntry } from './child-entry';
-import type { FaultRule } from './faults';
 import { stopChild } from './stop-child';
+import type { IssuedToken } from '../../support/astra/astra-model';
+import type { AstraKnobs, RecordedRequest, SpecViolation } from '../../support/astra/astra-server';
+import type { FaultRule } from '../../support/astra/fault-plan';
+import type { StandardRoles } from '../../support/astra/roles';
+import { SPEC_PATH } from '../../support/astra/spec-path';
+import { credentialStringsOf } from '../../support/astra/token-material';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-/** Kept here rather than imported from spec-validator.ts: importing that would load openapi-backend into Jest. */
-const SPEC_PATH = path.join(REPO_ROOT, 'test', 'fixtures', 'devops-api-tokens.openapi.yaml');
 
 export interface EmulatorRecords {
   readonly requests: RecordedRequest[];
@@ -17,9 +18,7 @@ export interface EmulatorRecords {
   readonly selfRevocations: string[];
 }
 
-export type StandardRoles = Record<'orgAdmin' | 'dbAdmin' | 'readOnly' | 'tokenManager' | 'apiUser', AstraRole>;
-
-/** The Astra emulator running in its own Node process, on free loopback ports, driven over a control port. */
+/** The Astra model's server running in its own Node process, on free loopback ports, driven over a control port. */
 export class AstraEmulatorProcess {
   public static async start(timeoutMs = 15_000): Promise<AstraEmulatorProcess> {
     const outfile = childEntry(path.join(__dirname, 'astra-emulator-main.ts'), { externalPackages: true });
@@ -76,7 +75,7 @@ export class AstraEmulatorProcess {
   }
 
   public seedToken(roleId: string, description?: string): Promise<IssuedToken> {
-    return this.control('seedToken', { roleId, description });
+    return this.control('seedToken', { roles: [roleId], description });
   }
 
   public revokeOutOfBand(clientId: string): Promise<void> {
@@ -127,18 +126,24 @@ export class AstraEmulatorProcess {
     return this.control('records');
   }
 
+  /** Sets the knobs named (a knob named with undefined goes back to its default); the others stay. */
+  public configure(knobs: AstraKnobs): Promise<void> {
+    // JSON drops a key whose value is undefined: null carries "back to the default" across.
+    return this.control('configure', Object.fromEntries(Object.entries(knobs).map(([knob, value]) => [knob, value ?? null])));
+  }
+
   public setDeleteStatus(status: 200 | 204): Promise<void> {
-    return this.control('setDeleteStatus', { status });
+    return this.configure({ deleteStatus: status });
+  }
+
+  /** The org's maximum token lifetime; undefined removes it. */
+  public setOrgTokenLifetime(ms: number | undefined, onLonger: 'shorten' | 'refuse' = 'shorten'): Promise<void> {
+    return this.configure({ orgTokenLifetime: ms ? { ms, onLonger } : undefined });
   }
 
   /** Beyond `callsPerSecond` calls in any second, Astra answers 429 with Retry-After; undefined lifts the limit. */
-  /** The org's maximum token lifetime; undefined removes it. */
-  public setOrgTokenLifetime(ms: number | undefined, onLonger: 'shorten' | 'refuse' = 'shorten'): Promise<void> {
-    return this.control('setOrgTokenLifetime', { ms, onLonger });
-  }
-
   public setRateLimit(callsPerSecond: number | undefined, retryAfterSeconds = 1): Promise<void> {
-    return this.control('setRateLimit', { callsPerSecond, retryAfterSeconds });
+    return this.configure({ rateLimit: callsPerSecond ? { callsPerSecond, retryAfterSeconds } : undefined });
   }
 
   private control<T>(op: string, args?: unknown): Promise<T> {

@@ -1,5 +1,5 @@
 import { AstraEmulatorProcess } from './astra-emulator-process';
-import { ASTRA_TOKEN_FORMAT } from './astra-token';
+import { ASTRA_TOKEN_FORMAT } from '../../support/astra/token-material';
 
 let astra: AstraEmulatorProcess;
 let violationsBefore = 0;
@@ -53,7 +53,7 @@ describe('tokens', () => {
   test('list, currentOrg, roles, revoke, and 404 for an unknown or already revoked clientId', async () => {
     const admin = await astra.seedToken(astra.roles.orgAdmin.id);
     const minted = (await call('POST', '/v2/clientIdSecrets', admin.token, { roles: [astra.roles.apiUser.id] })).json();
-    expect((await call('GET', '/v2/currentOrg', minted.token)).json()).toEqual({ id: astra.orgId, name: 'e2e-org' });
+    expect((await call('GET', '/v2/currentOrg', minted.token)).json()).toEqual({ id: astra.orgId, name: 'emulated-org' });
     const clients = (await call('GET', '/v2/clientIdSecrets', admin.token)).json().clients.map((c: { clientId: string }) => c.clientId);
     expect(clients).toEqual(expect.arrayContaining([admin.clientId, minted.clientId]));
     expect((await call('GET', '/v2/organizations/roles', admin.token)).json()).toHaveLength(5);

@@ -7,9 +7,10 @@ const built = new Map<string, string>();
 let buildDir: string | undefined;
 
 /**
- * A harness entry point built for a child `node` process: Jest's module loader can run neither the bundled SDK's
- * dynamic imports nor openapi-backend's ES-module dependencies, plain Node can. Built once per test process (a kill
- * matrix starts the function process about a hundred times) into one temporary folder, removed when the process exits.
+ * A harness entry point built into one CommonJS file, for a child `node` process or for require() in Jest: Jest's module
+ * loader can run neither the bundled SDK's dynamic imports nor openapi-backend's ES-module dependencies unbundled.
+ * Built once per test process (a kill matrix starts the function process about a hundred times) into one temporary
+ * folder, removed when the process exits.
  */
 export function childEntry(entry: string, options: { externalPackages?: boolean } = {}): string {
   const key = `${entry}|${options.externalPackages ? 'external' : 'bundled'}`;

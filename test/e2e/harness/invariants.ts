@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AstraEmulatorProcess } from './astra-emulator-process';
-import { ASTRA_TOKEN_FORMAT } from './astra-token';
 import type { LogCapture } from './log-capture';
 import { effectivePolicy, RotatedSecret, ROTATOR_KEYS, SecretsFixture } from './secrets-fixture';
+import { ASTRA_TOKEN_FORMAT } from '../../support/astra/token-material';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**

@@ -1,10 +1,11 @@
-import { ADMIN_ROLE, APP_ROLE, AstraToken, FakeAstra } from './fake-astra';
+import { ADMIN_ROLE, APP_ROLE, FakeAstra } from './fake-astra';
 import { FakeSecretsManager } from './fake-secrets-manager';
 import { handler } from '../../../lambda';
 
 import { STEP_NAMES } from '../../../lambda/rotation/rotation';
 import { ADMIN_SECRET_ARN_TAG, PREVIOUS_TOKEN_REVOCATION_TAG, ROLE_ID_TAG } from '../../../src/shared/secret-tags';
-import { credentialStringsOf } from '../../e2e/harness/astra-token';
+import type { IssuedToken } from '../../support/astra/astra-model';
+import { credentialStringsOf } from '../../support/astra/token-material';
 
 // The handler's and the construct's own names, not copies that could drift from them.
 export const STEPS = STEP_NAMES;
@@ -30,7 +31,7 @@ export class Harness {
   public sm!: FakeSecretsManager;
   public readonly logs: string[] = [];
   public readonly errors: string[] = [];
-  public admin!: AstraToken;
+  public admin!: IssuedToken;
   private readonly savedEnv = { ...process.env };
 
   public async start(): Promise<void> {
@@ -68,7 +69,7 @@ export class Harness {
   }
 
   /** An admin-mode secret (rootarn) with a live token of APP_ROLE. */
-  public adminSecret(extra: Record<string, unknown> = {}, tags?: Record<string, string>): { arn: string; rootarn: string; initial: AstraToken } {
+  public adminSecret(extra: Record<string, unknown> = {}, tags?: Record<string, string>): { arn: string; rootarn: string; initial: IssuedToken } {
     const rootarn = this.sm.create('astra-admin', JSON.stringify({ astraKey: this.admin.token, clientID: this.admin.clientId, clientSecret: this.admin.secret }));
     const initial = this.astra.issue([APP_ROLE], 'initial');
     const arn = this.sm.create('app-token', JSON.stringify({
@@ -78,7 +79,7 @@ export class Harness {
   }
 
   /** A self-rotating secret: its token's role may write tokens. */
-  public selfSecret(tags?: Record<string, string>): { arn: string; initial: AstraToken } {
+  public selfSecret(tags?: Record<string, string>): { arn: string; initial: IssuedToken } {
     const initial = this.astra.issue([ADMIN_ROLE], 'initial');
     const arn = this.sm.create('self-token', JSON.stringify({
       astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, roleID: ADMIN_ROLE, engine: 'AstraDB',
@@ -114,6 +115,11 @@ export class Harness {
     return this.astra.everIssued.flatMap(credentialStringsOf);
   }
 
+  /** Every request the handler sent is one DataStax's OpenAPI spec accepts, as the e2e tests assert of theirs. */
+  public assertSpecFollowed(): void {
+    expect(this.astra.specViolations).toEqual([]);
+  }
+
   public assertNoSecretMaterial(): void {
     const output = [...this.logs, ...this.errors].join('\n');
     for (const secret of this.secretMaterial()) expect(output).not.toContain(secret);
@@ -123,7 +129,8 @@ export class Harness {
 
 /**
  * A harness for a test file, with the hooks every handler test uses: started once, reset before each test, and after
- * each one checked for secret material in what was logged or thrown (every scenario doubles as a redaction test).
+ * each one checked for secret material in what was logged or thrown (every scenario doubles as a redaction test) and
+ * for requests the API's spec rejects.
  */
 export function useHarness(): Harness {
   const h = new Harness();
@@ -132,6 +139,7 @@ export function useHarness(): Harness {
   beforeEach(() => h.setUp());
   afterEach(() => {
     h.assertNoSecretMaterial();
+    h.assertSpecFollowed();
     h.tearDown();
   });
   return h;
