@@ -18,7 +18,6 @@ beforeEach(() => {
 });
 afterEach(() => {
   h.assertNoSecretMaterial();
-  h.assertSpecFollowed();
   h.tearDown();
 });
 
