@@ -46,8 +46,14 @@ export function confirmDeletion(request: DeleteRequest, state: StackState, deplo
   if ((phase === 'stack-deletion' || phase === 'create-rollback') && !isCurrent) {
     return { refused: `the stack is ${state.status} but ${request.LogicalResourceId} is ${current?.physicalId ?? 'not in it'}, not ${request.PhysicalResourceId}` };
   }
-  if ((phase === 'update-cleanup' || phase === 'rollback-cleanup') && isCurrent) {
-    return { refused: `the stack is ${state.status} but ${request.PhysicalResourceId} is the current ${request.LogicalResourceId}, which stays` };
+  if (phase === 'update-cleanup' || phase === 'rollback-cleanup') {
+    if (declared && isCurrent) {
+      return { refused: `the stack is ${state.status} but ${request.PhysicalResourceId} is the current ${request.LogicalResourceId}, which stays` };
+    }
+    // A teardown the template no longer declares is one this operation removes: CloudFormation lists it until it is gone.
+    if (!declared && !(isCurrent && current?.type === TEARDOWN_TYPE)) {
+      return { refused: `the stack's template does not declare ${request.LogicalResourceId}, nor does CloudFormation list it as the ${TEARDOWN_TYPE} ${request.PhysicalResourceId}` };
+    }
   }
   return { phase };
 }

@@ -32,6 +32,12 @@ export interface EscrowEntry {
   readonly held: readonly EscrowedToken[];
 }
 
+/** An entry with the CloudFormation operation that wrote it. */
+export interface OperationEntry {
+  readonly operation: string;
+  readonly entry: EscrowEntry;
+}
+
 /**
  * The teardown's escrow: one Secrets Manager secret per rotation function, declared beside the teardown resource, that
  * only the function's role reads and writes. The function deletes a secret CloudFormation is deleting before it revokes
@@ -39,48 +45,46 @@ export interface EscrowEntry {
  * needs across that deletion, so that a function killed in between finds it on Lambda's retry. An entry is only a
  * place to look: each token is still revoked under the revocation rule (its mark, or its full token authenticating).
  *
- * Entries belong to the CloudFormation operation that confirmed them (its phase, its start by CloudFormation's clock and
- * the teardown's physical id), never to a request: anyone allowed lambda:InvokeFunction can send a Delete with any
- * RequestId, but not start an operation. Every invocation confirmed in the same operation judges the same secrets the
- * same way, so each may use the entries another wrote. A write reads the escrow again and keeps the others' entries:
- * an invocation removes only the entries it is done with.
+ * Each entry records the CloudFormation operation that wrote it (its phase, its start by CloudFormation's clock and the
+ * teardown's logical id), never a request: anyone allowed lambda:InvokeFunction can send a Delete with any RequestId,
+ * but not start an operation. An entry leaves the escrow only with the invocation that revoked its secret's tokens, or
+ * that found the secret still there: a write reads the escrow again and keeps every other entry, whoever wrote it.
  */
 export class TeardownEscrow {
   /** What the escrow holds as far as this invocation knows: the text last read or written, '' when it holds no entry. */
   private holds?: string;
 
   constructor(
-    private readonly store: SecretStore, public readonly arn: string, private readonly operation: string, private readonly redactor: Redactor,
+    private readonly store: SecretStore, public readonly arn: string, public readonly operation: string, private readonly redactor: Redactor,
   ) {}
 
-  /**
-   * The entries invocations of this operation left; those of any other operation are nothing to act on (an entry says
-   * only what one operation meant to delete). A value that is not the escrow's format holds none.
-   */
-  public async read(): Promise<EscrowEntry[]> {
+  /** Every entry, with the operation that wrote it. A value that is not the escrow's format holds none. */
+  public async read(): Promise<OperationEntry[]> {
     const text = await this.store.valueOf(this.arn, { stage: 'AWSCURRENT' });
-    let parsed: { format?: unknown; operation?: unknown; entries?: unknown } | undefined;
+    let parsed: { format?: unknown; entries?: unknown } | undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
     }
     const written = parsed?.format === FORMAT && Array.isArray(parsed.entries) ? parsed.entries : [];
-    // Another operation's entries are left over (a final write that failed): the next write drops them.
     this.holds = written.length ? text : '';
-    return parsed?.operation === this.operation ? written.flatMap((e) => this.entryOf(e)) : [];
+    return written.flatMap((e: unknown) => {
+      const operation = (e as { operation?: unknown } | null)?.operation;
+      return typeof operation === 'string' ? this.entryOf(e).map((entry) => ({ operation, entry })) : [];
+    });
   }
 
   /**
-   * The escrow afterwards holds `inFlight` and whatever other invocations of the operation left in it, less the entries
-   * of `done` (secrets this invocation finished, or gave up on and reported). No call when that is what it holds.
-   * Throws when the value would not fit.
+   * The escrow afterwards holds `inFlight`, written by this operation, and every other entry it holds now, but those
+   * of `done`: secrets whose tokens this invocation revoked, or that it found still there. No call when that is what
+   * it holds. Throws when the value would not fit.
    */
   public async write(inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set()): Promise<void> {
     const mine = new Set(inFlight.map((e) => e.arn));
-    const others = (await this.read()).filter((e) => !mine.has(e.arn) && !done.has(e.arn));
-    const entries = [...others, ...inFlight];
-    const text = JSON.stringify({ format: FORMAT, operation: this.operation, entries: entries.map(serialized) });
+    const others = (await this.read()).filter(({ entry }) => !mine.has(entry.arn) && !done.has(entry.arn));
+    const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
+    const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
     if (text === this.holds || (entries.length === 0 && this.holds === '')) return;
     if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
     try {

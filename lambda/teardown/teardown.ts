@@ -1,6 +1,6 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowEntry, TeardownEscrow } from './escrow';
+import { EscrowEntry, OperationEntry, TeardownEscrow } from './escrow';
 import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
@@ -130,7 +130,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < continuationWindowMs(deps);
   const escrow = await openEscrow(state, event, deps, redactor);
   const plans: SecretPlan[] = [];
-  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow.entries));
+  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow));
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
   const lists = new OrgTokenLists(deps.astra);
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
@@ -149,7 +149,9 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
-  const { inFlight, staying } = shared;
+  const { staying } = shared;
+  // An entry for a secret that is still there is out of date: its own plan, if it goes, writes a new one.
+  for (const plan of plans) if ('stays' in plan && plan.stays !== GONE) settle(shared, plan.arn);
   const run = async (plan: GoingSecret, lastRound: boolean) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
@@ -186,23 +188,22 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
   // time, so that how many invocations a request gets depends on no count another invocation could move.
   const again = leavesFirst([...results.values()].filter((r) => RETRIED.has(r.outcome)).map((r) => r.plan));
-  if (again.length > 0 && deps.budget.allows(SECOND_ROUND_PAUSE_MS + 2 * deps.config.httpTimeoutMs)) {
+  if (again.length > 0 && deps.budget.allows(RESERVE_MS(deps))) {
     await sleep(SECOND_ROUND_PAUSE_MS);
     for (const plan of again) results.set(plan.arn, await run(plan, true));
   }
   // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
   // the secrets not yet deleted still exist, the others are in the escrow), while the operation is young enough for
   // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
-  const timeIsUp = !deps.budget.allows(2 * deps.config.httpTimeoutMs);
+  const timeIsUp = !deps.budget.allows(RESERVE_MS(deps));
   const unfinished = [...results.values()].filter((r) => UNFINISHED.has(r.outcome) && r.outcome !== AUTHORITY_DEAD_UNSEEN);
   if (unfinished.length > 0 && timeIsUp && young) {
     await keepInEscrow(escrow.escrow, shared, redactor);
     for (const r of results.values()) if (!unfinished.includes(r)) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
-  // Answered: what this invocation did not finish is an alert below, and its entries leave the escrow (a deletion
-  // retried later is another operation, which could not use them). Other invocations' entries stay.
-  for (const arn of [...candidates, ...inFlight.keys()]) settle(shared, arn);
+  // Answered: what this invocation did not finish is an alert below. The entries of the secrets it deleted stay in the
+  // escrow, for any later invocation to finish (on this teardown's next Delete, whatever operation sends it).
   await keepInEscrow(escrow.escrow, shared, redactor);
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results.values()) {
@@ -256,13 +257,13 @@ const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates,
 /**
  * How long after the operation began (CloudFormation's clock) an invocation may still leave work to Lambda's retry of
  * the request rather than answer. Lambda retries an asynchronous invocation twice, about 1 and then 2 minutes after a
- * failure, and an invocation leaves work only once it has used its time, all but two calls' worth. So the third, the
+ * failure, and an invocation leaves work only once it has used its time, all but two calls' and a pause's worth. So the third, the
  * last Lambda makes, starts at least two such invocations and 3 minutes after the operation began, and must answer:
  * the window ends a minute before that (slack for Lambda's "about"), and at 8 minutes, well inside the resource's
- * ServiceTimeout (15 minutes). With the function's 3 minutes and the default settings: 6 minutes 40 seconds.
+ * ServiceTimeout (15 minutes). With the function's 3 minutes and the default settings: 6 minutes 38 seconds.
  */
 export function continuationWindowMs(deps: Pick<TeardownDeps, 'budget' | 'config'>): number {
-  const usedBeforeRetry = Math.max(0, deps.budget.totalMs - 2 * deps.config.httpTimeoutMs);
+  const usedBeforeRetry = Math.max(0, deps.budget.totalMs - RESERVE_MS(deps));
   return Math.min(MAX_CONTINUATION_WINDOW_MS, 2 * usedBeforeRetry + LAMBDA_RETRY_WAITS_MS - 60_000);
 }
 
@@ -271,6 +272,8 @@ const MAX_CONTINUATION_WINDOW_MS = 8 * 60_000;
 const LAMBDA_RETRY_WAITS_MS = 3 * 60_000;
 /** Between the two rounds of one invocation: long enough for a passing fault to pass, short against the budget. */
 const SECOND_ROUND_PAUSE_MS = 1_000;
+/** Time up: less is left than two calls and the pause before a second round. */
+const RESERVE_MS = (deps: Pick<TeardownDeps, 'config'>) => 2 * deps.config.httpTimeoutMs + SECOND_ROUND_PAUSE_MS;
 
 const GONE = 'gone';
 const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
@@ -383,7 +386,7 @@ type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
 
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
-  arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: readonly EscrowEntry[],
+  arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: OpenedEscrow,
 ): Promise<SecretPlan> {
   const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
   /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
@@ -404,10 +407,14 @@ async function planFor(
   } catch (error) {
     return { arn, leftLive: `the secret could not be described (${messageOf(error)})` };
   }
-  const entry = escrowed.find((e) => e.arn === arn);
-  // Deleted by an earlier attempt of this teardown, which escrowed what its revocation needs before it did. A secret
+  const entry = escrowed.entries.find((e) => e.arn === arn);
+  // Deleted by an earlier invocation of this operation, which escrowed what its revocation needs before it did. A secret
   // that no longer exists has no tags, so the role's tag condition answers AccessDenied for it as often as NotFound.
   if (entry && isGone(answer)) return { ...entry, going: true, deleted: true };
+  // Deleted in an earlier operation whose last invocation did not finish (a crash, a failed revocation): only NotFound
+  // says so, since another operation's entry proves nothing about a secret that answers AccessDenied.
+  const older = escrowed.earlier.find((e) => e.entry.arn === arn)?.entry;
+  if (older && 'missing' in answer && answer.missing === 'not-found') return { ...older, going: true, deleted: true };
   if ('missing' in answer) {
     if (answer.missing === 'not-found') {
       log('skipped: the secret no longer exists');
@@ -457,18 +464,32 @@ async function planFor(
  * longer declares (its function left the stack), or an operation whose start CloudFormation does not say, has none:
  * its secrets' tokens are revoked before CloudFormation deletes them.
  */
-async function openEscrow(state: StackState, request: CustomResourceEvent, deps: TeardownDeps, redactor: Redactor):
-Promise<{ readonly escrow?: TeardownEscrow; readonly entries: EscrowEntry[]; readonly unreadable?: string }> {
+async function openEscrow(state: StackState, request: CustomResourceEvent, deps: TeardownDeps, redactor: Redactor): Promise<OpenedEscrow> {
   const arn = physicalIdOfRef(state, state.template.Resources?.[request.LogicalResourceId]?.Properties?.Escrow);
-  if (!arn || !state.operationStartedAt) return { entries: [] };
-  // Confirmed by CloudFormation's state (confirmDeletion): the phase, when it began, and which teardown it deletes.
-  const operation = `${state.status} ${state.operationStartedAt.toISOString()} ${request.PhysicalResourceId}`;
+  if (!arn || !state.operationStartedAt) return { entries: [], earlier: [] };
+  // From CloudFormation's state alone (confirmDeletion): the phase, when it began, and which teardown it deletes.
+  const operation = `${state.status} ${state.operationStartedAt.toISOString()} ${request.LogicalResourceId}`;
   const escrow = new TeardownEscrow(deps.store, arn, operation, redactor);
   try {
-    return { escrow, entries: await escrow.read() };
+    const all = await escrow.read();
+    const ofThisOperation = all.filter((e) => e.operation === operation);
+    return { escrow, entries: ofThisOperation.map((e) => e.entry), earlier: all.filter((e) => !ofThisOperation.includes(e)) };
   } catch (error) {
-    return { entries: [], unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier attempt deleted may keep live tokens` };
+    return {
+      entries: [],
+      earlier: [],
+      unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier invocation deleted may keep live tokens`,
+    };
   }
+}
+
+interface OpenedEscrow {
+  readonly escrow?: TeardownEscrow;
+  /** Entries this operation's invocations wrote. */
+  readonly entries: readonly EscrowEntry[];
+  /** Entries earlier operations left. */
+  readonly earlier: readonly OperationEntry[];
+  readonly unreadable?: string;
 }
 
 /** This invocation is done with the secret: its escrow entry, if any, goes with the next write. */

@@ -12,7 +12,7 @@ describe('TeardownEscrow', () => {
   let sm: FakeSecretsManager;
   let escrowArn: string;
   let redactor: Redactor;
-  const OPERATION = 'DELETE_IN_PROGRESS 2026-12-01T00:00:00.000Z teardown-1';
+  const OPERATION = 'DELETE_IN_PROGRESS 2026-12-01T00:00:00.000Z Teardown';
   const escrow = (operation = OPERATION) => new TeardownEscrow(new SecretStore(new SecretsManagerClient({ region: 'us-east-1' })), escrowArn, operation, redactor);
   const entry = (arn = SECRET): EscrowEntry => ({
     arn,
@@ -32,7 +32,8 @@ describe('TeardownEscrow', () => {
   test('GIVEN entries written WHEN read back THEN the same entries, without the clientSecret, which no revocation needs', async () => {
     await escrow().write([entry()]);
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries[0].current).not.toHaveProperty('clientSecret');
-    const [read] = await escrow().read();
+    const [{ operation, entry: read }] = await escrow().read();
+    expect(operation).toBe(OPERATION);
     expect(read).toMatchObject({ arn: SECRET, current: { astraKey: TOKEN, clientId: 'a'.repeat(24) }, versions: { current: 'v1' }, held: entry().held });
   });
 
@@ -47,11 +48,11 @@ describe('TeardownEscrow', () => {
   test('GIVEN entries without an ARN, with a value that is not a secret value, or with malformed held tokens THEN those are left out', async () => {
     sm.addVersion(escrowArn, JSON.stringify({
       format: 'astra-token-teardown-escrow/1',
-      operation: OPERATION,
-      entries: [{ current: {} }, { arn: 'bad', current: { astraKey: 7 } }, { arn: SECRET, versions: 'x', held: [{ clientId: 'c' }, null] }],
+      entries: [{ operation: OPERATION, current: {} }, { operation: OPERATION, arn: 'bad', current: { astraKey: 7 } }, { arn: SECRET },
+        { operation: OPERATION, arn: SECRET, versions: 'x', held: [{ clientId: 'c' }, null] }],
     }), ['AWSCURRENT']);
     expect(await escrow().read()).toEqual([
-      { arn: SECRET, adminSecretArn: undefined, current: undefined, previous: undefined, versions: {}, held: [] },
+      { operation: OPERATION, entry: { arn: SECRET, adminSecretArn: undefined, current: undefined, previous: undefined, versions: {}, held: [] } },
     ]);
   });
 
@@ -69,12 +70,13 @@ describe('TeardownEscrow', () => {
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries).toEqual([]);
   });
 
-  test('GIVEN entries another operation wrote (a final write that failed) THEN none is read, and the next write drops them', async () => {
-    await escrow('DELETE_IN_PROGRESS 2026-11-01T00:00:00.000Z teardown-1').write([entry()]);
+  test('GIVEN entries another operation wrote THEN they are read with it, and a write of this operation keeps them', async () => {
+    const earlier = 'DELETE_IN_PROGRESS 2026-11-01T00:00:00.000Z Teardown';
+    await escrow(earlier).write([entry(`${SECRET}-earlier`)]);
     const e = escrow();
-    expect(await e.read()).toEqual([]);
-    await e.write([]);
-    expect(sm.valueAt(escrowArn, 'AWSCURRENT')).toEqual({ format: 'astra-token-teardown-escrow/1', operation: OPERATION, entries: [] });
+    expect((await e.read()).map(({ operation }) => operation)).toEqual([earlier]);
+    await e.write([entry()]);
+    expect((await escrow().read()).map(({ operation, entry: { arn } }) => [operation, arn])).toEqual([[earlier, `${SECRET}-earlier`], [OPERATION, SECRET]]);
   });
 
   test('GIVEN another invocation of the operation wrote its entries since this one read WHEN this one writes THEN both invocations\' entries are kept', async () => {

@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { handler } from '../../../lambda';
 import type { StackState } from '../../../lambda/clients/cloudformation';
 import { readConfig } from '../../../lambda/clients/config';
@@ -8,6 +8,7 @@ import { TimeBudget } from '../../../lambda/clients/time-budget';
 import { isCloudFormationResponseUrl } from '../../../lambda/teardown/cloudformation-answer';
 import { confirmDeletion, secretFate } from '../../../lambda/teardown/end-of-life';
 import { continuationWindowMs, CustomResourceEvent, declaredSecretArns, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../../lambda/teardown/teardown';
+import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
 import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
 import { awsError } from '../support/fake-secrets-manager';
@@ -25,6 +26,7 @@ const state = (status: string, resources: Record<string, string>, template: Stac
   resources: Object.entries(resources).map(([logicalId, physicalId]) => ({ logicalId, physicalId })),
   template: { Resources: template },
 });
+const DECLARED = { [TEARDOWN_ID]: { Type: 'Custom::AstraTokenTeardown' } };
 const tagged = (arn: string, logicalId: string, extra: Record<string, string> = {}) => ({
   arn,
   tags: Object.entries({ 'aws:cloudformation:stack-id': STACK_ID, 'aws:cloudformation:logical-id': logicalId, ...extra }).map(([Key, Value]) => ({ Key, Value })),
@@ -42,8 +44,19 @@ describe('confirmDeletion: a Delete counts only when CloudFormation\'s own state
     ['UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'update-cleanup'],
     ['UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'rollback-cleanup'],
   ])('GIVEN the stack is %s and the request is for a former physical id THEN the phase is %s', (status, phase) => {
-    expect(confirmDeletion(request('teardown-old'), state(status, { [TEARDOWN_ID]: 'teardown-new' }), STACK_ID)).toEqual({ phase });
-    expect(confirmDeletion(request('teardown-old'), state(status, {}), STACK_ID)).toEqual({ phase });
+    expect(confirmDeletion(request('teardown-old'), state(status, { [TEARDOWN_ID]: 'teardown-new' }, DECLARED), STACK_ID)).toEqual({ phase });
+  });
+
+  test('GIVEN a cleanup and a teardown the template no longer declares THEN confirmed only while CloudFormation lists it, as that teardown', () => {
+    const listed = (type: string, physicalId = 'teardown-1'): StackState => ({
+      ...state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', {}),
+      resources: [{ logicalId: TEARDOWN_ID, physicalId, type }],
+    });
+    expect(confirmDeletion(request(), listed('Custom::AstraTokenTeardown'), STACK_ID)).toEqual({ phase: 'update-cleanup' });
+    // A forged Delete naming a logical id that is no resource, another kind of resource, or another physical id.
+    for (const s of [state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', {}), listed('AWS::S3::Bucket'), listed('Custom::AstraTokenTeardown', 'teardown-2')]) {
+      expect(confirmDeletion(request(), s, STACK_ID)).toEqual({ refused: expect.stringMatching(/does not declare .* nor does CloudFormation list it/) });
+    }
   });
 
   test.each(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE', 'CREATE_COMPLETE', 'UPDATE_ROLLBACK_IN_PROGRESS', 'CREATE_IN_PROGRESS', 'DELETE_FAILED'])(
@@ -58,7 +71,7 @@ describe('confirmDeletion: a Delete counts only when CloudFormation\'s own state
   });
 
   test('GIVEN a cleanup phase and the current physical id THEN refused: that resource stays', () => {
-    const verdict = confirmDeletion(request(), state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }), STACK_ID);
+    const verdict = confirmDeletion(request(), state('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', { [TEARDOWN_ID]: 'teardown-1' }, DECLARED), STACK_ID);
     expect(verdict).toEqual({ refused: expect.stringMatching(/is the current .*which stays/) });
   });
 
@@ -167,13 +180,13 @@ describe('continuationWindowMs: how long a request may leave work to Lambda\'s r
   const windowFor = (invocationMs: number) =>
     continuationWindowMs({ config, budget: TimeBudget.of({ getRemainingTimeInMillis: () => invocationMs }, config.timeMarginMs, 0) });
 
-  test('GIVEN the construct\'s 3-minute function and the default settings THEN 6 minutes 40 seconds', () => {
-    expect(windowFor(180_000)).toBe(400_000);
+  test('GIVEN the construct\'s 3-minute function and the default settings THEN 6 minutes 38 seconds', () => {
+    expect(windowFor(180_000)).toBe(398_000);
   });
 
   test.each([60_000, 180_000, 900_000])('GIVEN a %i ms function THEN the last of Lambda\'s invocations starts past the window: it answers', (invocationMs) => {
     // Two invocations that left work each used all but two calls of their budget; Lambda waited about 1, then 2 minutes.
-    const spent = invocationMs - config.timeMarginMs - 2 * config.httpTimeoutMs;
+    const spent = invocationMs - config.timeMarginMs - 2 * config.httpTimeoutMs - 1_000;
     const thirdStartsAfterOperationBegan = 2 * spent + 3 * 60_000;
     expect(windowFor(invocationMs)).toBeLessThanOrEqual(thirdStartsAfterOperationBegan - 60_000);
     expect(windowFor(invocationMs)).toBeLessThanOrEqual(8 * 60_000);
@@ -272,6 +285,10 @@ describe('the teardown request, served by the handler', () => {
   });
 
   const context = (remainingMs = 120_000) => ({ invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotation:$LATEST', getRemainingTimeInMillis: () => remainingMs });
+  /** The operation an escrow entry records: what CloudFormation's state says of it, never the request. */
+  const operationOf = (status = stack.status, startedAt = stack.startedAt!) => `${status} ${startedAt.toISOString()} ${TEARDOWN_ID}`;
+  const escrowValue = (entries: Array<{ operation: string; [key: string]: unknown }>) => JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries });
+  const escrowed = () => h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn);
   /** Once `when` holds, the clock jumps past the invocation's margin (context()'s 120 s less 20): its time is up there. */
   const timeRunsOut = (when: () => boolean) => {
     const realNow = Date.now;
@@ -549,8 +566,9 @@ describe('the teardown request, served by the handler', () => {
     const strangerValue = h.sm.valueAt(stranger.arn, 'AWSCURRENT');
     // A writer of the escrow names a secret still in the stack (retained) and one outside it, both with live tokens.
     stack.template.Resources.Secret.DeletionPolicy = 'Retain';
-    const entry = (a: string, value: unknown) => ({ arn: a, current: value, versions: {}, held: [] });
-    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [entry(arn, h.sm.valueAt(arn, 'AWSCURRENT')), entry(arnOf('gone-stranger'), strangerValue)] }), ['AWSCURRENT']);
+    const entry = (a: string, value: unknown, operation: string) => ({ operation, arn: a, current: value, versions: {}, held: [] });
+    h.sm.addVersion(stack.escrowArn, escrowValue([entry(arn, h.sm.valueAt(arn, 'AWSCURRENT'), operationOf()), entry(arnOf('gone-stranger'), strangerValue, operationOf()),
+      entry(arnOf('gone-earlier'), strangerValue, operationOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', BEFORE))]), ['AWSCURRENT']);
     const before = h.astra.tokens.size;
     const { answer } = await send('Delete', [arn, arnOf('gone-stranger')]);
     expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/0 of 1 secrets deleted/) });
@@ -558,12 +576,12 @@ describe('the teardown request, served by the handler', () => {
     expect(h.sm.secrets.has(arn)).toBe(true);
   });
 
-  test('an escrow entry left by another request counts for nothing, also for a secret that answers AccessDenied (third adversarial review)', async () => {
+  test('an escrow entry an earlier operation left counts for nothing for a secret that answers AccessDenied (third adversarial review)', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
     stack.template.Resources.Secret.DeletionPolicy = 'Retain';
-    const entry = { arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), versions: {}, held: [] };
-    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [entry], request: { id: 'an-earlier-request', attempts: 1 } }), ['AWSCURRENT']);
+    const entry = { operation: operationOf('DELETE_IN_PROGRESS', BEFORE), arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), versions: {}, held: [] };
+    h.sm.addVersion(stack.escrowArn, escrowValue([entry]), ['AWSCURRENT']);
     h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not authorized', 'client', 400), (i) => i.SecretId === arn);
     await send('Delete', [arn]);
     expect(h.sm.secrets.has(arn)).toBe(true);
@@ -647,7 +665,8 @@ describe('the teardown request, served by the handler', () => {
       notProvenClientIds: expect.arrayContaining(tokens),
       message: expect.stringMatching(/not all of its tokens were revoked \(left live: Secrets Manager did not answer its deletion\)/),
     })]);
-    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+    // Deleted or not, nobody can say yet: the entry stays for a later invocation to settle.
+    expect(escrowed()).toEqual([arn]);
   });
 
   test('an escrow write that commits and reports an error: the tokens are revoked first, and the escrow is emptied afterwards (adversarial review)', async () => {
@@ -675,7 +694,7 @@ describe('the teardown request, served by the handler', () => {
       versions: { current: 'v1' },
       held: [{ clientId: strangerId, token: 'AstraCS:forged:0000', versionId: 'v1' }],
     };
-    h.sm.addVersion(stack.escrowArn, JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries: [forged] }), ['AWSCURRENT']);
+    h.sm.addVersion(stack.escrowArn, escrowValue([{ operation: operationOf(), ...forged }, { operation: operationOf('DELETE_IN_PROGRESS', BEFORE), ...forged }]), ['AWSCURRENT']);
     const before = h.astra.tokens.size;
     await send('Delete', [ghost], { physicalId: 'forged-former-id' });
     expect(h.astra.isLive(strangerId)).toBe(true);
@@ -748,7 +767,6 @@ describe('the teardown request, served by the handler', () => {
     const tokens = arns.flatMap((arn) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID]);
     stack.startedAt = new Date();
     const real = deleteRequest(arns, 'r-real');
-    const escrowed = () => h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn);
     /** Out of time after this many deletions (0: once it has read the stack), or never. */
     const invoke = async (event: Record<string, unknown>, runsOutAfterDeletions?: number) => {
       const [deletions, reads] = [h.sm.count('DeleteSecret'), stack.calls.length];
@@ -815,7 +833,7 @@ describe('the teardown request, served by the handler', () => {
     expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) })]);
   });
 
-  test('in a cleanup, a refused secret beside a deleted one whose revocations failed: the escrow keeps no token afterwards (second adversarial review)', async () => {
+  test('in a cleanup, a refused secret beside a deleted one whose revocations failed: the escrow keeps the deleted one\'s entry, for a later invocation, and not the refused one\'s', async () => {
     const refused = stack.adopt(await rotatedAdminSecret('refused'), 'Refused');
     const failing = stack.adopt(await rotatedAdminSecret('failing'), 'Failing');
     for (const id of ['Refused', 'Failing']) stack.removeFromTemplate(id);
@@ -825,7 +843,127 @@ describe('the teardown request, served by the handler', () => {
     h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 403, times: 20 });
     const { answer } = await send('Delete', [refused, failing], { physicalId: 'teardown-1' });
     expect(answer).toMatchObject({ Status: 'SUCCESS' });
-    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+    expect(escrowed()).toEqual([failing]);
+  });
+
+  test('a teardown the update removed with its function: confirmed while CloudFormation lists it, and its secrets\' tokens are revoked first (no escrow)', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
+    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    stack.removeFromTemplate('Removed');
+    delete stack.template.Resources[TEARDOWN_ID];
+    stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    stack.startedAt = new Date();
+    const { answer } = await send('Delete', [arn], { physicalId: 'teardown-1' });
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/^update-cleanup: 1 of 1 secrets deleted/) });
+    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/declares no escrow/);
+    expect(h.astra.isLive(token)).toBe(false);
+  });
+
+  describe('forged Deletes beside a real operation (fourth adversarial review): no entry of the real request is lost', () => {
+    const tokensOf = (arn: string) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const forgedUrl = 'https://example.com/forged';
+    /** The real request deletes its secret and runs out of time right after, leaving it to Lambda's retry. */
+    const realRunsOutAfterDeleting = async (real: Record<string, unknown>) => {
+      const clock = timeRunsOut(() => h.sm.count('DeleteSecret') > 0);
+      await expect(handler(real, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+      clock.mockRestore();
+    };
+
+    test.each(['UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'])(
+      'in %s, a forged Delete with another physical id, listing nothing, leaves the real request\'s entry: its retry revokes the tokens', async (phase) => {
+        const removed = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
+        const tokens = tokensOf(removed);
+        stack.removeFromTemplate('Removed');
+        stack.status = phase;
+        stack.startedAt = new Date();
+        stack.teardown('teardown-2');
+        // In a rollback's cleanup: added by the failed update, so created during the operation.
+        if (phase.startsWith('UPDATE_ROLLBACK')) h.sm.secrets.get(removed)!.createdDate = new Date(Date.now() + 60_000);
+        const real = deleteRequest([removed], 'r-cleanup');
+        await realRunsOutAfterDeleting(real);
+        await handler({ ...deleteRequest([], 'r-forged'), PhysicalResourceId: 'anything-at-all', ResponseURL: forgedUrl }, context());
+        expect(escrowed()).toEqual([removed]);
+        await handler(real, context());
+        for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+        expect(cfn.filter((a) => a.RequestId === 'r-cleanup')).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+      });
+
+    test('in a stack deletion, an invocation that read the escrow before the real one wrote it keeps the real one\'s entry when it answers', async () => {
+      const x = stack.adopt(await rotatedAdminSecret('x'), 'X');
+      const tokens = tokensOf(x);
+      stack.startedAt = new Date();
+      // The forged invocation starts first; its DescribeSecret of x waits until the real one has deleted x.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      let reachedGate!: () => void;
+      const atGate = new Promise<void>((resolve) => { reachedGate = resolve; });
+      let held = false;
+      const sm = h.sm as any;
+      h.sm.mock.on(DescribeSecretCommand).callsFake(async (input: { SecretId: string }) => {
+        if (!held && input.SecretId === x) {
+          held = true;
+          reachedGate();
+          await gate;
+        }
+        return sm.call('DescribeSecret', input, () => sm.describe(input));
+      });
+      const forged = handler({ ...deleteRequest([], 'r-forged'), ResponseURL: forgedUrl }, context());
+      await atGate;
+      const real = deleteRequest([x], 'r-real');
+      await realRunsOutAfterDeleting(real);
+      release();
+      await forged;
+      expect(escrowed()).toEqual([x]);
+      await handler(real, context());
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    });
+
+    test('in an update\'s cleanup, a forged Delete naming a logical id CloudFormation does not know is refused: it revokes nothing first', async () => {
+      const removed = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
+      const current = h.sm.valueAt(removed, 'AWSCURRENT').clientID;
+      stack.removeFromTemplate('Removed');
+      stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+      stack.startedAt = new Date();
+      stack.teardown('teardown-2');
+      await handler({ ...deleteRequest([removed], 'r-forged'), LogicalResourceId: 'NoSuchResource', PhysicalResourceId: 'x', ResponseURL: forgedUrl }, context());
+      expect(h.lines().filter((l) => l.alert === ALERT_NAMES.TEARDOWN_NOT_CONFIRMED)).toEqual([expect.objectContaining({ message: expect.stringMatching(/does not declare NoSuchResource/) })]);
+      // CloudFormation's own Delete: Secrets Manager refuses the deletion, and the secret leaves the stack whole.
+      h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', 'a pending operation', 'client', 400), (i) => i.SecretId === removed);
+      await handler(deleteRequest([removed], 'r-real'), context());
+      expect(h.sm.secrets.has(removed)).toBe(true);
+      expect(h.astra.isLive(current)).toBe(true);
+    });
+
+    test('a stack deletion whose last invocation never answered leaves its entry; the retried deletion, another operation, revokes the tokens from it', async () => {
+      const x = stack.adopt(await rotatedAdminSecret('x'), 'X');
+      const tokens = tokensOf(x);
+      stack.startedAt = new Date();
+      await realRunsOutAfterDeleting(deleteRequest([x], 'r-first'));
+      // No answer reached CloudFormation: DELETE_FAILED at the ServiceTimeout, and the deletion retried with a new DeletionTime.
+      stack.startedAt = new Date(Date.now() + 20 * 60_000);
+      const realNow = Date.now;
+      const later = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 20 * 60_000);
+      await handler(deleteRequest([x], 'r-second'), context());
+      later.mockRestore();
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) })]);
+      expect(escrowed()).toEqual([]);
+    });
+
+    test('in a stack deletion, a forged Delete whose revocations fail gives up with an alert, and leaves the entry: the real retry revokes the tokens', async () => {
+      const x = stack.adopt(await rotatedAdminSecret('x'), 'X');
+      const tokens = tokensOf(x);
+      stack.startedAt = new Date();
+      const real = deleteRequest([x], 'r-real');
+      await realRunsOutAfterDeleting(real);
+      h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 503, times: 100 });
+      await handler({ ...deleteRequest([], 'r-forged'), ResponseURL: forgedUrl }, context());
+      h.astra.faults = [];
+      expect(h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion')).toEqual([expect.objectContaining({ secretArn: x })]);
+      expect(escrowed()).toEqual([x]);
+      await handler(real, context());
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    });
   });
 
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
