@@ -150,6 +150,9 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     waiting: new Map<string, string | undefined>(),
   };
   const { staying } = shared;
+  // Any failure leaves work: only a secret that stays (Secrets Manager refused its deletion) is done with. A read that
+  // failed once (a token list, an admin secret) is no more final than a revocation that did.
+  const workLeft = (plan: GoingSecret, outcome: string) => outcome.startsWith('left live') && !staying.has(plan.arn);
   // An entry for a secret that is still there is out of date: its own plan, if it goes, writes a new one.
   for (const plan of plans) if ('stays' in plan && plan.stays !== GONE) settle(shared, plan.arn);
   const run = async (plan: GoingSecret, lastRound: boolean) => {
@@ -161,10 +164,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       writeLogLine({ level: 'INFO', step: 'teardown', secretArn: plan.arn, outcome }, redactor);
       outcome = OUT_OF_TIME_DURING;
     }
-    if (!UNFINISHED.has(outcome)) settle(shared, plan.arn);
+    if (!workLeft(plan, outcome)) settle(shared, plan.arn);
     // While another round or a retry may come, an admin goes only once every secret it mints for is done: that round
     // needs its token. In the last round only lack of time leaves work to a retry, and then the admin's turn is gone too.
-    if (UNFINISHED.has(outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
+    if (workLeft(plan, outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
     else shared.waiting.delete(plan.arn);
     return { plan, report, outcome, durationMs: Date.now() - started };
   };
@@ -184,19 +187,22 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     else results.set(plan.arn, result);
   }
   for (const plan of deferred) results.set(plan.arn, await run(plan, false));
-  // A failure that took no time (a deletion Secrets Manager did not answer, a revocation Astra failed, an admin that
-  // waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
+  // A failure that took no time (a deletion Secrets Manager did not answer, a list or a revocation Astra failed, an
+  // admin that waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
   // time, so that how many invocations a request gets depends on no count another invocation could move.
-  const again = leavesFirst([...results.values()].filter((r) => RETRIED.has(r.outcome)).map((r) => r.plan));
+  const again = leavesFirst([...results.values()]
+    .filter((r) => workLeft(r.plan, r.outcome) && !OUT_OF_TIME_OUTCOMES.has(r.outcome)).map((r) => r.plan));
   if (again.length > 0 && deps.budget.allows(RESERVE_MS(deps))) {
     await sleep(SECOND_ROUND_PAUSE_MS);
+    // An admin secret whose read failed is read again (its failure is remembered with the read).
+    adminTokens.clear();
     for (const plan of again) results.set(plan.arn, await run(plan, true));
   }
   // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
   // the secrets not yet deleted still exist, the others are in the escrow), while the operation is young enough for
   // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
   const timeIsUp = !deps.budget.allows(RESERVE_MS(deps));
-  const unfinished = [...results.values()].filter((r) => UNFINISHED.has(r.outcome) && r.outcome !== AUTHORITY_DEAD_UNSEEN);
+  const unfinished = [...results.values()].filter((r) => workLeft(r.plan, r.outcome));
   if (unfinished.length > 0 && timeIsUp && young) {
     await keepInEscrow(escrow.escrow, shared, redactor);
     for (const r of results.values()) if (!unfinished.includes(r)) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
@@ -218,7 +224,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       left.push(plan.arn);
       // A secret the function deleted, or may have, leaves no other record of its tokens: those its values named go in
       // the alert as what they are, claims (a value writer may have named another team's token).
-      const named = plan.deleted || UNFINISHED.has(outcome)
+      const named = plan.deleted || workLeft(plan, outcome)
         ? namedTokens(plan).filter((c): c is string => !!c && !report.clientIds.revocationFailed.includes(c)) : [];
       writeLogLine(leftLiveAlert(plan.arn, report.clientIds.revocationFailed, outcome, plan.deleted ? 'was deleted, but' : undefined,
         [...new Set([...notProven, ...named])]), redactor);
@@ -280,8 +286,6 @@ const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes after which a secret the function deleted (or may have) still has tokens to revoke: its escrow entry stays. */
 const UNFINISHED = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
-/** Failures that took no time, which a second round of the same invocation tries again. */
-const RETRIED = new Set([REVOCATIONS_FAILED, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
 class TeardownBlocked extends Error {}

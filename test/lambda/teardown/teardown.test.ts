@@ -966,6 +966,56 @@ describe('the teardown request, served by the handler', () => {
     });
   });
 
+  describe('a failure of a read is no more final than a failed revocation (fifth adversarial review)', () => {
+    const tokensOf = (arn: string) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+
+    test('a forged Delete during a short outage of Astra\'s token list keeps the real request\'s entry: the real retry revokes the tokens', async () => {
+      const x = stack.adopt(await rotatedAdminSecret('x'), 'X');
+      const tokens = tokensOf(x);
+      stack.startedAt = new Date();
+      const real = deleteRequest([x], 'r-real');
+      const clock = timeRunsOut(() => h.sm.count('DeleteSecret') > 0);
+      await expect(handler(real, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+      clock.mockRestore();
+      h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 503, times: 100 });
+      await handler({ ...deleteRequest([], 'r-forged'), ResponseURL: 'https://example.com/forged' }, context());
+      h.astra.faults = [];
+      expect(escrowed()).toEqual([x]);
+      await handler(real, context());
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    });
+
+    test('in a cleanup, one failed read of the admin secret: the second round reads it again and revokes the tokens', async () => {
+      const x = stack.adopt(await rotatedAdminSecret('x'), 'X');
+      const tokens = tokensOf(x);
+      const admin = h.sm.valueAt(x, 'AWSCURRENT').rootarn as string;
+      stack.removeFromTemplate('X');
+      stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+      stack.startedAt = new Date();
+      stack.teardown('teardown-2');
+      h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === admin && h.sm.count('DeleteSecret') > 0);
+      const { answer, alerts } = await send('Delete', [x]);
+      expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
+      expect(alerts).toEqual([]);
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    });
+
+    test.each([
+      ['one failed read of the mid secret (the leaf\'s admin)', (mid: string) =>
+        h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === mid && h.sm.count('DeleteSecret') > 0)],
+      ['a token list that fails every attempt of one call', () => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 503, times: 6 })],
+    ])('root -> mid -> leaf, %s: the admins wait for the second round, which revokes the leaf first', async (_what, breakIt) => {
+      const { root, mid, leaf, tokens } = await chainOf();
+      stack.startedAt = new Date();
+      breakIt(mid);
+      await handler(deleteRequest([root, mid, leaf], 'r-real'), context());
+      for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(false);
+      const deletes = h.astra.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
+      expect(deletes.indexOf(tokens.leaf)).toBeLessThan(deletes.indexOf(tokens.mid));
+      expect(deletes.indexOf(tokens.mid)).toBeLessThan(deletes.indexOf(tokens.root));
+    });
+  });
+
   test('a root -> mid -> leaf admin chain leaving together: the leaf\'s tokens go first, then the mid\'s, then the root\'s own', async () => {
     const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
       { tags: h.binding(ADMIN_ROLE) });
