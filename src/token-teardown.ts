@@ -44,7 +44,8 @@ export class TokenTeardown extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     role.addToPolicy(new iam.PolicyStatement({
-      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+      // UpdateSecretVersionStage makes a write AWSCURRENT only over the version it read (lambda/teardown/escrow.ts).
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
       resources: [this.escrow.secretArn],
     }));
     acknowledgeNagFindings(this.escrow, [{

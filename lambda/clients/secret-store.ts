@@ -15,6 +15,8 @@ import { RotationFailure, messageOf } from '../logging/errors';
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
 export const AWSPREVIOUS = 'AWSPREVIOUS';
+/** The label of a version written but not yet made AWSCURRENT (replaceCurrent): never read as a value. */
+const UNPROMOTED_WRITE = 'UNPROMOTED-WRITE';
 
 const clients = new Map<string, SecretsManagerClient>();
 
@@ -140,9 +142,33 @@ export class SecretStore {
   }
 
   /** A value that becomes AWSCURRENT at once (the teardown's escrow; never a managed secret). */
-  public async putCurrent(secretId: string, secretString: string): Promise<void> {
-    await this.run('PutSecretValue(AWSCURRENT)', secretId, () => this.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString })));
+  /** AWSCURRENT's value and the version that holds it. */
+  public async current(secretId: string): Promise<{ readonly text: string; readonly versionId?: string }> {
+    const answer = await this.run('GetSecretValue(AWSCURRENT)', secretId,
+      () => this.send<GetSecretValueCommandOutput>(new GetSecretValueCommand({ SecretId: secretId, VersionStage: AWSCURRENT })));
+    return { text: answer.SecretString ?? '', versionId: answer.VersionId };
   }
+
+  /**
+   * Makes `secretString` AWSCURRENT only while AWSCURRENT is still the version `expectedVersionId`: a version under a
+   * label of its own, then UpdateSecretVersionStage, which Secrets Manager refuses when AWSCURRENT is on another version
+   * than RemoveFromVersionId names. False when another write came first.
+   */
+  public async replaceCurrent(secretId: string, secretString: string, expectedVersionId: string): Promise<boolean> {
+    const written = await this.run('PutSecretValue', secretId, () => this.send<{ VersionId?: string }>(new PutSecretValueCommand({
+      SecretId: secretId, SecretString: secretString, VersionStages: [UNPROMOTED_WRITE],
+    })));
+    try {
+      await this.send(new UpdateSecretVersionStageCommand({
+        SecretId: secretId, VersionStage: AWSCURRENT, MoveToVersionId: written.VersionId, RemoveFromVersionId: expectedVersionId,
+      }));
+      return true;
+    } catch (error) {
+      if ((error as { name?: unknown } | undefined)?.name === 'InvalidParameterException') return false;
+      throw smFailure('UpdateSecretVersionStage(AWSCURRENT)', secretId, error);
+    }
+  }
+
 
   /**
    * DeleteSecret with no recovery window, as CloudFormation deletes a secret. A secret already gone counts as deleted (a

@@ -11,6 +11,9 @@ const FORMAT = 'astra-token-teardown-escrow/1';
  */
 export const MAX_ESCROW_BYTES = 60_000;
 
+/** Writes made again when another came first: more means many invocations at once, none of them CloudFormation's. */
+const MAX_WRITE_TRIES = 5;
+
 /** A full token held in one of the secret's versions when it still existed: what proves possession once it is gone. */
 export interface EscrowedToken {
   readonly clientId: string;
@@ -32,6 +35,15 @@ export interface EscrowEntry {
   readonly held: readonly EscrowedToken[];
 }
 
+/** The escrow as one read found it. */
+interface EscrowRead {
+  readonly entries: OperationEntry[];
+  readonly text: string;
+  /** Entries the text holds, readable or not. */
+  readonly written: number;
+  readonly versionId?: string;
+}
+
 /** An entry with the CloudFormation operation that wrote it. */
 export interface OperationEntry {
   readonly operation: string;
@@ -51,16 +63,40 @@ export interface OperationEntry {
  * that found the secret still there: a write reads the escrow again and keeps every other entry, whoever wrote it.
  */
 export class TeardownEscrow {
-  /** What the escrow holds as far as this invocation knows: the text last read or written, '' when it holds no entry. */
-  private holds?: string;
-
   constructor(
     private readonly store: SecretStore, public readonly arn: string, public readonly operation: string, private readonly redactor: Redactor,
   ) {}
 
   /** Every entry, with the operation that wrote it. A value that is not the escrow's format holds none. */
   public async read(): Promise<OperationEntry[]> {
-    const text = await this.store.valueOf(this.arn, { stage: 'AWSCURRENT' });
+    return (await this.readVersion()).entries;
+  }
+
+  /**
+   * The escrow afterwards holds `inFlight`, written by this operation, and every other entry it holds now, but those
+   * of `done`: secrets whose tokens this invocation revoked, or that it found still there. No call when that is what
+   * it holds. A write that another came before (another invocation of the function: a forged one, or Lambda's delivery
+   * of an event twice) is made again over what that one wrote, so neither loses the other's entries. Throws when the
+   * value would not fit, or keeps changing.
+   */
+  public async write(inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set()): Promise<void> {
+    const mine = new Set(inFlight.map((e) => e.arn));
+    for (let tries = 1; ; tries++) {
+      const { entries: now, text: before, written, versionId } = await this.readVersion();
+      const others = now.filter(({ entry }) => !mine.has(entry.arn) && !done.has(entry.arn));
+      const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
+      const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
+      if (text === before || (entries.length === 0 && written === 0)) return;
+      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
+      if (!versionId) throw new Error(`the escrow ${this.arn} has no AWSCURRENT version to write over`);
+      if (await this.store.replaceCurrent(this.arn, text, versionId)) return;
+      if (tries >= MAX_WRITE_TRIES) throw new Error(`the escrow ${this.arn} changed under each of ${MAX_WRITE_TRIES} writes`);
+    }
+  }
+
+  /** The entries, the text and version they were read from, and how many entries the text holds, readable or not. */
+  private async readVersion(): Promise<EscrowRead> {
+    const { text, versionId } = await this.store.current(this.arn);
     let parsed: { format?: unknown; entries?: unknown } | undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -68,34 +104,13 @@ export class TeardownEscrow {
       parsed = undefined;
     }
     const written = parsed?.format === FORMAT && Array.isArray(parsed.entries) ? parsed.entries : [];
-    this.holds = written.length ? text : '';
-    return written.flatMap((e: unknown) => {
+    const entries = written.flatMap((e: unknown) => {
       const operation = (e as { operation?: unknown } | null)?.operation;
       return typeof operation === 'string' ? this.entryOf(e).map((entry) => ({ operation, entry })) : [];
     });
+    return { entries, text, written: written.length, versionId };
   }
 
-  /**
-   * The escrow afterwards holds `inFlight`, written by this operation, and every other entry it holds now, but those
-   * of `done`: secrets whose tokens this invocation revoked, or that it found still there. No call when that is what
-   * it holds. Throws when the value would not fit.
-   */
-  public async write(inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set()): Promise<void> {
-    const mine = new Set(inFlight.map((e) => e.arn));
-    const others = (await this.read()).filter(({ entry }) => !mine.has(entry.arn) && !done.has(entry.arn));
-    const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
-    const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
-    if (text === this.holds || (entries.length === 0 && this.holds === '')) return;
-    if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
-    try {
-      await this.store.putCurrent(this.arn, text);
-    } catch (error) {
-      // It may have been stored all the same (a lost answer): what the escrow holds is unknown until a write succeeds.
-      this.holds = undefined;
-      throw error;
-    }
-    this.holds = entries.length ? text : '';
-  }
 
   private entryOf(entry: unknown): EscrowEntry[] {
     const e = (entry ?? {}) as Record<string, unknown>;

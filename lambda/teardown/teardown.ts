@@ -146,6 +146,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
     inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
     done: new Set<string>(),
+    escrowProblem: { reported: false },
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
@@ -568,6 +569,8 @@ interface TeardownRun {
   readonly inFlight: Map<string, GoingSecret>;
   /** The secrets this invocation is done with: their entries leave the escrow. */
   readonly done: Set<string>;
+  /** Whether a failed escrow write was reported in this invocation. */
+  readonly escrowProblem: { reported: boolean };
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
   /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
@@ -602,6 +605,17 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
   try {
     await escrow.write([...new Map(inFlight).set(plan.arn, plan).values()], run.done);
   } catch (error) {
+    if (!run.escrowProblem.reported) {
+      run.escrowProblem.reported = true;
+      // Once per invocation: every secret after this one goes the old way, and a deletion that then fails half-way leaves
+      // secrets with revoked tokens. A full escrow stays full until its entries' tokens are revoked.
+      writeLogLine({
+        level: 'ERROR',
+        step: 'teardown',
+        outcome: `the escrow ${escrow.arn} could not be written (${messageOf(error)}): secrets are revoked before CloudFormation deletes them. `
+          + 'If it is full, the function\'s log names the secrets whose tokens it holds (TokensLeftLiveOnDeletion): revoke them, then empty the escrow (put {}).',
+      }, deps.redactor);
+    }
     return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
   }
   inFlight.set(plan.arn, plan);

@@ -128,7 +128,7 @@ describe('the rotation role', () => {
       // The teardown deletes what CloudFormation is deleting before it revokes: the stack's secrets this construct tagged.
       expect.objectContaining({ Action: 'secretsmanager:DeleteSecret', Condition: expect.anything() }),
       {
-        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
         Effect: 'Allow',
         Resource: { Ref: expect.stringMatching(/^AstraTokenRotationTokenTeardownEscrow/) },
       },

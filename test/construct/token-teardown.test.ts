@@ -120,7 +120,7 @@ describe('token teardown: one custom resource per rotation function', () => {
     template.hasResourceProperties(TEARDOWN, { Escrow: { Ref: escrowId } });
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
     const onEscrow = statements.filter((st: { Resource: unknown }) => JSON.stringify(st.Resource) === JSON.stringify({ Ref: escrowId }));
-    expect(onEscrow).toEqual([{ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Effect: 'Allow', Resource: { Ref: escrowId } }]);
+    expect(onEscrow).toEqual([{ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], Effect: 'Allow', Resource: { Ref: escrowId } }]);
   });
 
   test('may delete only the stack\'s secrets that this construct tagged with their DeletionPolicy', () => {

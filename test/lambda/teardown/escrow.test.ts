@@ -93,6 +93,36 @@ describe('TeardownEscrow', () => {
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([`${SECRET}-b`]);
   });
 
+  test('GIVEN another write lands between this write\'s read and its put THEN this one is made again over it, and both entries stay', async () => {
+    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }));
+    const read = store.current.bind(store);
+    let raced = false;
+    jest.spyOn(store, 'current').mockImplementation(async (arn) => {
+      const before = await read(arn);
+      if (!raced) {
+        raced = true;
+        await escrow().write([entry(`${SECRET}-theirs`)]);
+      }
+      return before;
+    });
+    await new TeardownEscrow(store, escrowArn, OPERATION, redactor).write([entry(`${SECRET}-mine`)]);
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([`${SECRET}-theirs`, `${SECRET}-mine`]);
+    expect(sm.count('UpdateSecretVersionStage')).toBe(3);
+  });
+
+  test('GIVEN every write is overtaken by another THEN it gives up after a few, with an error, and AWSCURRENT is the others\' work', async () => {
+    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }));
+    const read = store.current.bind(store);
+    let n = 0;
+    jest.spyOn(store, 'current').mockImplementation(async (arn) => {
+      const before = await read(arn);
+      await escrow().write([entry(`${SECRET}-theirs-${n++}`)]);
+      return before;
+    });
+    await expect(new TeardownEscrow(store, escrowArn, OPERATION, redactor).write([entry(`${SECRET}-mine`)])).rejects.toThrow(/changed under each of 5 writes/);
+    expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).not.toContain(`${SECRET}-mine`);
+  });
+
   test('GIVEN more entries than a value holds THEN the write fails and nothing is written', async () => {
     const many = Array.from({ length: Math.ceil(MAX_ESCROW_BYTES / 300) }, (_, i) => entry(`${SECRET}${i}`));
     await expect(escrow().write(many)).rejects.toThrow(/would exceed 60000 bytes/);
