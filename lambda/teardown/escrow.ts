@@ -1,4 +1,5 @@
 import { SecretStore } from '../clients/secret-store';
+import { sleep } from '../clients/time-budget';
 import { Redactor } from '../logging/redact';
 import { AstraSecretValue, JsonObject, parseSecretString } from '../value/secret-value';
 
@@ -11,7 +12,11 @@ const FORMAT = 'astra-token-teardown-escrow/1';
  */
 export const MAX_ESCROW_BYTES = 60_000;
 
-/** Writes made again when another came first: more means many invocations at once, none of them CloudFormation's. */
+/**
+ * Writes made again when another came first: more means many invocations at once, none of them CloudFormation's. Each
+ * write is a version of the escrow, and Secrets Manager keeps versions for a day, about 100 of them: the teardown writes
+ * once per batch of secrets (teardown.ts), not once per secret.
+ */
 const MAX_WRITE_TRIES = 5;
 
 /** A full token held in one of the secret's versions when it still existed: what proves possession once it is gone. */
@@ -43,6 +48,12 @@ interface EscrowRead {
   readonly written: number;
   readonly versionId?: string;
 }
+
+/** Other invocations kept writing the escrow: nothing is wrong with it, and a later try may succeed. */
+export class EscrowBusy extends Error {}
+
+/** The entries would not fit in one value. */
+export class EscrowFull extends Error {}
 
 /** An entry with the CloudFormation operation that wrote it. */
 export interface OperationEntry {
@@ -87,10 +98,12 @@ export class TeardownEscrow {
       const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
       const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
       if (text === before || (entries.length === 0 && written === 0)) return;
-      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
+      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new EscrowFull(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
       if (!versionId) throw new Error(`the escrow ${this.arn} has no AWSCURRENT version to write over`);
       if (await this.store.replaceCurrent(this.arn, text, versionId)) return;
-      if (tries >= MAX_WRITE_TRIES) throw new Error(`the escrow ${this.arn} changed under each of ${MAX_WRITE_TRIES} writes`);
+      if (tries >= MAX_WRITE_TRIES) throw new EscrowBusy(`the escrow ${this.arn} changed under each of ${MAX_WRITE_TRIES} writes`);
+      // Apart, so that writers that collided do not collide again.
+      await sleep(Math.floor(Math.random() * 250) + 50);
     }
   }
 
