@@ -12,11 +12,7 @@ const FORMAT = 'astra-token-teardown-escrow/1';
  */
 export const MAX_ESCROW_BYTES = 60_000;
 
-/**
- * Writes made again when another came first: more means many invocations at once, none of them CloudFormation's. Each
- * write is a version of the escrow, and Secrets Manager keeps versions for a day, about 100 of them: the teardown writes
- * once per batch of secrets (teardown.ts), not once per secret.
- */
+/** Writes made again when another came first: more means many invocations at once, none of them CloudFormation's. */
 const MAX_WRITE_TRIES = 5;
 
 /** A full token held in one of the secret's versions when it still existed: what proves possession once it is gone. */
@@ -51,9 +47,6 @@ interface EscrowRead {
 
 /** Other invocations kept writing the escrow: nothing is wrong with it, and a later try may succeed. */
 export class EscrowBusy extends Error {}
-
-/** The entries would not fit in one value. */
-export class EscrowFull extends Error {}
 
 /** An entry with the CloudFormation operation that wrote it. */
 export interface OperationEntry {
@@ -98,7 +91,7 @@ export class TeardownEscrow {
       const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
       const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
       if (text === before || (entries.length === 0 && written === 0)) return;
-      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new EscrowFull(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
+      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
       if (!versionId) throw new Error(`the escrow ${this.arn} has no AWSCURRENT version to write over`);
       if (await this.store.replaceCurrent(this.arn, text, versionId)) return;
       if (tries >= MAX_WRITE_TRIES) throw new EscrowBusy(`the escrow ${this.arn} changed under each of ${MAX_WRITE_TRIES} writes`);

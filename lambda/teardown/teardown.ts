@@ -1,6 +1,6 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowBusy, EscrowEntry, EscrowFull, OperationEntry, TeardownEscrow } from './escrow';
+import { EscrowBusy, EscrowEntry, OperationEntry, TeardownEscrow } from './escrow';
 import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
@@ -147,8 +147,6 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
     done: new Set<string>(),
     escrowProblem: { reported: false },
-    upcoming: [] as GoingSecret[],
-    escrowed: new Set<string>(),
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
@@ -182,7 +180,6 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const admins = new Set(going.map((p) => p.adminSecretArn));
   const livePending = (p: GoingSecret) => admins.has(p.arn) || !!lists.find(p.current?.clientId ?? '') || !!p.adminSecretArn;
   const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
-  shared.upcoming.push(...ordered);
   const deferred: GoingSecret[] = [];
   for (const plan of ordered) {
     const result = await run(plan, false);
@@ -213,9 +210,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
   // Answered: what this invocation did not finish is an alert below. The entries of the secrets it deleted stay in the
-  // escrow, for any later invocation to finish (on this teardown's next Delete, whatever operation sends it); those it
-  // wrote ahead for secrets it never deleted go (CloudFormation deletes those, and the alert names their tokens).
-  for (const plan of going) if (!plan.deleted && !shared.inFlight.has(plan.arn)) settle(shared, plan.arn);
+  // escrow, for any later invocation to finish (on this teardown's next Delete, whatever operation sends it).
   await keepInEscrow(escrow.escrow, shared, redactor);
   const left: string[] = [];
   for (const { plan, report, outcome, durationMs } of results.values()) {
@@ -577,41 +572,11 @@ interface TeardownRun {
   readonly done: Set<string>;
   /** Whether a failed escrow write was reported in this invocation. */
   readonly escrowProblem: { reported: boolean };
-  /** The going secrets in the order this invocation takes them, and those whose entries it has written already. */
-  readonly upcoming: GoingSecret[];
-  readonly escrowed: Set<string>;
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
   /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
   readonly waiting: Map<string, string | undefined>;
 }
-
-/**
- * The secret's entry, and those of the next secrets to go, in one write: a write is a version of the escrow, which
- * Secrets Manager keeps for a day, about 100 of them, so 245 secrets must not cost 245 writes. An entry written ahead
- * for a secret that is still there is out of date, never acted on (the secret is judged afresh), and leaves with the
- * invocation's next write once it is done with it.
- */
-async function escrowAhead(plan: GoingSecret, escrow: TeardownEscrow, run: TeardownRun): Promise<void> {
-  if (!run.escrowed.has(plan.arn)) {
-    const next = run.upcoming.filter((p) => p !== plan && !p.deleted && !p.replicated && !run.escrowed.has(p.arn) && !run.done.has(p.arn));
-    const write = async (batch: GoingSecret[]) => {
-      await escrow.write([...new Map([...run.inFlight, ...batch.map((p) => [p.arn, p] as const)]).values()], run.done);
-      for (const p of batch) run.escrowed.add(p.arn);
-    };
-    try {
-      await write([plan, ...next.slice(0, ESCROW_BATCH - 1)]);
-    } catch (error) {
-      if (!(error instanceof EscrowFull)) throw error;
-      // Too large with the batch (secrets with many versions): this secret's entry alone.
-      await write([plan]);
-    }
-  }
-  run.inFlight.set(plan.arn, plan);
-}
-
-/** Secrets whose entries one escrow write carries: 245 secrets cost about 16 writes, well inside a day's versions. */
-const ESCROW_BATCH = 16;
 
 /**
  * The order that leaves no secret with a dead token: the secret goes first, then its tokens. What the revocation needs
@@ -639,7 +604,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
   if (!escrow) return revokeFirst(run.withoutEscrow);
   if (plan.replicated) return revokeFirst('it has replica regions, which CloudFormation removes before it deletes the secret');
   try {
-    await escrowAhead(plan, escrow, run);
+    await escrow.write([...new Map(run.inFlight).set(plan.arn, plan).values()], run.done);
   } catch (error) {
     // Other invocations kept writing it: the secret stays as it is, with its tokens, for the second round or a retry.
     if (error instanceof EscrowBusy) return ESCROW_BUSY;
@@ -656,6 +621,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     }
     return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
   }
+  run.inFlight.set(plan.arn, plan);
   let deletion;
   try {
     deletion = await deps.store.deleteForever(plan.arn);

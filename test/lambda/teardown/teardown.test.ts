@@ -571,17 +571,6 @@ describe('the teardown request, served by the handler', () => {
     expect(h.lines().filter((l) => l.level === 'WARN' && /the escrow could not be written/.test(String(l.outcome)))).toHaveLength(2);
   });
 
-  test('the escrow is written once per batch of secrets, not once per secret: Secrets Manager keeps a day\'s versions, about 100', async () => {
-    const arns = [];
-    for (let i = 0; i < 40; i++) arns.push(stack.adopt(h.sm.create(`self-${i}`, JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE) }), `S${i}`));
-    const { answer } = await send('Delete', arns);
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/40 of 40 secrets deleted/) });
-    const writes = h.sm.calls.filter((c) => c.operation === 'PutSecretValue' && c.input.SecretId === stack.escrowArn).length;
-    expect(writes).toBeGreaterThan(0);
-    expect(writes).toBeLessThanOrEqual(Math.ceil(40 / 16) + 1);
-    expect(escrowed()).toEqual([]);
-  });
-
   test('an escrow other invocations keep writing (every try of a write overtaken): the secret is not deleted yet, and the second round deletes it and revokes', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
