@@ -141,8 +141,7 @@ export class SecretStore {
     }
   }
 
-  /** A value that becomes AWSCURRENT at once (the teardown's escrow; never a managed secret). */
-  /** AWSCURRENT's value and the version that holds it. */
+  /** AWSCURRENT's value and the version that holds it (the teardown's escrow; never a managed secret). */
   public async current(secretId: string): Promise<{ readonly text: string; readonly versionId?: string }> {
     const answer = await this.run('GetSecretValue(AWSCURRENT)', secretId,
       () => this.send<GetSecretValueCommandOutput>(new GetSecretValueCommand({ SecretId: secretId, VersionStage: AWSCURRENT })));
@@ -168,7 +167,6 @@ export class SecretStore {
       throw smFailure('UpdateSecretVersionStage(AWSCURRENT)', secretId, error);
     }
   }
-
 
   /**
    * DeleteSecret with no recovery window, as CloudFormation deletes a secret. A secret already gone counts as deleted (a

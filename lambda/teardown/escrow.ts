@@ -8,7 +8,7 @@ const FORMAT = 'astra-token-teardown-escrow/1';
 
 /**
  * The escrow holds, at most, a few kilobytes per secret in flight; Secrets Manager takes 65,536 bytes per value. A
- * teardown with this many entries unfinished stops deleting more secrets until some are done.
+ * write past this fails, and the teardown revokes the rest of its secrets before CloudFormation deletes them.
  */
 export const MAX_ESCROW_BYTES = 60_000;
 

@@ -161,7 +161,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     const started = Date.now();
     let outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
     // Whatever failed once the time was up failed for lack of it (a call not sent, a list not read): not the last word.
-    if (outcome.startsWith('left live') && !UNFINISHED.has(outcome) && !staying.has(plan.arn) && !deps.budget.allows(2 * deps.config.httpTimeoutMs)) {
+    if (workLeft(plan, outcome) && !NAMED_CAUSES.has(outcome) && !deps.budget.allows(2 * deps.config.httpTimeoutMs)) {
       writeLogLine({ level: 'INFO', step: 'teardown', secretArn: plan.arn, outcome }, redactor);
       outcome = OUT_OF_TIME_DURING;
     }
@@ -286,8 +286,8 @@ const GONE = 'gone';
 const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
 const ESCROW_BUSY = 'left live: not deleted yet, for other invocations kept writing the escrow';
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
-/** Outcomes after which a secret the function deleted (or may have) still has tokens to revoke: its escrow entry stays. */
-const UNFINISHED = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
+/** Outcomes that already say why work is left: a failure once the time is up keeps them, any other becomes OUT_OF_TIME_DURING. */
+const NAMED_CAUSES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
 class TeardownBlocked extends Error {}
