@@ -48,6 +48,9 @@ interface EscrowRead {
 /** Other invocations kept writing the escrow: nothing is wrong with it, and a later try may succeed. */
 export class EscrowBusy extends Error {}
 
+/** The value would not fit in the escrow: fewer entries may. */
+export class EscrowFull extends Error {}
+
 /** An entry with the CloudFormation operation that wrote it. */
 export interface OperationEntry {
   readonly operation: string;
@@ -91,7 +94,7 @@ export class TeardownEscrow {
       const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
       const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
       if (text === before || (entries.length === 0 && written === 0)) return;
-      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new Error(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
+      if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new EscrowFull(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
       if (!versionId) throw new Error(`the escrow ${this.arn} has no AWSCURRENT version to write over`);
       if (await this.store.replaceCurrent(this.arn, text, versionId)) return;
       if (tries >= MAX_WRITE_TRIES) throw new EscrowBusy(`the escrow ${this.arn} changed under each of ${MAX_WRITE_TRIES} writes`);

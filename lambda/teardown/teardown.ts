@@ -1,6 +1,6 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowBusy, EscrowEntry, OperationEntry, TeardownEscrow } from './escrow';
+import { EscrowBusy, EscrowEntry, EscrowFull, OperationEntry, TeardownEscrow } from './escrow';
 import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
@@ -147,6 +147,8 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
     done: new Set<string>(),
     escrowProblem: { reported: false },
+    admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
+    deletions: new Map<string, DeletionStep>(),
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
@@ -177,11 +179,11 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // On a retry of this request, the secrets an earlier attempt finished come last: their dead tokens cost a call each,
   // and the time goes first to those still to do. Only secrets no other leaving secret needs as its admin move, so
   // leaves still go before their admins.
-  const admins = new Set(going.map((p) => p.adminSecretArn));
-  const livePending = (p: GoingSecret) => admins.has(p.arn) || !!lists.find(p.current?.clientId ?? '') || !!p.adminSecretArn;
+  const livePending = (p: GoingSecret) => shared.admins.has(p.arn) || !!lists.find(p.current?.clientId ?? '') || !!p.adminSecretArn;
   const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
   const deferred: GoingSecret[] = [];
-  for (const plan of ordered) {
+  for (const [at, plan] of ordered.entries()) {
+    await deleteAhead(ordered, at, shared);
     const result = await run(plan, false);
     // Its authority no longer authenticates and no list has been read yet to say what is left: judged at the end.
     if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(plan);
@@ -197,7 +199,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     await sleep(SECOND_ROUND_PAUSE_MS);
     // An admin secret whose read failed is read again (its failure is remembered with the read).
     adminTokens.clear();
-    for (const plan of again) results.set(plan.arn, await run(plan, true));
+    for (const [at, plan] of again.entries()) {
+      await deleteAhead(again, at, shared);
+      results.set(plan.arn, await run(plan, true));
+    }
   }
   // Work left for lack of time continues in Lambda's retry of this request (CloudFormation still waits for the answer;
   // the secrets not yet deleted still exist, the others are in the escrow), while the operation is young enough for
@@ -279,6 +284,8 @@ const MAX_CONTINUATION_WINDOW_MS = 8 * 60_000;
 const LAMBDA_RETRY_WAITS_MS = 3 * 60_000;
 /** Between the two rounds of one invocation: long enough for a passing fault to pass, short against the budget. */
 const SECOND_ROUND_PAUSE_MS = 1_000;
+/** Secrets deleted after one escrow write, at most: their entries take about 25 KB, and 245 secrets about 30 of the escrow's versions. */
+const MAX_DELETION_BATCH = 16;
 /** Time up: less is left than two calls and the pause before a second round. */
 const RESERVE_MS = (deps: Pick<TeardownDeps, 'config'>) => 2 * deps.config.httpTimeoutMs + SECOND_ROUND_PAUSE_MS;
 
@@ -572,6 +579,10 @@ interface TeardownRun {
   readonly done: Set<string>;
   /** Whether a failed escrow write was reported in this invocation. */
   readonly escrowProblem: { reported: boolean };
+  /** The leaving secrets that mint for another leaving secret: each is deleted alone, in its turn after theirs. */
+  readonly admins: ReadonlySet<string>;
+  /** Deletions made ahead of the secrets' turns (deleteAhead), each taken by its secret's turn. */
+  readonly deletions: Map<string, DeletionStep>;
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
   /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
@@ -600,52 +611,117 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
     return revoke();
   };
-  if (plan.deleted) return revoke();
+  const step = run.deletions.get(plan.arn);
+  run.deletions.delete(plan.arn);
+  if (!step && plan.deleted) return revoke();
   if (!escrow) return revokeFirst(run.withoutEscrow);
   if (plan.replicated) return revokeFirst('it has replica regions, which CloudFormation removes before it deletes the secret');
-  try {
-    await escrow.write([...new Map(run.inFlight).set(plan.arn, plan).values()], run.done);
-  } catch (error) {
-    // Other invocations kept writing it: the secret stays as it is, with its tokens, for the second round or a retry.
-    if (error instanceof EscrowBusy) return ESCROW_BUSY;
-    if (!run.escrowProblem.reported) {
-      run.escrowProblem.reported = true;
-      // Once per invocation: every secret after this one goes the old way, and a deletion that then fails half-way leaves
-      // secrets with revoked tokens. A full escrow stays full until its entries' tokens are revoked.
-      writeLogLine({
-        level: 'ERROR',
-        step: 'teardown',
-        outcome: `the escrow ${escrow.arn} could not be written (${messageOf(error)}): secrets are revoked before CloudFormation deletes them. `
-          + 'If it is full, the function\'s log names the secrets whose tokens it holds (TokensLeftLiveOnDeletion): revoke them, then empty the escrow (put {}).',
-      }, deps.redactor);
-    }
-    return revokeFirst(`the escrow could not be written (${messageOf(error)})`);
+  const deletion = step ?? await deleteAlone(plan, run);
+  if ('outcome' in deletion) {
+    if (deletion.failure) report.revocationFailures.push({ clientId: '(none: the secret\'s deletion)', reason: deletion.failure });
+    return deletion.outcome;
   }
-  run.inFlight.set(plan.arn, plan);
+  return 'revokeFirst' in deletion ? revokeFirst(deletion.revokeFirst) : revoke();
+}
+
+/** What a batch of deletions shares with the secrets' turns: all of a turn but its report. */
+type BatchRun = Omit<TeardownRun, 'report'>;
+
+/** What deleting a secret came to: deleted (its tokens are revoked next), left as it is, or to be revoked first. */
+type DeletionStep = { readonly deleted: true } | { readonly outcome: string; readonly failure?: string } | { readonly revokeFirst: string };
+
+/** Whether a secret may be deleted in a batch: one the function deletes itself and that no leaving secret needs as its admin. */
+function batchable(plan: GoingSecret, run: BatchRun): boolean {
+  return !plan.deleted && !!run.escrow && !plan.replicated && !run.admins.has(plan.arn) && !run.deletions.has(plan.arn);
+}
+
+/**
+ * Deletes the secrets from `plans[at]` on that may go together, with one escrow write before them all: each escrow
+ * write is a version of the escrow, and Secrets Manager keeps only about 100 versions younger than a day, so one write
+ * per secret would run a 245-secret deletion out of them. The secrets are deleted right after the write, as one
+ * secret's is: an entry is never there for long for a secret that still exists. Their tokens are revoked in their
+ * turn (deleteThenRevoke), so no more of them than the time left can serve are deleted at once.
+ */
+async function deleteAhead(plans: readonly GoingSecret[], at: number, run: BatchRun): Promise<void> {
+  const { budget, config } = run.deps;
+  if (!batchable(plans[at], run) || !budget.allows(config.httpTimeoutMs)) return;
+  const fits = Math.floor((budget.remainingMs() - RESERVE_MS(run.deps)) / config.httpTimeoutMs);
+  const size = Math.max(1, Math.min(MAX_DELETION_BATCH, fits));
+  const batch: GoingSecret[] = [];
+  for (let i = at; i < plans.length && batch.length < size && batchable(plans[i], run); i++) batch.push(plans[i]);
+  await escrowThenDelete(batch, run);
+}
+
+/** The deletion of a secret that goes alone: an admin, in its turn, or one left over from a batch. */
+async function deleteAlone(plan: GoingSecret, run: TeardownRun): Promise<DeletionStep> {
+  await escrowThenDelete([plan], run);
+  const step = run.deletions.get(plan.arn)!;
+  run.deletions.delete(plan.arn);
+  return step;
+}
+
+/**
+ * Writes the escrow entries of as many of `batch` as fit (from the first), then deletes those secrets: a step for each
+ * in `run.deletions`. The secrets left out get their own write in their turn.
+ */
+async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): Promise<void> {
+  const { deps, escrow } = run;
+  let written = batch;
+  for (;;) {
+    try {
+      await escrow!.write([...new Map([...run.inFlight, ...written.map((p) => [p.arn, p] as const)]).values()], run.done);
+      break;
+    } catch (error) {
+      if (error instanceof EscrowFull && written.length > 1) {
+        written = written.slice(0, Math.ceil(written.length / 2));
+        continue;
+      }
+      // Other invocations kept writing it: the secrets stay as they are, with their tokens, for the second round or a retry.
+      const step = error instanceof EscrowBusy ? { outcome: ESCROW_BUSY } : { revokeFirst: `the escrow could not be written (${messageOf(error)})` };
+      if (!(error instanceof EscrowBusy) && !run.escrowProblem.reported) {
+        run.escrowProblem.reported = true;
+        // Once per invocation: every secret after this one goes the old way, and a deletion that then fails half-way leaves
+        // secrets with revoked tokens. A full escrow stays full until its entries' tokens are revoked.
+        writeLogLine({
+          level: 'ERROR',
+          step: 'teardown',
+          outcome: `the escrow ${escrow!.arn} could not be written (${messageOf(error)}): secrets are revoked before CloudFormation deletes them. `
+            + 'If it is full, the function\'s log names the secrets whose tokens it holds (TokensLeftLiveOnDeletion): revoke them, then empty the escrow (put {}). '
+            + 'If it is out of versions (LimitExceededException: Secrets Manager keeps about 100 younger than a day), it takes writes again as they age.',
+        }, deps.redactor);
+      }
+      for (const plan of written) run.deletions.set(plan.arn, step);
+      return;
+    }
+  }
+  for (const plan of written) run.inFlight.set(plan.arn, plan);
+  for (const plan of written) run.deletions.set(plan.arn, await deleteEscrowed(plan, run));
+}
+
+/** DeleteSecret on a secret whose escrow entry is written, and what came of it. */
+async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<DeletionStep> {
+  const { deps, staying } = run;
   let deletion;
   try {
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {
     // Committed or not: Secrets Manager says which.
     const gone = await deps.store.describeIfAllowed(plan.arn).then(isGone, () => undefined);
-    if (gone === undefined) {
-      report.revocationFailures.push({ clientId: '(none: the secret\'s deletion)', reason: deps.redactor.redact(messageOf(error)) });
-      return DELETION_UNANSWERED;
-    }
+    if (gone === undefined) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
     if (!gone) {
       settle(run, plan.arn);
-      return revokeFirst(`its deletion failed (${messageOf(error)})`);
+      return { revokeFirst: `its deletion failed (${messageOf(error)})` };
     }
     deletion = { deleted: 'now' as const };
   }
   if ('refused' in deletion) {
     settle(run, plan.arn);
-    if (deletion.refused === 'access-denied') return revokeFirst(`the function may not delete it (${deletion.why})`);
+    if (deletion.refused === 'access-denied') return { revokeFirst: `the function may not delete it (${deletion.why})` };
     staying.set(plan.arn, plan.adminSecretArn);
-    return `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens`;
+    return { outcome: `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens` };
   }
   plan.deleted = true;
-  return revoke();
+  return { deleted: true };
 }
 
 /**

@@ -31,6 +31,13 @@ interface Secret {
   createdDate: Date;
 }
 
+/**
+ * Secrets Manager removes unlabeled versions once a secret has more than 100, but none younger than a day (the
+ * PutSecretValue reference): a secret written more often runs out of versions, and the write is refused.
+ */
+export const VERSIONS_KEPT = 100;
+const DAY_MS = 24 * 3600_000;
+
 export type Operation = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'ListSecretVersionIds' | 'DeleteSecret';
 
 export function awsError(name: string, message: string, fault: 'client' | 'server' = 'server', httpStatusCode = fault === 'client' ? 400 : 500): Error {
@@ -42,7 +49,7 @@ export function awsError(name: string, message: string, fault: 'client' | 'serve
 
 /**
  * Secrets Manager as AWS documents it (not moto's quirks), behind aws-sdk-client-mock: versions, stages,
- * deprecated versions, idempotent PutSecretValue. `failNext` injects a failure into the next call of an operation.
+ * deprecated versions, idempotent PutSecretValue, the version quota. `failNext` injects a failure into the next call of an operation.
  */
 export class FakeSecretsManager {
   public readonly mock: AwsStub<any, any, any>;
@@ -124,6 +131,11 @@ export class FakeSecretsManager {
     this.faults.push({ operation, error, afterCommit: true });
   }
 
+  /** Moves the clock the versions' creation dates are taken from. */
+  public elapse(ms: number): void {
+    this.clock += ms;
+  }
+
   public count(operation: Operation): number {
     return this.calls.filter((c) => c.operation === operation).length;
   }
@@ -189,6 +201,7 @@ export class FakeSecretsManager {
     if (existing?.value !== undefined && existing.value !== input.SecretString) {
       throw awsError('ResourceExistsException', 'A version with this ClientRequestToken already exists with a different value.');
     }
+    if (!existing) this.makeRoomForVersion(secret);
     const stages: string[] = input.VersionStages ?? ['AWSCURRENT'];
     for (const stage of stages) for (const version of secret.versions.values()) version.stages.delete(stage);
     const version = existing ?? { stages: new Set<string>(), created: this.tick() };
@@ -196,6 +209,15 @@ export class FakeSecretsManager {
     for (const stage of stages) version.stages.add(stage);
     secret.versions.set(id, version);
     return { ARN: secret.arn, Name: secret.name, VersionId: id, VersionStages: stages };
+  }
+
+  private makeRoomForVersion(secret: Secret): void {
+    for (const [id, v] of secret.versions) {
+      if (secret.versions.size >= VERSIONS_KEPT && v.stages.size === 0 && v.created.getTime() <= this.clock - DAY_MS) secret.versions.delete(id);
+    }
+    if (secret.versions.size >= VERSIONS_KEPT) {
+      throw awsError('LimitExceededException', 'The request failed because it would exceed one of the Secrets Manager quotas.', 'client');
+    }
   }
 
   /** With ForceDeleteWithoutRecovery (as CloudFormation and the teardown delete) the secret is gone at once. */

@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretStore } from '../../../lambda/clients/secret-store';
 import { Redactor } from '../../../lambda/logging/redact';
-import { EscrowEntry, MAX_ESCROW_BYTES, TeardownEscrow } from '../../../lambda/teardown/escrow';
+import { EscrowEntry, EscrowFull, MAX_ESCROW_BYTES, TeardownEscrow } from '../../../lambda/teardown/escrow';
 import { parseSecretString } from '../../../lambda/value/secret-value';
 import { awsError, FakeSecretsManager } from '../support/fake-secrets-manager';
 
@@ -123,9 +123,11 @@ describe('TeardownEscrow', () => {
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).not.toContain(`${SECRET}-mine`);
   });
 
-  test('GIVEN more entries than a value holds THEN the write fails and nothing is written', async () => {
+  test('GIVEN more entries than a value holds THEN the write fails as full (fewer may fit) and nothing is written', async () => {
     const many = Array.from({ length: Math.ceil(MAX_ESCROW_BYTES / 300) }, (_, i) => entry(`${SECRET}${i}`));
-    await expect(escrow().write(many)).rejects.toThrow(/would exceed 60000 bytes/);
+    const write = escrow().write(many);
+    await expect(write).rejects.toThrow(EscrowFull);
+    await expect(write).rejects.toThrow(/would exceed 60000 bytes/);
     expect(sm.count('PutSecretValue')).toBe(0);
   });
 

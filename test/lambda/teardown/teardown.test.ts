@@ -11,7 +11,7 @@ import { continuationWindowMs, CustomResourceEvent, declaredSecretArns, isCustom
 import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
 import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
-import { awsError } from '../support/fake-secrets-manager';
+import { awsError, VERSIONS_KEPT } from '../support/fake-secrets-manager';
 import { Harness } from '../support/harness';
 
 const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
@@ -289,7 +289,7 @@ describe('the teardown request, served by the handler', () => {
   const operationOf = (status = stack.status, startedAt = stack.startedAt!) => `${status} ${startedAt.toISOString()} ${TEARDOWN_ID}`;
   const escrowValue = (entries: Array<{ operation: string; [key: string]: unknown }>) => JSON.stringify({ format: 'astra-token-teardown-escrow/1', entries });
   const escrowed = () => h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn);
-  /** The escrow's entries for secrets already deleted (it also holds entries written ahead for the next ones). */
+  /** The escrow's entries for secrets already deleted (a kill inside a batch leaves entries of secrets still there). */
   const escrowedGone = () => escrowed().filter((arn: string) => !h.sm.secrets.has(arn));
   /** Once `when` holds, the clock jumps past the invocation's margin (context()'s 120 s less 20): its time is up there. */
   const timeRunsOut = (when: () => boolean) => {
@@ -794,27 +794,28 @@ describe('the teardown request, served by the handler', () => {
     const tokens = arns.flatMap((arn) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID]);
     stack.startedAt = new Date();
     const real = deleteRequest(arns, 'r-real');
-    /** Out of time after this many deletions (0: once it has read the stack), or never. */
-    const invoke = async (event: Record<string, unknown>, runsOutAfterDeletions?: number) => {
-      const [deletions, reads] = [h.sm.count('DeleteSecret'), stack.calls.length];
-      const clock = runsOutAfterDeletions === undefined ? undefined
-        : timeRunsOut(() => stack.calls.length > reads && h.sm.count('DeleteSecret') >= deletions + runsOutAfterDeletions);
+    /** Out of time once this many secrets' tokens are revoked (two each; 0: once it has read the stack), or never. */
+    const invoke = async (event: Record<string, unknown>, runsOutAfterSecrets?: number) => {
+      const [revocations, reads] = [h.astra.count('DELETE'), stack.calls.length];
+      const clock = runsOutAfterSecrets === undefined ? undefined
+        : timeRunsOut(() => stack.calls.length > reads && h.astra.count('DELETE') >= revocations + 2 * runsOutAfterSecrets);
       try {
         return await handler(event, context()).then(() => 'answered', (error: Error) => error.message);
       } finally {
         clock?.mockRestore();
       }
     };
+    // The three are deleted together, after one escrow write; the first one's tokens are revoked before the time is up.
     expect(await invoke(real, 1)).toMatch(/Lambda's retry of the request continues/);
-    expect(escrowedGone()).toEqual([arns[0]]);
+    expect(escrowedGone()).toEqual([arns[1], arns[2]]);
     // Forgeries with the same RequestId, out of time at once, as a count of invocations would have seen them.
     for (let i = 0; i < 3; i++) expect(await invoke({ ...real, ResponseURL: `${respondTo()}?forged-${i}` }, 0)).toMatch(/retry of the request continues/);
-    // A forgery with another RequestId: it finishes the first secret from the escrow, deletes the second, runs out of time.
+    // A forgery with another RequestId: it finishes the second secret from the escrow, runs out of time.
     expect(await invoke({ ...deleteRequest(arns, 'r-forged'), ResponseURL: `${respondTo()}?forged` }, 1)).toMatch(/retry of the request continues/);
-    expect(escrowedGone()).toEqual([arns[1]]);
+    expect(escrowedGone()).toEqual([arns[2]]);
     // The real request's retry, out of time again while the operation is young, still leaves the rest to Lambda.
     expect(await invoke(real, 0)).toMatch(/Lambda's retry of the request continues/);
-    expect(escrowedGone()).toEqual([arns[1]]);
+    expect(escrowedGone()).toEqual([arns[2]]);
     expect(await invoke(real)).toBe('answered');
     for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
     expect(cfn.filter((a) => a.RequestId === 'r-real')).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
@@ -1196,5 +1197,110 @@ describe('the teardown request, served by the handler', () => {
     await send('Create', [], { responseUrl: 'https://example.com/response' });
     expect(cfn).toEqual([]);
     expect(h.lines().find((l) => l.outcome === 'not answered')!.error).toMatch(/not a CloudFormation response URL/);
+  });
+
+  describe('deletions in batches: one escrow write before several secrets are deleted, for the escrow\'s version quota', () => {
+    /** Self-rotating secrets of the stack, each holding its bootstrap token. */
+    const selfSecrets = (count: number) => Array.from({ length: count }, (_, i) => {
+      const { arn } = h.selfSecret();
+      h.sm.secrets.set(arnOf(`self-${i}`), { ...h.sm.secrets.get(arn)!, arn: arnOf(`self-${i}`), name: `self-${i}` });
+      h.sm.secrets.delete(arn);
+      return stack.adopt(arnOf(`self-${i}`), `Self${i}`);
+    });
+    const escrowWrites = () => h.sm.calls.filter((c) => c.operation === 'PutSecretValue' && c.input.SecretId === stack.escrowArn).length;
+    const tokensOfAll = (arns: string[]) => arns.map((arn) => h.sm.valueAt(arn, 'AWSCURRENT').clientID as string);
+
+    test(`more secrets than the escrow has versions (${VERSIONS_KEPT} a day): every one deleted before its tokens are revoked, in a few writes`, async () => {
+      const arns = selfSecrets(VERSIONS_KEPT + 20);
+      const tokens = tokensOfAll(arns);
+      const { answer, alerts } = await send('Delete', arns);
+      expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/^stack-deletion: 120 of 120 secrets deleted, 120 with every token revoked/) });
+      expect(alerts).toEqual([]);
+      // One write a secret would have run out of versions: the rest revoked first, with a WARN each and an ERROR line.
+      expect(h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR')).toEqual([]);
+      expect(escrowWrites()).toBeLessThan(VERSIONS_KEPT / 4);
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      for (const arn of arns) expect(h.sm.secrets.has(arn)).toBe(false);
+      expect(escrowed()).toEqual([]);
+    });
+
+    test('a batch\'s secrets are all deleted before the first of them has a token revoked, and each batch is written to the escrow first', async () => {
+      const arns = selfSecrets(5);
+      const order: string[] = [];
+      const astraRequests = h.astra.requests.length;
+      const revocations = () => h.astra.requests.slice(astraRequests).filter((r) => r.method === 'DELETE').length;
+      const escrowHolds = (arn: string) => h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries?.some((e: { arn: string }) => e.arn === arn);
+      h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+        order.push(`${input.SecretId === arns.find((a) => a === input.SecretId) ? 'deleted' : '?'} after ${revocations()} revocations, ${escrowHolds(input.SecretId) ? 'escrowed' : 'not escrowed'}`);
+        h.sm.secrets.delete(input.SecretId);
+        return {};
+      });
+      await send('Delete', arns);
+      expect(order).toEqual(Array(5).fill('deleted after 0 revocations, escrowed'));
+      expect(escrowWrites()).toBe(2);
+    });
+
+    test('killed inside a batch, after its escrow write and its first deletion: the retry finishes every secret, the deleted one from its entry', async () => {
+      const arns = selfSecrets(3);
+      const tokens = tokensOfAll(arns);
+      stack.startedAt = new Date();
+      const requestEvent = deleteRequest(arns, 'r-killed');
+      // Lambda stops the invocation at its second DeleteSecret: the call never returns, and nothing after it runs.
+      let deletions = 0;
+      h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+        if (++deletions === 2) return new Promise(() => undefined);
+        h.sm.secrets.delete(input.SecretId);
+        return {};
+      });
+      void handler(requestEvent, context());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(arns.map((arn) => h.sm.secrets.has(arn))).toEqual([false, true, true]);
+      expect(escrowed()).toEqual(arns);
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+      h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+        h.sm.secrets.delete(input.SecretId);
+        return {};
+      });
+      await handler(requestEvent, context());
+      expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/3 of 3 secrets deleted, 3 with every token revoked/) })]);
+      expect(h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR')).toEqual([]);
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      expect(escrowed()).toEqual([]);
+    });
+
+    test('an admin is deleted alone, after the secrets it mints for are revoked; they go in one batch', async () => {
+      const { root, mid, leaf } = await chainOf();
+      const order: string[] = [];
+      const names = new Map([[root, 'root'], [mid, 'mid'], [leaf, 'leaf']]);
+      const writesBefore = escrowWrites();
+      h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+        order.push(`${names.get(input.SecretId)} after ${escrowWrites() - writesBefore} writes`);
+        h.sm.secrets.delete(input.SecretId);
+        return {};
+      });
+      const { answer } = await send('Delete', [root, mid, leaf]);
+      expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/3 of 3 secrets deleted, 3 with every token revoked/) });
+      expect(order).toEqual(['leaf after 1 writes', 'mid after 2 writes', 'root after 3 writes']);
+    });
+
+    test('a batch the escrow cannot hold is written in parts: none of its secrets goes the old way', async () => {
+      const arns = [stack.adopt(await rotatedAdminSecret('one'), 'One'), stack.adopt(await rotatedAdminSecret('two'), 'Two')];
+      const tokens = arns.flatMap((arn) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID]);
+      // An earlier operation's entry fills the escrow but for room for about one more entry.
+      const filler = (bytes: number) => ({
+        operation: operationOf('DELETE_IN_PROGRESS', BEFORE),
+        arn: arnOf('gone-earlier'),
+        versions: {},
+        held: [{ clientId: 'filler', token: 'x'.repeat(bytes), versionId: 'v' }],
+      });
+      const room = 60_000 - Buffer.byteLength(escrowValue([filler(0)]));
+      h.sm.addVersion(stack.escrowArn, escrowValue([filler(room - 2_000)]), ['AWSCURRENT']);
+      const { answer, alerts } = await send('Delete', arns);
+      expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/2 of 2 secrets deleted, 2 with every token revoked/) });
+      expect(alerts).toEqual([]);
+      expect(h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR')).toEqual([]);
+      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      expect(escrowed()).toEqual([arnOf('gone-earlier')]);
+    });
   });
 });

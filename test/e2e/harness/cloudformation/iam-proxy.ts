@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { authorize, Decision, PolicyStatement } from './iam-policy';
 import type { Environment } from './resource-names';
 import type { SecretDeletions } from './secret-deletions';
@@ -23,7 +23,8 @@ export interface RecordedDecision {
  * The function's Secrets Manager endpoint (its SECRETS_MANAGER_ENDPOINT): a loopback proxy in front of moto that
  * authorizes each call as IAM would, with the calling function's role policy as the model last applied it. The caller
  * is known by the access key in the request's SigV4 Authorization header (each function gets its own). A call IAM
- * would refuse is answered as AWS answers it (HTTP 400, AccessDeniedException) and never reaches moto. A DeleteSecret
+ * would refuse is answered as AWS answers it (HTTP 400, AccessDeniedException) and never reaches moto. So is a
+ * PutSecretValue past Secrets Manager's version quota, which moto does not keep (LimitExceededException). A DeleteSecret
  * IAM allows goes through Secrets Manager's side of deletions first: refused there (InvalidRequestException) as it
  * would be to CloudFormation, or recorded in the ledger before the secret goes.
  */
@@ -80,7 +81,7 @@ export class IamProxy {
       send(res, 400, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
       return;
     }
-    let parsed: { SecretId?: unknown } = {};
+    let parsed: { SecretId?: unknown; ClientRequestToken?: unknown } = {};
     try {
       parsed = JSON.parse(body.toString('utf8') || '{}');
     } catch {
@@ -94,6 +95,10 @@ export class IamProxy {
       send(res, 400, { __type: 'AccessDeniedException', message: `User: ${caller.principalArn} is not authorized to perform: ${action} on resource: ${resource} ${why}` });
       return;
     }
+    if (operation === 'PutSecretValue' && resource !== '*' && await this.outOfVersions(resource, parsed.ClientRequestToken)) {
+      send(res, 400, { __type: 'LimitExceededException', message: 'The request failed because it would exceed one of the Secrets Manager quotas.' });
+      return;
+    }
     if (operation === 'DeleteSecret' && this.deletions && resource !== '*') {
       const refused = this.deletions.refusal(resource);
       if (refused) {
@@ -103,6 +108,15 @@ export class IamProxy {
       await this.deletions.recordDeletion(resource, `DeleteSecret by ${caller.principalArn.split('/')[1]}`);
     }
     this.forward(req, body, res);
+  }
+
+  /**
+   * Whether a new version would pass the quota: Secrets Manager removes unlabeled versions past 100 but none younger
+   * than a day (the PutSecretValue reference), and every version of a test run is younger. A repeated token adds none.
+   */
+  private async outOfVersions(arn: string, token: unknown): Promise<boolean> {
+    const { Versions = [] } = await this.sm.send(new ListSecretVersionIdsCommand({ SecretId: arn, IncludeDeprecated: true, MaxResults: 100 }));
+    return Versions.length >= VERSIONS_KEPT && !Versions.some((v) => v.VersionId === token);
   }
 
   /** The ARN IAM evaluates (the secret's full ARN when it exists) and the tags conditions read. */
@@ -130,6 +144,9 @@ export class IamProxy {
     out.end(body);
   }
 }
+
+/** Versions younger than a day that Secrets Manager keeps, and past which it refuses a new one. */
+const VERSIONS_KEPT = 100;
 
 function send(res: ServerResponse, status: number, body: Record<string, string>): void {
   // The JSON 1.1 error shape: the SDK takes the error's name from __type and its message from `message`.
