@@ -291,6 +291,15 @@ describe('the teardown request, served by the handler', () => {
   const escrowed = () => h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn);
   /** The escrow's entries for secrets already deleted (a kill inside a batch leaves entries of secrets still there). */
   const escrowedGone = () => escrowed().filter((arn: string) => !h.sm.secrets.has(arn));
+  /** The clientIds of a secret's AWSCURRENT and AWSPREVIOUS tokens. */
+  const tokensOf = (arn: string): string[] => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+  /** A Delete that finished: SUCCESS, every one of `count` secrets deleted and revoked, no alert, no token live, the escrow empty. */
+  const expectFinished = ({ answer, alerts }: { answer: Record<string, unknown>; alerts: unknown[] }, tokens: string[], count = 1) => {
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(new RegExp(`${count} of ${count} secrets deleted, ${count} with every token revoked`)) });
+    expect(alerts).toEqual([]);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expect(escrowed()).toEqual([]);
+  };
   /** Once `when` holds, the clock jumps past the invocation's margin (context()'s 120 s less 20): its time is up there. */
   const timeRunsOut = (when: () => boolean) => {
     const realNow = Date.now;
@@ -390,7 +399,7 @@ describe('the teardown request, served by the handler', () => {
   test('an update\'s cleanup: a removed secret tagged Delete goes; the secrets still in the stack (moved to another function or not) stay', async () => {
     const removed = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
     const staying = stack.adopt(await rotatedAdminSecret('staying'), 'Staying');
-    const stayingTokens = [...h.astra.tokens.keys()].filter((c) => [h.sm.valueAt(staying, 'AWSCURRENT').clientID, h.sm.valueAt(staying, 'AWSPREVIOUS').clientID].includes(c));
+    const stayingTokens = [...h.astra.tokens.keys()].filter((c) => tokensOf(staying).includes(c));
     stack.removeFromTemplate('Removed');
     stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     stack.teardown('teardown-2');
@@ -471,7 +480,7 @@ describe('the teardown request, served by the handler', () => {
 
   test('the secret goes first, then its tokens: DeleteSecret precedes every revocation, and the escrow is empty afterwards', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     const order: string[] = [];
     const astraRequests = h.astra.requests.length;
     h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
@@ -481,29 +490,23 @@ describe('the teardown request, served by the handler', () => {
     });
     const { answer, alerts } = await send('Delete', [arn]);
     expect(order).toEqual(['DeleteSecret after 0 revocations']);
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
-    expect(alerts).toEqual([]);
-    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
-    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+    expectFinished({ answer, alerts }, tokens);
   });
 
   test('a deletion that commits and loses its answer, which Secrets Manager cannot settle at once: the second round finds the secret gone and revokes its tokens', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     stack.startedAt = new Date();
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     h.sm.failNextAfterCommit('DeleteSecret');
     h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn && h.sm.count('DeleteSecret') > 0);
     const { answer, alerts } = await send('Delete', [arn]);
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
-    expect(alerts).toEqual([]);
-    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
-    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+    expectFinished({ answer, alerts }, tokens);
   });
 
   test('killed between the deletion and the revocation (out of time while the operation is young): the escrow carries the tokens to the retry, which revokes them', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     stack.startedAt = new Date();
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     const clock = timeRunsOut(() => h.sm.count('DeleteSecret') > 0);
     const requestEvent = deleteRequest([arn], 'r-killed');
     await expect(handler(requestEvent, context())).rejects.toThrow(/Lambda's retry of the request continues/);
@@ -573,7 +576,7 @@ describe('the teardown request, served by the handler', () => {
 
   test('an escrow other invocations keep writing (every try of a write overtaken): the secret is not deleted yet, and the second round deletes it and revokes', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     stack.startedAt = new Date();
     for (let i = 0; i < 5; i++) {
       h.sm.failNext('UpdateSecretVersionStage', awsError('InvalidParameterException', 'AWSCURRENT is attached to another version', 'client', 400),
@@ -581,9 +584,7 @@ describe('the teardown request, served by the handler', () => {
     }
     const { answer, alerts } = await send('Delete', [arn]);
     expect(h.lines().filter((l) => l.level === 'WARN' && l.secretArn === arn)).toEqual([]);
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
-    expect(alerts).toEqual([]);
-    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+    expectFinished({ answer, alerts }, tokens);
   });
 
   test('the escrow is evidence of nothing by itself: an entry for a secret that exists, or that this teardown does not list, revokes nothing', async () => {
@@ -605,7 +606,7 @@ describe('the teardown request, served by the handler', () => {
 
   test('an escrow entry an earlier operation left counts for nothing for a secret that answers AccessDenied (third adversarial review)', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     stack.template.Resources.Secret.DeletionPolicy = 'Retain';
     const entry = { operation: operationOf('DELETE_IN_PROGRESS', BEFORE), arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), versions: {}, held: [] };
     h.sm.addVersion(stack.escrowArn, escrowValue([entry]), ['AWSCURRENT']);
@@ -657,13 +658,10 @@ describe('the teardown request, served by the handler', () => {
   test('a deletion that commits and loses its answer late in the operation: Secrets Manager says it is gone, and its tokens are revoked at once (adversarial review)', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     stack.startedAt = new Date(Date.now() - 20 * 60_000);
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     h.sm.failNextAfterCommit('DeleteSecret');
     const { answer, alerts } = await send('Delete', [arn]);
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
-    expect(alerts).toEqual([]);
-    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
-    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+    expectFinished({ answer, alerts }, tokens);
   });
 
   test('a deletion that fails and did not happen: the tokens are revoked before CloudFormation deletes the secret', async () => {
@@ -680,7 +678,7 @@ describe('the teardown request, served by the handler', () => {
   test('a deletion that goes unanswered in both rounds: SUCCESS at once, and the alert names the tokens its values named, as claims', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
     stack.startedAt = new Date();
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     h.sm.failNextAfterCommit('DeleteSecret');
     for (let i = 0; i < 2; i++) h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (x) => x.SecretId === arn && h.sm.count('DeleteSecret') > 0);
     h.sm.failNext('DeleteSecret', awsError('InternalServiceError', 'injected'));
@@ -791,7 +789,7 @@ describe('the teardown request, served by the handler', () => {
   test('forged Deletes between a real request\'s invocations, with another RequestId or the same one, change neither when it answers nor what it finds in the escrow (third adversarial review, B2/B3)', async () => {
     const arns = [];
     for (const name of ['first', 'second', 'third']) arns.push(stack.adopt(await rotatedAdminSecret(name), name));
-    const tokens = arns.flatMap((arn) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID]);
+    const tokens = arns.flatMap(tokensOf);
     stack.startedAt = new Date();
     const real = deleteRequest(arns, 'r-real');
     /** Out of time once this many secrets' tokens are revoked (two each; 0: once it has read the stack), or never. */
@@ -825,7 +823,7 @@ describe('the teardown request, served by the handler', () => {
 
   test('in a cleanup, a forged Delete listing fewer secrets keeps the entries of the secrets it does not list: the real retry revokes them (third adversarial review)', async () => {
     const [kept, other] = [stack.adopt(await rotatedAdminSecret('kept'), 'Kept'), stack.adopt(await rotatedAdminSecret('other'), 'Other')];
-    const tokens = [h.sm.valueAt(kept, 'AWSCURRENT').clientID, h.sm.valueAt(kept, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(kept);
     for (const id of ['Kept', 'Other']) stack.removeFromTemplate(id);
     stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     stack.startedAt = new Date();
@@ -843,7 +841,7 @@ describe('the teardown request, served by the handler', () => {
 
   test('in a cleanup a deleted secret that Secrets Manager answers AccessDenied for (no tags left) is revoked from the escrow on the retry (second adversarial review)', async () => {
     const arn = stack.adopt(await rotatedAdminSecret('removed'), 'Removed');
-    const tokens = [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
+    const tokens = tokensOf(arn);
     stack.removeFromTemplate('Removed');
     stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     stack.startedAt = new Date();
@@ -888,7 +886,6 @@ describe('the teardown request, served by the handler', () => {
   });
 
   describe('forged Deletes beside a real operation (fourth adversarial review): no entry of the real request is lost', () => {
-    const tokensOf = (arn: string) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
     const forgedUrl = 'https://example.com/forged';
     /** The real request deletes its secret and runs out of time right after, leaving it to Lambda's retry. */
     const realRunsOutAfterDeleting = async (real: Record<string, unknown>) => {
@@ -995,7 +992,6 @@ describe('the teardown request, served by the handler', () => {
   });
 
   describe('a failure of a read is no more final than a failed revocation (fifth adversarial review)', () => {
-    const tokensOf = (arn: string) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID];
 
     test('a forged Delete during a short outage of Astra\'s token list keeps the real request\'s entry: the real retry revokes the tokens', async () => {
       const x = stack.adopt(await rotatedAdminSecret('x'), 'X');
@@ -1023,9 +1019,7 @@ describe('the teardown request, served by the handler', () => {
       stack.teardown('teardown-2');
       h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === admin && h.sm.count('DeleteSecret') > 0);
       const { answer, alerts } = await send('Delete', [x]);
-      expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
-      expect(alerts).toEqual([]);
-      for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      expectFinished({ answer, alerts }, tokens);
     });
 
     test.each([
@@ -1285,7 +1279,7 @@ describe('the teardown request, served by the handler', () => {
 
     test('a batch the escrow cannot hold is written in parts: none of its secrets goes the old way', async () => {
       const arns = [stack.adopt(await rotatedAdminSecret('one'), 'One'), stack.adopt(await rotatedAdminSecret('two'), 'Two')];
-      const tokens = arns.flatMap((arn) => [h.sm.valueAt(arn, 'AWSCURRENT').clientID, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID]);
+      const tokens = arns.flatMap(tokensOf);
       // An earlier operation's entry fills the escrow but for room for about one more entry.
       const filler = (bytes: number) => ({
         operation: operationOf('DELETE_IN_PROGRESS', BEFORE),
