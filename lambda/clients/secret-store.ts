@@ -25,6 +25,16 @@ export function secretsManagerClient(endpoint: string | undefined, region: strin
     () => new SecretsManagerClient(awsClientSettings(endpoint, region, requestTimeoutMs)));
 }
 
+/**
+ * A Secrets Manager call that failed; `refused` when Secrets Manager answered it with a client error (a refusal: the
+ * same call will fail again, and it did nothing), not a timeout, a server error or throttling, which may pass.
+ */
+export class SecretsManagerFailure extends RotationFailure {
+  constructor(reason: string, remedy: string, public readonly refused: boolean) {
+    super(reason, remedy);
+  }
+}
+
 /** A PutSecretValue that failed; `rejected` when Secrets Manager answered a client error, so nothing was stored. */
 export class PutFailure extends RotationFailure {
   constructor(reason: string, remedy: string, public readonly rejected: boolean) {
@@ -221,10 +231,12 @@ export class SecretStore {
   }
 }
 
-function smFailure(operation: string, secretId: string, error: unknown): RotationFailure {
-  return new RotationFailure(
+function smFailure(operation: string, secretId: string, error: unknown): SecretsManagerFailure {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return new SecretsManagerFailure(
     `Secrets Manager ${operation} on ${secretId} failed: ${messageOf(error)}.`,
     // Throttling is the crowd's doing, not the role's: the handler adds the rate's remedy.
     isThrottling(error) ? '' : 'Check that the secret exists and that the rotation function\'s role may call this action on it (and kms:Decrypt on its key).',
+    !isThrottling(error) && status !== undefined && status >= 400 && status < 500,
   );
 }

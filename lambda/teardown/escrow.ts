@@ -34,6 +34,11 @@ export interface EscrowEntry {
   readonly previous?: AstraSecretValue;
   readonly versions: { readonly current?: string; readonly previous?: string };
   readonly held: readonly EscrowedToken[];
+  /**
+   * Written with a batch before its secret's DeleteSecret was sent: a kill in the batch can leave it for a secret that
+   * still exists, so it counts only where the secret is not found (never on AccessDenied or a DeletedDate).
+   */
+  readonly writtenAhead?: boolean;
 }
 
 /** The escrow as one read found it. */
@@ -141,6 +146,7 @@ export class TeardownEscrow {
           previous: typeof versions.previous === 'string' ? versions.previous : undefined,
         },
         held,
+        writtenAhead: e.writtenAhead === true,
       }];
     } catch {
       // Written by this function only; an entry it cannot read names nothing to act on.
@@ -162,5 +168,6 @@ function serialized(entry: EscrowEntry): JsonObject {
     previous: value(entry.previous),
     versions: entry.versions,
     held: entry.held,
+    ...entry.writtenAhead ? { writtenAhead: true } : {},
   };
 }

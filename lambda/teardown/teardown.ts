@@ -5,7 +5,7 @@ import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
 import { RotationConfig } from '../clients/config';
-import { AWSCURRENT, AWSPREVIOUS, Description, SecretStore, versionWithStage } from '../clients/secret-store';
+import { AWSCURRENT, AWSPREVIOUS, Description, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
 import { sleep, TimeBudget } from '../clients/time-budget';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
@@ -149,6 +149,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     escrowProblem: { reported: false },
     admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
     deletions: new Map<string, DeletionStep>(),
+    turns: { count: 0, totalMs: 0 },
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
@@ -161,7 +162,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const run = async (plan: GoingSecret, lastRound: boolean) => {
     const report = new StepReport('teardown', plan.arn, `${event.RequestType} ${event.RequestId}`);
     const started = Date.now();
-    let outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report }) : OUT_OF_TIME;
+    let outcome = deps.budget.allows(deps.config.httpTimeoutMs) ? await deleteThenRevoke(plan, { ...shared, report, lastRound }) : OUT_OF_TIME;
     // Whatever failed once the time was up failed for lack of it (a call not sent, a list not read): not the last word.
     if (workLeft(plan, outcome) && !NAMED_CAUSES.has(outcome) && !deps.budget.allows(2 * deps.config.httpTimeoutMs)) {
       writeLogLine({ level: 'INFO', step: 'teardown', secretArn: plan.arn, outcome }, redactor);
@@ -172,7 +173,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     // needs its token. In the last round only lack of time leaves work to a retry, and then the admin's turn is gone too.
     if (workLeft(plan, outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
     else shared.waiting.delete(plan.arn);
-    return { plan, report, outcome, durationMs: Date.now() - started };
+    const durationMs = Date.now() - started;
+    shared.turns.count += 1;
+    shared.turns.totalMs += durationMs;
+    return { plan, report, outcome, durationMs };
   };
   const chained = leavesFirst(going);
   await lists.prime(chained.filter((p) => !p.adminSecretArn).map((p) => ({ authority: p.current && selfAuthority(p.current, 'current'), orgId: orgOf(p) })));
@@ -183,7 +187,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
   const deferred: GoingSecret[] = [];
   for (const [at, plan] of ordered.entries()) {
-    await deleteAhead(ordered, at, shared);
+    await deleteAhead(ordered, at, { ...shared, lastRound: false });
     const result = await run(plan, false);
     // Its authority no longer authenticates and no list has been read yet to say what is left: judged at the end.
     if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(plan);
@@ -200,7 +204,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     // An admin secret whose read failed is read again (its failure is remembered with the read).
     adminTokens.clear();
     for (const [at, plan] of again.entries()) {
-      await deleteAhead(again, at, shared);
+      await deleteAhead(again, at, { ...shared, lastRound: true });
       results.set(plan.arn, await run(plan, true));
     }
   }
@@ -286,12 +290,15 @@ const LAMBDA_RETRY_WAITS_MS = 3 * 60_000;
 const SECOND_ROUND_PAUSE_MS = 1_000;
 /** Secrets deleted after one escrow write, at most: their entries take about 25 KB, and 245 secrets about 30 of the escrow's versions. */
 const MAX_DELETION_BATCH = 16;
+/** The least time a batch counts a secret's turn to take, however fast the turns so far went. */
+const MIN_TURN_ESTIMATE_MS = 1_000;
 /** Time up: less is left than two calls and the pause before a second round. */
 const RESERVE_MS = (deps: Pick<TeardownDeps, 'config'>) => 2 * deps.config.httpTimeoutMs + SECOND_ROUND_PAUSE_MS;
 
 const GONE = 'gone';
 const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
 const ESCROW_BUSY = 'left live: not deleted yet, for other invocations kept writing the escrow';
+const ESCROW_UNWRITTEN = 'left live: not deleted yet, for the escrow could not be written; the second round tries again';
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes that already say why work is left: a failure once the time is up keeps them, any other becomes OUT_OF_TIME_DURING. */
 const NAMED_CAUSES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
@@ -393,6 +400,8 @@ interface GoingSecret extends EscrowEntry {
   readonly replicated?: boolean;
   /** Deleted already, by this function (now or in an earlier attempt): its escrow entry is what is left of it. */
   deleted: boolean;
+  /** Its entry was written with a batch, and its DeleteSecret not sent yet. */
+  writtenAhead?: boolean;
 }
 
 type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string } | { readonly arn: string; readonly leftLive: string };
@@ -423,7 +432,10 @@ async function planFor(
   const entry = escrowed.entries.find((e) => e.arn === arn);
   // Deleted by an earlier invocation of this operation, which escrowed what its revocation needs before it did. A secret
   // that no longer exists has no tags, so the role's tag condition answers AccessDenied for it as often as NotFound.
-  if (entry && isGone(answer)) return { ...entry, going: true, deleted: true };
+  // An entry written ahead of its DeleteSecret (a batch cut short) counts only where the secret is not found: one that
+  // still exists may answer AccessDenied (a Deny) or show a DeletedDate (scheduled by someone, restorable) too.
+  const notFound = 'missing' in answer && answer.missing === 'not-found';
+  if (entry && (entry.writtenAhead ? notFound : isGone(answer))) return { ...entry, writtenAhead: false, going: true, deleted: true };
   // Deleted in an earlier operation whose last invocation did not finish (a crash, a failed revocation): only NotFound
   // says so, since another operation's entry proves nothing about a secret that answers AccessDenied.
   const older = escrowed.earlier.find((e) => e.entry.arn === arn)?.entry;
@@ -579,10 +591,14 @@ interface TeardownRun {
   readonly done: Set<string>;
   /** Whether a failed escrow write was reported in this invocation. */
   readonly escrowProblem: { reported: boolean };
+  /** The second round: no other comes in this invocation. */
+  readonly lastRound: boolean;
   /** The leaving secrets that mint for another leaving secret: each is deleted alone, in its turn after theirs. */
   readonly admins: ReadonlySet<string>;
   /** Deletions made ahead of the secrets' turns (deleteAhead), each taken by its secret's turn. */
   readonly deletions: Map<string, DeletionStep>;
+  /** The secrets' turns so far in this invocation, and the time they took: what a batch's size is judged by. */
+  readonly turns: { count: number; totalMs: number };
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
   /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
@@ -638,14 +654,18 @@ function batchable(plan: GoingSecret, run: BatchRun): boolean {
 /**
  * Deletes the secrets from `plans[at]` on that may go together, with one escrow write before them all: each escrow
  * write is a version of the escrow, and Secrets Manager keeps only about 100 versions younger than a day, so one write
- * per secret would run a 245-secret deletion out of them. The secrets are deleted right after the write, as one
- * secret's is: an entry is never there for long for a secret that still exists. Their tokens are revoked in their
- * turn (deleteThenRevoke), so no more of them than the time left can serve are deleted at once.
+ * per secret would run a 245-secret deletion out of them. The secrets are deleted right after the write; their entries
+ * are marked as written ahead until their DeleteSecrets are sent, for a kill in between leaves entries of secrets that
+ * still exist (planFor trusts those on NotFound alone). Their tokens are revoked in their turns (deleteThenRevoke), so
+ * no more are deleted at once than get a turn in this invocation, judged by the turns so far.
  */
 async function deleteAhead(plans: readonly GoingSecret[], at: number, run: BatchRun): Promise<void> {
   const { budget, config } = run.deps;
   if (!batchable(plans[at], run) || !budget.allows(config.httpTimeoutMs)) return;
-  const fits = Math.floor((budget.remainingMs() - RESERVE_MS(run.deps)) / config.httpTimeoutMs);
+  // Twice the turns' mean so far, or a call's timeout before any: a batch's secrets are revoked in this invocation.
+  const perSecretMs = run.turns.count ? Math.max(MIN_TURN_ESTIMATE_MS, 2 * run.turns.totalMs / run.turns.count) : config.httpTimeoutMs;
+  // As many as get a turn in this invocation: a turn starts while a call's timeout is left.
+  const fits = Math.floor((budget.remainingMs() - config.httpTimeoutMs) / perSecretMs);
   const size = Math.max(1, Math.min(MAX_DELETION_BATCH, fits));
   const batch: GoingSecret[] = [];
   for (let i = at; i < plans.length && batch.length < size && batchable(plans[i], run); i++) batch.push(plans[i]);
@@ -667,6 +687,8 @@ async function deleteAlone(plan: GoingSecret, run: TeardownRun): Promise<Deletio
 async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): Promise<void> {
   const { deps, escrow } = run;
   let written = batch;
+  // A secret whose DeleteSecret was sent already (its answer lost) keeps its entry's word: deleted or not, it was sent.
+  for (const plan of batch) plan.writtenAhead ??= true;
   for (;;) {
     try {
       await escrow!.write([...new Map([...run.inFlight, ...written.map((p) => [p.arn, p] as const)]).values()], run.done);
@@ -676,9 +698,12 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
         written = written.slice(0, Math.ceil(written.length / 2));
         continue;
       }
-      // Other invocations kept writing it: the secrets stay as they are, with their tokens, for the second round or a retry.
-      const step = error instanceof EscrowBusy ? { outcome: ESCROW_BUSY } : { revokeFirst: `the escrow could not be written (${messageOf(error)})` };
-      if (!(error instanceof EscrowBusy) && !run.escrowProblem.reported) {
+      // Other invocations kept writing it, or a failure that may pass (a timeout, a server error) came before the last
+      // round: the secrets stay as they are, with their tokens, for the second round or a retry. A refusal will not pass.
+      const refused = error instanceof EscrowFull || (error instanceof SecretsManagerFailure && error.refused);
+      const passing = error instanceof EscrowBusy ? ESCROW_BUSY : !refused && !run.lastRound ? `${ESCROW_UNWRITTEN} (${messageOf(error)})` : undefined;
+      const step = passing ? { outcome: passing } : { revokeFirst: `the escrow could not be written (${messageOf(error)})` };
+      if (!passing && !run.escrowProblem.reported) {
         run.escrowProblem.reported = true;
         // Once per invocation: every secret after this one goes the old way, and a deletion that then fails half-way leaves
         // secrets with revoked tokens. A full escrow stays full until its entries' tokens are revoked.
@@ -696,12 +721,17 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
   }
   for (const plan of written) run.inFlight.set(plan.arn, plan);
   for (const plan of written) run.deletions.set(plan.arn, await deleteEscrowed(plan, run));
+  // In a cleanup a deleted secret answers AccessDenied (its tags are gone, and so is its ARN from the role's policy), which
+  // an entry written ahead does not count on: the entries say at once that their DeleteSecrets were sent. In a stack
+  // deletion or create rollback the role still names the secrets, so a deleted one is not found, and the next write says so.
+  if (!run.wholeStack) await keepInEscrow(escrow, run, deps.redactor);
 }
 
 /** DeleteSecret on a secret whose escrow entry is written, and what came of it. */
 async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<DeletionStep> {
   const { deps, staying } = run;
   let deletion;
+  plan.writtenAhead = false;
   try {
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {

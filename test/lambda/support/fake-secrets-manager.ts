@@ -55,7 +55,7 @@ export class FakeSecretsManager {
   public readonly mock: AwsStub<any, any, any>;
   public readonly secrets = new Map<string, Secret>();
   public readonly calls: Array<{ operation: Operation; input: any }> = [];
-  private readonly faults: Array<{ operation: Operation; error: Error; when?: (input: any) => boolean; afterCommit?: boolean }> = [];
+  private readonly faults: Array<{ operation: Operation; error?: Error; when?: (input: any) => boolean; afterCommit?: boolean }> = [];
   private clock = Date.parse('2024-01-01T00:00:00Z');
 
   constructor() {
@@ -131,6 +131,11 @@ export class FakeSecretsManager {
     this.faults.push({ operation, error, afterCommit: true });
   }
 
+  /** The next call of the operation (that `when` matches) never returns: Lambda stopped the invocation there. */
+  public hangNext(operation: Operation, when?: (input: any) => boolean): void {
+    this.faults.push({ operation, when });
+  }
+
   /** Moves the clock the versions' creation dates are taken from. */
   public elapse(ms: number): void {
     this.clock += ms;
@@ -150,6 +155,7 @@ export class FakeSecretsManager {
     const index = this.faults.findIndex((f) => f.operation === operation && (!f.when || f.when(input)));
     if (index >= 0) {
       const [fault] = this.faults.splice(index, 1);
+      if (!fault.error) return new Promise<T>(() => undefined);
       if (fault.afterCommit) run();
       throw fault.error;
     }

@@ -52,8 +52,18 @@ describe('TeardownEscrow', () => {
         { operation: OPERATION, arn: SECRET, versions: 'x', held: [{ clientId: 'c' }, null] }],
     }), ['AWSCURRENT']);
     expect(await escrow().read()).toEqual([
-      { operation: OPERATION, entry: { arn: SECRET, adminSecretArn: undefined, current: undefined, previous: undefined, versions: {}, held: [] } },
+      {
+        operation: OPERATION,
+        entry: { arn: SECRET, adminSecretArn: undefined, current: undefined, previous: undefined, versions: {}, held: [], writtenAhead: false },
+      },
     ]);
+  });
+
+  test('GIVEN an entry written ahead of its DeleteSecret WHEN read back THEN it says so; GIVEN one without the mark (sent, or from before it) THEN it does not', async () => {
+    const e = escrow();
+    await e.write([{ ...entry(), writtenAhead: true }, entry(`${SECRET}-sent`)]);
+    expect((await e.read()).map(({ entry: { arn, writtenAhead } }) => [arn, writtenAhead])).toEqual([[SECRET, true], [`${SECRET}-sent`, false]]);
+    expect(JSON.stringify(sm.valueAt(escrowArn, 'AWSCURRENT').entries[1])).not.toMatch(/writtenAhead/);
   });
 
   test('GIVEN nothing written yet WHEN no entries are written THEN no call; GIVEN the same entries again, or none again, THEN no second call', async () => {
