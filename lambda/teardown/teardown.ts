@@ -150,6 +150,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
     deletions: new Map<string, DeletionStep>(),
     turns: { count: 0, totalMs: 0 },
+    young,
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
   };
@@ -243,7 +244,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   for (const plan of plans) {
     if ('leftLive' in plan) {
       left.push(plan.arn);
-      writeLogLine(leftLiveAlert(plan.arn, [], plan.leftLive), redactor);
+      writeLogLine(leftLiveAlert(plan.arn, [], plan.leftLive, undefined, [...plan.named ?? []]), redactor);
     }
   }
   if (escrow.unreadable) {
@@ -288,7 +289,7 @@ const MAX_CONTINUATION_WINDOW_MS = 8 * 60_000;
 const LAMBDA_RETRY_WAITS_MS = 3 * 60_000;
 /** Between the two rounds of one invocation: long enough for a passing fault to pass, short against the budget. */
 const SECOND_ROUND_PAUSE_MS = 1_000;
-/** Secrets deleted after one escrow write, at most: their entries take about 25 KB, and 245 secrets about 30 of the escrow's versions. */
+/** Secrets deleted after one escrow write, at most: their entries take about 25 KB, and 245 secrets about 17 of the escrow's versions. */
 const MAX_DELETION_BATCH = 16;
 /** The least time a batch counts a secret's turn to take, however fast the turns so far went. */
 const MIN_TURN_ESTIMATE_MS = 1_000;
@@ -404,7 +405,8 @@ interface GoingSecret extends EscrowEntry {
   writtenAhead?: boolean;
 }
 
-type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string } | { readonly arn: string; readonly leftLive: string };
+type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
+  | { readonly arn: string; readonly leftLive: string; readonly named?: readonly string[] };
 
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
@@ -445,7 +447,15 @@ async function planFor(
       log('skipped: the secret no longer exists');
       return { arn, stays: GONE };
     }
-    return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
+    if (!entry && !older) return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
+    // Deleted by the function, or still there behind a Deny: nothing says which, so its tokens are named, not revoked.
+    const written = (entry ?? older)!;
+    return {
+      arn,
+      leftLive: 'the secret could not be described (AccessDeniedException): the function may have deleted it, for its escrow entry was written '
+        + 'before its DeleteSecret, or it still exists and a Deny keeps the role from it. Its tokens were not revoked',
+      named: [...new Set([...namedTokens(written), ...written.held.map((t) => t.clientId)].filter((c): c is string => !!c))],
+    };
   }
   const description = answer.found;
   const facts = { arn, tags: description.Tags, createdDate: description.CreatedDate, successorCreatedDate: await successorCreated(description.Tags) };
@@ -593,6 +603,8 @@ interface TeardownRun {
   readonly escrowProblem: { reported: boolean };
   /** The second round: no other comes in this invocation. */
   readonly lastRound: boolean;
+  /** The operation is young enough for Lambda's retry of the request to continue this invocation's work. */
+  readonly young: boolean;
   /** The leaving secrets that mint for another leaving secret: each is deleted alone, in its turn after theirs. */
   readonly admins: ReadonlySet<string>;
   /** Deletions made ahead of the secrets' turns (deleteAhead), each taken by its secret's turn. */
@@ -655,8 +667,8 @@ function batchable(plan: GoingSecret, run: BatchRun): boolean {
  * Deletes the secrets from `plans[at]` on that may go together, with one escrow write before them all: each escrow
  * write is a version of the escrow, and Secrets Manager keeps only about 100 versions younger than a day, so one write
  * per secret would run a 245-secret deletion out of them. The secrets are deleted right after the write; their entries
- * are marked as written ahead until their DeleteSecrets are sent, for a kill in between leaves entries of secrets that
- * still exist (planFor trusts those on NotFound alone). Their tokens are revoked in their turns (deleteThenRevoke), so
+ * are marked as written ahead until their DeleteSecrets are answered, for a kill in between, or a lost answer, leaves
+ * entries of secrets that may still exist (planFor trusts those on NotFound alone). Their tokens are revoked in their turns (deleteThenRevoke), so
  * no more are deleted at once than get a turn in this invocation, judged by the turns so far.
  */
 async function deleteAhead(plans: readonly GoingSecret[], at: number, run: BatchRun): Promise<void> {
@@ -701,7 +713,8 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
       // Other invocations kept writing it, or a failure that may pass (a timeout, a server error) came before the last
       // round: the secrets stay as they are, with their tokens, for the second round or a retry. A refusal will not pass.
       const refused = error instanceof EscrowFull || (error instanceof SecretsManagerFailure && error.refused);
-      const passing = error instanceof EscrowBusy ? ESCROW_BUSY : !refused && !run.lastRound ? `${ESCROW_UNWRITTEN} (${messageOf(error)})` : undefined;
+      const later = !run.lastRound && (deps.budget.allows(RESERVE_MS(deps)) || run.young);
+      const passing = error instanceof EscrowBusy ? ESCROW_BUSY : !refused && later ? `${ESCROW_UNWRITTEN} (${messageOf(error)})` : undefined;
       const step = passing ? { outcome: passing } : { revokeFirst: `the escrow could not be written (${messageOf(error)})` };
       if (!passing && !run.escrowProblem.reported) {
         run.escrowProblem.reported = true;
@@ -731,12 +744,12 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
 async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<DeletionStep> {
   const { deps, staying } = run;
   let deletion;
-  plan.writtenAhead = false;
   try {
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {
     // Committed or not: Secrets Manager says which.
     const gone = await deps.store.describeIfAllowed(plan.arn).then(isGone, () => undefined);
+    // Sent, but maybe not done: the entry stays marked, and counts only where the secret is not found.
     if (gone === undefined) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
     if (!gone) {
       settle(run, plan.arn);
@@ -751,6 +764,7 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
     return { outcome: `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens` };
   }
   plan.deleted = true;
+  plan.writtenAhead = false;
   return { deleted: true };
 }
 
@@ -804,7 +818,7 @@ function orgOf(plan: GoingSecret): string | undefined {
 }
 
 /** The clientIds the secret's values name (beside the tokens marked as its own): claims the revocation rule judges. */
-function namedTokens(plan: GoingSecret): Array<string | undefined> {
+function namedTokens(plan: EscrowEntry): Array<string | undefined> {
   return [plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
 }
 

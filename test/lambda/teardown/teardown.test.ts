@@ -1325,7 +1325,7 @@ describe('the teardown request, served by the handler', () => {
     };
     const deletionsSent = () => h.sm.calls.filter((c) => c.operation === 'DeleteSecret').map((c) => c.input.SecretId);
 
-    describe('an entry written with a batch counts only where its secret is not found, until its DeleteSecret is sent (eighth adversarial review)', () => {
+    describe('an entry written with a batch counts only where its secret is not found, until its DeleteSecret is done (eighth and ninth adversarial reviews)', () => {
       test('killed inside a batch, then a member never sent its DeleteSecret is scheduled for deletion by someone (restorable): it is deleted, then revoked', async () => {
         const arns = selfSecrets(3);
         const tokens = tokensOfAll(arns);
@@ -1359,6 +1359,94 @@ describe('the teardown request, served by the handler', () => {
         // The deleted one, and the other still there, are finished.
         for (const c of [tokens[0], tokens[2]]) expect(h.astra.isLive(c)).toBe(false);
         expect(escrowed()).toEqual([arns[3]]);
+      });
+
+      const toCleanup = (ids: string[]) => {
+        for (const id of ids) stack.removeFromTemplate(id);
+        stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+        stack.startedAt = new Date();
+        stack.teardown('teardown-2');
+      };
+      /** In a cleanup a deleted secret has no tags, and its ARN left the role's policy: DescribeSecret answers AccessDenied. */
+      const deniedOnceGone = (arns: string[]) => {
+        for (const arn of arns) {
+          for (let i = 0; i < 3; i++) {
+            h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not authorized', 'client', 400), (x) => x.SecretId === arn && !h.sm.secrets.has(arn));
+          }
+        }
+      };
+      const unanswered = (arn: string) => {
+        h.sm.failNext('DeleteSecret', awsError('InternalServiceError', 'injected, not committed'), (x) => x.SecretId === arn);
+        h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (x) => x.SecretId === arn && h.sm.count('DeleteSecret') > 0);
+      };
+      const waitFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+      test('in a cleanup, killed between the batch\'s deletions and the write that says they were sent: the retry revokes nothing it cannot tell is gone, and the alert names the tokens', async () => {
+        const arns = selfSecrets(2);
+        const tokens = tokensOfAll(arns);
+        toCleanup(['Self0', 'Self1']);
+        const cleanup = deleteRequest(arns, 'r-cleanup');
+        h.sm.hangNext('GetSecretValue', (x) => toEscrow(x) && h.sm.count('DeleteSecret') >= 2);
+        void handler(cleanup, context());
+        await waitFor(300);
+        expect(arns.map((arn) => h.sm.secrets.has(arn))).toEqual([false, false]);
+        deniedOnceGone(arns);
+        await handler(cleanup, context());
+        const alerts = h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion');
+        for (const [i, arn] of arns.entries()) {
+          expect(alerts.find((l) => l.secretArn === arn)).toMatchObject({ notProvenClientIds: expect.arrayContaining([tokens[i]]), message: expect.stringMatching(/may have deleted it/) });
+        }
+      });
+
+      test('a DeleteSecret sent, not done, and not checkable: its entry stays marked, so a retry that finds the secret scheduled for deletion deletes it first', async () => {
+        const arns = selfSecrets(2);
+        const tokens = tokensOfAll(arns);
+        stack.startedAt = new Date();
+        const requestEvent = deleteRequest(arns, 'r-unanswered');
+        unanswered(arns[0]);
+        h.sm.hangNext('DeleteSecret', (x) => x.SecretId === arns[0] && h.sm.calls.filter((c) => c.operation === 'DeleteSecret' && c.input.SecretId === arns[0]).length >= 2);
+        void handler(requestEvent, context());
+        await waitFor(2_000);
+        expect(h.sm.secrets.has(arns[0])).toBe(true);
+        expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries.find((e: { arn: string }) => e.arn === arns[0]).writtenAhead).toBe(true);
+        h.sm.secrets.get(arns[0])!.deletedDate = new Date();
+        await handler(requestEvent, context());
+        expect(h.sm.secrets.has(arns[0])).toBe(false);
+        for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      });
+
+      test('in a cleanup, a DeleteSecret sent, not done, and not checkable, then a Deny on the secret still there: its token stays live', async () => {
+        const arns = selfSecrets(2);
+        const tokens = tokensOfAll(arns);
+        toCleanup(['Self0', 'Self1']);
+        const cleanup = deleteRequest(arns, 'r-cleanup');
+        unanswered(arns[0]);
+        h.sm.hangNext('GetSecretValue', (x) => toEscrow(x) && h.sm.count('PutSecretValue') >= 2);
+        void handler(cleanup, context());
+        await waitFor(2_000);
+        expect(h.sm.secrets.has(arns[0])).toBe(true);
+        h.sm.mock.on(DescribeSecretCommand, { SecretId: arns[0] }).rejects(awsError('AccessDeniedException', 'with an explicit deny in a resource-based policy', 'client', 400));
+        await handler(cleanup, context());
+        expect(h.sm.secrets.has(arns[0])).toBe(true);
+        expect(h.astra.isLive(tokens[0])).toBe(true);
+      });
+
+      test('an escrow write failing in a way that may pass, with no second round or retry to come: the old way at once', async () => {
+        const arns = selfSecrets(2);
+        const tokens = tokensOfAll(arns);
+        stack.startedAt = new Date(Date.now() - 20 * 60_000);
+        let failed = false;
+        h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected'), (x) => (failed = toEscrow(x)));
+        // Once the write failed, about 1 s is left: more than a call's timeout (0.3 s), less than a second round needs.
+        const realNow = Date.now;
+        const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + (failed ? 99_000 : 0));
+        try {
+          await handler(deleteRequest(arns, 'r-late'), context());
+        } finally {
+          clock.mockRestore();
+        }
+        expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+        for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
       });
 
       test('in a cleanup, the entries say their DeleteSecrets were sent before any revocation: killed while revoking, the retry revokes a deleted secret that answers AccessDenied', async () => {
