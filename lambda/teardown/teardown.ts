@@ -710,10 +710,13 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
         written = written.slice(0, Math.ceil(written.length / 2));
         continue;
       }
-      // Other invocations kept writing it, or a failure that may pass (a timeout, a server error) came before the last
-      // round: the secrets stay as they are, with their tokens, for the second round or a retry. A refusal will not pass.
+      // A refusal will not pass: the batch goes the old way. Other invocations writing the escrow, or a failure that may pass
+      // (a timeout, a server error), hold back only the first secret of the batch: the others try their own write in their
+      // turns, so one failure costs one secret. That one waits, undeleted with its tokens, for the second round or a retry
+      // while the operation is young (only then is one sure to come: the turns after this one may use the time up), and
+      // otherwise goes the old way, as it did before batches.
       const refused = error instanceof EscrowFull || (error instanceof SecretsManagerFailure && error.refused);
-      const later = !run.lastRound && (deps.budget.allows(RESERVE_MS(deps)) || run.young);
+      const later = !run.lastRound && run.young;
       const passing = error instanceof EscrowBusy ? ESCROW_BUSY : !refused && later ? `${ESCROW_UNWRITTEN} (${messageOf(error)})` : undefined;
       const step = passing ? { outcome: passing } : { revokeFirst: `the escrow could not be written (${messageOf(error)})` };
       if (!passing && !run.escrowProblem.reported) {
@@ -728,7 +731,7 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
             + 'If it is out of versions (LimitExceededException: Secrets Manager keeps about 100 younger than a day), it takes writes again as they age.',
         }, deps.redactor);
       }
-      for (const plan of written) run.deletions.set(plan.arn, step);
+      for (const plan of refused ? written : written.slice(0, 1)) run.deletions.set(plan.arn, step);
       return;
     }
   }
@@ -747,10 +750,12 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
   try {
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {
-    // Committed or not: Secrets Manager says which.
-    const gone = await deps.store.describeIfAllowed(plan.arn).then(isGone, () => undefined);
+    // Committed or not: Secrets Manager says which. A DeletedDate does not: the force deletion still under way, or a
+    // deletion someone scheduled (restorable), which the second round, or a retry, deletes for good first.
+    const answer = await deps.store.describeIfAllowed(plan.arn).catch(() => undefined);
     // Sent, but maybe not done: the entry stays marked, and counts only where the secret is not found.
-    if (gone === undefined) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
+    if (!answer || ('found' in answer && answer.found.DeletedDate)) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
+    const gone = 'missing' in answer;
     if (!gone) {
       settle(run, plan.arn);
       return { revokeFirst: `its deletion failed (${messageOf(error)})` };

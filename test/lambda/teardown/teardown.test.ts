@@ -1284,18 +1284,37 @@ describe('the teardown request, served by the handler', () => {
       // The read of the write, not the first read of the invocation.
       ['a timeout reading it', () => h.sm.failNext('GetSecretValue', Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }),
         (x) => toEscrow(x) && h.sm.calls.filter((c) => c.operation === 'GetSecretValue' && toEscrow(c.input)).length > 1)],
-    ])('an escrow write that fails in a way that may pass (%s): the batch waits for the second round, none goes the old way', async (_what, fail) => {
+    ])('an escrow write that fails in a way that may pass (%s), while the operation is young: the secret waits for the second round, none goes the old way', async (_what, fail) => {
       const arns = [stack.adopt(await rotatedAdminSecret('one'), 'One'), stack.adopt(await rotatedAdminSecret('two'), 'Two')];
       const tokens = arns.flatMap(tokensOf);
+      stack.startedAt = new Date();
       fail();
       expectFinished(await send('Delete', arns), tokens, 2);
       expect(h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR')).toEqual([]);
     });
 
+    test('one escrow write failing in a way that may pass holds back the first secret of its batch alone: the others are deleted in their turns', async () => {
+      const arns = selfSecrets(5);
+      const tokens = tokensOfAll(arns);
+      stack.startedAt = new Date();
+      h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected'), toEscrow);
+      const order: string[] = [];
+      h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+        order.push(`${arns.indexOf(input.SecretId)}`);
+        h.sm.secrets.delete(input.SecretId);
+        return {};
+      });
+      expectFinished(await send('Delete', arns), tokens, 5);
+      // The first in its turn after the others (the second round), as one batch the others in theirs.
+      expect(order).toEqual(['1', '2', '3', '4', '0']);
+    });
+
     test('an escrow write that fails in both rounds: the old way then, with one ERROR line', async () => {
       const arns = [stack.adopt(await rotatedAdminSecret('one'), 'One'), stack.adopt(await rotatedAdminSecret('two'), 'Two')];
       const tokens = arns.flatMap(tokensOf);
-      for (let i = 0; i < 2; i++) h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected'), toEscrow);
+      stack.startedAt = new Date();
+      // Each secret's own write in the first round, and again in the second (one failure holds back one secret).
+      for (let i = 0; i < 4; i++) h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected'), toEscrow);
       const { answer, alerts } = await send('Delete', arns);
       expect(answer).toMatchObject({ Status: 'SUCCESS' });
       expect(alerts).toEqual([]);
@@ -1325,7 +1344,7 @@ describe('the teardown request, served by the handler', () => {
     };
     const deletionsSent = () => h.sm.calls.filter((c) => c.operation === 'DeleteSecret').map((c) => c.input.SecretId);
 
-    describe('an entry written with a batch counts only where its secret is not found, until its DeleteSecret is done (eighth and ninth adversarial reviews)', () => {
+    describe('an entry written with a batch counts only where its secret is not found, until its DeleteSecret is done (eighth to tenth adversarial reviews)', () => {
       test('killed inside a batch, then a member never sent its DeleteSecret is scheduled for deletion by someone (restorable): it is deleted, then revoked', async () => {
         const arns = selfSecrets(3);
         const tokens = tokensOfAll(arns);
@@ -1431,7 +1450,7 @@ describe('the teardown request, served by the handler', () => {
         expect(h.astra.isLive(tokens[0])).toBe(true);
       });
 
-      test('an escrow write failing in a way that may pass, with no second round or retry to come: the old way at once', async () => {
+      test('an escrow write failing in a way that may pass, long after the operation began (no retry to come, and maybe no second round): the old way at once', async () => {
         const arns = selfSecrets(2);
         const tokens = tokensOfAll(arns);
         stack.startedAt = new Date(Date.now() - 20 * 60_000);
@@ -1447,6 +1466,40 @@ describe('the teardown request, served by the handler', () => {
         }
         expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
         for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+      });
+
+      test('a DeleteSecret that fails without effect on a secret someone scheduled for deletion meanwhile: a DeletedDate is not taken as gone; the second round deletes it, then revokes', async () => {
+        const arns = selfSecrets(1);
+        const tokens = tokensOfAll(arns);
+        stack.startedAt = new Date();
+        let revokedWhileThere = false;
+        h.sm.mock.on(DeleteSecretCommand).callsFakeOnce(() => {
+          h.sm.secrets.get(arns[0])!.deletedDate = new Date();
+          throw awsError('InternalServiceError', 'injected, not committed');
+        }).callsFake((input) => {
+          revokedWhileThere ||= !h.astra.isLive(tokens[0]);
+          h.sm.secrets.delete(input.SecretId);
+          return {};
+        });
+        expectFinished(await send('Delete', arns), tokens);
+        expect(revokedWhileThere).toBe(false);
+        expect(h.sm.secrets.has(arns[0])).toBe(false);
+      });
+
+      test('an escrow write failing in a way that may pass, long after the operation began, then the turns after it use the time up: no batch is left undeleted with live tokens', async () => {
+        const arns = selfSecrets(17);
+        const tokens = tokensOfAll(arns);
+        let failed = false;
+        h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected'), (x) => (failed = toEscrow(x)));
+        const realNow = Date.now;
+        const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + (failed && h.sm.count('DeleteSecret') >= 1 ? 99_000 : 0));
+        try {
+          await handler(deleteRequest(arns, 'r-late'), context());
+        } finally {
+          clock.mockRestore();
+        }
+        expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+        expect(arns.filter((arn, i) => h.sm.secrets.has(arn) && h.astra.isLive(tokens[i]))).toEqual([]);
       });
 
       test('in a cleanup, the entries say their DeleteSecrets were sent before any revocation: killed while revoking, the retry revokes a deleted secret that answers AccessDenied', async () => {
