@@ -5,7 +5,7 @@ import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
 import { RotationConfig } from '../clients/config';
-import { AWSCURRENT, AWSPREVIOUS, Description, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
+import { AWSCURRENT, AWSPREVIOUS, Deletion, Description, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
 import { sleep, TimeBudget } from '../clients/time-budget';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
@@ -146,7 +146,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
     inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
     done: new Set<string>(),
-    escrowProblem: { reported: false },
+    escrowProblem: { reported: false, heldBack: false },
     admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
     deletions: new Map<string, DeletionStep>(),
     turns: { count: 0, totalMs: 0 },
@@ -488,6 +488,10 @@ async function planFor(
     const replicated = (description.ReplicationStatus ?? []).length > 0;
     return { arn, going: true, deleted: false, replicated, adminSecretArn, current, previous, versions, held: held.known() };
   } catch (error) {
+    // Scheduled for deletion (its values cannot be read), with an entry of this operation: deleted first, from the entry.
+    if (entry && description.DeletedDate) {
+      return { ...entry, going: true, deleted: false, replicated: (description.ReplicationStatus ?? []).length > 0, adminSecretArn };
+    }
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
     return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
   }
@@ -599,8 +603,8 @@ interface TeardownRun {
   readonly inFlight: Map<string, GoingSecret>;
   /** The secrets this invocation is done with: their entries leave the escrow. */
   readonly done: Set<string>;
-  /** Whether a failed escrow write was reported in this invocation. */
-  readonly escrowProblem: { reported: boolean };
+  /** Whether a failed escrow write was reported in this invocation, and whether one held a secret back for later. */
+  readonly escrowProblem: { reported: boolean; heldBack: boolean };
   /** The second round: no other comes in this invocation. */
   readonly lastRound: boolean;
   /** The operation is young enough for Lambda's retry of the request to continue this invocation's work. */
@@ -716,8 +720,10 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
       // while the operation is young (only then is one sure to come: the turns after this one may use the time up), and
       // otherwise goes the old way, as it did before batches.
       const refused = error instanceof EscrowFull || (error instanceof SecretsManagerFailure && error.refused);
-      const later = !run.lastRound && run.young;
-      const passing = error instanceof EscrowBusy ? ESCROW_BUSY : !refused && later ? `${ESCROW_UNWRITTEN} (${messageOf(error)})` : undefined;
+      // One secret an invocation: an outage that lasts would otherwise hold every secret back, at a timeout each.
+      const waits = !refused && !run.lastRound && run.young && !run.escrowProblem.heldBack;
+      if (waits && !(error instanceof EscrowBusy)) run.escrowProblem.heldBack = true;
+      const passing = error instanceof EscrowBusy ? ESCROW_BUSY : waits ? `${ESCROW_UNWRITTEN} (${messageOf(error)})` : undefined;
       const step = passing ? { outcome: passing } : { revokeFirst: `the escrow could not be written (${messageOf(error)})` };
       if (!passing && !run.escrowProblem.reported) {
         run.escrowProblem.reported = true;
@@ -743,6 +749,28 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
   if (!run.wholeStack) await keepInEscrow(escrow, run, deps.redactor);
 }
 
+/**
+ * What a DeleteSecret that failed did: Secrets Manager says, where it can. A DeletedDate does not say (the force deletion
+ * still under way, or a deletion someone scheduled, restorable): the DeleteSecret is sent again, once, and its answer,
+ * or Secrets Manager's after it, says. Unanswered: the entry stays marked, and counts only where the secret is not found.
+ */
+async function settleDeletion(plan: GoingSecret, run: BatchRun, error: unknown): Promise<Deletion | DeletionStep> {
+  const { deps } = run;
+  const unanswered = { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
+  for (let sentAgain = false; ; sentAgain = true) {
+    const answer = await deps.store.describeIfAllowed(plan.arn).catch(() => undefined);
+    if (!answer) return unanswered;
+    if ('missing' in answer) return { deleted: 'now' };
+    if (!answer.found.DeletedDate) {
+      settle(run, plan.arn);
+      return { revokeFirst: `its deletion failed (${messageOf(error)})` };
+    }
+    if (sentAgain) return unanswered;
+    const again = await deps.store.deleteForever(plan.arn).catch(() => undefined);
+    if (again) return again;
+  }
+}
+
 /** DeleteSecret on a secret whose escrow entry is written, and what came of it. */
 async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<DeletionStep> {
   const { deps, staying } = run;
@@ -750,17 +778,8 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
   try {
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {
-    // Committed or not: Secrets Manager says which. A DeletedDate does not: the force deletion still under way, or a
-    // deletion someone scheduled (restorable), which the second round, or a retry, deletes for good first.
-    const answer = await deps.store.describeIfAllowed(plan.arn).catch(() => undefined);
-    // Sent, but maybe not done: the entry stays marked, and counts only where the secret is not found.
-    if (!answer || ('found' in answer && answer.found.DeletedDate)) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
-    const gone = 'missing' in answer;
-    if (!gone) {
-      settle(run, plan.arn);
-      return { revokeFirst: `its deletion failed (${messageOf(error)})` };
-    }
-    deletion = { deleted: 'now' as const };
+    deletion = await settleDeletion(plan, run, error);
+    if ('outcome' in deletion || 'revokeFirst' in deletion) return deletion;
   }
   if ('refused' in deletion) {
     settle(run, plan.arn);

@@ -57,6 +57,12 @@ export class FakeSecretsManager {
   public readonly calls: Array<{ operation: Operation; input: any }> = [];
   private readonly faults: Array<{ operation: Operation; error?: Error; when?: (input: any) => boolean; afterCommit?: boolean }> = [];
   private clock = Date.parse('2024-01-01T00:00:00Z');
+  /**
+   * Secrets Manager deletes a secret ForceDeleteWithoutRecovery asynchronously: with this set, the next DescribeSecret
+   * still shows it, with a DeletedDate, and then it is gone.
+   */
+  public asyncForceDeletion = false;
+  private readonly deleting = new Set<string>();
 
   constructor() {
     this.mock = mockClient(SecretsManagerClient);
@@ -170,6 +176,7 @@ export class FakeSecretsManager {
 
   private describe(input: any) {
     const secret = this.secret(input.SecretId);
+    if (this.deleting.delete(secret.arn)) this.secrets.delete(secret.arn);
     const stages: Record<string, string[]> = {};
     for (const [id, v] of secret.versions) if (v.stages.size > 0) stages[id] = [...v.stages];
     return {
@@ -189,6 +196,7 @@ export class FakeSecretsManager {
 
   private getValue(input: any) {
     const secret = this.secret(input.SecretId);
+    if (secret.deletedDate) throw awsError('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.', 'client');
     let id: string | undefined = input.VersionId;
     if (id === undefined) id = [...secret.versions.entries()].find(([, v]) => v.stages.has(input.VersionStage ?? 'AWSCURRENT'))?.[0];
     const version = id ? secret.versions.get(id) : undefined;
@@ -226,11 +234,12 @@ export class FakeSecretsManager {
     }
   }
 
-  /** With ForceDeleteWithoutRecovery (as CloudFormation and the teardown delete) the secret is gone at once. */
+  /** With ForceDeleteWithoutRecovery (as CloudFormation and the teardown delete) the secret is gone at once (see asyncForceDeletion). */
   private delete(input: any) {
     const secret = this.secret(input.SecretId);
-    if (input.ForceDeleteWithoutRecovery) this.secrets.delete(secret.arn);
+    if (input.ForceDeleteWithoutRecovery && !this.asyncForceDeletion) this.secrets.delete(secret.arn);
     else secret.deletedDate = new Date();
+    if (input.ForceDeleteWithoutRecovery && this.asyncForceDeletion) this.deleting.add(secret.arn);
     return { ARN: secret.arn, Name: secret.name };
   }
 

@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { DeleteSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { handler } from '../../../lambda';
 import type { StackState } from '../../../lambda/clients/cloudformation';
 import { readConfig } from '../../../lambda/clients/config';
@@ -1344,7 +1344,7 @@ describe('the teardown request, served by the handler', () => {
     };
     const deletionsSent = () => h.sm.calls.filter((c) => c.operation === 'DeleteSecret').map((c) => c.input.SecretId);
 
-    describe('an entry written with a batch counts only where its secret is not found, until its DeleteSecret is done (eighth to tenth adversarial reviews)', () => {
+    describe('an entry written with a batch counts only where its secret is not found, until its DeleteSecret is done (eighth to eleventh adversarial reviews)', () => {
       test('killed inside a batch, then a member never sent its DeleteSecret is scheduled for deletion by someone (restorable): it is deleted, then revoked', async () => {
         const arns = selfSecrets(3);
         const tokens = tokensOfAll(arns);
@@ -1500,6 +1500,78 @@ describe('the teardown request, served by the handler', () => {
         }
         expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
         expect(arns.filter((arn, i) => h.sm.secrets.has(arn) && h.astra.isLive(tokens[i]))).toEqual([]);
+      });
+
+      describe('a DeleteSecret that fails, and escrow writes that keep failing (eleventh adversarial review)', () => {
+        const realNow = Date.now;
+        let offset = 0;
+        beforeEach(() => {
+          offset = 0;
+          jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+        });
+        afterEach(() => jest.restoreAllMocks());
+        /** About a second left of the invocation's 100: a turn still runs, a second round does not. */
+        const almostOutOfTime = () => {
+          offset = 99_000;
+        };
+
+        test('a DeleteSecret that commits and loses its answer while the deletion is under way (a DeletedDate), with no second round to come: sent again at once, then revoked', async () => {
+          const arns = selfSecrets(1);
+          const tokens = tokensOfAll(arns);
+          h.sm.asyncForceDeletion = true;
+          h.sm.failNextAfterCommit('DeleteSecret');
+          h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'not yet'), (x) => {
+            if (x.SecretId === arns[0] && h.sm.count('DeleteSecret') > 0) almostOutOfTime();
+            return false;
+          });
+          const { answer } = await send('Delete', arns);
+          expect(answer).toMatchObject({ Status: 'SUCCESS' });
+          expect(h.sm.secrets.has(arns[0])).toBe(false);
+          for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+        });
+
+        test('a secret someone scheduled for deletion, whose force deletion fails without effect: Lambda\'s retry cannot read its values, and deletes it from its entry, then revokes', async () => {
+          const arns = selfSecrets(1);
+          const tokens = tokensOfAll(arns);
+          stack.startedAt = new Date(realNow());
+          // Scheduled meanwhile; the DeleteSecret, and the one sent again at once, fail: unanswered, the invocation leaves it to a retry.
+          let failures = 2;
+          h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+            if (failures-- > 0) {
+              h.sm.secrets.get(arns[0])!.deletedDate = new Date();
+              almostOutOfTime();
+              throw awsError('InternalServiceError', 'not committed');
+            }
+            h.sm.secrets.delete(input.SecretId);
+            return {};
+          });
+          const event = deleteRequest(arns, 'r-scheduled');
+          await expect(handler(event, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+          expect(h.sm.secrets.get(arns[0])?.deletedDate).toBeDefined();
+          for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+          offset += 60_000;
+          await handler(event, context());
+          expect(h.sm.secrets.has(arns[0])).toBe(false);
+          for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+        });
+
+        test('an escrow that times out on every write: one secret an invocation waits for a retry, the others go the old way, and none is left live', async () => {
+          const arns = selfSecrets(30);
+          const tokens = tokensOfAll(arns);
+          stack.startedAt = new Date(realNow());
+          h.sm.mock.on(PutSecretValueCommand, { SecretId: stack.escrowArn }).callsFake(() => {
+            offset += 8_000;
+            throw Object.assign(new Error('Connection timed out after 5000 ms'), { name: 'TimeoutError' });
+          });
+          const event = deleteRequest(arns, 'r-outage');
+          for (const wait of [0, 60_000, 120_000]) {
+            offset += wait;
+            await handler(event, context()).catch(() => undefined);
+            if (cfn.length) break;
+          }
+          expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+          expect(arns.filter((arn, i) => h.sm.secrets.has(arn) && h.astra.isLive(tokens[i]))).toEqual([]);
+        });
       });
 
       test('in a cleanup, the entries say their DeleteSecrets were sent before any revocation: killed while revoking, the retry revokes a deleted secret that answers AccessDenied', async () => {
