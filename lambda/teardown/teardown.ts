@@ -5,7 +5,7 @@ import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
 import { RotationConfig } from '../clients/config';
-import { AWSCURRENT, AWSPREVIOUS, Deletion, Description, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
+import { AWSCURRENT, AWSPREVIOUS, Deletion, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
 import { sleep, TimeBudget } from '../clients/time-budget';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
@@ -436,8 +436,9 @@ async function planFor(
   // that no longer exists has no tags, so the role's tag condition answers AccessDenied for it as often as NotFound.
   // An entry written ahead of its DeleteSecret (a batch cut short) counts only where the secret is not found: one that
   // still exists may answer AccessDenied (a Deny) or show a DeletedDate (scheduled by someone, restorable) too.
+  // A secret with a DeletedDate still exists, with its tags: CloudFormation's plan for it is judged below, as for any other.
   const notFound = 'missing' in answer && answer.missing === 'not-found';
-  if (entry && (entry.writtenAhead ? notFound : isGone(answer))) return { ...entry, writtenAhead: false, going: true, deleted: true };
+  if (entry && (entry.writtenAhead ? notFound : 'missing' in answer)) return { ...entry, writtenAhead: false, going: true, deleted: true };
   // Deleted in an earlier operation whose last invocation did not finish (a crash, a failed revocation): only NotFound
   // says so, since another operation's entry proves nothing about a secret that answers AccessDenied.
   const older = escrowed.earlier.find((e) => e.entry.arn === arn)?.entry;
@@ -544,14 +545,6 @@ async function keepInEscrow(escrow: TeardownEscrow | undefined, run: Pick<Teardo
   } catch (error) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
   }
-}
-
-/**
- * Whether DescribeSecret shows a secret gone (or going: DeletedDate): NotFound, or AccessDenied, which the role's tag
- * condition answers for a secret without tags, as a deleted one is.
- */
-function isGone(answer: Description): boolean {
-  return 'missing' in answer || !!answer.found.DeletedDate;
 }
 
 /** The ARNs the stack's template lists for this teardown resource: its own secrets, resolved through the stack. */
@@ -767,7 +760,8 @@ async function settleDeletion(plan: GoingSecret, run: BatchRun, error: unknown):
     }
     if (sentAgain) return unanswered;
     const again = await deps.store.deleteForever(plan.arn).catch(() => undefined);
-    if (again) return again;
+    // Refused while the first DeleteSecret's deletion may be under way says nothing of whether the secret stays.
+    if (again && !('refused' in again && again.refused === 'cannot-delete')) return again;
   }
 }
 

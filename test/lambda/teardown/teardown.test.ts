@@ -1555,6 +1555,37 @@ describe('the teardown request, served by the handler', () => {
           for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
         });
 
+        test('a DeleteSecret that commits and loses its answer, then sent again and refused while the deletion is under way: not taken as a secret that stays; its tokens are revoked or named', async () => {
+          const arns = selfSecrets(1);
+          const tokens = tokensOfAll(arns);
+          let sent = 0;
+          h.sm.mock.on(DeleteSecretCommand).callsFake(() => {
+            if (++sent === 1) {
+              h.sm.secrets.get(arns[0])!.deletedDate = new Date();
+              throw awsError('InternalServiceError', 'committed, answer lost');
+            }
+            // The deletion under way finishes, whatever this answer says.
+            h.sm.secrets.delete(arns[0]);
+            throw awsError('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.', 'client', 400);
+          });
+          const { answer } = await send('Delete', arns);
+          expect(answer).toMatchObject({ Status: 'SUCCESS' });
+          expect(h.sm.secrets.has(arns[0])).toBe(false);
+          for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
+        });
+
+        test('an entry without the mark (forged: anyone allowed PutSecretValue on the escrow can write one) for a secret someone scheduled for deletion, which CloudFormation keeps: nothing revoked', async () => {
+          const arn = stack.adopt(await rotatedAdminSecret('kept'), 'Kept', { DeletionPolicy: 'Retain' });
+          const tokens = tokensOf(arn);
+          h.sm.secrets.get(arn)!.deletedDate = new Date();
+          const adminSecretArn = h.sm.secrets.get(arn)!.tags.find((t) => t.Key === 'astra-token-secret:admin-secret-arn')!.Value;
+          const forged = { operation: operationOf(), arn, adminSecretArn, current: { clientID: tokens[0], engine: 'AstraDB' }, versions: {}, held: [] };
+          h.sm.addVersion(stack.escrowArn, escrowValue([forged]), ['AWSCURRENT']);
+          await send('Delete', [arn]);
+          expect(h.sm.secrets.has(arn)).toBe(true);
+          for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+        });
+
         test('an escrow that times out on every write: one secret an invocation waits for a retry, the others go the old way, and none is left live', async () => {
           const arns = selfSecrets(30);
           const tokens = tokensOfAll(arns);
