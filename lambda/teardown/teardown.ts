@@ -743,9 +743,9 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
 }
 
 /**
- * What a DeleteSecret that failed did: Secrets Manager says, where it can. A DeletedDate does not say (the force deletion
- * still under way, or a deletion someone scheduled, restorable): the DeleteSecret is sent again, once, and its answer,
- * or Secrets Manager's after it, says. Unanswered: the entry stays marked, and counts only where the secret is not found.
+ * What a DeleteSecret that failed did: Secrets Manager says, where it can. A secret still there (its deletion under way,
+ * with a DeletedDate, or not done) gets the DeleteSecret again, once, and its answer, or Secrets Manager's after it,
+ * says. Unanswered: the entry stays marked, and counts only where the secret is not found.
  */
 async function settleDeletion(plan: GoingSecret, run: BatchRun, error: unknown): Promise<Deletion | DeletionStep> {
   const { deps } = run;
@@ -754,14 +754,9 @@ async function settleDeletion(plan: GoingSecret, run: BatchRun, error: unknown):
     const answer = await deps.store.describeIfAllowed(plan.arn).catch(() => undefined);
     if (!answer) return unanswered;
     if ('missing' in answer) return { deleted: 'now' };
-    if (!answer.found.DeletedDate) {
-      settle(run, plan.arn);
-      return { revokeFirst: `its deletion failed (${messageOf(error)})` };
-    }
     if (sentAgain) return unanswered;
     const again = await deps.store.deleteForever(plan.arn).catch(() => undefined);
-    // Refused while the first DeleteSecret's deletion may be under way says nothing of whether the secret stays.
-    if (again && !('refused' in again && again.refused === 'cannot-delete')) return again;
+    if (again) return again;
   }
 }
 
@@ -774,6 +769,13 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
   } catch (error) {
     deletion = await settleDeletion(plan, run, error);
     if ('outcome' in deletion || 'revokeFirst' in deletion) return deletion;
+  }
+  if ('refused' in deletion && deletion.refused === 'cannot-delete') {
+    // A secret being deleted (by an earlier DeleteSecret of ours, or scheduled by someone) is refused too: only one that
+    // shows no DeletedDate stays. Gone since: deleted.
+    const answer = await deps.store.describeIfAllowed(plan.arn).catch(() => undefined);
+    if (!answer || ('found' in answer && answer.found.DeletedDate)) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(deletion.why) };
+    if ('missing' in answer) deletion = { deleted: 'now' as const };
   }
   if ('refused' in deletion) {
     settle(run, plan.arn);

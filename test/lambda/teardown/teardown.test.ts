@@ -664,15 +664,44 @@ describe('the teardown request, served by the handler', () => {
     expectFinished({ answer, alerts }, tokens);
   });
 
-  test('a deletion that fails and did not happen: the tokens are revoked before CloudFormation deletes the secret', async () => {
+  test('a deletion that fails and did not happen: sent again at once, the secret goes, then its tokens (never revoked while it exists)', async () => {
     const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
-    const token = h.sm.valueAt(arn, 'AWSCURRENT').clientID;
+    const tokens = tokensOf(arn);
     h.sm.failNext('DeleteSecret');
-    const { alerts } = await send('Delete', [arn]);
-    expect(alerts).toEqual([]);
-    expect(h.lines().find((l) => l.level === 'WARN' && l.secretArn === arn)!.outcome).toMatch(/its deletion failed \(.*injected failure/);
-    expect(h.astra.isLive(token)).toBe(false);
-    expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([]);
+    expectFinished(await send('Delete', [arn]), tokens);
+    expect(h.sm.count('DeleteSecret')).toBe(2);
+    expect(h.lines().filter((l) => l.level === 'WARN')).toEqual([]);
+  });
+
+  test('a secret that cannot be deleted, whose first DeleteSecret failed with a server error: sent again, refused, so it stays with its live tokens; FAILED', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const tokens = tokensOf(arn);
+    h.sm.failNext('DeleteSecret', awsError('InternalServiceError', 'injected'));
+    for (let i = 0; i < 3; i++) h.sm.failNext('DeleteSecret', awsError('InvalidRequestException', 'it still has replica regions', 'client', 400));
+    const { answer } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/not deleted, so their tokens stay live/) });
+    expect(h.sm.secrets.has(arn)).toBe(true);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
+  });
+
+  test('a DeleteSecret refused as the secret is marked for deletion by an earlier one of ours, whose answer was lost: not a secret that stays; deleted, then revoked, or named', async () => {
+    const arn = stack.adopt(await rotatedAdminSecret(), 'Secret');
+    const tokens = tokensOf(arn);
+    stack.startedAt = new Date();
+    let sent = 0;
+    h.sm.mock.on(DeleteSecretCommand).callsFake(() => {
+      sent += 1;
+      h.sm.secrets.get(arn)!.deletedDate = new Date();
+      if (sent === 1) throw awsError('InternalServiceError', 'committed, answer lost');
+      // The deletion under way finishes meanwhile.
+      if (sent >= 2) h.sm.secrets.delete(arn);
+      throw awsError('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.', 'client', 400);
+    });
+    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (x) => x.SecretId === arn && sent === 1);
+    const { answer } = await send('Delete', [arn]);
+    expect(answer).toMatchObject({ Status: 'SUCCESS' });
+    expect(h.sm.secrets.has(arn)).toBe(false);
+    for (const c of tokens) expect(h.astra.isLive(c)).toBe(false);
   });
 
   test('a deletion that goes unanswered in both rounds: SUCCESS at once, and the alert names the tokens its values named, as claims', async () => {
