@@ -150,6 +150,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
     deletions: new Map<string, DeletionStep>(),
     turns: { count: 0, totalMs: 0 },
+    kept: new Set<string>(),
     young,
     staying: new Map<string, string | undefined>(),
     waiting: new Map<string, string | undefined>(),
@@ -169,7 +170,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       writeLogLine({ level: 'INFO', step: 'teardown', secretArn: plan.arn, outcome }, redactor);
       outcome = OUT_OF_TIME_DURING;
     }
-    if (!workLeft(plan, outcome)) settle(shared, plan.arn);
+    if (!workLeft(plan, outcome) && !shared.kept.has(plan.arn)) settle(shared, plan.arn);
     // While another round or a retry may come, an admin goes only once every secret it mints for is done: that round
     // needs its token. In the last round only lack of time leaves work to a retry, and then the admin's turn is gone too.
     if (workLeft(plan, outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
@@ -602,6 +603,8 @@ interface TeardownRun {
   readonly lastRound: boolean;
   /** The operation is young enough for Lambda's retry of the request to continue this invocation's work. */
   readonly young: boolean;
+  /** Secrets that stay for now, whose entries the escrow keeps: their deletion may be under way. */
+  readonly kept: Set<string>;
   /** The leaving secrets that mint for another leaving secret: each is deleted alone, in its turn after theirs. */
   readonly admins: ReadonlySet<string>;
   /** Deletions made ahead of the secrets' turns (deleteAhead), each taken by its secret's turn. */
@@ -772,10 +775,17 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
   }
   if ('refused' in deletion && deletion.refused === 'cannot-delete') {
     // A secret being deleted (by an earlier DeleteSecret of ours, or scheduled by someone) is refused too: only one that
-    // shows no DeletedDate stays. Gone since: deleted.
+    // shows no DeletedDate stays. Not found since: deleted. Otherwise nothing says: the second round asks again, and in
+    // the last it stays (admins held, FAILED in a stack deletion) with its entry kept, for a retry to find it gone.
     const answer = await deps.store.describeIfAllowed(plan.arn).catch(() => undefined);
-    if (!answer || ('found' in answer && answer.found.DeletedDate)) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(deletion.why) };
-    if ('missing' in answer) deletion = { deleted: 'now' as const };
+    if (answer && 'missing' in answer && answer.missing === 'not-found') {
+      deletion = { deleted: 'now' as const };
+    } else if (!answer || 'missing' in answer || answer.found.DeletedDate) {
+      if (!run.lastRound) return { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(deletion.why) };
+      run.kept.add(plan.arn);
+      staying.set(plan.arn, plan.adminSecretArn);
+      return { outcome: `left live: Secrets Manager refused to delete it (${deletion.why}) while its deletion may be under way; it stays for now, and so do its tokens` };
+    }
   }
   if ('refused' in deletion) {
     settle(run, plan.arn);

@@ -643,6 +643,20 @@ describe('the teardown request, served by the handler', () => {
     ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
   });
 
+  test('a leaf someone scheduled for deletion that Secrets Manager will not delete either: it stays, and so do its admins, with live tokens; FAILED (fourteenth adversarial review)', async () => {
+    const { root, mid, leaf, tokens } = await chainOf();
+    stack.startedAt = new Date();
+    h.sm.mock.on(DeleteSecretCommand, { SecretId: leaf }).callsFake(() => {
+      h.sm.secrets.get(leaf)!.deletedDate = new Date();
+      throw awsError('InvalidRequestException', 'You can\'t delete secret leaf because it still has replica regions', 'client', 400);
+    });
+    const { answer } = await send('Delete', [root, mid, leaf]);
+    expect(answer).toMatchObject({ Status: 'FAILED' });
+    for (const arn of [root, mid, leaf]) expect(h.sm.secrets.has(arn)).toBe(true);
+    for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(true);
+    expect(escrowed()).toEqual([leaf]);
+  });
+
   test('a leaf\'s deletion whose answer is lost and cannot be checked at once: its admin waits for the second round, which revokes the leaf, then the admin (adversarial review)', async () => {
     const { root, mid, leaf, tokens } = await chainOf();
     stack.startedAt = new Date();
