@@ -490,9 +490,11 @@ async function planFor(
     const replicated = (description.ReplicationStatus ?? []).length > 0;
     return { arn, going: true, deleted: false, replicated, adminSecretArn, current, previous, versions, held: held.known() };
   } catch (error) {
-    // Scheduled for deletion (its values cannot be read), with an entry of this operation: deleted first, from the entry.
-    if (entry && description.DeletedDate) {
-      return { ...entry, going: true, deleted: false, replicated: (description.ReplicationStatus ?? []).length > 0, adminSecretArn };
+    // Scheduled for deletion (its values cannot be read), with an entry (of this operation, or kept by an earlier one that
+    // could not delete it): deleted first, from the entry. Its fate was judged above; its tokens are judged by the rule.
+    const written = entry ?? older;
+    if (written && description.DeletedDate) {
+      return { ...written, going: true, deleted: false, replicated: (description.ReplicationStatus ?? []).length > 0, adminSecretArn };
     }
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
     return { arn, leftLive: `its values could not be read (${messageOf(error)})` };

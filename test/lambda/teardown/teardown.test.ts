@@ -655,6 +655,11 @@ describe('the teardown request, served by the handler', () => {
     for (const arn of [root, mid, leaf]) expect(h.sm.secrets.has(arn)).toBe(true);
     for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(true);
     expect(escrowed()).toEqual([leaf]);
+    // The stack deletion retried while the leaf is still refused: its kept entry holds the admins again.
+    stack.startedAt = new Date(Date.now() + 1_000);
+    const retried = await send('Delete', [root, mid, leaf]);
+    expect(retried.answer).toMatchObject({ Status: 'FAILED' });
+    for (const c of Object.values(tokens)) expect(h.astra.isLive(c)).toBe(true);
   });
 
   test('a leaf\'s deletion whose answer is lost and cannot be checked at once: its admin waits for the second round, which revokes the leaf, then the admin (adversarial review)', async () => {
