@@ -443,7 +443,7 @@ async function planFor(
   // Deleted in an earlier operation whose last invocation did not finish (a crash, a failed revocation): only NotFound
   // says so, since another operation's entry proves nothing about a secret that answers AccessDenied.
   const older = escrowed.earlier.find((e) => e.entry.arn === arn)?.entry;
-  if (older && 'missing' in answer && answer.missing === 'not-found') return { ...older, going: true, deleted: true };
+  if (older && notFound) return { ...older, going: true, deleted: true };
   if ('missing' in answer) {
     if (answer.missing === 'not-found') {
       log('skipped: the secret no longer exists');
@@ -641,8 +641,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
     return revoke();
   };
-  const step = run.deletions.get(plan.arn);
-  run.deletions.delete(plan.arn);
+  const step = takeDeletion(run, plan.arn);
   if (!step && plan.deleted) return revoke();
   if (!escrow) return revokeFirst(run.withoutEscrow);
   if (plan.replicated) return revokeFirst('it has replica regions, which CloudFormation removes before it deletes the secret');
@@ -670,8 +669,8 @@ function batchable(plan: GoingSecret, run: BatchRun): boolean {
  * write is a version of the escrow, and Secrets Manager keeps only about 100 versions younger than a day, so one write
  * per secret would run a 245-secret deletion out of them. The secrets are deleted right after the write; their entries
  * are marked as written ahead until their DeleteSecrets are answered, for a kill in between, or a lost answer, leaves
- * entries of secrets that may still exist (planFor trusts those on NotFound alone). Their tokens are revoked in their turns (deleteThenRevoke), so
- * no more are deleted at once than get a turn in this invocation, judged by the turns so far.
+ * entries of secrets that may still exist (planFor trusts those on NotFound alone). Their tokens are revoked in their
+ * turns (deleteThenRevoke), so no more are deleted at once than get a turn in this invocation, judged by the turns so far.
  */
 async function deleteAhead(plans: readonly GoingSecret[], at: number, run: BatchRun): Promise<void> {
   const { budget, config } = run.deps;
@@ -689,8 +688,13 @@ async function deleteAhead(plans: readonly GoingSecret[], at: number, run: Batch
 /** The deletion of a secret that goes alone: an admin, in its turn, or one left over from a batch. */
 async function deleteAlone(plan: GoingSecret, run: TeardownRun): Promise<DeletionStep> {
   await escrowThenDelete([plan], run);
-  const step = run.deletions.get(plan.arn)!;
-  run.deletions.delete(plan.arn);
+  return takeDeletion(run, plan.arn)!;
+}
+
+/** The secret's deletion step made ahead of its turn, if any, taken out of the run. */
+function takeDeletion(run: BatchRun, arn: string): DeletionStep | undefined {
+  const step = run.deletions.get(arn);
+  run.deletions.delete(arn);
   return step;
 }
 
@@ -752,7 +756,7 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
  * with a DeletedDate, or not done) gets the DeleteSecret again, once, and its answer, or Secrets Manager's after it,
  * says. Unanswered: the entry stays marked, and counts only where the secret is not found.
  */
-async function settleDeletion(plan: GoingSecret, run: BatchRun, error: unknown): Promise<Deletion | DeletionStep> {
+async function settleDeletion(plan: GoingSecret, run: BatchRun, error: unknown): Promise<Deletion | { outcome: string; failure: string }> {
   const { deps } = run;
   const unanswered = { outcome: DELETION_UNANSWERED, failure: deps.redactor.redact(messageOf(error)) };
   for (let sentAgain = false; ; sentAgain = true) {
@@ -773,7 +777,7 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
     deletion = await deps.store.deleteForever(plan.arn);
   } catch (error) {
     deletion = await settleDeletion(plan, run, error);
-    if ('outcome' in deletion || 'revokeFirst' in deletion) return deletion;
+    if ('outcome' in deletion) return deletion;
   }
   if ('refused' in deletion && deletion.refused === 'cannot-delete') {
     // A secret being deleted (by an earlier DeleteSecret of ours, or scheduled by someone) is refused too: only one that
