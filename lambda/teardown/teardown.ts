@@ -494,7 +494,9 @@ async function planFor(
     // could not delete it): deleted first, from the entry. Its fate was judged above; its tokens are judged by the rule.
     const written = entry ?? older;
     if (written && description.DeletedDate) {
-      return { ...written, going: true, deleted: false, replicated: (description.ReplicationStatus ?? []).length > 0, adminSecretArn };
+      // Its DeleteSecret is not sent in this turn yet: the entry written next must say so, whatever the old one said.
+      const replicated = (description.ReplicationStatus ?? []).length > 0;
+      return { ...written, going: true, deleted: false, writtenAhead: true, replicated, adminSecretArn };
     }
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
     return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
