@@ -20,9 +20,10 @@ interface TeardownEntry {
  * its Delete), and on a stack deletion the schedules go first (no new rotation starts), then this resource, while the
  * secrets, the escrow, the function and its role still exist.
  *
- * The escrow is a secret only the function's role reads and writes: the function deletes a secret CloudFormation is
- * deleting before it revokes its tokens, so that no secret is ever left with a dead token (a stack deletion that fails
- * half-way), and the escrow carries what the revocation needs across that deletion.
+ * The escrow is a secret only the function's role writes (its resource policy denies every other writer) and reads: the
+ * function deletes a secret CloudFormation is deleting before it revokes its tokens, so that no secret is ever left with
+ * a dead token (a stack deletion that fails half-way), and the escrow carries what the revocation needs across that
+ * deletion.
  */
 export class TokenTeardown extends Construct {
   /** How long CloudFormation waits for the answer before it fails the request (its own default is an hour). */
@@ -48,6 +49,17 @@ export class TokenTeardown extends Construct {
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
       resources: [this.escrow.secretArn],
     }));
+    // An entry decides where a deleted secret's revocation looks for its tokens (which org, with which token): written by
+    // anyone but the function (a principal allowed PutSecretValue on every secret, say), it would be a claim read as
+    // evidence. CloudFormation writes the escrow only when it creates it, before this policy exists: its properties never
+    // change, for an UpdateSecret would be denied too.
+    const { policyDependable } = this.escrow.addToResourcePolicy(new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: ['*'],
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } },
+    }));
     acknowledgeNagFindings(this.escrow, [{
       id: 'AwsSolutions-SMG4',
       reason: 'Holds other secrets\' tokens only while the function revokes them, and none otherwise: there is no credential of its own to rotate.',
@@ -65,6 +77,8 @@ export class TokenTeardown extends Construct {
     });
     // The function reads the secrets and the stack with its role's policy when it revokes: the policy must outlast this.
     this.resource.node.addDependency(role);
+    // Nobody else may write the escrow from before the first entry until after the last Delete has read it.
+    if (policyDependable) this.resource.node.addDependency(policyDependable);
   }
 
   /** A secret this function rotates; its schedule waits for this resource. */

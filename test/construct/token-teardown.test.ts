@@ -123,6 +123,30 @@ describe('token teardown: one custom resource per rotation function', () => {
     expect(onEscrow).toEqual([{ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], Effect: 'Allow', Resource: { Ref: escrowId } }]);
   });
 
+  test('denies every writer of the escrow but the function\'s role, from before the teardown exists until after it is gone', () => {
+    // GIVEN / WHEN
+    const template = newTemplate();
+    // THEN
+    const [escrowId] = Object.keys(template.findResources('AWS::SecretsManager::Secret', {
+      Properties: { Description: Match.stringLikeRegexp('until the rotation function has revoked them') },
+    }));
+    const [roleId] = Object.keys(template.findResources('AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }) },
+    }));
+    const policies = template.findResources('AWS::SecretsManager::ResourcePolicy', { Properties: { SecretId: { Ref: escrowId } } });
+    expect(Object.keys(policies)).toHaveLength(1);
+    const [policyId] = Object.keys(policies);
+    expect(policies[policyId].Properties.ResourcePolicy.Statement).toEqual([{
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:UpdateSecretVersionStage'],
+      Resource: '*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleId, 'Arn'] } } },
+    }]);
+    const [teardown] = Object.values(template.findResources(TEARDOWN));
+    expect(teardown.DependsOn).toEqual(expect.arrayContaining([policyId]));
+  });
+
   test('may delete only the stack\'s secrets that this construct tagged with their DeletionPolicy', () => {
     const template = newTemplate();
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
