@@ -236,10 +236,9 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       left.push(plan.arn);
       // A secret the function deleted, or may have, leaves no other record of its tokens: those its values named go in
       // the alert as what they are, claims (a value writer may have named another team's token).
-      const named = plan.deleted || workLeft(plan, outcome)
-        ? namedTokens(plan).filter((c): c is string => !!c && !report.clientIds.revocationFailed.includes(c)) : [];
-      writeLogLine(leftLiveAlert(plan.arn, report.clientIds.revocationFailed, outcome, plan.deleted ? 'was deleted, but' : undefined,
-        [...new Set([...notProven, ...named])]), redactor);
+      const clientIds = [...new Set([...report.clientIds.revocationFailed, ...plan.markedLeftLive ?? []])];
+      const named = plan.deleted || workLeft(plan, outcome) ? namedTokens(plan).filter((c): c is string => !!c && !clientIds.includes(c)) : [];
+      writeLogLine(leftLiveAlert(plan.arn, clientIds, outcome, plan.deleted ? 'was deleted, but' : undefined, [...new Set([...notProven, ...named])]), redactor);
     }
   }
   for (const plan of plans) {
@@ -271,6 +270,7 @@ const OUT_OF_TIME_DURING = 'left live: the invocation ran out of time during thi
 const OUT_OF_TIME_OUTCOMES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING]);
 const REVOCATIONS_FAILED = 'left live: some revocations failed';
 const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list was read to say what is left';
+const MARKED_LEFT_LIVE = 'left live: tokens marked as its own are live in a token list of an org its values did not lead to (a value or escrow entry may name another org\'s token)';
 
 /**
  * How long after the operation began (CloudFormation's clock) an invocation may still leave work to Lambda's retry of
@@ -303,7 +303,9 @@ const ESCROW_BUSY = 'left live: not deleted yet, for other invocations kept writ
 const ESCROW_UNWRITTEN = 'left live: not deleted yet, for the escrow could not be written; the second round tries again';
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes that already say why work is left: a failure once the time is up keeps them, any other becomes OUT_OF_TIME_DURING. */
-const NAMED_CAUSES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, DELETION_UNANSWERED, WAITING_FOR_MINTED]);
+const NAMED_CAUSES = new Set([
+  OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, MARKED_LEFT_LIVE, DELETION_UNANSWERED, WAITING_FOR_MINTED,
+]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
 class TeardownBlocked extends Error {}
@@ -322,7 +324,9 @@ export class ContinueLater extends Error {
 /**
  * The org's token list, read once per invocation and shared: any token that may read tokens lists the whole org, so
  * a secret whose authority the list already shows needs no list of its own (245 self-rotating secrets: one list, not
- * 245). Revocations are taken out of it as they happen.
+ * 245). Revocations are taken out of it as they happen. Each list carries its org as Astra answers it for the token
+ * that read it, never as a value or an escrow entry records it: the org a secret claims decides that an authority its
+ * org's list does not show is dead, and which list says what the secret has left.
  */
 class OrgTokenLists {
   private readonly lists: Array<{ readonly orgId?: string; readonly listed: AstraClientEntry[] }> = [];
@@ -347,7 +351,9 @@ class OrgTokenLists {
       this.dead.add(authority.bearer);
       throw new DeadAuthority();
     }
-    this.lists.push({ orgId, listed });
+    // Unanswered: a list of no known org, which counts only for a secret that records none.
+    const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
+    this.lists.push({ orgId: org, listed });
     return { listed, listedWithIt: true };
   }
 
@@ -380,6 +386,14 @@ class OrgTokenLists {
     return lists.flatMap((list) => [...list.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(list, secretArn)]);
   }
 
+  /**
+   * The tokens marked as the secret's in any list read, whatever its org: the mark names the secret, so a list of
+   * another org than its values record showing one says those values did not lead to all of its tokens.
+   */
+  public markedLive(secretArn: string): string[] {
+    return [...new Set(this.lists.flatMap((l) => markedTokens(l.listed, secretArn)))];
+  }
+
   public find(clientId: string): AstraClientEntry | undefined {
     for (const { listed } of this.lists) {
       const entry = listed.find((c) => c.clientId === clientId);
@@ -404,6 +418,8 @@ interface GoingSecret extends EscrowEntry {
   deleted: boolean;
   /** Its entry was written with a batch, and its DeleteSecret not sent yet. */
   writtenAhead?: boolean;
+  /** Tokens marked as its own that its revocation left live in a list of another org (OrgTokenLists.markedLive). */
+  markedLeftLive?: string[];
 }
 
 type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
@@ -835,8 +851,9 @@ async function revokeSecretTokens(
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
     // A list read with another token of its org says whether anything of the secret is left.
     const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan));
-    if (left === undefined) return AUTHORITY_DEAD_UNSEEN;
-    return left.length === 0 ? 'revoked: nothing of the secret is live any more'
+    plan.markedLeftLive = lists.markedLive(plan.arn);
+    if (left === undefined) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : AUTHORITY_DEAD_UNSEEN;
+    return left.length === 0 && plan.markedLeftLive.length === 0 ? 'revoked: nothing of the secret is live any more'
       : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
   }
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
@@ -847,7 +864,10 @@ async function revokeSecretTokens(
   await revokeOwned(context, authority, candidates, evidence);
   if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
-  return report.clientIds.revocationFailed.length > 0 ? REVOCATIONS_FAILED : 'revoked';
+  if (report.clientIds.revocationFailed.length > 0) return REVOCATIONS_FAILED;
+  const judged = new Set(report.revocationsRefused.map((r) => r.clientId));
+  plan.markedLeftLive = lists.markedLive(plan.arn).filter((c) => !judged.has(c));
+  return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
 }
 
 /** The org of the secret's tokens, as the mint answer recorded it in the value. */

@@ -1634,6 +1634,72 @@ describe('the teardown request, served by the handler', () => {
           for (const c of tokens) expect(h.astra.isLive(c)).toBe(true);
         });
 
+        describe('an earlier operation\'s entry for a secret someone scheduled for deletion (sixteenth adversarial review)', () => {
+          test('forged, recording another org and a token of none: the secret\'s live token marked as its own, in its org\'s list, is named in the alert', async () => {
+            const [arn, other] = selfSecrets(2);
+            await h.rotate(arn);
+            const marked = h.sm.valueAt(arn, 'AWSCURRENT').clientID as string;
+            h.sm.secrets.get(arn)!.deletedDate = new Date();
+            const forged = {
+              operation: operationOf('DELETE_IN_PROGRESS', BEFORE),
+              arn,
+              current: { clientID: 'forged-client', astraKey: 'AstraCS:forged-client:0000', orgId: '99999999-8888-4777-8666-555555555555', engine: 'AstraDB' },
+              versions: {},
+              held: [],
+            };
+            h.sm.addVersion(stack.escrowArn, escrowValue([forged]), ['AWSCURRENT']);
+            const { alerts } = await send('Delete', [arn, other]);
+            // Not revocable without the secret's own token; the list read with the other secret's token shows it marked as this one's.
+            expect(h.astra.isLive(marked)).toBe(true);
+            expect(alerts).toEqual([expect.objectContaining({
+              level: 'ERROR', alert: 'TokensLeftLiveOnDeletion', secretArn: arn, clientIds: [marked], notProvenClientIds: ['forged-client'],
+            })]);
+          });
+
+          test('forged, recording the stack\'s org with another org\'s token: that org\'s list is not taken for the stack\'s, and the other secret is revoked', async () => {
+            const [arn, other] = selfSecrets(2);
+            await h.rotate(other);
+            const otherTokens = [h.sm.valueAt(other, 'AWSCURRENT').clientID as string, h.sm.valueAt(other, 'AWSPREVIOUS').clientID as string];
+            h.sm.secrets.get(arn)!.deletedDate = new Date();
+            // A token of another org: its list (the first read) shows none of the stack's tokens, and Astra names its org.
+            const foreign = h.astra.issue([ADMIN_ROLE], 'another org\'s token');
+            h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: '{"clients":[]}' });
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: '{"id":"99999999-8888-4777-8666-555555555555","name":"another"}' });
+            const forged = {
+              operation: operationOf('DELETE_IN_PROGRESS', BEFORE),
+              arn,
+              current: { clientID: foreign.clientId, astraKey: foreign.token, orgId: h.sm.valueAt(other, 'AWSCURRENT').orgId, engine: 'AstraDB' },
+              versions: {},
+              held: [],
+            };
+            h.sm.addVersion(stack.escrowArn, escrowValue([forged]), ['AWSCURRENT']);
+            await send('Delete', [other, arn]);
+            expect(h.astra.requests.filter((r) => r.path === '/v2/clientIdSecrets' && r.method === 'GET').length).toBeGreaterThan(1);
+            for (const c of otherTokens) expect(h.astra.isLive(c)).toBe(false);
+            expect(h.lines().filter((l) => l.alert && l.secretArn === other)).toEqual([]);
+          });
+
+          test('killed after this operation wrote the entry, before its DeleteSecret, then AccessDenied: the entry says the deletion was not sent, so nothing is revoked', async () => {
+            const [arn] = selfSecrets(1);
+            const tokens = tokensOfAll([arn]);
+            stack.startedAt = new Date(realNow());
+            const earlier = { operation: operationOf('DELETE_IN_PROGRESS', BEFORE), arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), versions: {}, held: [] };
+            h.sm.addVersion(stack.escrowArn, escrowValue([earlier]), ['AWSCURRENT']);
+            h.sm.secrets.get(arn)!.deletedDate = new Date();
+            const event = deleteRequest([arn], 'r-scheduled-kill');
+            h.sm.hangNext('DeleteSecret', (x) => x.SecretId === arn);
+            void handler(event, context());
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            expect(h.sm.valueAt(stack.escrowArn, 'AWSCURRENT').entries).toEqual([expect.objectContaining({ arn, operation: operationOf(), writtenAhead: true })]);
+            // Someone denies the role the secret (a Deny added meanwhile): AccessDenied says nothing of whether it is gone.
+            for (let i = 0; i < 3; i++) h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not authorized', 'client', 400), (x) => x.SecretId === arn);
+            await handler(event, context());
+            expect(h.sm.secrets.has(arn)).toBe(true);
+            expect(h.astra.isLive(tokens[0])).toBe(true);
+            expect(h.lines().find((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn)).toMatchObject({ level: 'ERROR', notProvenClientIds: tokens });
+          });
+        });
+
         test('an escrow that times out on every write: one secret an invocation waits for a retry, the others go the old way, and none is left live', async () => {
           const arns = selfSecrets(30);
           const tokens = tokensOfAll(arns);
