@@ -270,6 +270,7 @@ const OUT_OF_TIME_DURING = 'left live: the invocation ran out of time during thi
 const OUT_OF_TIME_OUTCOMES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING]);
 const REVOCATIONS_FAILED = 'left live: some revocations failed';
 const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list was read to say what is left';
+const OTHER_ORG = 'left live: the token list its authority read is of another org than its values record';
 const MARKED_LEFT_LIVE = 'left live: tokens marked as its own are live in a token list of an org its values did not lead to (a value or escrow entry may name another org\'s token)';
 
 /**
@@ -304,7 +305,7 @@ const ESCROW_UNWRITTEN = 'left live: not deleted yet, for the escrow could not b
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes that already say why work is left: a failure once the time is up keeps them, any other becomes OUT_OF_TIME_DURING. */
 const NAMED_CAUSES = new Set([
-  OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, MARKED_LEFT_LIVE, DELETION_UNANSWERED, WAITING_FOR_MINTED,
+  OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, MARKED_LEFT_LIVE, OTHER_ORG, DELETION_UNANSWERED, WAITING_FOR_MINTED,
 ]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
@@ -336,12 +337,14 @@ class OrgTokenLists {
   constructor(private readonly astra: AstraClient) {}
 
   /**
-   * The list that shows the authority; `listedWithIt` when it was read with the authority itself (which proves it).
-   * An authority its own org's list does not show is revoked: DeadAuthority, without a call.
+   * The list that shows the authority, and its org; `listedWithIt` when it was read with the authority itself (which
+   * proves it). An authority its own org's list does not show is revoked: DeadAuthority, without a call.
    */
-  public async listFor(authority: Authority, orgId: string | undefined): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean }> {
+  public async listFor(
+    authority: Authority, orgId: string | undefined,
+  ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
     const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
-    if (known) return { listed: known.listed, listedWithIt: false };
+    if (known) return { listed: known.listed, listedWithIt: false, listOrg: known.orgId };
     if (this.dead.has(authority.bearer) || (orgId && this.lists.some((l) => l.orgId === orgId))) throw new DeadAuthority();
     let listed: AstraClientEntry[];
     try {
@@ -351,10 +354,11 @@ class OrgTokenLists {
       this.dead.add(authority.bearer);
       throw new DeadAuthority();
     }
-    // Unanswered: a list of no known org, which counts only for a secret that records none.
+    // Unanswered (an outage, a token still warming up): the org the secret records, as before Astra was asked, for a
+    // list of no org would leave every dead authority of the org unjudged.
     const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
-    this.lists.push({ orgId: org, listed });
-    return { listed, listedWithIt: true };
+    this.lists.push({ orgId: org ?? orgId, listed });
+    return { listed, listedWithIt: true, listOrg: org };
   }
 
   /**
@@ -753,7 +757,9 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
           level: 'ERROR',
           step: 'teardown',
           outcome: `the escrow ${escrow!.arn} could not be written (${messageOf(error)}): secrets are revoked before CloudFormation deletes them. `
-            + 'If it is full, the function\'s log names the secrets whose tokens it holds (TokensLeftLiveOnDeletion): revoke them, then empty the escrow (put {}). '
+            + 'If it is full, the function\'s log names the secrets whose tokens it holds (TokensLeftLiveOnDeletion): revoke them, then empty the escrow: '
+            + 'its resource policy lets only the function\'s role write it, so delete that policy (DeleteResourcePolicy), put {}, and put the policy back '
+            + '(PutResourcePolicy, with the document in the stack\'s template). '
             + 'If it is out of versions (LimitExceededException: Secrets Manager keeps about 100 younger than a day), it takes writes again as they age.',
         }, deps.redactor);
       }
@@ -829,13 +835,14 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
  */
 async function revokeSecretTokens(
   plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
+  chosen?: Authority,
 ): Promise<string> {
   const context = { astra: deps.astra, report, redactor: deps.redactor };
-  let authority: Authority | undefined;
+  let authority: Authority | undefined = chosen;
   try {
     const admin = plan.adminSecretArn;
     if (admin && !adminTokens.has(admin)) adminTokens.set(admin, adminAuthority(deps, admin));
-    authority = admin ? await adminTokens.get(admin)! : selfTeardownAuthority(plan, lists);
+    authority ??= admin ? await adminTokens.get(admin)! : selfTeardownAuthority(plan, lists);
   } catch (error) {
     return `left live: ${messageOf(error)}`;
   }
@@ -845,12 +852,16 @@ async function revokeSecretTokens(
   }
   let listed: AstraClientEntry[];
   let listedWithIt: boolean;
+  let listOrg: string | undefined;
   try {
-    ({ listed, listedWithIt } = await lists.listFor(authority, orgOf(plan)));
+    ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, orgOf(plan, authority)));
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
+    // The other stage's token, if it is another, may still work (a value writer may have put a dead token in AWSCURRENT).
+    const other = chosen || plan.adminSecretArn ? undefined : otherStageAuthority(plan, authority);
+    if (other) return revokeSecretTokens(plan, deps, report, lists, adminTokens, other);
     // A list read with another token of its org says whether anything of the secret is left.
-    const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan));
+    const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan, authority));
     plan.markedLeftLive = lists.markedLive(plan.arn);
     if (left === undefined) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : AUTHORITY_DEAD_UNSEEN;
     return left.length === 0 && plan.markedLeftLive.length === 0 ? 'revoked: nothing of the secret is live any more'
@@ -867,12 +878,26 @@ async function revokeSecretTokens(
   if (report.clientIds.revocationFailed.length > 0) return REVOCATIONS_FAILED;
   const judged = new Set(report.revocationsRefused.map((r) => r.clientId));
   plan.markedLeftLive = lists.markedLive(plan.arn).filter((c) => !judged.has(c));
+  // Astra names another org for that list than a stage's value records: the authority is another org's token (a value
+  // writer may have put one in AWSCURRENT), and found nothing of that stage's. Its own token, of the recorded org,
+  // revokes in turn; an admin's list says nothing of it.
+  const unsearched = listOrg !== undefined && [plan.current, plan.previous].some((v) => v?.orgId && v.orgId !== listOrg);
+  if (unsearched && plan.adminSecretArn) return OTHER_ORG;
+  const other = unsearched && !chosen ? otherStageAuthority(plan, authority) : undefined;
+  if (other) return revokeSecretTokens(plan, deps, report, lists, adminTokens, other);
   return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
 }
 
-/** The org of the secret's tokens, as the mint answer recorded it in the value. */
-function orgOf(plan: GoingSecret): string | undefined {
-  return plan.current?.orgId ?? plan.previous?.orgId;
+/** A self-rotating secret's token of the other stage (AWSCURRENT or AWSPREVIOUS) than this authority's, if it is another token. */
+function otherStageAuthority(plan: GoingSecret, authority: Authority): Authority | undefined {
+  const stages = [plan.current && selfAuthority(plan.current, 'current'), plan.previous && selfAuthority(plan.previous, 'previous')];
+  return stages.find((a) => a && a.bearer !== authority.bearer);
+}
+
+/** The org of the secret's tokens, as the mint answer recorded it in the value (the authority's own stage's, if it is one). */
+function orgOf(plan: GoingSecret, authority?: Authority): string | undefined {
+  const stage = authority && [plan.current, plan.previous].find((v) => v?.astraKey === authority.bearer);
+  return stage?.orgId ?? plan.current?.orgId ?? plan.previous?.orgId;
 }
 
 /** The clientIds the secret's values name (beside the tokens marked as its own): claims the revocation rule judges. */

@@ -1679,6 +1679,26 @@ describe('the teardown request, served by the handler', () => {
             expect(h.lines().filter((l) => l.alert && l.secretArn === other)).toEqual([]);
           });
 
+          test('a value writer\'s token of another org in AWSCURRENT of a secret alone in the deletion: AWSPREVIOUS\'s token, of the org its value records, revokes the secret\'s tokens', async () => {
+            const [arn] = selfSecrets(1);
+            await h.rotate(arn);
+            const real = h.sm.valueAt(arn, 'AWSCURRENT');
+            const rotatedVersion = h.sm.versionWith(arn, 'AWSCURRENT')!;
+            const foreign = h.astra.issue([ADMIN_ROLE], 'another org\'s token');
+            // PutSecretValue moves AWSPREVIOUS to the version it replaces, as Secrets Manager does.
+            h.sm.addVersion(arn, JSON.stringify({ ...real, astraKey: foreign.token, clientID: foreign.clientId, orgId: '99999999-8888-4777-8666-555555555555' }), ['AWSCURRENT']);
+            h.sm.removeStage(arn, 'AWSPREVIOUS');
+            h.sm.secrets.get(arn)!.versions.get(rotatedVersion)!.stages.add('AWSPREVIOUS');
+            // The foreign token's list shows only itself, and Astra names its org.
+            const foreignOnly = { clients: [{ clientId: foreign.clientId, roles: [ADMIN_ROLE], description: 'another org\'s token', generatedOn: new Date().toISOString() }] };
+            h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify(foreignOnly), times: 1 });
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: '{"id":"99999999-8888-4777-8666-555555555555","name":"another"}', times: 1 });
+            const { answer, alerts } = await send('Delete', [arn]);
+            expect(h.astra.isLive(real.clientID)).toBe(false);
+            expect(alerts).toEqual([]);
+            expect(answer).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/) });
+          });
+
           test('killed after this operation wrote the entry, before its DeleteSecret, then AccessDenied: the entry says the deletion was not sent, so nothing is revoked', async () => {
             const [arn] = selfSecrets(1);
             const tokens = tokensOfAll([arn]);
@@ -1697,6 +1717,67 @@ describe('the teardown request, served by the handler', () => {
             expect(h.sm.secrets.has(arn)).toBe(true);
             expect(h.astra.isLive(tokens[0])).toBe(true);
             expect(h.lines().find((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn)).toMatchObject({ level: 'ERROR', notProvenClientIds: tokens });
+          });
+        });
+
+        describe('lists labelled by Astra\'s own org, and the escrow\'s resource policy (seventeenth adversarial review)', () => {
+          /** What a kill leaves after a secret was deleted and its tokens revoked, before the write that drops its entry. */
+          const revokedButStillEscrowed = (arn: string, operation: string) => {
+            const entry = { operation, arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), previous: h.sm.valueAt(arn, 'AWSPREVIOUS'), versions: {}, held: [] };
+            h.sm.addVersion(stack.escrowArn, escrowValue([entry]), ['AWSCURRENT']);
+            for (const c of tokensOf(arn)) h.astra.tokens.delete(c);
+            h.sm.secrets.delete(arn);
+          };
+          const twiceRotated = async (count: number) => {
+            const arns = selfSecrets(count);
+            for (const arn of arns) {
+              await h.rotate(arn);
+              await h.rotate(arn);
+            }
+            return arns;
+          };
+
+          test.each([
+            ['answers', undefined],
+            ['fails with 503 on every attempt', { status: 503 }],
+            ['times out on every attempt', { hang: true }],
+            ['answers 401 (a token still warming up)', { status: 401 }],
+          ])('GET /v2/currentOrg %s for the list\'s token: a secret an earlier attempt revoked and deleted is found done, with no alert, and leaves the escrow', async (_, fault) => {
+            const [done, other] = await twiceRotated(2);
+            stack.startedAt = new Date(Date.now() - 60 * 60_000);
+            revokedButStillEscrowed(done, operationOf());
+            const otherTokens = tokensOf(other);
+            if (fault) h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, times: 1_000, ...fault });
+            const { answer, alerts } = await send('Delete', [done, other]);
+            expect(answer).toMatchObject({ Status: 'SUCCESS' });
+            for (const c of otherTokens) expect(h.astra.isLive(c)).toBe(false);
+            expect({ alerts, escrowed: escrowed() }).toEqual({ alerts: [], escrowed: [] });
+          });
+
+          test('the same for an earlier operation\'s entry, while currentOrg fails: cleared, not alerted', async () => {
+            const [done, other] = await twiceRotated(2);
+            revokedButStillEscrowed(done, operationOf('DELETE_IN_PROGRESS', BEFORE));
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, times: 1_000, status: 503 });
+            const { alerts } = await send('Delete', [done, other]);
+            expect({ alerts, escrowed: escrowed() }).toEqual({ alerts: [], escrowed: [] });
+          });
+
+          test('a full escrow: the ERROR line\'s remedy works under the escrow\'s resource policy, which lets only the function\'s role write it', async () => {
+            const [arn] = selfSecrets(1);
+            await h.rotate(arn);
+            const filler = (i: number) => ({
+              operation: operationOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', BEFORE),
+              arn: arnOf(`gone-${i}`),
+              current: { clientID: `c${i}`, astraKey: `AstraCS:c${i}:${'0'.repeat(64)}`, engine: 'AstraDB', pad: 'x'.repeat(900) },
+              versions: {},
+              held: [],
+            });
+            const entries: Array<ReturnType<typeof filler>> = [];
+            while (escrowValue([...entries, filler(entries.length)]).length < 59_500) entries.push(filler(entries.length));
+            h.sm.addVersion(stack.escrowArn, escrowValue(entries), ['AWSCURRENT']);
+            await send('Delete', [arn]);
+            const error = h.lines().find((l) => l.level === 'ERROR' && /escrow .* could not be written/.test(String(l.outcome)));
+            expect(error?.outcome).toMatch(/would exceed.*delete that policy \(DeleteResourcePolicy\), put \{\}, and put the policy back/);
           });
         });
 
