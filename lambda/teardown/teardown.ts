@@ -857,9 +857,6 @@ async function revokeSecretTokens(
     ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, orgOf(plan, authority)));
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
-    // The other stage's token, if it is another, may still work (a value writer may have put a dead token in AWSCURRENT).
-    const other = chosen || plan.adminSecretArn ? undefined : otherStageAuthority(plan, authority);
-    if (other) return revokeSecretTokens(plan, deps, report, lists, adminTokens, other);
     // A list read with another token of its org says whether anything of the secret is left.
     const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan, authority));
     plan.markedLeftLive = lists.markedLive(plan.arn);
@@ -867,6 +864,8 @@ async function revokeSecretTokens(
     return left.length === 0 && plan.markedLeftLive.length === 0 ? 'revoked: nothing of the secret is live any more'
       : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
   }
+  // Before the revocations take their tokens out of it (OrgTokenLists.forget).
+  const searched = new Set(listed.map((c) => c.clientId));
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
   for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
@@ -878,20 +877,16 @@ async function revokeSecretTokens(
   if (report.clientIds.revocationFailed.length > 0) return REVOCATIONS_FAILED;
   const judged = new Set(report.revocationsRefused.map((r) => r.clientId));
   plan.markedLeftLive = lists.markedLive(plan.arn).filter((c) => !judged.has(c));
-  // Astra names another org for that list than a stage's value records: the authority is another org's token (a value
-  // writer may have put one in AWSCURRENT), and found nothing of that stage's. Its own token, of the recorded org,
-  // revokes in turn; an admin's list says nothing of it.
-  const unsearched = listOrg !== undefined && [plan.current, plan.previous].some((v) => v?.orgId && v.orgId !== listOrg);
-  if (unsearched && plan.adminSecretArn) return OTHER_ORG;
-  const other = unsearched && !chosen ? otherStageAuthority(plan, authority) : undefined;
-  if (other) return revokeSecretTokens(plan, deps, report, lists, adminTokens, other);
-  return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
-}
-
-/** A self-rotating secret's token of the other stage (AWSCURRENT or AWSPREVIOUS) than this authority's, if it is another token. */
-function otherStageAuthority(plan: GoingSecret, authority: Authority): Authority | undefined {
-  const stages = [plan.current && selfAuthority(plan.current, 'current'), plan.previous && selfAuthority(plan.previous, 'previous')];
-  return stages.find((a) => a && a.bearer !== authority.bearer);
+  // A stage whose token this list neither shows nor revoked, and whose value records another org than Astra names for
+  // the list: the authority is another org's token (a value writer may have put one in AWSCURRENT), and found nothing
+  // of that stage's. A self-rotating secret's token of that stage revokes in turn, once; otherwise it is reported.
+  const done = new Set([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
+  const unsearched = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> =>
+    !!v?.orgId && listOrg !== undefined && v.orgId !== listOrg && !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? ''));
+  if (unsearched.length === 0) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
+  const other = plan.adminSecretArn || chosen ? undefined
+    : unsearched.map((v) => selfAuthority(v, v === plan.current ? 'current' : 'previous')).find((a) => a && a.bearer !== authority!.bearer);
+  return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, other) : OTHER_ORG;
 }
 
 /** The org of the secret's tokens, as the mint answer recorded it in the value (the authority's own stage's, if it is one). */

@@ -5,6 +5,7 @@ import { handler } from '../../../lambda';
 import type { StackState } from '../../../lambda/clients/cloudformation';
 import { readConfig } from '../../../lambda/clients/config';
 import { TimeBudget } from '../../../lambda/clients/time-budget';
+import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
 import { isCloudFormationResponseUrl } from '../../../lambda/teardown/cloudformation-answer';
 import { confirmDeletion, secretFate } from '../../../lambda/teardown/end-of-life';
 import { continuationWindowMs, CustomResourceEvent, declaredSecretArns, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../../lambda/teardown/teardown';
@@ -18,6 +19,8 @@ const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:s
 const request = (physicalId = 'teardown-1') => ({ StackId: STACK_ID, LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: physicalId });
 const OPERATION_START = new Date('2026-12-01T00:00:00Z');
 const BEFORE = new Date('2026-11-01T00:00:00Z');
+/** An org other than the fake Astra's: what Astra names for a token of another org, in the tests that simulate one. */
+const FOREIGN_ORG = '99999999-8888-4777-8666-555555555555';
 const DURING = new Date('2026-12-01T00:05:00Z');
 const state = (status: string, resources: Record<string, string>, template: StackState['template']['Resources'] = {}): StackState => ({
   stackId: STACK_ID,
@@ -1643,7 +1646,7 @@ describe('the teardown request, served by the handler', () => {
             const forged = {
               operation: operationOf('DELETE_IN_PROGRESS', BEFORE),
               arn,
-              current: { clientID: 'forged-client', astraKey: 'AstraCS:forged-client:0000', orgId: '99999999-8888-4777-8666-555555555555', engine: 'AstraDB' },
+              current: { clientID: 'forged-client', astraKey: 'AstraCS:forged-client:0000', orgId: FOREIGN_ORG, engine: 'AstraDB' },
               versions: {},
               held: [],
             };
@@ -1664,7 +1667,7 @@ describe('the teardown request, served by the handler', () => {
             // A token of another org: its list (the first read) shows none of the stack's tokens, and Astra names its org.
             const foreign = h.astra.issue([ADMIN_ROLE], 'another org\'s token');
             h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: '{"clients":[]}' });
-            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: '{"id":"99999999-8888-4777-8666-555555555555","name":"another"}' });
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: FOREIGN_ORG, name: 'another' }) });
             const forged = {
               operation: operationOf('DELETE_IN_PROGRESS', BEFORE),
               arn,
@@ -1686,13 +1689,13 @@ describe('the teardown request, served by the handler', () => {
             const rotatedVersion = h.sm.versionWith(arn, 'AWSCURRENT')!;
             const foreign = h.astra.issue([ADMIN_ROLE], 'another org\'s token');
             // PutSecretValue moves AWSPREVIOUS to the version it replaces, as Secrets Manager does.
-            h.sm.addVersion(arn, JSON.stringify({ ...real, astraKey: foreign.token, clientID: foreign.clientId, orgId: '99999999-8888-4777-8666-555555555555' }), ['AWSCURRENT']);
+            h.sm.addVersion(arn, JSON.stringify({ ...real, astraKey: foreign.token, clientID: foreign.clientId, orgId: FOREIGN_ORG }), ['AWSCURRENT']);
             h.sm.removeStage(arn, 'AWSPREVIOUS');
             h.sm.secrets.get(arn)!.versions.get(rotatedVersion)!.stages.add('AWSPREVIOUS');
             // The foreign token's list shows only itself, and Astra names its org.
             const foreignOnly = { clients: [{ clientId: foreign.clientId, roles: [ADMIN_ROLE], description: 'another org\'s token', generatedOn: new Date().toISOString() }] };
             h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify(foreignOnly), times: 1 });
-            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: '{"id":"99999999-8888-4777-8666-555555555555","name":"another"}', times: 1 });
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: FOREIGN_ORG, name: 'another' }), times: 1 });
             const { answer, alerts } = await send('Delete', [arn]);
             expect(h.astra.isLive(real.clientID)).toBe(false);
             expect(alerts).toEqual([]);
@@ -1778,6 +1781,106 @@ describe('the teardown request, served by the handler', () => {
             await send('Delete', [arn]);
             const error = h.lines().find((l) => l.level === 'ERROR' && /escrow .* could not be written/.test(String(l.outcome)));
             expect(error?.outcome).toMatch(/would exceed.*delete that policy \(DeleteResourcePolicy\), put \{\}, and put the policy back/);
+          });
+        });
+
+        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth adversarial review)', () => {
+          /** Every token marked as the secret's that Astra still has live. */
+          const liveMarked = (arn: string) => h.astra.everIssued
+            .filter((t) => h.astra.isLive(t.clientId) && markedAsSecrets({ clientId: t.clientId, description: t.description ?? '', roles: [], tokenExpiry: null }, arn))
+            .map((t) => t.clientId);
+          /** What PutSecretValue does: the new version takes AWSCURRENT, the version it replaces takes AWSPREVIOUS. */
+          const put = (arn: string, value: Record<string, unknown>) => {
+            const replaced = h.sm.versionWith(arn, 'AWSCURRENT')!;
+            h.sm.addVersion(arn, JSON.stringify(value), ['AWSCURRENT']);
+            h.sm.removeStage(arn, 'AWSPREVIOUS');
+            h.sm.secrets.get(arn)!.versions.get(replaced)!.stages.add('AWSPREVIOUS');
+          };
+          const withToken = (value: Record<string, unknown>, token: { clientId: string; token: string; secret: string }) =>
+            ({ ...value, astraKey: token.token, clientID: token.clientId, clientSecret: token.secret });
+          /** A token of another org: its list (the next one read after `after`) shows itself alone, and Astra names another org for it. */
+          const foreignToken = (after: number) => {
+            const foreign = h.astra.issue([ADMIN_ROLE], 'another org\'s token');
+            const foreignOnly = { clients: [{ clientId: foreign.clientId, roles: [ADMIN_ROLE], description: 'another org\'s token', generatedOn: new Date().toISOString() }] };
+            h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify(foreignOnly), times: 1, after });
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: FOREIGN_ORG, name: 'another' }), times: 1 });
+            return foreign;
+          };
+          const deadToken = () => {
+            const dead = h.astra.issue([ADMIN_ROLE], 'revoked long ago');
+            h.astra.tokens.delete(dead.clientId);
+            return dead;
+          };
+          const rotatedTwice = async (count: number) => {
+            const arns = selfSecrets(count);
+            for (const arn of arns) {
+              await h.rotate(arn);
+              await h.rotate(arn);
+            }
+            return arns;
+          };
+
+          test('another org\'s working token in AWSPREVIOUS (recording the stack\'s org), then a dead one in AWSCURRENT: the secret\'s live tokens are an alert, not "revoked"', async () => {
+            const [arn] = await rotatedTwice(1);
+            await h.rotate(arn);
+            const real = h.sm.valueAt(arn, 'AWSCURRENT');
+            const secretsOwn = liveMarked(arn);
+            expect(secretsOwn).toHaveLength(2);
+            put(arn, withToken(real, foreignToken(1)));
+            put(arn, withToken(real, deadToken()));
+            const { answer, alerts } = await send('Delete', [arn]);
+            expect(secretsOwn.filter((c) => h.astra.isLive(c))).toEqual(secretsOwn);
+            expect({ reason: answer.Reason, alerts: alerts.map((a) => a.secretArn) }).toEqual({ reason: expect.stringMatching(/tokens left live for/), alerts: [arn] });
+          });
+
+          test('AWSPREVIOUS\'s value records another org, but its token is in the list AWSCURRENT\'s token read: every token revoked, no alert, the escrow cleared', async () => {
+            const [arn] = await rotatedTwice(1);
+            const older = h.sm.valueAt(arn, 'AWSPREVIOUS');
+            const newer = h.sm.valueAt(arn, 'AWSCURRENT');
+            const secretsOwn = liveMarked(arn);
+            put(arn, { ...older, orgId: FOREIGN_ORG });
+            put(arn, newer);
+            const { answer, alerts } = await send('Delete', [arn]);
+            for (const c of secretsOwn) expect(h.astra.isLive(c)).toBe(false);
+            expect({ reason: answer.Reason, alerts, escrowed: escrowed() })
+              .toEqual({ reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/), alerts: [], escrowed: [] });
+          });
+
+          test('the same puts with a token of the stack\'s org, beside another leaving secret: no token of the secret is left live without an alert', async () => {
+            const [arn, other] = await rotatedTwice(2);
+            const real = h.sm.valueAt(arn, 'AWSCURRENT');
+            const secretsOwn = liveMarked(arn);
+            put(arn, withToken(real, h.astra.issue([ADMIN_ROLE], 'a token of the org')));
+            put(arn, withToken(real, deadToken()));
+            const { alerts } = await send('Delete', [arn, other]);
+            const named = alerts.filter((a) => a.secretArn === arn).flatMap((a) => a.clientIds);
+            expect(secretsOwn.filter((c) => h.astra.isLive(c) && !named.includes(c))).toEqual([]);
+          });
+
+          test('a retry after an earlier attempt revoked every secret\'s tokens: one call a secret, no more (the other stage\'s dead token is not tried)', async () => {
+            const arns = selfSecrets(30);
+            for (const arn of arns) await h.rotate(arn);
+            const entries = arns.map((arn) => ({ operation: operationOf(), arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), previous: h.sm.valueAt(arn, 'AWSPREVIOUS'), versions: {}, held: [] }));
+            h.sm.addVersion(stack.escrowArn, escrowValue(entries), ['AWSCURRENT']);
+            for (const arn of arns) {
+              for (const c of tokensOf(arn)) h.astra.tokens.delete(c);
+              h.sm.secrets.delete(arn);
+            }
+            stack.startedAt = new Date(Date.now() - 60 * 60_000);
+            const before = h.astra.requests.length;
+            await send('Delete', arns);
+            expect(h.astra.requests.length - before).toBeLessThanOrEqual(30);
+          });
+
+          test('a retry after an earlier attempt revoked the first secrets: no alert, and no call for their dead tokens once a list of the org is read', async () => {
+            const arns = selfSecrets(30);
+            for (const arn of arns) await h.rotate(arn);
+            for (const arn of arns.slice(0, 20)) for (const c of tokensOf(arn)) h.astra.tokens.delete(c);
+            const before = h.astra.requests.length;
+            const { alerts } = await send('Delete', arns);
+            expect(alerts).toEqual([]);
+            // A list, its org, and for each of the 10 live secrets its two revocations; the 20 dead ones cost none.
+            expect(h.astra.requests.length - before).toBeLessThanOrEqual(2 + 10 * 3);
           });
         });
 
