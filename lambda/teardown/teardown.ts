@@ -330,7 +330,8 @@ export class ContinueLater extends Error {
  * org's list does not show is dead, and which list says what the secret has left.
  */
 class OrgTokenLists {
-  private readonly lists: Array<{ readonly orgId?: string; readonly listed: AstraClientEntry[] }> = [];
+  /** `verified`: Astra named the org; otherwise it is the one the secret records (a claim, judged by nothing but shown()). */
+  private readonly lists: Array<{ readonly orgId?: string; readonly verified: boolean; readonly listed: AstraClientEntry[] }> = [];
   /** Authorities that answered 401 in this invocation: never asked twice. */
   private readonly dead = new Set<string>();
 
@@ -344,8 +345,8 @@ class OrgTokenLists {
     authority: Authority, orgId: string | undefined,
   ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
     const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
-    if (known) return { listed: known.listed, listedWithIt: false, listOrg: known.orgId };
-    if (this.dead.has(authority.bearer) || (orgId && this.lists.some((l) => l.orgId === orgId))) throw new DeadAuthority();
+    if (known) return { listed: known.listed, listedWithIt: false, listOrg: known.verified ? known.orgId : undefined };
+    if (this.dead.has(authority.bearer) || (orgId && this.verifiedListOf(orgId))) throw new DeadAuthority();
     let listed: AstraClientEntry[];
     try {
       listed = await this.astra.listClients(authority.bearer);
@@ -354,11 +355,15 @@ class OrgTokenLists {
       this.dead.add(authority.bearer);
       throw new DeadAuthority();
     }
-    // Unanswered (an outage, a token still warming up): the org the secret records, as before Astra was asked, for a
-    // list of no org would leave every dead authority of the org unjudged.
+    // Unanswered (an outage, a token still warming up): the org the secret records labels it for shown() alone, which a
+    // list of no org would leave unable to judge any dead authority; nothing else takes that claim for the org's list.
     const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
-    this.lists.push({ orgId: org ?? orgId, listed });
+    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, listed });
     return { listed, listedWithIt: true, listOrg: org };
+  }
+
+  private verifiedListOf(orgId: string): boolean {
+    return this.lists.some((l) => l.verified && l.orgId === orgId);
   }
 
   /**
@@ -368,7 +373,7 @@ class OrgTokenLists {
   public async prime(candidates: ReadonlyArray<{ readonly authority?: Authority; readonly orgId?: string }>): Promise<void> {
     for (const { authority, orgId } of [...candidates].reverse()) {
       // A secret that never rotated records no org: any list will do for it.
-      const listedAlready = orgId ? this.lists.some((l) => l.orgId === orgId) : this.lists.length > 0;
+      const listedAlready = orgId ? this.verifiedListOf(orgId) : this.lists.length > 0;
       if (!authority || listedAlready) continue;
       try {
         await this.listFor(authority, orgId);
@@ -872,18 +877,25 @@ async function revokeSecretTokens(
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
   await revokeOwned(context, authority, candidates, evidence);
-  if (!plan.adminSecretArn) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
+  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or a retry.
+  const failed = report.clientIds.revocationFailed;
+  if (!plan.adminSecretArn && failed.length === 0) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
-  if (report.clientIds.revocationFailed.length > 0) return REVOCATIONS_FAILED;
-  const judged = new Set(report.revocationsRefused.map((r) => r.clientId));
+  const judged = new Set([...report.revocationsRefused.map((r) => r.clientId), ...failed]);
   plan.markedLeftLive = lists.markedLive(plan.arn).filter((c) => !judged.has(c));
-  // A stage whose token this list neither shows nor revoked, and whose value records another org than Astra names for
-  // the list: the authority is another org's token (a value writer may have put one in AWSCURRENT), and found nothing
-  // of that stage's. A self-rotating secret's token of that stage revokes in turn, once; otherwise it is reported.
+  if (failed.length > 0) return REVOCATIONS_FAILED;
+  // The list may be of another org than the one the values record: the authority another org's token (a value writer
+  // may have put one in AWSCURRENT), which found nothing of the secret's there. So where no stage records the org Astra
+  // names for the list, or a stage records another and the list neither showed nor revoked its token, or Astra did not
+  // name the list's org and such a token is left: a self-rotating secret's token of such a stage revokes in turn, once;
+  // otherwise it is reported.
   const done = new Set([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
-  const unsearched = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> =>
-    !!v?.orgId && listOrg !== undefined && v.orgId !== listOrg && !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? ''));
-  if (unsearched.length === 0) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
+  const stages = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> => !!v?.orgId);
+  const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '');
+  const unsearched = listOrg !== undefined && stages.length > 0 && stages.every((v) => v.orgId !== listOrg)
+    ? stages : stages.filter((v) => v.orgId !== listOrg && left(v));
+  // An admin's list whose org Astra did not name says nothing either way (its stages' tokens may be long gone).
+  if (unsearched.length === 0 || (plan.adminSecretArn && listOrg === undefined)) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
   const other = plan.adminSecretArn || chosen ? undefined
     : unsearched.map((v) => selfAuthority(v, v === plan.current ? 'current' : 'previous')).find((a) => a && a.bearer !== authority!.bearer);
   return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, other) : OTHER_ORG;

@@ -13,7 +13,7 @@ import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
 import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
 import { awsError, VERSIONS_KEPT } from '../support/fake-secrets-manager';
-import { Harness } from '../support/harness';
+import { Harness, POLICY_TAG } from '../support/harness';
 
 const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
 const request = (physicalId = 'teardown-1') => ({ StackId: STACK_ID, LogicalResourceId: TEARDOWN_ID, PhysicalResourceId: physicalId });
@@ -1246,8 +1246,8 @@ describe('the teardown request, served by the handler', () => {
 
   describe('deletions in batches: one escrow write before several secrets are deleted, for the escrow\'s version quota', () => {
     /** Self-rotating secrets of the stack, each holding its bootstrap token. */
-    const selfSecrets = (count: number) => Array.from({ length: count }, (_, i) => {
-      const { arn } = h.selfSecret();
+    const selfSecrets = (count: number, tags?: Record<string, string>) => Array.from({ length: count }, (_, i) => {
+      const { arn } = h.selfSecret(tags);
       h.sm.secrets.set(arnOf(`self-${i}`), { ...h.sm.secrets.get(arn)!, arn: arnOf(`self-${i}`), name: `self-${i}` });
       h.sm.secrets.delete(arn);
       return stack.adopt(arnOf(`self-${i}`), `Self${i}`);
@@ -1784,7 +1784,7 @@ describe('the teardown request, served by the handler', () => {
           });
         });
 
-        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth adversarial review)', () => {
+        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth and nineteenth adversarial reviews)', () => {
           /** Every token marked as the secret's that Astra still has live. */
           const liveMarked = (arn: string) => h.astra.everIssued
             .filter((t) => h.astra.isLive(t.clientId) && markedAsSecrets({ clientId: t.clientId, description: t.description ?? '', roles: [], tokenExpiry: null }, arn))
@@ -1855,6 +1855,109 @@ describe('the teardown request, served by the handler', () => {
             const { alerts } = await send('Delete', [arn, other]);
             const named = alerts.filter((a) => a.secretArn === arn).flatMap((a) => a.clientIds);
             expect(secretsOwn.filter((c) => h.astra.isLive(c) && !named.includes(c))).toEqual([]);
+          });
+
+          /** No token of the secrets is live unless an alert names it. */
+          const unreported = (arns: string[], own: string[], alerts: Array<Record<string, any>>) => {
+            const named = alerts.filter((a) => arns.includes(a.secretArn)).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+            return own.filter((c) => h.astra.isLive(c) && !named.includes(c));
+          };
+          /** Another org's token whose GET /v2/currentOrg does not answer (an outage): its list would be labelled by a value's claim. */
+          const foreignTokenOfUnnamedOrg = () => {
+            const foreign = h.astra.issue([ADMIN_ROLE], 'another org\'s token');
+            const foreignOnly = { clients: [{ clientId: foreign.clientId, roles: [ADMIN_ROLE], description: 'another org\'s token', generatedOn: new Date().toISOString() }] };
+            h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify(foreignOnly), times: 1 });
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times: 3 });
+            return foreign;
+          };
+
+          test.each([[2], [1]])('another org\'s token in AWSCURRENT recording the stack\'s org, whose org Astra does not name (%i secrets): no token of the stack is left live unreported', async (count) => {
+            const arns = await rotatedTwice(count);
+            const own = arns.flatMap(liveMarked);
+            put(arns[count - 1], withToken(h.sm.valueAt(arns[count - 1], 'AWSCURRENT'), foreignTokenOfUnnamedOrg()));
+            const { alerts } = await send('Delete', arns);
+            expect(unreported(arns, own, alerts)).toEqual([]);
+          });
+
+          test('the same token of another org in both stages, both recording the stack\'s org: not "revoked", an alert', async () => {
+            const [arn] = await rotatedTwice(1);
+            const real = h.sm.valueAt(arn, 'AWSCURRENT');
+            const foreign = foreignToken(0);
+            put(arn, withToken(real, foreign));
+            put(arn, withToken(real, foreign));
+            const { answer, alerts } = await send('Delete', [arn]);
+            // The first round finds the list of another org than the values record; the second, that token revoked (by itself).
+            expect({ reason: answer.Reason, alerts: alerts.map((a) => a.secretArn) }).toEqual({ reason: expect.stringMatching(/tokens left live for/), alerts: [arn] });
+          });
+
+          test.each([
+            ['AWSPREVIOUS\'s possession check (GET /v2/currentOrg)', { method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times: 3, after: 1 }],
+            ['AWSPREVIOUS\'s revocation', { method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 503, times: 3 }],
+          ])('rotated once, %s fails in the first round: AWSCURRENT\'s token does not revoke itself before it, and the second round revokes both', async (_, fault) => {
+            const [arn] = selfSecrets(1);
+            await h.rotate(arn);
+            const tokens = tokensOf(arn);
+            h.astra.fail(fault);
+            const { answer, alerts } = await send('Delete', [arn]);
+            expect({ reason: answer.Reason, alerts, live: tokens.filter((c) => h.astra.isLive(c)) })
+              .toEqual({ reason: expect.stringMatching(/1 of 1 secrets deleted, 1 with every token revoked/), alerts: [], live: [] });
+          });
+
+          describe.each([['answers', false], ['does not answer', true]])('legitimate deletions while GET /v2/currentOrg %s', (_, outage) => {
+            const expectClean = (r: { answer: Record<string, any>; alerts: unknown[] }, tokens: string[], count: number) => {
+              expect({ reason: r.answer.Reason, alerts: r.alerts, live: tokens.filter((c) => h.astra.isLive(c)), escrowed: escrowed() }).toEqual({
+                reason: expect.stringMatching(new RegExp(`${count} of ${count} secrets deleted, ${count} with every token revoked`)), alerts: [], live: [], escrowed: [],
+              });
+            };
+            /** Every call, or the first list's alone (an unmarked token's possession is checked with the same call). */
+            const currentOrgDown = (times = 1_000) => {
+              if (outage) h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times });
+            };
+
+            test('self-rotating secrets revoking at once, rotated 0 to 3 times, one mid-rotation', async () => {
+              const arns = selfSecrets(4, { [POLICY_TAG]: 'IMMEDIATELY' });
+              for (const [i, arn] of arns.entries()) for (let n = 0; n < i; n++) await h.rotate(arn);
+              await h.step('createSecret', arns[3], h.sm.startRotation(arns[3]));
+              const tokens = [...arns.flatMap(liveMarked), ...arns.map((arn) => h.sm.valueAt(arn, 'AWSCURRENT').clientID as string)];
+              currentOrgDown();
+              expectClean(await send('Delete', arns), tokens, 4);
+            });
+
+            test('self-rotating secrets with pending revocations, rotated 1 to 3 times', async () => {
+              const arns = selfSecrets(3);
+              for (const [i, arn] of arns.entries()) for (let n = 0; n <= i; n++) await h.rotate(arn);
+              const tokens = [...arns.flatMap(liveMarked), ...arns.map((arn) => h.sm.valueAt(arn, 'AWSPREVIOUS').clientID as string)];
+              currentOrgDown(3);
+              expectClean(await send('Delete', arns), tokens, 3);
+            });
+
+            test('two secrets one admin mints, revoking at once, rotated 3 times, one mid-rotation: the admin\'s token stays', async () => {
+              const { arn: first, rootarn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+              const initial = h.astra.issue([APP_ROLE], 'initial 2');
+              const second = h.sm.create('app-token-2', JSON.stringify({
+                astraKey: initial.token, clientID: initial.clientId, clientSecret: initial.secret, roleID: APP_ROLE, engine: 'AstraDB', rootarn,
+              }), { tags: { ...h.binding(APP_ROLE, rootarn), [POLICY_TAG]: 'IMMEDIATELY' } });
+              for (const arn of [first, second]) for (let n = 0; n < 3; n++) await h.rotate(arn);
+              await h.step('createSecret', second, h.sm.startRotation(second));
+              stack.adopt(first, 'First');
+              stack.adopt(second, 'Second');
+              const tokens = [...[first, second].flatMap(liveMarked), ...[first, second].map((arn) => h.sm.valueAt(arn, 'AWSCURRENT').clientID as string)];
+              currentOrgDown();
+              expectClean(await send('Delete', [first, second]), tokens, 2);
+              expect(h.astra.isLive(h.admin.clientId)).toBe(true);
+            });
+
+            test('root -> mid -> leaf, mid and leaf rotated twice', async () => {
+              const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+                { tags: h.binding(ADMIN_ROLE) });
+              const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: { ...h.binding(ADMIN_ROLE, root), [POLICY_TAG]: 'IMMEDIATELY' } });
+              const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+              for (const arn of [mid, leaf, mid, leaf]) await h.rotate(arn);
+              for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+              const tokens = [h.admin.clientId, ...[mid, leaf].flatMap(liveMarked)];
+              currentOrgDown();
+              expectClean(await send('Delete', [root, mid, leaf]), tokens, 3);
+            });
           });
 
           test('a retry after an earlier attempt revoked every secret\'s tokens: one call a secret, no more (the other stage\'s dead token is not tried)', async () => {
