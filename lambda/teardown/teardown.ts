@@ -331,7 +331,7 @@ export class ContinueLater extends Error {
  */
 class OrgTokenLists {
   /** `verified`: Astra named the org; otherwise it is the one the secret records (a claim, judged by nothing but shown()). */
-  private readonly lists: Array<{ readonly orgId?: string; readonly verified: boolean; readonly listed: AstraClientEntry[] }> = [];
+  private readonly lists: Array<{ readonly orgId?: string; readonly verified: boolean; readonly reader: string; readonly listed: AstraClientEntry[] }> = [];
   /** Authorities that answered 401 in this invocation: never asked twice. */
   private readonly dead = new Set<string>();
 
@@ -345,7 +345,7 @@ class OrgTokenLists {
     authority: Authority, orgId: string | undefined,
   ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
     const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
-    if (known) return { listed: known.listed, listedWithIt: false, listOrg: known.verified ? known.orgId : undefined };
+    if (known) return { listed: known.listed, listedWithIt: known.reader === authority.bearer, listOrg: known.verified ? known.orgId : undefined };
     if (this.dead.has(authority.bearer) || (orgId && this.verifiedListOf(orgId))) throw new DeadAuthority();
     let listed: AstraClientEntry[];
     try {
@@ -358,7 +358,7 @@ class OrgTokenLists {
     // Unanswered (an outage, a token still warming up): the org the secret records labels it for shown() alone, which a
     // list of no org would leave unable to judge any dead authority; nothing else takes that claim for the org's list.
     const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
-    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, listed });
+    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed });
     return { listed, listedWithIt: true, listOrg: org };
   }
 
@@ -373,7 +373,8 @@ class OrgTokenLists {
   public async prime(candidates: ReadonlyArray<{ readonly authority?: Authority; readonly orgId?: string }>): Promise<void> {
     for (const { authority, orgId } of [...candidates].reverse()) {
       // A secret that never rotated records no org: any list will do for it.
-      const listedAlready = orgId ? this.verifiedListOf(orgId) : this.lists.length > 0;
+      // Only calls are spared here: a list labelled by a claim still leaves each authority to its own list in its turn.
+      const listedAlready = orgId ? this.lists.some((l) => l.orgId === orgId) : this.lists.length > 0;
       if (!authority || listedAlready) continue;
       try {
         await this.listFor(authority, orgId);
@@ -663,7 +664,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     return `left live: it stays, for the secret ${stays} it mints for stays with live tokens`;
   }
   if (mintedFor(run.waiting)) return WAITING_FOR_MINTED;
-  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens);
+  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens, run.lastRound);
   const revokeFirst = (why: string) => {
     writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
     return revoke();
@@ -840,7 +841,7 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
  */
 async function revokeSecretTokens(
   plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
-  chosen?: Authority,
+  lastRound: boolean, chosen?: Authority,
 ): Promise<string> {
   const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined = chosen;
@@ -877,12 +878,16 @@ async function revokeSecretTokens(
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
   await revokeOwned(context, authority, candidates, evidence);
-  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or a retry.
+  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round. In the last round
+  // it goes whatever failed, for nothing else would revoke it.
   const failed = report.clientIds.revocationFailed;
-  if (!plan.adminSecretArn && failed.length === 0) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
+  const keep = failed.length > 0 && !lastRound;
+  if (!plan.adminSecretArn && !keep) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
   const judged = new Set([...report.revocationsRefused.map((r) => r.clientId), ...failed]);
-  plan.markedLeftLive = lists.markedLive(plan.arn).filter((c) => !judged.has(c));
+  // Kept, and proven by the list it read: one to revoke, if no later round or retry does (an unproven one is named as a claim).
+  const keptProven = keep && !plan.adminSecretArn && listedWithIt && authority.clientId ? [authority.clientId] : [];
+  plan.markedLeftLive = [...new Set([...lists.markedLive(plan.arn), ...keptProven])].filter((c) => !judged.has(c));
   if (failed.length > 0) return REVOCATIONS_FAILED;
   // The list may be of another org than the one the values record: the authority another org's token (a value writer
   // may have put one in AWSCURRENT), which found nothing of the secret's there. So where no stage records the org Astra
@@ -894,11 +899,13 @@ async function revokeSecretTokens(
   const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '');
   const unsearched = listOrg !== undefined && stages.length > 0 && stages.every((v) => v.orgId !== listOrg)
     ? stages : stages.filter((v) => v.orgId !== listOrg && left(v));
-  // An admin's list whose org Astra did not name says nothing either way (its stages' tokens may be long gone).
-  if (unsearched.length === 0 || (plan.adminSecretArn && listOrg === undefined)) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
+  // A list whose org Astra did not name says nothing either way unless this authority read it (an admin's, or one
+  // another secret's token read: its stages' tokens may be long gone, and a call each would find that out).
+  const unnamed = listOrg === undefined && (plan.adminSecretArn || !listedWithIt);
+  if (unsearched.length === 0 || unnamed) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
   const other = plan.adminSecretArn || chosen ? undefined
     : unsearched.map((v) => selfAuthority(v, v === plan.current ? 'current' : 'previous')).find((a) => a && a.bearer !== authority!.bearer);
-  return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, other) : OTHER_ORG;
+  return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, lastRound, other) : OTHER_ORG;
 }
 
 /** The org of the secret's tokens, as the mint answer recorded it in the value (the authority's own stage's, if it is one). */

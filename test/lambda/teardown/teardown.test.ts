@@ -1784,7 +1784,7 @@ describe('the teardown request, served by the handler', () => {
           });
         });
 
-        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth and nineteenth adversarial reviews)', () => {
+        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth to twentieth adversarial reviews)', () => {
           /** Every token marked as the secret's that Astra still has live. */
           const liveMarked = (arn: string) => h.astra.everIssued
             .filter((t) => h.astra.isLive(t.clientId) && markedAsSecrets({ clientId: t.clientId, description: t.description ?? '', roles: [], tokenExpiry: null }, arn))
@@ -1947,6 +1947,40 @@ describe('the teardown request, served by the handler', () => {
               expect(h.astra.isLive(h.admin.clientId)).toBe(true);
             });
 
+            test('30 self-rotating secrets revoking at once, rotated twice: one list serves them all, and one revocation each', async () => {
+              const arns = selfSecrets(30, { [POLICY_TAG]: 'IMMEDIATELY' });
+              for (const arn of arns) for (let n = 0; n < 2; n++) await h.rotate(arn);
+              const tokens = arns.flatMap(liveMarked);
+              currentOrgDown();
+              const before = h.astra.requests.length;
+              expectClean(await send('Delete', arns), tokens, 30);
+              // The list, its org (three attempts when down), 30 revocations; when down, the list's reader also tries its other
+              // stage's token (revoked at its rotation: a 401), for Astra did not say the list is of the org its values record.
+              expect(h.astra.requests.length - before).toBeLessThanOrEqual(outage ? 30 + 5 : 30 + 2);
+            });
+
+            test('a retry after the first 20 of 30 secrets\' tokens were revoked: no alert, at most a call for each dead token', async () => {
+              const arns = await rotatedTwice(30);
+              for (const arn of arns.slice(0, 20)) for (const c of tokensOf(arn)) h.astra.tokens.delete(c);
+              currentOrgDown();
+              const before = h.astra.requests.length;
+              const { alerts } = await send('Delete', arns);
+              expect(alerts).toEqual([]);
+              // Astra naming the list's org, a dead authority costs no call; while it does not, one 401 each (a claimed org judges no authority dead).
+              expect(h.astra.requests.slice(before).filter((r) => r.status === 401).length).toBe(outage ? 20 : 0);
+            });
+
+            test('rotated once, AWSPREVIOUS\'s bootstrap token unprovable while currentOrg is down: named, and AWSCURRENT\'s token not left live beside it', async () => {
+              const [arn] = selfSecrets(1);
+              await h.rotate(arn);
+              const [current, bootstrap] = tokensOf(arn);
+              currentOrgDown();
+              const { alerts } = await send('Delete', [arn]);
+              expect(h.astra.isLive(current)).toBe(false);
+              if (outage) expect(alerts.flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []])).toContain(bootstrap);
+              else expect({ alerts, live: h.astra.isLive(bootstrap) }).toEqual({ alerts: [], live: false });
+            });
+
             test('root -> mid -> leaf, mid and leaf rotated twice', async () => {
               const root = h.sm.create('root', JSON.stringify({ astraKey: h.admin.token, clientID: h.admin.clientId, clientSecret: h.admin.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
                 { tags: h.binding(ADMIN_ROLE) });
@@ -1959,6 +1993,51 @@ describe('the teardown request, served by the handler', () => {
               expectClean(await send('Delete', [root, mid, leaf]), tokens, 3);
             });
           });
+
+          test('a never-rotated secret mid-rotation whose pending token\'s revocation fails in both rounds: its bootstrap token revokes itself in the last round', async () => {
+            const [arn] = selfSecrets(1);
+            const bootstrap = h.sm.valueAt(arn, 'AWSCURRENT').clientID as string;
+            await h.step('createSecret', arn, h.sm.startRotation(arn));
+            const [pending] = liveMarked(arn);
+            h.astra.fail({ method: 'DELETE', path: new RegExp(`/v2/clientIdSecrets/${pending}$`), status: 503, times: 100 });
+            const { alerts } = await send('Delete', [arn]);
+            expect(h.astra.isLive(bootstrap)).toBe(false);
+            expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, clientIds: [pending] })]);
+          });
+
+          test('at a realistic latency (Astra 0.7 s a call, Secrets Manager 60 ms) while currentOrg is down, 245 secrets revoking at once, rotated twice: done within Lambda\'s retries', async () => {
+            process.env.ASTRA_HTTP_TIMEOUT_MS = '10000';
+            const arns = selfSecrets(245, { [POLICY_TAG]: 'IMMEDIATELY' });
+            for (const arn of arns) for (let n = 0; n < 2; n++) await h.rotate(arn);
+            const tokens = arns.flatMap(liveMarked);
+            h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times: 100_000 });
+            stack.startedAt = new Date();
+            // This clock, not the enclosing describe's offset one.
+            jest.restoreAllMocks();
+            const realNow = Date.now;
+            const t0 = realNow();
+            let waited = 0;
+            const astraBefore = h.astra.requests.length;
+            const smBefore = h.sm.calls.length;
+            const clock = jest.spyOn(Date, 'now').mockImplementation(() => t0 + (realNow() - t0) + (h.astra.requests.length - astraBefore) * 700 + (h.sm.calls.length - smBefore) * 60 + waited);
+            h.sm.mock.on(DeleteSecretCommand).callsFake((input) => {
+              h.sm.calls.push({ operation: 'DeleteSecret', input });
+              h.sm.secrets.delete(input.SecretId);
+              return {};
+            });
+            try {
+              // The function's 3 minutes; Lambda's retries about 1 and 2 minutes apart.
+              for (const wait of [0, 60_000, 120_000]) {
+                waited += wait;
+                await handler(deleteRequest(arns, 'r-big'), { ...context(), getRemainingTimeInMillis: () => 180_000 }).catch(() => undefined);
+                if (cfn.length) break;
+              }
+            } finally {
+              clock.mockRestore();
+            }
+            expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+            expect({ alerts: h.lines().filter((l) => typeof l.alert === 'string'), live: tokens.filter((c) => h.astra.isLive(c)) }).toEqual({ alerts: [], live: [] });
+          }, 60_000);
 
           test('a retry after an earlier attempt revoked every secret\'s tokens: one call a secret, no more (the other stage\'s dead token is not tried)', async () => {
             const arns = selfSecrets(30);
