@@ -331,7 +331,9 @@ export class ContinueLater extends Error {
  */
 class OrgTokenLists {
   /** `verified`: Astra named the org; otherwise it is the one the secret records (a claim, judged by nothing but shown()). */
-  private readonly lists: Array<{ readonly orgId?: string; readonly verified: boolean; readonly reader: string; readonly listed: AstraClientEntry[] }> = [];
+  private readonly lists: Array<{
+    readonly orgId?: string; readonly verified: boolean; readonly reader: string; readonly listed: AstraClientEntry[];
+  }> = [];
   /** Authorities that answered 401 in this invocation: never asked twice. */
   private readonly dead = new Set<string>();
 

@@ -2014,7 +2014,6 @@ describe('the teardown request, served by the handler', () => {
             stack.startedAt = new Date();
             // This clock, not the enclosing describe's offset one.
             jest.restoreAllMocks();
-            const realNow = Date.now;
             const t0 = realNow();
             let waited = 0;
             const astraBefore = h.astra.requests.length;
