@@ -11,6 +11,7 @@ import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
 import { StepReport, writeLogLine } from '../logging/step-report';
 import { Authority, adminAuthority, selfAuthority } from '../rotation/authority';
+import { parseMark } from '../rotation/ownership-mark';
 import { HeldTokens, markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
 import { SecretTags, readBinding } from '../value/binding';
@@ -332,7 +333,12 @@ export class ContinueLater extends Error {
 class OrgTokenLists {
   /** `verified`: Astra named the org; otherwise it is the one the secret records (a claim, judged by nothing but shown()). */
   private readonly lists: Array<{
-    readonly orgId?: string; readonly verified: boolean; readonly reader: string; readonly listed: AstraClientEntry[];
+    readonly orgId?: string;
+    readonly verified: boolean;
+    readonly reader: string;
+    readonly listed: AstraClientEntry[];
+    /** It showed the function's mark on some token when read (revocations take tokens out of it since). */
+    readonly marked: boolean;
   }> = [];
   /** Authorities that answered 401 in this invocation: never asked twice. */
   private readonly dead = new Set<string>();
@@ -360,7 +366,8 @@ class OrgTokenLists {
     // Unanswered (an outage, a token still warming up): the org the secret records labels it for shown() alone, which a
     // list of no org would leave unable to judge any dead authority; nothing else takes that claim for the org's list.
     const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
-    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed });
+    const marked = listed.some((c) => parseMark(c.description));
+    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed, marked });
     return { listed, listedWithIt: true, listOrg: org };
   }
 
@@ -392,7 +399,9 @@ class OrgTokenLists {
    * value has only the bootstrap token): every list read counts for it.
    */
   public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string, orgId: string | undefined): string[] | undefined {
-    const lists = this.lists.filter((l) => !orgId || l.orgId === orgId).map((l) => l.listed);
+    // A list labelled by a claim counts only if it shows the function's mark on some token: a list of another org (a value
+    // writer's token, read while currentOrg did not answer) would say that nothing of the secret is left.
+    const lists = this.lists.filter((l) => (!orgId || l.orgId === orgId) && (l.verified || l.marked)).map((l) => l.listed);
     if (lists.length === 0) return undefined;
     const wanted = new Set(clientIds.filter((c): c is string => !!c));
     return lists.flatMap((list) => [...list.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(list, secretArn)]);
@@ -666,7 +675,8 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     return `left live: it stays, for the secret ${stays} it mints for stays with live tokens`;
   }
   if (mintedFor(run.waiting)) return WAITING_FOR_MINTED;
-  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens, run.lastRound);
+  // No round or retry comes after the second round of an operation too old to continue.
+  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens, run.lastRound && !run.young);
   const revokeFirst = (why: string) => {
     writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
     return revoke();
@@ -843,7 +853,7 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
  */
 async function revokeSecretTokens(
   plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
-  lastRound: boolean, chosen?: Authority,
+  finalTurn: boolean, chosen?: Authority,
 ): Promise<string> {
   const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined = chosen;
@@ -874,16 +884,18 @@ async function revokeSecretTokens(
   }
   // Before the revocations take their tokens out of it (OrgTokenLists.forget).
   const searched = new Set(listed.map((c) => c.clientId));
+  // The function's own mark for this secret: the list is of the org it minted the secret's tokens in.
+  const vouched = listed.some((c) => markedAsSecrets(c, plan.arn));
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
   for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
   await revokeOwned(context, authority, candidates, evidence);
-  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round. In the last round
-  // it goes whatever failed, for nothing else would revoke it.
+  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or Lambda's retry.
+  // In the final turn it goes whatever failed, for nothing else would revoke it.
   const failed = report.clientIds.revocationFailed;
-  const keep = failed.length > 0 && !lastRound;
+  const keep = failed.length > 0 && !finalTurn;
   if (!plan.adminSecretArn && !keep) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
   lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
   const judged = new Set([...report.revocationsRefused.map((r) => r.clientId), ...failed]);
@@ -892,22 +904,21 @@ async function revokeSecretTokens(
   plan.markedLeftLive = [...new Set([...lists.markedLive(plan.arn), ...keptProven])].filter((c) => !judged.has(c));
   if (failed.length > 0) return REVOCATIONS_FAILED;
   // The list may be of another org than the one the values record: the authority another org's token (a value writer
-  // may have put one in AWSCURRENT), which found nothing of the secret's there. So where no stage records the org Astra
-  // names for the list, or a stage records another and the list neither showed nor revoked its token, or Astra did not
-  // name the list's org and such a token is left: a self-rotating secret's token of such a stage revokes in turn, once;
-  // otherwise it is reported.
+  // may have put one in AWSCURRENT), which found nothing of the secret's there. Where Astra names the list's org: the
+  // stages if none records it, else those that record another and whose token the list neither showed nor revoked.
+  // Where Astra did not answer: every stage that records an org, unless the list shows the function's mark for this
+  // secret (a value that records an org was minted by the function, with its mark) or is an admin's. A self-rotating
+  // secret's token of such a stage revokes in turn, once; otherwise it is reported.
   const done = new Set([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
   const stages = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> => !!v?.orgId);
   const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '');
-  const unsearched = listOrg !== undefined && stages.length > 0 && stages.every((v) => v.orgId !== listOrg)
-    ? stages : stages.filter((v) => v.orgId !== listOrg && left(v));
-  // A list whose org Astra did not name says nothing either way unless this authority read it (an admin's, or one
-  // another secret's token read: its stages' tokens may be long gone, and a call each would find that out).
-  const unnamed = listOrg === undefined && (plan.adminSecretArn || !listedWithIt);
-  if (unsearched.length === 0 || unnamed) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
+  let unsearched = stages;
+  if (listOrg === undefined) unsearched = vouched || plan.adminSecretArn ? [] : stages;
+  else if (stages.some((v) => v.orgId === listOrg)) unsearched = stages.filter((v) => v.orgId !== listOrg && left(v));
+  if (unsearched.length === 0) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
   const other = plan.adminSecretArn || chosen ? undefined
     : unsearched.map((v) => selfAuthority(v, v === plan.current ? 'current' : 'previous')).find((a) => a && a.bearer !== authority!.bearer);
-  return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, lastRound, other) : OTHER_ORG;
+  return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, finalTurn, other) : OTHER_ORG;
 }
 
 /** The org of the secret's tokens, as the mint answer recorded it in the value (the authority's own stage's, if it is one). */

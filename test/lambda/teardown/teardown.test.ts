@@ -1784,7 +1784,7 @@ describe('the teardown request, served by the handler', () => {
           });
         });
 
-        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth to twentieth adversarial reviews)', () => {
+        describe('values of another org, or dead, in a self-rotating secret\'s stages (eighteenth to twenty-first adversarial reviews)', () => {
           /** Every token marked as the secret's that Astra still has live. */
           const liveMarked = (arn: string) => h.astra.everIssued
             .filter((t) => h.astra.isLive(t.clientId) && markedAsSecrets({ clientId: t.clientId, description: t.description ?? '', roles: [], tokenExpiry: null }, arn))
@@ -2037,6 +2037,69 @@ describe('the teardown request, served by the handler', () => {
             expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
             expect({ alerts: h.lines().filter((l) => typeof l.alert === 'string'), live: tokens.filter((c) => h.astra.isLive(c)) }).toEqual({ alerts: [], live: [] });
           }, 60_000);
+
+          describe('while GET /v2/currentOrg does not answer, tokens of a value writer\'s org in AWSCURRENT', () => {
+            const listOnly = (...tokens: Array<{ clientId: string }>) => {
+              const clients = tokens.map((t) => ({ clientId: t.clientId, roles: [ADMIN_ROLE], description: 'a writer\'s token', generatedOn: new Date().toISOString() }));
+              h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify({ clients }), times: 1 });
+              h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times: 1_000 });
+            };
+
+            test('two of them, one list showing both read first: each secret\'s AWSPREVIOUS token revokes its tokens', async () => {
+              const [first, second] = await rotatedTwice(2);
+              const own = [first, second].flatMap(liveMarked);
+              const g = h.astra.issue([ADMIN_ROLE], 'writer token G');
+              const f = h.astra.issue([ADMIN_ROLE], 'writer token F');
+              put(first, withToken(h.sm.valueAt(first, 'AWSCURRENT'), g));
+              put(second, withToken(h.sm.valueAt(second, 'AWSCURRENT'), f));
+              listOnly(f, g);
+              const { answer, alerts } = await send('Delete', [first, second]);
+              expect(answer.Reason).not.toMatch(/2 with every token revoked/);
+              expect(unreported([first, second], own, alerts)).toEqual([]);
+            });
+
+            test('one of them, and its clientId with other hex in the other secret: that secret\'s marked tokens revoked or named to revoke', async () => {
+              const [first, second] = await rotatedTwice(2);
+              const f = h.astra.issue([ADMIN_ROLE], 'writer token F');
+              put(first, withToken(h.sm.valueAt(first, 'AWSCURRENT'), { ...f, token: f.token.replace(/[0-9a-f]{8}$/, 'deadbeef') }));
+              put(second, withToken(h.sm.valueAt(second, 'AWSCURRENT'), f));
+              listOnly(f);
+              const { alerts } = await send('Delete', [first, second]);
+              const named = alerts.filter((a) => a.secretArn === first).flatMap((a) => a.clientIds ?? []);
+              expect(liveMarked(first).filter((c) => !named.includes(c))).toEqual([]);
+            });
+
+            test('the same one in both stages: not "revoked", an alert (its own tokens, in no value and no list read, cannot be named)', async () => {
+              const [arn] = await rotatedTwice(1);
+              const f = h.astra.issue([ADMIN_ROLE], 'writer token F');
+              const real = h.sm.valueAt(arn, 'AWSCURRENT');
+              put(arn, withToken(real, f));
+              put(arn, withToken(real, f));
+              listOnly(f);
+              const { answer, alerts } = await send('Delete', [arn]);
+              expect({ reason: answer.Reason, alerts: alerts.map((a) => a.secretArn) }).toEqual({ reason: expect.stringMatching(/tokens left live for/), alerts: [arn] });
+            });
+          });
+
+          test('a revocation that fails in both rounds, time up in the second while the operation is young: the authority stays for Lambda\'s retry, which revokes all', async () => {
+            const [arn] = await rotatedTwice(1);
+            const previous = tokensOf(arn)[1];
+            const own = liveMarked(arn);
+            stack.startedAt = new Date(realNow());
+            const failing = new RegExp(`/v2/clientIdSecrets/${previous}$`);
+            h.astra.fail({ method: 'DELETE', path: failing, status: 503, times: 1_000 });
+            // The second round's attempts take the time: 1.5 s left of 100, less than two calls and the pause.
+            jest.spyOn(Date, 'now').mockImplementation(() => realNow() + (h.astra.count('DELETE', failing) > 3 ? 98_500 : 0));
+            const event = deleteRequest([arn], 'r-retry');
+            await expect(handler(event, context())).rejects.toThrow(/Lambda's retry of the request continues/);
+            expect(h.astra.isLive(previous)).toBe(true);
+            // Lambda's retry, a minute later, Astra recovered.
+            jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 60_000);
+            h.astra.faults = [];
+            await handler(event, context());
+            expect({ live: own.filter((c) => h.astra.isLive(c)), alerts: h.lines().filter((l) => typeof l.alert === 'string'), escrowed: escrowed() })
+              .toEqual({ live: [], alerts: [], escrowed: [] });
+          });
 
           test('a retry after an earlier attempt revoked every secret\'s tokens: one call a secret, no more (the other stage\'s dead token is not tried)', async () => {
             const arns = selfSecrets(30);
