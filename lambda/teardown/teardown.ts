@@ -439,7 +439,10 @@ interface GoingSecret extends EscrowEntry {
   deleted: boolean;
   /** Its entry was written with a batch, and its DeleteSecret not sent yet. */
   writtenAhead?: boolean;
-  /** Tokens marked as its own that its revocation left live in a list of another org (OrgTokenLists.markedLive). */
+  /**
+   * Its tokens left live once its revocation is over, named in the alert's clientIds: those marked as its own that a list
+   * read in this invocation still shows (OrgTokenLists.markedLive), and its authority when kept for a later round.
+   */
   markedLeftLive?: string[];
 }
 
@@ -871,12 +874,13 @@ async function revokeSecretTokens(
   let listed: AstraClientEntry[];
   let listedWithIt: boolean;
   let listOrg: string | undefined;
+  const recordedOrg = orgOf(plan, authority);
   try {
-    ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, orgOf(plan, authority)));
+    ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, recordedOrg));
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
     // A list read with another token of its org says whether anything of the secret is left.
-    const left = lists.shown(namedTokens(plan), plan.arn, orgOf(plan, authority));
+    const left = lists.shown(namedTokens(plan), plan.arn, recordedOrg);
     plan.markedLeftLive = lists.markedLive(plan.arn);
     if (left === undefined) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : AUTHORITY_DEAD_UNSEEN;
     return left.length === 0 && plan.markedLeftLive.length === 0 ? 'revoked: nothing of the secret is live any more'
