@@ -11,8 +11,7 @@ import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
 import { StepReport, writeLogLine } from '../logging/step-report';
 import { Authority, adminAuthority, selfAuthority } from '../rotation/authority';
-import { parseMark } from '../rotation/ownership-mark';
-import { HeldTokens, markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
+import { HeldTokens, OwnershipEvidence, markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
 import { SecretTags, readBinding } from '../value/binding';
 import { parseSecretString } from '../value/secret-value';
@@ -159,7 +158,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const { staying } = shared;
   // Any failure leaves work: only a secret that stays (Secrets Manager refused its deletion) is done with. A read that
   // failed once (a token list, an admin secret) is no more final than a revocation that did.
-  const workLeft = (plan: GoingSecret, outcome: string) => outcome.startsWith('left live') && !staying.has(plan.arn);
+  const workLeft = (plan: GoingSecret, outcome: string) => outcome.startsWith('left live') && !staying.has(plan.arn) && !UNCONFIRMABLE_NOW.has(outcome);
   // An entry for a secret that is still there is out of date: its own plan, if it goes, writes a new one.
   for (const plan of plans) if ('stays' in plan && plan.stays !== GONE) settle(shared, plan.arn);
   const run = async (plan: GoingSecret, lastRound: boolean) => {
@@ -216,21 +215,14 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // CloudFormation to wait for it. Revocations that failed with less than two calls' time left failed for lack of it.
   const timeIsUp = !deps.budget.allows(RESERVE_MS(deps));
   const unfinished = [...results.values()].filter((r) => workLeft(r.plan, r.outcome));
-  if (unfinished.length > 0 && timeIsUp && young) {
-    await keepInEscrow(escrow.escrow, shared, redactor);
-    for (const r of results.values()) if (!unfinished.includes(r)) writeLogLine(r.report.toLogLine(r.outcome, r.durationMs), redactor);
-    throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
-  }
-  // Answered: what this invocation did not finish is an alert below. The entries of the secrets it deleted stay in the
-  // escrow, for any later invocation to finish (on this teardown's next Delete, whatever operation sends it).
-  await keepInEscrow(escrow.escrow, shared, redactor);
   const left: string[] = [];
-  for (const { plan, report, outcome, durationMs } of results.values()) {
+  /** The secret's log line, and its alert if its tokens are not all known to be revoked. */
+  const reportOn = ({ plan, report, outcome, durationMs }: { plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }) => {
     writeLogLine(report.toLogLine(outcome, durationMs), redactor);
     if (staying.has(plan.arn)) {
       // In a cleanup CloudFormation goes on without it: the secret leaves the stack, whole, and nothing will revoke later.
       if (!wholeStack) writeLogLine(leftLiveAlert(plan.arn, [], outcome, 'leaves the stack, but', namedTokens(plan).filter((c): c is string => !!c)), redactor);
-      continue;
+      return;
     }
     const notProven = report.revocationsRefused.map((r) => r.clientId);
     if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
@@ -238,10 +230,24 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       // A secret the function deleted, or may have, leaves no other record of its tokens: those its values named go in
       // the alert as what they are, claims (a value writer may have named another team's token).
       const clientIds = [...new Set([...report.clientIds.revocationFailed, ...plan.markedLeftLive ?? []])];
-      const named = plan.deleted || workLeft(plan, outcome) ? namedTokens(plan).filter((c): c is string => !!c && !clientIds.includes(c)) : [];
+      // Less those Astra answered revoked in this invocation.
+      const revoked = plan.revokedHere ?? new Set();
+      const unrevoked = (c: string | undefined): c is string => !!c && !clientIds.includes(c) && !revoked.has(c);
+      const named = plan.deleted || workLeft(plan, outcome) ? namedTokens(plan).filter(unrevoked) : [];
       writeLogLine(leftLiveAlert(plan.arn, clientIds, outcome, plan.deleted ? 'was deleted, but' : undefined, [...new Set([...notProven, ...named])]), redactor);
     }
+  };
+  if (unfinished.length > 0 && timeIsUp && young) {
+    await keepInEscrow(escrow.escrow, shared, redactor);
+    // Done with, alerted or not: the retry does not come back to them.
+    for (const r of results.values()) if (!unfinished.includes(r)) reportOn(r);
+    throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
+  await keptAuthoritiesLast([...results.values()].map((r) => r.plan), deps);
+  // Answered: what this invocation did not finish is an alert below. The entries of the secrets it deleted stay in the
+  // escrow, for any later invocation to finish (on this teardown's next Delete, whatever operation sends it).
+  await keepInEscrow(escrow.escrow, shared, redactor);
+  for (const r of results.values()) reportOn(r);
   for (const plan of plans) {
     if ('leftLive' in plan) {
       left.push(plan.arn);
@@ -270,9 +276,27 @@ const OUT_OF_TIME = 'left live: the invocation ran out of time before this secre
 const OUT_OF_TIME_DURING = 'left live: the invocation ran out of time during this secret';
 const OUT_OF_TIME_OUTCOMES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING]);
 const REVOCATIONS_FAILED = 'left live: some revocations failed';
-const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list was read to say what is left';
+const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list of its org (as Astra named it) was read to say what is left';
+/**
+ * Final, though not known to be clean: nothing a second round or a retry does changes them (the token that read the list
+ * has revoked itself, and no later list can say more than the alert does). Their entries leave the escrow.
+ */
+const UNCONFIRMABLE_NOW = new Set<string>();
 const OTHER_ORG = 'left live: the token list its authority read is of another org than its values record';
+const ORG_UNREAD = 'left live: Astra did not name the org of the token list its authority read (GET /v2/currentOrg failed), so nothing says it is '
+  + 'the org its values record; what that list showed of the secret was revoked';
+UNCONFIRMABLE_NOW.add(ORG_UNREAD);
 const MARKED_LEFT_LIVE = 'left live: tokens marked as its own are live in a token list of an org its values did not lead to (a value or escrow entry may name another org\'s token)';
+
+/**
+ * No retry follows an invocation that answers: the authorities kept for one revoke themselves now (nothing else would),
+ * while two calls' time is left for the answer; those the time does not reach are named in the alert.
+ */
+async function keptAuthoritiesLast(plans: GoingSecret[], deps: TeardownDeps): Promise<void> {
+  for (const plan of plans) {
+    if (plan.keptAuthorities?.length && deps.budget.allows(2 * deps.config.httpTimeoutMs)) await revokeKept(plan, deps);
+  }
+}
 
 /**
  * How long after the operation began (CloudFormation's clock) an invocation may still leave work to Lambda's retry of
@@ -306,7 +330,8 @@ const ESCROW_UNWRITTEN = 'left live: not deleted yet, for the escrow could not b
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes that already say why work is left: a failure once the time is up keeps them, any other becomes OUT_OF_TIME_DURING. */
 const NAMED_CAUSES = new Set([
-  OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, MARKED_LEFT_LIVE, OTHER_ORG, DELETION_UNANSWERED, WAITING_FOR_MINTED,
+  OUT_OF_TIME, OUT_OF_TIME_DURING, REVOCATIONS_FAILED, AUTHORITY_DEAD_UNSEEN, MARKED_LEFT_LIVE, OTHER_ORG, ORG_UNREAD, DELETION_UNANSWERED,
+  WAITING_FOR_MINTED,
 ]);
 
 /** A secret CloudFormation deletes could not be deleted: the request fails so that the teardown outlives it. */
@@ -331,14 +356,15 @@ export class ContinueLater extends Error {
  * org's list does not show is dead, and which list says what the secret has left.
  */
 class OrgTokenLists {
-  /** `verified`: Astra named the org; otherwise it is the one the secret records (a claim, judged by nothing but shown()). */
+  /**
+   * `verified`: Astra named the org (`orgId`). Otherwise `orgId` is the one the secret records, a claim that only spares
+   * prime() another read of that org: it judges nothing.
+   */
   private readonly lists: Array<{
     readonly orgId?: string;
     readonly verified: boolean;
     readonly reader: string;
     readonly listed: AstraClientEntry[];
-    /** It showed the function's mark on some token when read (revocations take tokens out of it since). */
-    readonly marked: boolean;
   }> = [];
   /** Authorities that answered 401 in this invocation: never asked twice. */
   private readonly dead = new Set<string>();
@@ -354,7 +380,8 @@ class OrgTokenLists {
   ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
     const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
     if (known) return { listed: known.listed, listedWithIt: known.reader === authority.bearer, listOrg: known.verified ? known.orgId : undefined };
-    if (this.dead.has(authority.bearer) || (orgId && this.verifiedListOf(orgId))) throw new DeadAuthority();
+    if (orgId && this.verifiedListOf(orgId)) this.dead.add(authority.bearer);
+    if (this.dead.has(authority.bearer)) throw new DeadAuthority();
     let listed: AstraClientEntry[];
     try {
       listed = await this.astra.listClients(authority.bearer);
@@ -363,12 +390,20 @@ class OrgTokenLists {
       this.dead.add(authority.bearer);
       throw new DeadAuthority();
     }
-    // Unanswered (an outage, a token still warming up): the org the secret records labels it for shown() alone, which a
-    // list of no org would leave unable to judge any dead authority; nothing else takes that claim for the org's list.
-    const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
-    const marked = listed.some((c) => parseMark(c.description));
-    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed, marked });
+    // Unanswered (an outage, a token still warming up): the org is unread, as a list that failed would be. A mark on a
+    // token in it is no evidence either: anyone with an org of their own can write the function's mark there.
+    const org = await this.orgOf(authority.bearer);
+    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed });
     return { listed, listedWithIt: true, listOrg: org };
+  }
+
+  private async orgOf(bearer: string): Promise<string | undefined> {
+    return this.astra.currentOrg(bearer).then((o) => o.id, () => undefined);
+  }
+
+  /** The token answered 401 in this invocation, or the list of the org its value records, as Astra named it, does not show it. */
+  public isDead(bearer: string | undefined): boolean {
+    return !!bearer && this.dead.has(bearer);
   }
 
   private verifiedListOf(orgId: string): boolean {
@@ -399,9 +434,9 @@ class OrgTokenLists {
    * value has only the bootstrap token): every list read counts for it.
    */
   public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string, orgId: string | undefined): string[] | undefined {
-    // A list labelled by a claim counts only if it shows the function's mark on some token: a list of another org (a value
-    // writer's token, read while currentOrg did not answer) would say that nothing of the secret is left.
-    const lists = this.lists.filter((l) => (!orgId || l.orgId === orgId) && (l.verified || l.marked)).map((l) => l.listed);
+    // Only lists whose org Astra named: one of another org (a value writer's token, read while currentOrg did not answer)
+    // would say that nothing of the secret is left.
+    const lists = this.lists.filter((l) => l.verified && (!orgId || l.orgId === orgId)).map((l) => l.listed);
     if (lists.length === 0) return undefined;
     const wanted = new Set(clientIds.filter((c): c is string => !!c));
     return lists.flatMap((list) => [...list.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(list, secretArn)]);
@@ -444,6 +479,19 @@ interface GoingSecret extends EscrowEntry {
    * read in this invocation still shows (OrgTokenLists.markedLive), and its authority when kept for a later round.
    */
   markedLeftLive?: string[];
+  /**
+   * Self-rotating authorities kept live in this invocation, for a second round or Lambda's retry to revoke with: each
+   * revokes itself at the end of the invocation unless a retry follows (keptAuthoritiesLast).
+   */
+  keptAuthorities?: KeptAuthority[];
+  /** The tokens Astra answered revoked (or gone) in this invocation, over its rounds. */
+  revokedHere?: Set<string>;
+}
+
+interface KeptAuthority {
+  readonly authority: Authority;
+  readonly evidence: OwnershipEvidence;
+  readonly report: StepReport;
 }
 
 type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
@@ -678,8 +726,7 @@ async function deleteThenRevoke(plan: GoingSecret, run: TeardownRun): Promise<st
     return `left live: it stays, for the secret ${stays} it mints for stays with live tokens`;
   }
   if (mintedFor(run.waiting)) return WAITING_FOR_MINTED;
-  // No round or retry comes after the second round of an operation too old to continue.
-  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens, run.lastRound && !run.young);
+  const revoke = () => revokeSecretTokens(plan, deps, report, lists, adminTokens);
   const revokeFirst = (why: string) => {
     writeLogLine({ level: 'WARN', step: 'teardown', secretArn: plan.arn, outcome: `revoking its tokens before CloudFormation deletes it: ${why}` }, deps.redactor);
     return revoke();
@@ -856,7 +903,20 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
  */
 async function revokeSecretTokens(
   plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
-  finalTurn: boolean, chosen?: Authority,
+): Promise<string> {
+  const outcome = await searchWith(plan, deps, report, lists, adminTokens);
+  // Nothing comes back to a secret whose work is over: an authority kept to ask Astra for an org again goes now.
+  if (!outcome.startsWith('left live')) await revokeKept(plan, deps);
+  return outcome;
+}
+
+/**
+ * One authority's search of its token list: what it shows of the secret is revoked, the authority last. `chosen`: the
+ * token of a stage its first list did not show, which searches its own org's list.
+ */
+async function searchWith(
+  plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
+  chosen?: Authority,
 ): Promise<string> {
   const context = { astra: deps.astra, report, redactor: deps.redactor };
   let authority: Authority | undefined = chosen;
@@ -879,50 +939,93 @@ async function revokeSecretTokens(
     ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, recordedOrg));
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
-    // A list read with another token of its org says whether anything of the secret is left.
-    const left = lists.shown(namedTokens(plan), plan.arn, recordedOrg);
-    plan.markedLeftLive = lists.markedLive(plan.arn);
-    if (left === undefined) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : AUTHORITY_DEAD_UNSEEN;
-    return left.length === 0 && plan.markedLeftLive.length === 0 ? 'revoked: nothing of the secret is live any more'
+    // The other stage's token searches its own list (a value writer may have put a dead token in AWSCURRENT, moving the
+    // secret's live one to AWSPREVIOUS). What that list shows is judged as any list is: Astra's word on its org or an alert.
+    const other = otherStageAuthority(plan, authority, chosen);
+    if (other) return searchWith(plan, deps, report, lists, adminTokens, other);
+    // A list of its org, as Astra named it, read with another token says whether anything of the secret is left.
+    const left = lists.shown(namedTokens(plan), plan.arn, recordedOrg)?.filter((c) => !keptLive(plan).has(c));
+    plan.markedLeftLive = [...new Set([...plan.markedLeftLive ?? [], ...lists.markedLive(plan.arn)])];
+    const markedOthers = plan.markedLeftLive.filter((c) => !keptLive(plan).has(c));
+    if (left === undefined) return markedOthers.length ? MARKED_LEFT_LIVE : AUTHORITY_DEAD_UNSEEN;
+    return left.length === 0 && markedOthers.length === 0 ? 'revoked: nothing of the secret is live any more'
       : `left live: ${authority.description} no longer authenticates, so it cannot revoke the secret's tokens`;
   }
   // Before the revocations take their tokens out of it (OrgTokenLists.forget).
   const searched = new Set(listed.map((c) => c.clientId));
-  // The function's own mark for this secret: the list is of the org it minted the secret's tokens in.
-  const vouched = listed.some((c) => markedAsSecrets(c, plan.arn));
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
   for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
   await revokeOwned(context, authority, candidates, evidence);
-  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or Lambda's retry.
-  // In the final turn it goes whatever failed, for nothing else would revoke it.
+  const stages = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> => !!v?.orgId);
+  // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or Lambda's retry,
+  // and at the end of the invocation it goes whatever failed, unless a retry follows (keptAuthoritiesLast).
   const failed = report.clientIds.revocationFailed;
-  const keep = failed.length > 0 && !finalTurn;
-  if (!plan.adminSecretArn && !keep) await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
-  lists.forget([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
+  const keep = failed.length > 0;
+  if (!plan.adminSecretArn) {
+    // Kept from an earlier round, it is kept with what this round read, or leaves the kept ones once revoked.
+    plan.keptAuthorities = (plan.keptAuthorities ?? []).filter((k) => k.authority.bearer !== authority!.bearer);
+    if (keep) plan.keptAuthorities.push({ authority, evidence, report });
+    else await revokeOwned(context, authority, [authority.clientId], evidence, { revokeAuthority: true });
+  }
+  const revokedHere = plan.revokedHere ??= new Set();
+  for (const c of [...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]) revokedHere.add(c);
+  lists.forget([...revokedHere]);
   const judged = new Set([...report.revocationsRefused.map((r) => r.clientId), ...failed]);
   // Kept, and proven by the list it read: one to revoke, if no later round or retry does (an unproven one is named as a claim).
   const keptProven = keep && !plan.adminSecretArn && listedWithIt && authority.clientId ? [authority.clientId] : [];
-  plan.markedLeftLive = [...new Set([...lists.markedLive(plan.arn), ...keptProven])].filter((c) => !judged.has(c));
+  const before = chosen ? plan.markedLeftLive ?? [] : [];
+  plan.markedLeftLive = [...new Set([...before, ...lists.markedLive(plan.arn), ...keptProven])].filter((c) => !judged.has(c));
   if (failed.length > 0) return REVOCATIONS_FAILED;
   // The list may be of another org than the one the values record: the authority another org's token (a value writer
   // may have put one in AWSCURRENT), which found nothing of the secret's there. Where Astra names the list's org: the
   // stages if none records it, else those that record another and whose token the list neither showed nor revoked.
-  // Where Astra did not answer: every stage that records an org, unless the list shows the function's mark for this
-  // secret (a value that records an org was minted by the function, with its mark) or is an admin's. A self-rotating
-  // secret's token of such a stage revokes in turn, once; otherwise it is reported.
-  const done = new Set([...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]);
-  const stages = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> => !!v?.orgId);
-  const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '');
+  // Where it did not: the stages whose token the list neither showed nor revoked (those are of another org for certain).
+  // A self-rotating secret's token of such a stage searches its own list in turn, once; otherwise it is reported.
+  // A kept authority searched its own list as the others did: its stage is searched, though the token stays live for now.
+  const done = new Set([...revokedHere, ...keptLive(plan)]);
+  // A dead token (the authority a search began with) has nothing to search.
+  const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '') && !lists.isDead(v.astraKey);
   let unsearched = stages;
-  if (listOrg === undefined) unsearched = vouched || plan.adminSecretArn ? [] : stages;
+  if (listOrg === undefined) unsearched = plan.adminSecretArn ? [] : stages.filter(left);
   else if (stages.some((v) => v.orgId === listOrg)) unsearched = stages.filter((v) => v.orgId !== listOrg && left(v));
-  if (unsearched.length === 0) return plan.markedLeftLive.length ? MARKED_LEFT_LIVE : 'revoked';
-  const other = plan.adminSecretArn || chosen ? undefined
-    : unsearched.map((v) => selfAuthority(v, v === plan.current ? 'current' : 'previous')).find((a) => a && a.bearer !== authority!.bearer);
-  return other ? revokeSecretTokens(plan, deps, report, lists, adminTokens, finalTurn, other) : OTHER_ORG;
+  // Where Astra did not name the list's org, nothing says it is the org the values record: a value writer may have put a
+  // token of their own org in both stages (with one that cannot read its org, currentOrg never answers for it).
+  const orgUnread = listOrg === undefined && !plan.adminSecretArn && stages.length > 0;
+  if (unsearched.length === 0) return orgUnread ? ORG_UNREAD : plan.markedLeftLive.some((c) => !keptLive(plan).has(c)) ? MARKED_LEFT_LIVE : 'revoked';
+  const other = otherStageAuthority(plan, authority, chosen, unsearched);
+  if (!other) return OTHER_ORG;
+  const outcome = await searchWith(plan, deps, report, lists, adminTokens, other);
+  // Its token dead, and no list of its org named: what is left is as unconfirmed as the first list's org.
+  return orgUnread && outcome === AUTHORITY_DEAD_UNSEEN ? ORG_UNREAD : outcome;
+}
+
+/** A self-rotating secret's token of another stage than the authority's (of `among`), for a search of its own: once. */
+function otherStageAuthority(
+  plan: GoingSecret, authority: Authority, chosen: Authority | undefined, among: ReadonlyArray<GoingSecret['current']> = [plan.current, plan.previous],
+): Authority | undefined {
+  if (plan.adminSecretArn || chosen) return undefined;
+  return among.map((v) => v && selfAuthority(v, v === plan.current ? 'current' : 'previous')).find((a) => a && a.bearer !== authority.bearer);
+}
+
+/**
+ * The authorities a secret's search kept revoke themselves: once nothing else will come back to the secret (its work
+ * is over, or the invocation answers). Each is named in the alert while it stays live.
+ */
+async function revokeKept(plan: GoingSecret, deps: TeardownDeps): Promise<void> {
+  for (const { authority, evidence, report } of plan.keptAuthorities ?? []) {
+    await revokeOwned({ astra: deps.astra, report, redactor: deps.redactor }, authority, [authority.clientId], evidence, { revokeAuthority: true });
+    for (const c of [...report.clientIds.revoked, ...report.clientIds.alreadyRevoked]) (plan.revokedHere ??= new Set()).add(c);
+    plan.markedLeftLive = plan.markedLeftLive?.filter((c) => !plan.revokedHere!.has(c));
+  }
+  plan.keptAuthorities = [];
+}
+
+/** The clientIds of the authorities a secret's search keeps live for now. */
+function keptLive(plan: GoingSecret): Set<string> {
+  return new Set((plan.keptAuthorities ?? []).map((k) => k.authority.clientId).filter((c): c is string => !!c));
 }
 
 /** The org of the secret's tokens, as the mint answer recorded it in the value (the authority's own stage's, if it is one). */
@@ -961,7 +1064,7 @@ function leftLiveAlert(
     // Named by the secret's value but not provably its own (revocation-rule.ts): maybe another team's; never to revoke on
     // this line's word.
     ...notProven.length ? { notProvenClientIds: notProven } : {},
-    message: `The secret ${secretArn} ${when} not all of its tokens were revoked (${why}). The deletion went on. `
+    message: `The secret ${secretArn} ${when} not all of its tokens are known to be revoked (${why}). The deletion went on. `
       + 'Revoke the clientIds listed in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.'
       + (notProven.length ? ' notProvenClientIds were named by the secret\'s value but are not provably its tokens (they may be another team\'s): do not revoke them on this word.' : ''),
   };

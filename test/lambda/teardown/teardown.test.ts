@@ -21,6 +21,8 @@ const OPERATION_START = new Date('2026-12-01T00:00:00Z');
 const BEFORE = new Date('2026-11-01T00:00:00Z');
 /** An org other than the fake Astra's: what Astra names for a token of another org, in the tests that simulate one. */
 const FOREIGN_ORG = '99999999-8888-4777-8666-555555555555';
+/** The alert of a secret whose revocation Astra did not let the function confirm: no list of its org, as Astra named it. */
+const UNCONFIRMED = /Astra did not name the org of the token list|no token list of its org/;
 const DURING = new Date('2026-12-01T00:05:00Z');
 const state = (status: string, resources: Record<string, string>, template: StackState['template']['Resources'] = {}): StackState => ({
   stackId: STACK_ID,
@@ -739,7 +741,7 @@ describe('the teardown request, served by the handler', () => {
       secretArn: arn,
       clientIds: [],
       notProvenClientIds: expect.arrayContaining(tokens),
-      message: expect.stringMatching(/not all of its tokens were revoked \(left live: Secrets Manager did not answer its deletion\)/),
+      message: expect.stringMatching(/not all of its tokens are known to be revoked \(left live: Secrets Manager did not answer its deletion\)/),
     })]);
     // Deleted or not, nobody can say yet: the entry stays for a later invocation to settle.
     expect(escrowed()).toEqual([arn]);
@@ -1745,7 +1747,7 @@ describe('the teardown request, served by the handler', () => {
             ['fails with 503 on every attempt', { status: 503 }],
             ['times out on every attempt', { hang: true }],
             ['answers 401 (a token still warming up)', { status: 401 }],
-          ])('GET /v2/currentOrg %s for the list\'s token: a secret an earlier attempt revoked and deleted is found done, with no alert, and leaves the escrow', async (_, fault) => {
+          ])('GET /v2/currentOrg %s for the list\'s token: a secret an earlier attempt revoked and deleted is found done, or not confirmed (kept in the escrow)', async (_, fault) => {
             const [done, other] = await twiceRotated(2);
             stack.startedAt = new Date(Date.now() - 60 * 60_000);
             revokedButStillEscrowed(done, operationOf());
@@ -1754,15 +1756,27 @@ describe('the teardown request, served by the handler', () => {
             const { answer, alerts } = await send('Delete', [done, other]);
             expect(answer).toMatchObject({ Status: 'SUCCESS' });
             for (const c of otherTokens) expect(h.astra.isLive(c)).toBe(false);
-            expect({ alerts, escrowed: escrowed() }).toEqual({ alerts: [], escrowed: [] });
+            // Without Astra's word on the list's org, nothing says what is left of either: an alert each that names no token. The
+            // one whose authority is dead stays in the escrow, for a later invocation's list of its org to judge.
+            const byArn = (a: Record<string, any>, b: Record<string, any>) => a.secretArn.localeCompare(b.secretArn);
+            const expected = fault
+              ? {
+                alerts: [done, other].sort()
+                  .map((secretArn) => expect.objectContaining({ secretArn, clientIds: [], message: expect.stringMatching(UNCONFIRMED) })),
+                escrowed: [done],
+              }
+              : { alerts: [], escrowed: [] };
+            expect({ alerts: alerts.sort(byArn), escrowed: escrowed().sort() }).toEqual(expected);
           });
 
-          test('the same for an earlier operation\'s entry, while currentOrg fails: cleared, not alerted', async () => {
+          test('the same for an earlier operation\'s entry, while currentOrg fails: not confirmed, so alerted (naming no token) and kept', async () => {
             const [done, other] = await twiceRotated(2);
             revokedButStillEscrowed(done, operationOf('DELETE_IN_PROGRESS', BEFORE));
             h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, times: 1_000, status: 503 });
             const { alerts } = await send('Delete', [done, other]);
-            expect({ alerts, escrowed: escrowed() }).toEqual({ alerts: [], escrowed: [] });
+            expect(alerts.filter((a) => a.secretArn === done))
+              .toEqual([expect.objectContaining({ clientIds: [], message: expect.stringMatching(UNCONFIRMED) })]);
+            expect(escrowed()).toContain(done);
           });
 
           test('a full escrow: the ERROR line\'s remedy works under the escrow\'s resource policy, which lets only the function\'s role write it', async () => {
@@ -1904,10 +1918,21 @@ describe('the teardown request, served by the handler', () => {
           });
 
           describe.each([['answers', false], ['does not answer', true]])('legitimate deletions while GET /v2/currentOrg %s', (_, outage) => {
-            const expectClean = (r: { answer: Record<string, any>; alerts: unknown[] }, tokens: string[], count: number) => {
-              expect({ reason: r.answer.Reason, alerts: r.alerts, live: tokens.filter((c) => h.astra.isLive(c)), escrowed: escrowed() }).toEqual({
-                reason: expect.stringMatching(new RegExp(`${count} of ${count} secrets deleted, ${count} with every token revoked`)), alerts: [], live: [], escrowed: [],
-              });
+            const expectClean = (r: { answer: Record<string, any>; alerts: Array<Record<string, any>> }, tokens: string[], count: number) => {
+              if (!outage) {
+                expect({ reason: r.answer.Reason, alerts: r.alerts, live: tokens.filter((c) => h.astra.isLive(c)), escrowed: escrowed() }).toEqual({
+                  reason: expect.stringMatching(new RegExp(`${count} of ${count} secrets deleted, ${count} with every token revoked`)), alerts: [], live: [], escrowed: [],
+                });
+                return;
+              }
+              // Nothing says a list is of the org the values record (a value writer's token could make currentOrg fail): every
+              // token is revoked all the same, and each self-rotating secret's alert says that this is not confirmed, naming no live
+              // token (its values' claims, revoked before, are named as claims).
+              expect({ reason: r.answer.Reason, live: tokens.filter((c) => h.astra.isLive(c)) })
+                .toEqual({ reason: expect.stringMatching(new RegExp(`${count} of ${count} secrets deleted`)), live: [] });
+              const liveClaims = (claims: string[] = []) => claims.filter((c) => h.astra.isLive(c));
+              expect(r.alerts.map((a) => ({ clientIds: a.clientIds, liveClaims: liveClaims(a.notProvenClientIds), message: a.message })))
+                .toEqual(r.alerts.map(() => ({ clientIds: [], liveClaims: [], message: expect.stringMatching(UNCONFIRMED) })));
             };
             /** Every call, or the first list's alone (an unmarked token's possession is checked with the same call). */
             const currentOrgDown = (times = 1_000) => {
@@ -1954,9 +1979,10 @@ describe('the teardown request, served by the handler', () => {
               currentOrgDown();
               const before = h.astra.requests.length;
               expectClean(await send('Delete', arns), tokens, 30);
-              // The list, its org (three attempts when down), 30 revocations; when down, the list's reader also tries its other
-              // stage's token (revoked at its rotation: a 401), for Astra did not say the list is of the org its values record.
-              expect(h.astra.requests.length - before).toBeLessThanOrEqual(outage ? 30 + 5 : 30 + 2);
+              // The list, its org (three attempts, and three more before the second round, when down), 30 revocations; when down,
+              // each secret also tries its other stage's token (revoked at its rotation: a 401, once), for Astra did not say the
+              // list is of the org its values record.
+              expect(h.astra.requests.length - before).toBeLessThanOrEqual(outage ? 30 + 30 + 8 : 30 + 2);
             });
 
             test('a retry after the first 20 of 30 secrets\' tokens were revoked: no alert, at most a call for each dead token', async () => {
@@ -1965,9 +1991,16 @@ describe('the teardown request, served by the handler', () => {
               currentOrgDown();
               const before = h.astra.requests.length;
               const { alerts } = await send('Delete', arns);
-              expect(alerts).toEqual([]);
-              // Astra naming the list's org, a dead authority costs no call; while it does not, one 401 each (a claimed org judges no authority dead).
-              expect(h.astra.requests.slice(before).filter((r) => r.status === 401).length).toBe(outage ? 20 : 0);
+              // While it does not, no list's org is known, and so nothing is confirmed: an alert each, naming no token (every one is revoked).
+              if (outage) {
+                expect(alerts.map((a) => [a.clientIds, a.message.match(UNCONFIRMED)?.length])).toEqual(arns.map(() => [[], 1]));
+                expect(arns.flatMap(liveMarked)).toEqual([]);
+              } else {
+                expect(alerts).toEqual([]);
+              }
+              // Astra naming the list's org, a dead authority costs no call; while it does not, a 401 for each stage's token (a claimed
+              // org judges no authority dead, and the other stage's token searches in its turn).
+              expect(h.astra.requests.slice(before).filter((r) => r.status === 401).length).toBe(outage ? 40 : 0);
             });
 
             test('rotated once, AWSPREVIOUS\'s bootstrap token unprovable while currentOrg is down: named, and AWSCURRENT\'s token not left live beside it', async () => {
@@ -2005,7 +2038,7 @@ describe('the teardown request, served by the handler', () => {
             expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, clientIds: [pending] })]);
           });
 
-          test('at a realistic latency (Astra 0.7 s a call, Secrets Manager 60 ms) while currentOrg is down, 245 secrets revoking at once, rotated twice: done within Lambda\'s retries', async () => {
+          test('at a realistic latency (Astra 0.7 s a call, Secrets Manager 60 ms) while currentOrg is down, 245 secrets revoking at once, rotated twice: answered within Lambda\'s retries, every token revoked or named', async () => {
             process.env.ASTRA_HTTP_TIMEOUT_MS = '10000';
             const arns = selfSecrets(245, { [POLICY_TAG]: 'IMMEDIATELY' });
             for (const arn of arns) for (let n = 0; n < 2; n++) await h.rotate(arn);
@@ -2013,7 +2046,7 @@ describe('the teardown request, served by the handler', () => {
             h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times: 100_000 });
             stack.startedAt = new Date();
             // This clock, not the enclosing describe's offset one.
-            jest.restoreAllMocks();
+            if (jest.isMockFunction(Date.now)) (Date.now as jest.Mock).mockRestore();
             const t0 = realNow();
             let waited = 0;
             const astraBefore = h.astra.requests.length;
@@ -2035,7 +2068,10 @@ describe('the teardown request, served by the handler', () => {
               clock.mockRestore();
             }
             expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
-            expect({ alerts: h.lines().filter((l) => typeof l.alert === 'string'), live: tokens.filter((c) => h.astra.isLive(c)) }).toEqual({ alerts: [], live: [] });
+            // Each secret's list, its org unread, sends its AWSPREVIOUS token (revoked at rotation: a 401) to search: two calls a
+            // secret, which three invocations do not fit (the capacity gap, docs/rotation-design.md). None is left unnamed.
+            const named = h.lines().filter((l) => typeof l.alert === 'string').flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+            expect(tokens.filter((c) => h.astra.isLive(c) && !named.includes(c))).toEqual([]);
           }, 60_000);
 
           describe('while GET /v2/currentOrg does not answer, tokens of a value writer\'s org in AWSCURRENT', () => {
@@ -2101,7 +2137,7 @@ describe('the teardown request, served by the handler', () => {
               .toEqual({ live: [], alerts: [], escrowed: [] });
           });
 
-          test('a retry after an earlier attempt revoked every secret\'s tokens: one call a secret, no more (the other stage\'s dead token is not tried)', async () => {
+          test('a retry after an earlier attempt revoked every secret\'s tokens: two calls a secret, no more (a dead AWSCURRENT token\'s secret tries AWSPREVIOUS\'s, once)', async () => {
             const arns = selfSecrets(30);
             for (const arn of arns) await h.rotate(arn);
             const entries = arns.map((arn) => ({ operation: operationOf(), arn, current: h.sm.valueAt(arn, 'AWSCURRENT'), previous: h.sm.valueAt(arn, 'AWSPREVIOUS'), versions: {}, held: [] }));
@@ -2113,7 +2149,8 @@ describe('the teardown request, served by the handler', () => {
             stack.startedAt = new Date(Date.now() - 60 * 60_000);
             const before = h.astra.requests.length;
             await send('Delete', arns);
-            expect(h.astra.requests.length - before).toBeLessThanOrEqual(30);
+            // A value writer may have put a dead token in AWSCURRENT, moving the live one to AWSPREVIOUS: that one searches its own list.
+            expect(h.astra.requests.length - before).toBeLessThanOrEqual(60);
           });
 
           test('a retry after an earlier attempt revoked the first secrets: no alert, and no call for their dead tokens once a list of the org is read', async () => {
