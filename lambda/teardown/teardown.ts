@@ -573,7 +573,8 @@ async function planFor(
     };
     const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
     // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
-    const held = await new HeldTokens(deps.store, arn, redactor, current?.pendingRevocationVersions)
+    const hints = { ...previous?.pendingRevocationVersions, ...current?.pendingRevocationVersions };
+    const held = await new HeldTokens(deps.store, arn, redactor, hints)
       .add(current, versions.current).add(previous, versions.previous).readHinted();
     const replicated = (description.ReplicationStatus ?? []).length > 0;
     return { arn, going: true, deleted: false, replicated, adminSecretArn, current, previous, versions, held: held.known() };
@@ -959,7 +960,9 @@ async function searchWith(
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
   await revokeOwned(context, authority, candidates, evidence);
-  const stages = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> => !!v?.orgId);
+  // Every stage that holds a token; those whose value records an org were written by a rotation.
+  const stages = [plan.current, plan.previous].filter((v): v is NonNullable<typeof v> => !!v?.astraKey);
+  const recorded = stages.filter((v) => !!v.orgId);
   // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or Lambda's retry,
   // and at the end of the invocation it goes whatever failed, unless a retry follows (keptAuthoritiesLast).
   const failed = report.clientIds.revocationFailed;
@@ -988,9 +991,12 @@ async function searchWith(
   const done = new Set([...revokedHere, ...keptLive(plan)]);
   // A dead token (the authority a search began with) has nothing to search.
   const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '') && !lists.isDead(v.astraKey);
-  let unsearched = stages;
+  // A stage that records no org (the bootstrap token, moved to AWSPREVIOUS by a value put over it) is unsearched
+  // wherever the list neither showed nor revoked its token.
+  const unrecordedLeft = stages.filter((v) => !v.orgId && left(v));
+  let unsearched = [...recorded, ...unrecordedLeft];
   if (listOrg === undefined) unsearched = plan.adminSecretArn ? [] : stages.filter(left);
-  else if (stages.some((v) => v.orgId === listOrg)) unsearched = stages.filter((v) => v.orgId !== listOrg && left(v));
+  else if (recorded.some((v) => v.orgId === listOrg)) unsearched = stages.filter((v) => v.orgId !== listOrg && left(v));
   // Where Astra did not name the list's org, nothing says it is the org the values record: a value writer may have put a
   // token of their own org in both stages (with one that cannot read its org, currentOrg never answers for it).
   const orgUnread = listOrg === undefined && !plan.adminSecretArn && stages.length > 0;
@@ -1036,7 +1042,8 @@ function orgOf(plan: GoingSecret, authority?: Authority): string | undefined {
 
 /** The clientIds the secret's values name (beside the tokens marked as its own): claims the revocation rule judges. */
 function namedTokens(plan: EscrowEntry): Array<string | undefined> {
-  return [plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? []];
+  // AWSPREVIOUS's too: a value put over AWSCURRENT moves what it still owes there.
+  return [plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? [], ...plan.previous?.pendingRevocations ?? []];
 }
 
 /**
