@@ -61,6 +61,9 @@ export class AstraClient {
    */
   public rateLimitedOut = false;
   private waitedForRateLimit = false;
+  /** Calls start at least this far apart (pace()); 0: as they come. */
+  private callIntervalMs = 0;
+  private nextCallAt = 0;
 
   constructor(
     private readonly config: RotationConfig,
@@ -69,6 +72,14 @@ export class AstraClient {
     private readonly wait: Sleep = sleep,
     private readonly random: () => number = Math.random,
   ) {}
+
+  /**
+   * Starts this client's calls at least `minIntervalMs` apart, however many are made at once: the teardown makes several
+   * at a time, and spaced so they stay under Astra's rate limit rather than meeting it (a 429 costs a Retry-After).
+   */
+  public pace(minIntervalMs: number): void {
+    this.callIntervalMs = minIntervalMs;
+  }
 
   public async mint(bearer: string, roles: string[], description: string, tokenExpiry?: string): Promise<MintedToken> {
     const request = tokenExpiry ? { roles, description, tokenExpiry } : { roles, description };
@@ -153,6 +164,7 @@ export class AstraClient {
           ? 'not sent: waiting for turns under Astra\'s rate limit used the invocation\'s time'
           : 'not sent: the invocation\'s time is almost up', false);
       }
+      await this.takeTurn();
       const timeoutMs = Math.min(this.config.httpTimeoutMs, this.budget.remainingMs());
       let answer: HttpAnswer & { retryAfterMs?: number; contentType: string };
       try {
@@ -214,6 +226,15 @@ export class AstraClient {
   private backoffMs(attempt: number): number {
     // Full jitter: concurrent rotations that failed together do not retry together.
     return fullJitterMs(attempt, this.config.retryBaseMs, BACKOFF_CAP_MS, this.random);
+  }
+
+  /** Waits for this call's start under pace(). */
+  private async takeTurn(): Promise<void> {
+    if (!this.callIntervalMs) return;
+    const now = Date.now();
+    const at = Math.max(now, this.nextCallAt);
+    this.nextCallAt = at + this.callIntervalMs;
+    if (at > now) await this.wait(at - now);
   }
 
   private networkDetail(error: unknown, timeoutMs: number): string {

@@ -17,6 +17,8 @@ export interface RotationConfig {
   readonly timeMarginMs: number;
   /** Request timeout of each Secrets Manager call (its connection timeout is at most 2 s). */
   readonly secretsManagerTimeoutMs: number;
+  /** How many secrets' teardown turns run at once. */
+  readonly teardownTurnsAtOnce: number;
 }
 
 /** The invocation's time when no Lambda context says otherwise: the construct's function timeout. */
@@ -42,6 +44,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): RotationConfig
     testRetryDelayMs: positiveInt(env, 'ASTRA_TEST_RETRY_DELAY_MS', 1000, 0),
     timeMarginMs: positiveInt(env, 'ROTATION_TIME_MARGIN_MS', 20_000, 0),
     secretsManagerTimeoutMs: positiveInt(env, 'SECRETS_MANAGER_TIMEOUT_MS', 5_000, 1),
+    // At Astra's 0.7 s or so a call, four turns keep its 5 calls a second busy.
+    teardownTurnsAtOnce: positiveInt(env, 'TEARDOWN_TURNS_AT_ONCE', 4, 1),
   };
 }
 

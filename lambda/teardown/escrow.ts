@@ -75,6 +75,9 @@ export interface OperationEntry {
  * that found the secret still there: a write reads the escrow again and keeps every other entry, whoever wrote it.
  */
 export class TeardownEscrow {
+  /** This invocation's writes, one after another. */
+  private writes: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly store: SecretStore, public readonly arn: string, public readonly operation: string, private readonly redactor: Redactor,
   ) {}
@@ -92,6 +95,13 @@ export class TeardownEscrow {
    * value would not fit, or keeps changing.
    */
   public async write(inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set()): Promise<void> {
+    // One write at a time from this invocation: its secrets' turns overlap, and two writes of its own would collide.
+    const turn = this.writes.then(() => this.writeNow(inFlight, done));
+    this.writes = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async writeNow(inFlight: readonly EscrowEntry[], done: ReadonlySet<string>): Promise<void> {
     const mine = new Set(inFlight.map((e) => e.arn));
     for (let tries = 1; ; tries++) {
       const { entries: now, text: before, written, versionId } = await this.readVersion();

@@ -149,7 +149,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     escrowProblem: { reported: false, heldBack: false },
     admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
     deletions: new Map<string, DeletionStep>(),
-    turns: { count: 0, totalMs: 0 },
+    turns: { count: 0, totalMs: 0, since: undefined as number | undefined },
     kept: new Set<string>(),
     young,
     staying: new Map<string, string | undefined>(),
@@ -176,8 +176,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     if (workLeft(plan, outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
     else shared.waiting.delete(plan.arn);
     const durationMs = Date.now() - started;
+    // Wall time, not the sum of the turns': they overlap.
+    shared.turns.since ??= started;
     shared.turns.count += 1;
-    shared.turns.totalMs += durationMs;
+    shared.turns.totalMs = Date.now() - shared.turns.since;
     return { plan, report, outcome, durationMs };
   };
   const chained = leavesFirst(going);
@@ -188,13 +190,19 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const livePending = (p: GoingSecret) => shared.admins.has(p.arn) || !!lists.find(p.current?.clientId ?? '') || !!p.adminSecretArn;
   const ordered = [...chained.filter(livePending), ...chained.filter((p) => !livePending(p))];
   const deferred: GoingSecret[] = [];
-  for (const [at, plan] of ordered.entries()) {
-    await deleteAhead(ordered, at, { ...shared, lastRound: false });
-    const result = await run(plan, false);
+  // Several secrets' turns at once (each waits on Astra most of its time), the calls spaced under Astra's rate limit.
+  // Deletions go one batch at a time, in order; an admin's turn goes alone, after every turn before it (leaves first).
+  deps.astra.pace(ASTRA_CALL_INTERVAL_MS);
+  let deletions: Promise<unknown> = Promise.resolve();
+  await inTurns(ordered.length, deps.config.teardownTurnsAtOnce, (at) => shared.admins.has(ordered[at].arn), async (at) => {
+    const batch = deletions.then(() => deleteAhead(ordered, at, { ...shared, lastRound: false }));
+    deletions = batch.catch(() => undefined);
+    await batch;
+    const result = await run(ordered[at], false);
     // Its authority no longer authenticates and no list has been read yet to say what is left: judged at the end.
-    if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(plan);
-    else results.set(plan.arn, result);
-  }
+    if (result.outcome === AUTHORITY_DEAD_UNSEEN) deferred.push(ordered[at]);
+    else results.set(ordered[at].arn, result);
+  });
   for (const plan of deferred) results.set(plan.arn, await run(plan, false));
   // A failure that took no time (a deletion Secrets Manager did not answer, a list or a revocation Astra failed, an
   // admin that waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
@@ -288,6 +296,28 @@ const ORG_UNREAD = 'left live: Astra did not name the org of the token list its 
 UNCONFIRMABLE_NOW.add(ORG_UNREAD);
 const MARKED_LEFT_LIVE = 'left live: tokens marked as its own are live in a token list of an org its values did not lead to (a value or escrow entry may name another org\'s token)';
 
+/** Astra allows 5 calls a second: a little under, for clocks that do not quite agree. */
+const ASTRA_CALL_INTERVAL_MS = 220;
+
+/**
+ * Runs `turn(0)` to `turn(count - 1)` in order, up to `width` at once; a turn that `goesAlone` starts once every turn
+ * before it is over, and the next starts once it is.
+ */
+export async function inTurns(count: number, width: number, goesAlone: (at: number) => boolean, turn: (at: number) => Promise<void>): Promise<void> {
+  const running = new Set<Promise<void>>();
+  for (let at = 0; at < count; at++) {
+    if (goesAlone(at)) {
+      await Promise.all(running);
+      await turn(at);
+      continue;
+    }
+    while (running.size >= width) await Promise.race(running);
+    const started: Promise<void> = turn(at).finally(() => running.delete(started));
+    running.add(started);
+  }
+  await Promise.all(running);
+}
+
 /**
  * No retry follows an invocation that answers: the authorities kept for one revoke themselves now (nothing else would),
  * while two calls' time is left for the answer; those the time does not reach are named in the alert.
@@ -326,6 +356,7 @@ const RESERVE_MS = (deps: Pick<TeardownDeps, 'config'>) => 2 * deps.config.httpT
 const GONE = 'gone';
 const WAITING_FOR_MINTED = 'left live: it waits for a secret it mints for, whose work is not done';
 const ESCROW_BUSY = 'left live: not deleted yet, for other invocations kept writing the escrow';
+const ESCROW_FULL_FOR_NOW = 'left live: not deleted yet, for the escrow is full of the entries of secrets whose turns are under way; the second round tries again';
 const ESCROW_UNWRITTEN = 'left live: not deleted yet, for the escrow could not be written; the second round tries again';
 const DELETION_UNANSWERED = 'left live: Secrets Manager did not answer its deletion';
 /** Outcomes that already say why work is left: a failure once the time is up keeps them, any other becomes OUT_OF_TIME_DURING. */
@@ -702,8 +733,8 @@ interface TeardownRun {
   readonly admins: ReadonlySet<string>;
   /** Deletions made ahead of the secrets' turns (deleteAhead), each taken by its secret's turn. */
   readonly deletions: Map<string, DeletionStep>;
-  /** The secrets' turns so far in this invocation, and the time they took: what a batch's size is judged by. */
-  readonly turns: { count: number; totalMs: number };
+  /** The secrets' turns ended so far in this invocation, and the time since the first began: what a batch's size is judged by. */
+  readonly turns: { count: number; totalMs: number; since?: number };
   /** Secrets that stay (their deletion was refused, or a secret they mint for stays), with the admin each needs. */
   readonly staying: Map<string, string | undefined>;
   /** Secrets whose work continues in a retry of the request, with their admin, which must wait for them. */
@@ -766,7 +797,7 @@ function batchable(plan: GoingSecret, run: BatchRun): boolean {
 async function deleteAhead(plans: readonly GoingSecret[], at: number, run: BatchRun): Promise<void> {
   const { budget, config } = run.deps;
   if (!batchable(plans[at], run) || !budget.allows(config.httpTimeoutMs)) return;
-  // Twice the turns' mean so far, or a call's timeout before any: a batch's secrets are revoked in this invocation.
+  // Twice the time per turn so far, or a call's timeout before any: a batch's secrets are revoked in this invocation.
   const perSecretMs = run.turns.count ? Math.max(MIN_TURN_ESTIMATE_MS, 2 * run.turns.totalMs / run.turns.count) : config.httpTimeoutMs;
   // As many as get a turn in this invocation: a turn starts while a call's timeout is left.
   const fits = Math.floor((budget.remainingMs() - config.httpTimeoutMs) / perSecretMs);
@@ -812,6 +843,11 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
       // turns, so one failure costs one secret. That one waits, undeleted with its tokens, for the second round or a retry
       // while the operation is young (only then is one sure to come: the turns after this one may use the time up), and
       // otherwise goes the old way, as it did before batches.
+      // Full of this invocation's own entries, whose secrets' turns are under way: their entries leave it as they end.
+      if (error instanceof EscrowFull && !run.lastRound && [...run.inFlight.keys()].some((arn) => !written.some((p) => p.arn === arn))) {
+        for (const plan of written) run.deletions.set(plan.arn, { outcome: ESCROW_FULL_FOR_NOW });
+        return;
+      }
       const refused = error instanceof EscrowFull || (error instanceof SecretsManagerFailure && error.refused);
       // One secret an invocation: an outage that lasts would otherwise hold every secret back, at a timeout each.
       const waits = !refused && !run.lastRound && run.young && !run.escrowProblem.heldBack;

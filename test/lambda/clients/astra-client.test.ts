@@ -53,11 +53,21 @@ describe('AstraClient retries', () => {
     testRetryDelayMs: 0,
     timeMarginMs: 0,
     secretsManagerTimeoutMs: 1000,
+    teardownTurnsAtOnce: 1,
     ...overrides,
   });
   const client = (waits: number[], random = () => 0.5, budget = new TimeBudget(Date.now() + 60_000)) => new AstraClient(
     config(), new Redactor(), budget, async (ms: number) => { waits.push(ms); }, random,
   );
+
+  test('pace(200): calls made at once start 200 ms apart, in the order they were made', async () => {
+    const waits: number[] = [];
+    answers = [{ status: 200, body: '{"id":"org"}' }, { status: 200, body: '{"id":"org"}' }, { status: 200, body: '{"id":"org"}' }];
+    const paced = client(waits);
+    paced.pace(200);
+    await Promise.all([paced.currentOrg('a'), paced.currentOrg('b'), paced.currentOrg('c')]);
+    expect(waits.map((ms) => Math.round(ms / 100) * 100)).toEqual([200, 400]);
+  });
 
   test('Retry-After wins over backoff (seconds, capped at 20 s, jitter on top of a 429\'s); backoff has full jitter and grows', async () => {
     const waits: number[] = [];

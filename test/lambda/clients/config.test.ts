@@ -13,6 +13,7 @@ describe('readConfig', () => {
       testRetryDelayMs: 1000,
       timeMarginMs: 20000,
       secretsManagerTimeoutMs: 5000,
+      teardownTurnsAtOnce: 4,
     });
   });
   test.each(['http://127.0.0.1:8080', 'http://localhost:1/', 'http://[::1]:9', 'https://api.test.cloud.datastax.com'])('accepts %s', (url) => {

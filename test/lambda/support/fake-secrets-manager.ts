@@ -62,6 +62,8 @@ export class FakeSecretsManager {
    * still shows it, with a DeletedDate, and then it is gone.
    */
   public asyncForceDeletion = false;
+  /** How long each call takes to be answered (a scale test's Secrets Manager), in real milliseconds. */
+  public latencyMs = 0;
   private readonly deleting = new Set<string>();
 
   constructor() {
@@ -158,6 +160,7 @@ export class FakeSecretsManager {
 
   private async call<T>(operation: Operation, input: any, run: () => T): Promise<T> {
     this.calls.push({ operation, input });
+    if (this.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const index = this.faults.findIndex((f) => f.operation === operation && (!f.when || f.when(input)));
     if (index >= 0) {
       const [fault] = this.faults.splice(index, 1);

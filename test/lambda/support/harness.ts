@@ -47,7 +47,7 @@ export class Harness {
     this.sm = new FakeSecretsManager();
     this.logs.length = 0;
     this.errors.length = 0;
-    for (const key of Object.keys(process.env)) if (key.startsWith('ASTRA_') || key === 'SECRETS_MANAGER_ENDPOINT') delete process.env[key];
+    for (const key of Object.keys(process.env)) if (key.startsWith('ASTRA_') || key.startsWith('TEARDOWN_') || key === 'SECRETS_MANAGER_ENDPOINT') delete process.env[key];
     Object.assign(process.env, fastEnv(this.astra.url));
     for (const method of ['log', 'info', 'warn', 'error'] as const) {
       jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {

@@ -4,6 +4,7 @@ import { DeleteSecretCommand, DescribeSecretCommand, PutSecretValueCommand } fro
 import { handler } from '../../../lambda';
 import type { StackState } from '../../../lambda/clients/cloudformation';
 import { readConfig } from '../../../lambda/clients/config';
+import * as timeBudget from '../../../lambda/clients/time-budget';
 import { TimeBudget } from '../../../lambda/clients/time-budget';
 import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
 import { isCloudFormationResponseUrl } from '../../../lambda/teardown/cloudformation-answer';
@@ -840,6 +841,8 @@ describe('the teardown request, served by the handler', () => {
   });
 
   test('forged Deletes between a real request\'s invocations, with another RequestId or the same one, change neither when it answers nor what it finds in the escrow (third adversarial review, B2/B3)', async () => {
+    // One secret's turn at a time: the clock runs out after so many secrets' revocations.
+    process.env.TEARDOWN_TURNS_AT_ONCE = '1';
     const arns = [];
     for (const name of ['first', 'second', 'third']) arns.push(stack.adopt(await rotatedAdminSecret(name), name));
     const tokens = arns.flatMap(tokensOf);
@@ -1157,6 +1160,7 @@ describe('the teardown request, served by the handler', () => {
   });
 
   test('out of time while the operation is young: no answer yet, and Lambda\'s retry of the request finishes the work', async () => {
+    process.env.TEARDOWN_TURNS_AT_ONCE = '1';
     const first = stack.adopt(await rotatedAdminSecret('first'), 'First');
     const second = stack.adopt(await rotatedAdminSecret('second'), 'Second');
     stack.startedAt = new Date();
@@ -2069,7 +2073,8 @@ describe('the teardown request, served by the handler', () => {
             }
             expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
             // Each secret's list, its org unread, sends its AWSPREVIOUS token (revoked at rotation: a 401) to search: two calls a
-            // secret, which three invocations do not fit (the capacity gap, docs/rotation-design.md). None is left unnamed.
+            // secret. This clock counts every call in full, overlapping or not (the paced scale tests count overlap): whatever
+            // it leaves is named.
             const named = h.lines().filter((l) => typeof l.alert === 'string').flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
             expect(tokens.filter((c) => h.astra.isLive(c) && !named.includes(c))).toEqual([]);
           }, 60_000);
@@ -2210,6 +2215,8 @@ describe('the teardown request, served by the handler', () => {
 
     test('at a realistic latency (Astra 0.7 s a call, Secrets Manager 60 ms), 245 secrets take few escrow writes: a batch is judged by the turns so far', async () => {
       process.env.ASTRA_HTTP_TIMEOUT_MS = '10000';
+      // This clock counts every call in full, overlapping or not: one turn at a time (the paced scale tests run four).
+      process.env.TEARDOWN_TURNS_AT_ONCE = '1';
       const arns = selfSecrets(245);
       const tokens = tokensOfAll(arns);
       stack.startedAt = new Date();
@@ -2241,6 +2248,47 @@ describe('the teardown request, served by the handler', () => {
       expect(batches.filter((size) => size === 1).length).toBeLessThan(5);
       expect(escrowWrites()).toBeLessThanOrEqual(32);
     });
+
+    test.each([
+      ['under the default policy (two revocations each, one after the other: one secret at a time does not fit)', {}, false],
+      ['under IMMEDIATELY, while GET /v2/currentOrg does not answer (a revocation and a 401 each)', { [POLICY_TAG]: 'IMMEDIATELY' }, true],
+    ])('245 secrets rotated twice %s, at Astra\'s 0.7 s a call and 5 calls a second: every token revoked within Lambda\'s retries', async (_, tags, outage) => {
+      // Time runs ten times faster than the test: Astra answers after 70 ms (0.7 s), Secrets Manager after 6 ms (60 ms),
+      // the function's sleeps last a tenth of what it asks, and Astra's rate limit counts the same clock. Calls that overlap overlap in this clock too.
+      const SCALE = 10;
+      process.env.ASTRA_HTTP_TIMEOUT_MS = '10000';
+      const arns = selfSecrets(245, tags);
+      for (const arn of arns) for (let n = 0; n < 2; n++) await h.rotate(arn);
+      // Every live token but the admin's: the stages' and what they still owe.
+      const tokens = h.astra.everIssued.map((t) => t.clientId).filter((c) => h.astra.isLive(c) && c !== h.admin.clientId);
+      expect(tokens.length).toBeGreaterThanOrEqual(outage ? 245 : 2 * 245);
+      for (const method of ['GET', 'DELETE']) h.astra.faultPlan.inject({ method, path: /.*/, fault: { kind: 'delay', ms: 700 / SCALE }, times: 1_000_000 });
+      if (outage) h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 503, times: 100_000 });
+      h.sm.latencyMs = 60 / SCALE;
+      h.astra.configure({ rateLimit: { callsPerSecond: 5, retryAfterSeconds: 1 } });
+      stack.startedAt = new Date();
+      const t0 = Date.now();
+      let waited = 0;
+      const realSleep = timeBudget.sleep;
+      jest.spyOn(timeBudget, 'sleep').mockImplementation((ms: number) => realSleep(ms / SCALE));
+      const realNow = Date.now;
+      const clock = jest.spyOn(Date, 'now').mockImplementation(() => t0 + (realNow() - t0) * SCALE + waited);
+      try {
+        // The function's 3 minutes; Lambda's retries about 1 and 2 minutes apart.
+        for (const wait of [0, 60_000, 120_000]) {
+          waited += wait;
+          await handler(deleteRequest(arns, 'r-paced'), { ...context(), getRemainingTimeInMillis: () => 180_000 }).catch(() => undefined);
+          if (cfn.length) break;
+        }
+      } finally {
+        clock.mockRestore();
+      }
+      expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+      expect(tokens.filter((c) => h.astra.isLive(c))).toEqual([]);
+      // Paced under the limit: few calls met it. And few escrow writes (Secrets Manager keeps about 100 versions a day).
+      expect(h.astra.requests.filter((r) => r.status === 429).length).toBeLessThan(25);
+      expect(escrowWrites()).toBeLessThanOrEqual(32);
+    }, 240_000);
 
     test('a batch the escrow cannot hold is written in parts: none of its secrets goes the old way', async () => {
       const arns = [stack.adopt(await rotatedAdminSecret('one'), 'One'), stack.adopt(await rotatedAdminSecret('two'), 'Two')];
