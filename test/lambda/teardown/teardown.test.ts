@@ -9,7 +9,7 @@ import { TimeBudget } from '../../../lambda/clients/time-budget';
 import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
 import { isCloudFormationResponseUrl } from '../../../lambda/teardown/cloudformation-answer';
 import { confirmDeletion, secretFate } from '../../../lambda/teardown/end-of-life';
-import { continuationWindowMs, CustomResourceEvent, declaredSecretArns, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../../lambda/teardown/teardown';
+import { continuationWindowMs, CustomResourceEvent, declaredSecretArns, inTurns, isCustomResourceEvent, leavesFirst, listedSecretArns } from '../../../lambda/teardown/teardown';
 import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
 import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
@@ -206,6 +206,43 @@ test('leavesFirst: root -> mid -> leaf revokes leaf, mid, root, whatever the lis
   const other = { arn: 'other', adminSecretArn: 'imported' };
   expect(leavesFirst([root, mid, leaf, other]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root', 'other']);
   expect(leavesFirst([leaf, root, mid]).map((s) => s.arn)).toEqual(['leaf', 'mid', 'root']);
+});
+
+describe('inTurns: turns at once, in order', () => {
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('at most `width` at once; a turn that goes alone waits for every turn before it, and the next for it', async () => {
+    const events: string[] = [];
+    let running = 0;
+    let most = 0;
+    await inTurns(6, 2, (at) => at === 3, async (at) => {
+      running += 1;
+      most = Math.max(most, running);
+      events.push(`start ${at}`);
+      await wait(at === 0 ? 30 : 5);
+      events.push(`end ${at}`);
+      running -= 1;
+    });
+    expect(most).toBe(2);
+    expect(events.indexOf('start 3')).toBeGreaterThan(Math.max(events.indexOf('end 0'), events.indexOf('end 1'), events.indexOf('end 2')));
+    expect(events.indexOf('start 4')).toBeGreaterThan(events.indexOf('end 3'));
+  });
+
+  test('a turn that fails (twenty-fourth adversarial review): no turn starts after it, none runs on behind the rejection, and the first failure is thrown', async () => {
+    const ended: string[] = [];
+    const outcome = await inTurns(4, 2, () => false, async (at) => {
+      if (at === 0) {
+        await wait(5);
+        throw new Error('turn 0 failed');
+      }
+      await wait(50);
+      ended.push(`turn ${at}`);
+    }).then(() => 'resolved', (error: Error) => `rejected: ${error.message}`);
+    const endedAtAnswer = [...ended];
+    await wait(120);
+    // Turn 1 was running: it ends before the rejection; turns 2 and 3 never start.
+    expect({ outcome, endedAtAnswer, after: ended }).toEqual({ outcome: 'rejected: turn 0 failed', endedAtAnswer: ['turn 1'], after: ['turn 1'] });
+  });
 });
 
 test('declaredSecretArns: the teardown\'s secrets as the stack\'s template declares them, resolved through the stack', () => {
