@@ -285,15 +285,14 @@ const OUT_OF_TIME_DURING = 'left live: the invocation ran out of time during thi
 const OUT_OF_TIME_OUTCOMES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING]);
 const REVOCATIONS_FAILED = 'left live: some revocations failed';
 const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list of its org (as Astra named it) was read to say what is left';
+const OTHER_ORG = 'left live: the token list its authority read is of another org than its values record';
+const ORG_UNREAD = 'left live: Astra did not name the org of the token list its authority read (GET /v2/currentOrg failed), so nothing says it is '
+  + 'the org its values record; what that list showed of the secret was revoked';
 /**
  * Final, though not known to be clean: nothing a second round or a retry does changes them (the token that read the list
  * has revoked itself, and no later list can say more than the alert does). Their entries leave the escrow.
  */
-const UNCONFIRMABLE_NOW = new Set<string>();
-const OTHER_ORG = 'left live: the token list its authority read is of another org than its values record';
-const ORG_UNREAD = 'left live: Astra did not name the org of the token list its authority read (GET /v2/currentOrg failed), so nothing says it is '
-  + 'the org its values record; what that list showed of the secret was revoked';
-UNCONFIRMABLE_NOW.add(ORG_UNREAD);
+const UNCONFIRMABLE_NOW = new Set([ORG_UNREAD]);
 const MARKED_LEFT_LIVE = 'left live: tokens marked as its own are live in a token list of an org its values did not lead to (a value or escrow entry may name another org\'s token)';
 
 /** Astra allows 5 calls a second: a little under, for clocks that do not quite agree. */
@@ -433,13 +432,9 @@ class OrgTokenLists {
     }
     // Unanswered (an outage, a token still warming up): the org is unread, as a list that failed would be. A mark on a
     // token in it is no evidence either: anyone with an org of their own can write the function's mark there.
-    const org = await this.orgOf(authority.bearer);
+    const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
     this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed });
     return { listed, listedWithIt: true, listOrg: org };
-  }
-
-  private async orgOf(bearer: string): Promise<string | undefined> {
-    return this.astra.currentOrg(bearer).then((o) => o.id, () => undefined);
   }
 
   /** The token answered 401 in this invocation, or the list of the org its value records, as Astra named it, does not show it. */
