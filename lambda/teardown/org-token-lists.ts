@@ -1,0 +1,121 @@
+import { AstraClient, AstraClientEntry } from '../clients/astra-client';
+import { AstraApiError } from '../logging/errors';
+import { Authority } from '../rotation/authority';
+import { markedTokens } from '../rotation/sweep';
+
+/** The authority no longer authenticates (revoked by an earlier attempt, along an admin chain, or by hand). */
+export class DeadAuthority extends Error {}
+
+/**
+ * The org's token list, read once per invocation and shared: any token that may read tokens lists the whole org, so
+ * a secret whose authority the list already shows needs no list of its own (245 self-rotating secrets: one list, not
+ * 245). Revocations are taken out of it as they happen. Each list carries its org as Astra answers it for the token
+ * that read it, never as a value or an escrow entry records it: the org a secret claims decides that an authority its
+ * org's list does not show is dead, and which list says what the secret has left.
+ */
+export class OrgTokenLists {
+  /**
+   * `verified`: Astra named the org (`orgId`). Otherwise `orgId` is the one the secret records, a claim that only spares
+   * prime() another read of that org: it judges nothing.
+   */
+  private readonly lists: Array<{
+    readonly orgId?: string;
+    readonly verified: boolean;
+    readonly reader: string;
+    readonly listed: AstraClientEntry[];
+  }> = [];
+  /** Authorities that answered 401 in this invocation: never asked twice. */
+  private readonly dead = new Set<string>();
+
+  constructor(private readonly astra: AstraClient) {}
+
+  /**
+   * The list that shows the authority, and its org; `listedWithIt` when it was read with the authority itself (which
+   * proves it). An authority its own org's list does not show is revoked: DeadAuthority, without a call.
+   */
+  public async listFor(
+    authority: Authority, orgId: string | undefined,
+  ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
+    const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
+    if (known) return { listed: known.listed, listedWithIt: known.reader === authority.bearer, listOrg: known.verified ? known.orgId : undefined };
+    if (orgId && this.verifiedListOf(orgId)) this.dead.add(authority.bearer);
+    if (this.dead.has(authority.bearer)) throw new DeadAuthority();
+    let listed: AstraClientEntry[];
+    try {
+      listed = await this.astra.listClients(authority.bearer);
+    } catch (error) {
+      if (!(error instanceof AstraApiError && error.status === 401)) throw error;
+      this.dead.add(authority.bearer);
+      throw new DeadAuthority();
+    }
+    // Unanswered (an outage, a token still warming up): the org is unread, as a list that failed would be. A mark on a
+    // token in it is no evidence either: anyone with an org of their own can write the function's mark there.
+    const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
+    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed });
+    return { listed, listedWithIt: true, listOrg: org };
+  }
+
+  /** The token answered 401 in this invocation, or the list of the org its value records, as Astra named it, does not show it. */
+  public isDead(bearer: string | undefined): boolean {
+    return !!bearer && this.dead.has(bearer);
+  }
+
+  private verifiedListOf(orgId: string): boolean {
+    return this.lists.some((l) => l.verified && l.orgId === orgId);
+  }
+
+  /**
+   * One list per org before anything else, read with the token most likely still live: a retry of this request finds
+   * the first secrets' tokens revoked (each a 401), the last ones' not. Then every dead authority costs no call.
+   */
+  public async prime(candidates: ReadonlyArray<{ readonly authority?: Authority; readonly orgId?: string }>): Promise<void> {
+    for (const { authority, orgId } of [...candidates].reverse()) {
+      // A secret that never rotated records no org: any list will do for it.
+      // Only calls are spared here: a list labelled by a claim still leaves each authority to its own list in its turn.
+      const listedAlready = orgId ? this.lists.some((l) => l.orgId === orgId) : this.lists.length > 0;
+      if (!authority || listedAlready) continue;
+      try {
+        await this.listFor(authority, orgId);
+      } catch {
+        // Dead or unreachable: the next candidate of the org tries.
+      }
+    }
+  }
+
+  /**
+   * Which of these clientIds, or of the tokens marked as the secret's, its org's list shows live; undefined when no list
+   * of that org was read (another org's list says nothing about it). A secret that never rotated records no org (its
+   * value has only the bootstrap token): every list read counts for it.
+   */
+  public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string, orgId: string | undefined): string[] | undefined {
+    // Only lists whose org Astra named: one of another org (a value writer's token, read while currentOrg did not answer)
+    // would say that nothing of the secret is left.
+    const lists = this.lists.filter((l) => l.verified && (!orgId || l.orgId === orgId)).map((l) => l.listed);
+    if (lists.length === 0) return undefined;
+    const wanted = new Set(clientIds.filter((c): c is string => !!c));
+    return lists.flatMap((list) => [...list.filter((c) => wanted.has(c.clientId)).map((c) => c.clientId), ...markedTokens(list, secretArn)]);
+  }
+
+  /**
+   * The tokens marked as the secret's in any list read, whatever its org: the mark names the secret, so a list of
+   * another org than its values record showing one says those values did not lead to all of its tokens.
+   */
+  public markedLive(secretArn: string): string[] {
+    return [...new Set(this.lists.flatMap((l) => markedTokens(l.listed, secretArn)))];
+  }
+
+  public find(clientId: string): AstraClientEntry | undefined {
+    for (const { listed } of this.lists) {
+      const entry = listed.find((c) => c.clientId === clientId);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  public forget(clientIds: readonly string[]): void {
+    const gone = new Set(clientIds);
+    for (const { listed } of this.lists) {
+      for (let i = listed.length - 1; i >= 0; i--) if (gone.has(listed[i].clientId)) listed.splice(i, 1);
+    }
+  }
+}
