@@ -9,8 +9,8 @@ import { POLICY_TAG } from '../support/harness';
 describe('deletions in batches: one escrow write before several secrets are deleted, for the escrow\'s version quota', () => {
   const t = useTeardownHarness();
   const {
-    h, cfn, context, deleteRequest, send, rotatedAdminSecret, selfSecrets, chainOf, tokensOf, tokensOfAll, operationOf, escrowValue,
-    escrowed, escrowWrites, expectFinished,
+    h, withLambdaRetries, cfn, context, deleteRequest, send, rotatedAdminSecret, selfSecrets, chainOf, tokensOf, tokensOfAll, operationOf,
+    escrowValue, escrowed, escrowWrites, expectFinished,
   } = t;
 
 
@@ -565,11 +565,9 @@ describe('deletions in batches: one escrow write before several secrets are dele
           throw Object.assign(new Error('Connection timed out after 5000 ms'), { name: 'TimeoutError' });
         });
         const event = deleteRequest(arns, 'r-outage');
-        for (const wait of [0, 60_000, 120_000]) {
-          offset += wait;
-          await handler(event, context()).catch(() => undefined);
-          if (cfn.length) break;
-        }
+        await withLambdaRetries(event, (ms) => {
+          offset += ms;
+        });
         expect(cfn).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
         expect(arns.filter((arn, i) => h.sm.secrets.has(arn) && h.astra.isLive(tokens[i]))).toEqual([]);
       });
@@ -660,12 +658,10 @@ describe('deletions in batches: one escrow write before several secrets are dele
     const realNow = Date.now;
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => t0 + (realNow() - t0) * SCALE + waited);
     try {
-      // The function's 3 minutes; Lambda's retries about 1 and 2 minutes apart.
-      for (const wait of [0, 60_000, 120_000]) {
-        waited += wait;
-        await handler(deleteRequest(arns, 'r-paced'), { ...context(), getRemainingTimeInMillis: () => 180_000 }).catch(() => undefined);
-        if (cfn.length) break;
-      }
+      // The function's 3 minutes.
+      await withLambdaRetries(deleteRequest(arns, 'r-paced'), (ms) => {
+        waited += ms;
+      }, 180_000);
     } finally {
       clock.mockRestore();
     }

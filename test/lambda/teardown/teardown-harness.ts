@@ -67,6 +67,18 @@ export class TeardownHarness {
     return { answer: this.cfn[this.cfn.length - 1], alerts: this.h.lines().filter((l) => typeof l.alert === 'string') };
   };
 
+  /**
+   * Lambda's invocations of one request until CloudFormation has an answer: the first, then its two retries about 1 and
+   * 2 minutes later (`advance` moves the test's clock by the wait), each with `remainingMs` of time.
+   */
+  public readonly withLambdaRetries = async (event: CustomResourceEvent, advance: (ms: number) => void, remainingMs?: number) => {
+    for (const wait of [0, 60_000, 120_000]) {
+      advance(wait);
+      await handler(event, this.context(remainingMs)).catch(() => undefined);
+      if (this.cfn.length) break;
+    }
+  };
+
   /** An admin-minted secret rotated twice, so that AWSCURRENT and AWSPREVIOUS each hold a token. */
   public readonly rotatedAdminSecret = async (name = 'app-token') => {
     const { arn } = this.h.adminSecret();

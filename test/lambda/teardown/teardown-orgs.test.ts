@@ -8,8 +8,8 @@ import { POLICY_TAG } from '../support/harness';
 describe('a value writer\'s tokens of another org, or dead, and an Astra that does not name a list\'s org', () => {
   const t = useTeardownHarness();
   const {
-    h, cfn, context, deleteRequest, send, rotatedAdminSecret, selfSecrets, rotatedTwice, tokensOf, liveMarked, unreported, put, withToken,
-    deadToken, operationOf, escrowValue, escrowed,
+    h, withLambdaRetries, cfn, context, deleteRequest, send, rotatedAdminSecret, selfSecrets, rotatedTwice, tokensOf, liveMarked,
+    unreported, put, withToken, deadToken, operationOf, escrowValue, escrowed,
   } = t;
   afterEach(() => jest.restoreAllMocks());
   const realNow = Date.now;
@@ -260,12 +260,10 @@ describe('a value writer\'s tokens of another org, or dead, and an Astra that do
         return {};
       });
       try {
-        // The function's 3 minutes; Lambda's retries about 1 and 2 minutes apart.
-        for (const wait of [0, 60_000, 120_000]) {
-          waited += wait;
-          await handler(deleteRequest(arns, 'r-big'), { ...context(), getRemainingTimeInMillis: () => 180_000 }).catch(() => undefined);
-          if (cfn.length) break;
-        }
+        // The function's 3 minutes.
+        await withLambdaRetries(deleteRequest(arns, 'r-big'), (ms) => {
+          waited += ms;
+        }, 180_000);
       } finally {
         clock.mockRestore();
       }
