@@ -31,14 +31,14 @@ export class OrgTokenLists {
 
   /**
    * The list that shows the authority, and its org; `listedWithIt` when it was read with the authority itself (which
-   * proves it). An authority its own org's list does not show is revoked: DeadAuthority, without a call.
+   * proves it). An authority is dead only on its own 401: a list that does not show it is of another org, or the
+   * org a value records (anyone who may put a value writes it) names a list it was never in.
    */
   public async listFor(
     authority: Authority, orgId: string | undefined,
   ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
     const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
     if (known) return { listed: known.listed, listedWithIt: known.reader === authority.bearer, listOrg: known.verified ? known.orgId : undefined };
-    if (orgId && this.verifiedListOf(orgId)) this.dead.add(authority.bearer);
     if (this.dead.has(authority.bearer)) throw new DeadAuthority();
     let listed: AstraClientEntry[];
     try {
@@ -55,18 +55,14 @@ export class OrgTokenLists {
     return { listed, listedWithIt: true, listOrg: org };
   }
 
-  /** The token answered 401 in this invocation, or the list of the org its value records, as Astra named it, does not show it. */
+  /** The token answered 401 in this invocation. */
   public isDead(bearer: string | undefined): boolean {
     return !!bearer && this.dead.has(bearer);
   }
 
-  private verifiedListOf(orgId: string): boolean {
-    return this.lists.some((l) => l.verified && l.orgId === orgId);
-  }
-
   /**
    * One list per org before anything else, read with the token most likely still live: a retry of this request finds
-   * the first secrets' tokens revoked (each a 401), the last ones' not. Then every dead authority costs no call.
+   * the first secrets' tokens revoked (each a 401), the last ones' not.
    */
   public async prime(candidates: ReadonlyArray<{ readonly authority?: Authority; readonly orgId?: string }>): Promise<void> {
     for (const { authority, orgId } of [...candidates].reverse()) {
@@ -85,7 +81,8 @@ export class OrgTokenLists {
   /**
    * Which of these clientIds, or of the tokens marked as the secret's, its org's list shows live; undefined when no list
    * of that org was read (another org's list says nothing about it). A secret that never rotated records no org (its
-   * value has only the bootstrap token): every list read counts for it.
+   * value has only the bootstrap token): every list read counts for it. Asked only once every stage's token answered
+   * 401: the org a value records then picks the list, and a list Astra did not name counts for nothing.
    */
   public shown(clientIds: ReadonlyArray<string | undefined>, secretArn: string, orgId: string | undefined): string[] | undefined {
     // Only lists whose org Astra named: one of another org (a value writer's token, read while currentOrg did not answer)

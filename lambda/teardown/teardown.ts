@@ -128,8 +128,8 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const wholeStack = confirmed.phase === 'stack-deletion' || confirmed.phase === 'create-rollback';
   const candidates = wholeStack ? declaredSecretArns(state, event.LogicalResourceId) : listed;
   // Whether Lambda's retry of the request may still continue this work: decided only by CloudFormation's clock and this
-  // invocation's own, which no other invocation can move (see continuationWindowMs).
-  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < continuationWindowMs(deps);
+  // invocation's own, which no other invocation can move (see CONTINUATION_WINDOW_MS).
+  const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
   const escrow = await openEscrow(state, event, deps, redactor);
   const plans: SecretPlan[] = [];
   for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow));
@@ -313,19 +313,12 @@ async function keptAuthoritiesLast(plans: GoingSecret[], deps: TeardownDeps): Pr
 /**
  * How long after the operation began (CloudFormation's clock) an invocation may still leave work to Lambda's retry of
  * the request rather than answer. Lambda retries an asynchronous invocation twice, about 1 and then 2 minutes after a
- * failure, and an invocation leaves work only once it has used its time, all but two calls' and a pause's worth. So the third, the
- * last Lambda makes, starts at least two such invocations and 3 minutes after the operation began, and must answer:
- * the window ends a minute before that (slack for Lambda's "about"), and at 8 minutes, well inside the resource's
- * ServiceTimeout (15 minutes). With the function's 3 minutes and the default settings: 6 minutes 38 seconds.
+ * failure; an invocation may fail at once (a crash, out of memory) as well as at the end of its time, so the third and
+ * last starts at least 3 minutes after the operation began, whatever the first two did, and must answer: the window
+ * ends a minute before that (slack for Lambda's "about"). Whatever the function's timeout: 2 minutes.
  */
-export function continuationWindowMs(deps: Pick<TeardownDeps, 'budget' | 'config'>): number {
-  const usedBeforeRetry = Math.max(0, deps.budget.totalMs - RESERVE_MS(deps));
-  return Math.min(MAX_CONTINUATION_WINDOW_MS, 2 * usedBeforeRetry + LAMBDA_RETRY_WAITS_MS - 60_000);
-}
+export const CONTINUATION_WINDOW_MS = 2 * 60_000;
 
-const MAX_CONTINUATION_WINDOW_MS = 8 * 60_000;
-/** Lambda's waits before its two retries of an asynchronous invocation: about 1 minute, then about 2. */
-const LAMBDA_RETRY_WAITS_MS = 3 * 60_000;
 /** Between the two rounds of one invocation: long enough for a passing fault to pass, short against the budget. */
 const SECOND_ROUND_PAUSE_MS = 1_000;
 /** Secrets deleted after one escrow write, at most: their entries take about 25 KB, and 245 secrets about 17 of the escrow's versions. */
@@ -889,11 +882,14 @@ async function searchWith(
   // A dead token (the authority a search began with) has nothing to search.
   const left = (v: NonNullable<GoingSecret['current']>) => !searched.has(v.clientId ?? '') && !done.has(v.clientId ?? '') && !lists.isDead(v.astraKey);
   // A stage that records no org (the bootstrap token, moved to AWSPREVIOUS by a value put over it) is unsearched
-  // wherever the list neither showed nor revoked its token.
+  // wherever the list neither showed nor revoked its token. Where no stage records the org Astra named for the list, every
+  // stage that records one is. Where one does, the stages the list neither showed nor revoked are, whatever org they
+  // record: a value writer may relabel the real token's stage with the org of the list their own token read. An admin
+  // mints in its own org: there only a stage that records another org is. A record can raise doubt, never settle it.
   const unrecordedLeft = stages.filter((v) => !v.orgId && left(v));
   let unsearched = [...recorded, ...unrecordedLeft];
   if (listOrg === undefined) unsearched = plan.adminSecretArn ? [] : stages.filter(left);
-  else if (recorded.some((v) => v.orgId === listOrg)) unsearched = stages.filter((v) => v.orgId !== listOrg && left(v));
+  else if (recorded.some((v) => v.orgId === listOrg)) unsearched = stages.filter((v) => (!plan.adminSecretArn || v.orgId !== listOrg) && left(v));
   // Where Astra did not name the list's org, nothing says it is the org the values record: a value writer may have put a
   // token of their own org in both stages (with one that cannot read its org, currentOrg never answers for it).
   const orgUnread = listOrg === undefined && !plan.adminSecretArn && stages.length > 0;

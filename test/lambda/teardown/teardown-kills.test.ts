@@ -1,0 +1,566 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { handler } from '../../../lambda';
+import { AstraClient } from '../../../lambda/clients/astra-client';
+import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
+import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
+import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
+import { awsError } from '../support/fake-secrets-manager';
+import { Harness } from '../support/harness';
+
+/*
+ * The twenty-fifth adversarial review's cases: kills between any two I/O calls of the teardown, then Lambda's retry of
+ * the same request; the last retry answering however soon the first invocations failed; forged orgId claims.
+ *
+ * The kill model: each invocation runs in its own AsyncLocalStorage context. Once it is killed, every later I/O call it
+ * makes (Secrets Manager through the fake, and every fetch: Astra and the CloudFormation answer) never returns, as if
+ * Lambda had frozen it; other invocations (the retry) are untouched. A kill "after" a call lets that call commit and
+ * loses its answer. A sweep kills at each call n in turn and checks every invariant after Lambda's retries.
+ * Env: REVIEW25_VERBOSE=1 prints each kill point; REVIEW25_KILL_POINTS caps n.
+ */
+
+const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+
+interface Invocation { id: number; dead: boolean }
+/** Killed before/after the call; or the call fails (without effect, or after it took effect) and the invocation goes on. */
+type Verdict = 'before' | 'after' | 'fail' | 'fail-after-commit';
+const als = new AsyncLocalStorage<Invocation>();
+const never = <T>() => new Promise<T>(() => undefined);
+
+describe('kills and retries through the escrow, and forged org claims (twenty-fifth adversarial review)', () => {
+  const h = new Harness();
+  let stack: FakeStack;
+  const cfn: Array<Record<string, any>> = [];
+  let responses: Server;
+  const realFetch = globalThis.fetch;
+  /** Decides, before each I/O call of an invocation, whether it is killed there: 'before' (the call is not made) or 'after' (made, answer lost). */
+  let killer: ((kind: string, what: string) => Verdict | undefined) | undefined;
+  let ioLog: string[] = [];
+  /** In a cleanup the role's tag condition answers AccessDenied for a secret that is gone. */
+  let goneIsDenied = false;
+  /** Calls held until a promise settles (any invocation, or the rotation steps run outside one). */
+  let gates: Array<{ match: (kind: string, what: string) => boolean; until: Promise<unknown> }> = [];
+  /** Told of each fetch once answered: (kind, what, in a teardown invocation). */
+  let observers: Array<(kind: string, what: string, inTeardown: boolean) => void> = [];
+  /** Secrets Secrets Manager refuses to delete (a resource policy, replicas): CloudFormation could not delete them either. */
+  const refused = new Set<string>();
+  beforeAll(async () => {
+    await h.start();
+    responses = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        cfn.push(JSON.parse(Buffer.concat(chunks).toString()));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => responses.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await h.stop();
+    await new Promise<void>((resolve) => responses.close(() => resolve()));
+  });
+  /** The kill switches: Secrets Manager's fake and fetch, per invocation. */
+  const arm = () => {
+    // Kill switch on Secrets Manager.
+    const sm = h.sm as any;
+    const call = sm.call.bind(sm);
+    sm.call = async (operation: string, input: any, run: () => unknown) => {
+      for (const g of gates) if (g.match('sm', `${operation} ${input.SecretId ?? ''}`)) await g.until;
+      const inv = als.getStore();
+      if (!inv) return call(operation, input, run);
+      if (inv.dead) return never();
+      const what = `${operation} ${input.SecretId ?? ''}`;
+      ioLog.push(`sm ${what}`);
+      if (operation === 'DeleteSecret' && refused.has(input.SecretId)) {
+        return call(operation, input, () => {
+          throw awsError('InvalidRequestException', 'You can\'t delete this secret: a resource policy denies it (injected)', 'client', 400);
+        });
+      }
+      if (goneIsDenied && !h.sm.secrets.has(input.SecretId) && (operation === 'DescribeSecret' || operation === 'GetSecretValue' || operation === 'DeleteSecret')) {
+        const denied = () => {
+          throw awsError('AccessDeniedException', 'not authorized (no tags left)', 'client', 400);
+        };
+        return call(operation, input, denied);
+      }
+      const verdict = killer?.('sm', what);
+      if (verdict === 'before') {
+        inv.dead = true; return never();
+      }
+      if (verdict === 'fail') return Promise.reject(awsError('InternalServiceError', 'injected failure'));
+      if (verdict === 'fail-after-commit') {
+        return Promise.resolve(call(operation, input, run)).then(() => {
+          throw awsError('InternalServiceError', 'injected failure after commit');
+        });
+      }
+      if (verdict === 'after') {
+        return Promise.resolve(call(operation, input, run)).finally(() => {
+          inv.dead = true;
+        }).then(() => never(), () => never());
+      }
+      return call(operation, input, run);
+    };
+    // Kill switch on fetch (Astra and the CloudFormation answer).
+    jest.spyOn(globalThis, 'fetch').mockImplementation(async (url: any, init?: any) => {
+      const path = `${init?.method ?? 'GET'} ${new URL(String(url)).pathname}`;
+      for (const g of gates) if (g.match('fetch', path)) await g.until;
+      const inv = als.getStore();
+      if (!inv) {
+        const response = await realFetch(url, init);
+        for (const o of observers) o('fetch', path, false);
+        return response;
+      }
+      if (inv.dead) return never();
+      const what = `${init?.method ?? 'GET'} ${new URL(String(url)).pathname}`;
+      ioLog.push(`fetch ${what}`);
+      const verdict = killer?.('fetch', what);
+      if (verdict === 'before') {
+        inv.dead = true; return never();
+      }
+      if (verdict === 'fail') throw new TypeError('fetch failed (injected)');
+      const response = await realFetch(url, init);
+      for (const o of observers) o('fetch', what, true);
+      if (verdict === 'fail-after-commit') {
+        await response.text().catch(() => undefined);
+        throw new TypeError('fetch failed (injected, after the request was processed)');
+      }
+      if (verdict === 'after') {
+        await response.text().catch(() => undefined);
+        inv.dead = true;
+        return never();
+      }
+      return response;
+    });
+  };
+  beforeEach(() => {
+    h.setUp();
+    stack = new FakeStack(h.sm);
+    process.env.STACK_ID = STACK_ID;
+    process.env.SECRETS_MANAGER_ENDPOINT = 'http://127.0.0.1:9';
+    cfn.length = 0;
+    killer = undefined;
+    ioLog = [];
+    goneIsDenied = false;
+    refused.clear();
+    gates = [];
+    observers = [];
+    arm();
+  });
+  afterEach(() => {
+    stack.restore();
+    h.assertNoSecretMaterial();
+    h.tearDown();
+  });
+
+  const noPacing = () => jest.spyOn(AstraClient.prototype, 'pace').mockImplementation(() => undefined);
+  const context = (remainingMs = 120_000) => ({ invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotation:$LATEST', getRemainingTimeInMillis: () => remainingMs });
+  const respondTo = () => `http://127.0.0.1:${(responses.address() as AddressInfo).port}/response`;
+  const deleteRequest = (arns: string[], requestId: string) => ({
+    RequestType: 'Delete',
+    ResponseURL: respondTo(),
+    StackId: STACK_ID,
+    RequestId: requestId,
+    LogicalResourceId: TEARDOWN_ID,
+    PhysicalResourceId: 'teardown-1',
+    ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
+  });
+  let invocations = 0;
+  /** One invocation: settles when it answers/throws, or some time after it is killed. */
+  const invoke = async (event: Record<string, unknown>, remainingMs = 120_000): Promise<'answered' | 'threw' | 'killed'> => {
+    const inv: Invocation = { id: ++invocations, dead: false };
+    const run = als.run(inv, () => handler(event, context(remainingMs))).then(() => 'answered' as const, () => 'threw' as const);
+    const killed = new Promise<'killed'>((resolve) => {
+      const poll = setInterval(() => {
+        if (inv.dead) {
+          clearInterval(poll);
+          // Calls in flight at the kill complete (sent before it); every later one hangs.
+          setTimeout(() => resolve('killed'), 300);
+        }
+      }, 10);
+      void run.finally(() => clearInterval(poll));
+    });
+    return Promise.race([run, killed]);
+  };
+  const selfSecrets = (count: number, prefix = 'self') => Array.from({ length: count }, (_, i) => {
+    const { arn } = h.selfSecret();
+    h.sm.secrets.set(arnOf(`${prefix}-${i}`), { ...h.sm.secrets.get(arn)!, arn: arnOf(`${prefix}-${i}`), name: `${prefix}-${i}` });
+    h.sm.secrets.delete(arn);
+    return stack.adopt(arnOf(`${prefix}-${i}`), `${prefix}${i}`);
+  });
+  const rotatedSelf = async (count: number) => {
+    const arns = selfSecrets(count);
+    for (const arn of arns) {
+      await h.rotate(arn);
+      await h.rotate(arn);
+    }
+    return arns;
+  };
+  /** An app secret whose admin (outside the stack) holds h.admin: its admin token must stay live. */
+  const minted = async (name: string) => {
+    const { arn } = h.adminSecret();
+    h.sm.secrets.set(arnOf(name), { ...h.sm.secrets.get(arn)!, arn: arnOf(name), name });
+    h.sm.secrets.delete(arn);
+    await h.rotate(arnOf(name));
+    await h.rotate(arnOf(name));
+    return stack.adopt(arnOf(name), name.replace(/-/g, ''));
+  };
+  /** root (self-rotating, a token of its own) -> mid -> leaf, all in the stack. */
+  const chainOf = async () => {
+    const rootToken = h.astra.issue([ADMIN_ROLE], 'root token');
+    const root = h.sm.create('root', JSON.stringify({ astraKey: rootToken.token, clientID: rootToken.clientId, clientSecret: rootToken.secret, roleID: ADMIN_ROLE, engine: 'AstraDB' }),
+      { tags: h.binding(ADMIN_ROLE) });
+    const mid = h.sm.create('mid', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(ADMIN_ROLE, root) });
+    const leaf = h.sm.create('leaf', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, mid) });
+    await h.rotate(root);
+    for (const arn of [mid, leaf]) {
+      await h.rotate(arn);
+      await h.rotate(arn);
+    }
+    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+    return { root, mid, leaf };
+  };
+  const marked = (arn: string) => h.astra.everIssued
+    .filter((t) => h.astra.isLive(t.clientId) && markedAsSecrets({ clientId: t.clientId, description: t.description ?? '', roles: [], tokenExpiry: null }, arn))
+    .map((t) => t.clientId);
+  /** Every live token of each secret: its stages' and those marked as its own. */
+  const tokensOf = (arns: string[]) => new Map(arns.map((arn) => [arn, [...new Set([
+    h.sm.valueAt(arn, 'AWSCURRENT')?.clientID, h.sm.valueAt(arn, 'AWSPREVIOUS')?.clientID, ...marked(arn),
+  ].filter((c): c is string => !!c && h.astra.isLive(c)))]]));
+  const alerts = () => h.lines().filter((l) => typeof l.alert === 'string');
+  const escrowEntries = () => {
+    const v = h.sm.valueAt(stack.escrowArn, 'AWSCURRENT');
+    return (v?.entries ?? []).map((e: { arn: string }) => e.arn);
+  };
+  /** Every invariant the brief states, as one object to compare (empty lists when it holds). */
+  const verdict = (tokens: Map<string, string[]>, keepLive: string[] = [], staying: string[] = []) => {
+    const named = (arn: string) => alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    const unreported = [...tokens].flatMap(([arn, cs]) => cs.filter((c) => h.astra.isLive(c) && !named(arn).includes(c)).map((c) => `${arn.split(':').pop()} ${c}`));
+    const existingWithoutLiveCurrent = [...tokens.keys(), ...staying].filter((arn) => h.sm.secrets.has(arn) && !h.astra.isLive(h.sm.valueAt(arn, 'AWSCURRENT')?.clientID));
+    return {
+      answers: [...new Set(cfn.map((a) => a.Status))],
+      unreported,
+      existingWithoutLiveCurrent,
+      keptRevoked: keepLive.filter((c) => !h.astra.isLive(c)),
+      // An entry may stay for a secret whose alert names what is left (docs: kept for any later invocation).
+      escrow: escrowEntries().filter((arn: string) => !alerts().some((a) => a.secretArn === arn)),
+      remaining: [...tokens.keys()].filter((arn) => h.sm.secrets.has(arn)),
+      // "No false alerts": a TokensLeftLiveOnDeletion alert whose named tokens are all revoked, on a secret whose own
+      // tokens are all revoked (an ORG_UNREAD alert is by design: Astra did not let the function confirm).
+      ...process.env.REVIEW25_FALSE_ALERTS ? { falseAlerts: falseAlerts() } : {},
+    };
+  };
+  const falseAlerts = () => alerts().filter((a) => a.alert === 'TokensLeftLiveOnDeletion' && !/did not name the org/.test(a.message))
+    .filter((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []].every((c: string) => !h.astra.isLive(c)))
+    .map((a) => `${String(a.secretArn).split(':').pop()}: ${String(a.message).slice(90, 230)}`);
+  const clean = {
+    answers: ['SUCCESS'],
+    unreported: [],
+    existingWithoutLiveCurrent: [],
+    keptRevoked: [],
+    escrow: [],
+    remaining: [],
+    ...process.env.REVIEW25_FALSE_ALERTS ? { falseAlerts: [] } : {},
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // 1. Kills at each I/O call, then the retry.
+  // ---------------------------------------------------------------------------------------------------------------
+  const scenario = async () => {
+    noPacing();
+    const selfs = await rotatedSelf(5);
+    const app = await minted('app-one');
+    const all = [...selfs, app];
+    stack.startedAt = new Date();
+    return { all, tokens: tokensOf(all), keep: [h.admin.clientId] };
+  };
+
+  test('A0 held: the unkilled teardown of scenario A meets every invariant', async () => {
+    const { all, tokens, keep } = await scenario();
+    expect(await invoke(deleteRequest(all, 'r-probe'))).toBe('answered');
+    expect(verdict(tokens, keep)).toEqual(clean);
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`IO CALLS ${ioLog.length}\n${ioLog.join('\n')}\n`);
+  });
+
+  const KILL_POINTS = Number(process.env.REVIEW25_KILL_POINTS ?? 150);
+  const fresh = () => {
+    h.tearDown();
+    stack.restore();
+    h.setUp();
+    stack = new FakeStack(h.sm);
+    process.env.STACK_ID = STACK_ID;
+    process.env.SECRETS_MANAGER_ENDPOINT = 'http://127.0.0.1:9';
+    cfn.length = 0;
+    ioLog = [];
+    goneIsDenied = false;
+    refused.clear();
+    arm();
+  };
+  interface Sweep {
+    /** Builds the secrets; returns them, their tokens, the tokens that must stay live. */
+    setup: () => Promise<{ all: string[]; tokens: Map<string, string[]>; keep: string[]; staying?: string[] }>;
+    /** Faults armed before the killed invocation. */
+    faults?: () => void;
+    /** Before each retry (e.g. the operation grows old, a smaller budget). */
+    beforeRetry?: () => void;
+    retryMs?: number;
+    /** An invocation before the killed one (it counts against Lambda's two retries). */
+    pre?: (event: Record<string, unknown>) => Promise<void>;
+    every?: number;
+    /** Replaces the clean verdict: what must hold after the retries. */
+    check?: (tokens: Map<string, string[]>, keep: string[], staying?: string[]) => Record<string, unknown>;
+    expected?: Record<string, unknown>;
+  }
+  /**
+   * For n = 1.., kills the first invocation before/after its n-th I/O call, then lets Lambda retry (twice at most); every
+   * invariant is checked after each. Returns the failures.
+   */
+  const sweep = async (when: Verdict, sw: Sweep) => {
+    const failures: Array<Record<string, unknown>> = [];
+    const tally: string[] = [];
+    for (let n = 1; n <= KILL_POINTS; n += sw.every ?? 1) {
+      fresh();
+      const { all, tokens, keep, staying } = await sw.setup();
+      sw.faults?.();
+      const outcomes: string[] = [];
+      if (sw.pre) {
+        await sw.pre(deleteRequest(all, `r-${when}-${n}`));
+        outcomes.push(cfn.length ? 'pre-answered' : 'pre');
+        ioLog = [];
+      }
+      let seen = 0;
+      killer = () => (++seen === n ? when : undefined);
+      outcomes.push(await invoke(deleteRequest(all, `r-${when}-${n}`)));
+      killer = undefined;
+      const at = ioLog[n - 1];
+      for (let i = 0; i < (sw.pre ? 1 : 2) && cfn.length === 0; i++) {
+        sw.beforeRetry?.();
+        outcomes.push(await invoke(deleteRequest(all, `r-${when}-${n}`), sw.retryMs));
+      }
+      const v = sw.check ? sw.check(tokens, keep, staying) : verdict(tokens, keep, staying);
+      if (JSON.stringify(v) !== JSON.stringify(sw.expected ?? clean)) failures.push({ n, at, outcomes, ...v, alerts: alerts().map((a) => `${a.alert} ${String(a.secretArn).split(':').pop()} ${a.message?.slice(0, 160)}`) });
+      tally.push(`${n} ${outcomes.join(',')} ${at?.slice(0, 70)}`);
+      if (seen < n) break;
+    }
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${tally.join('\n')}\n`);
+    return { failures, kills: tally.filter((t) => /killed/.test(t)).length };
+  };
+
+  const chainScenario = async () => {
+    noPacing();
+    const { root, mid, leaf } = await chainOf();
+    const selfs = await rotatedSelf(2);
+    const app = await minted('app-one');
+    const all = [root, mid, leaf, ...selfs, app];
+    stack.startedAt = new Date();
+    return { all, tokens: tokensOf(all), keep: [h.admin.clientId] };
+  };
+  const chainSweep: Sweep = { setup: chainScenario };
+  for (const when of ['before', 'after'] as const) {
+    test(`B chain root->mid->leaf + 2 self + 1 minted, kill ${when} each I/O call, then retries`, async () => {
+      const { failures, kills } = await sweep(when, chainSweep);
+      expect(kills).toBeGreaterThan(40);
+      expect(failures).toEqual([]);
+    }, 900_000);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // G. Lambda's schedule: a retry that fails early (a crash, not a timeout) lets the last retry start while "young".
+  // ---------------------------------------------------------------------------------------------------------------
+  test('G (failed on 2d25348): ContinueLater, then a retry that dies at once, then the last retry still young: it must answer CloudFormation', async () => {
+    noPacing();
+    process.env.TEARDOWN_TURNS_AT_ONCE = '1';
+    const arns = await rotatedSelf(8);
+    const tokens = tokensOf(arns);
+    stack.startedAt = new Date();
+    const event = deleteRequest(arns, 'r-schedule');
+    const realNow = Date.now.bind(Date);
+    let offset = 0;
+    let jumpAfter = Infinity;
+    // The deployed function: 3 minutes (180 s remaining at the start, a 20 s margin).
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset + (h.astra.count('DELETE') >= jumpAfter ? 161_000 : 0));
+    // 1: at T0, uses its whole budget (the clock jumps once 4 tokens are revoked): ContinueLater.
+    jumpAfter = h.astra.count('DELETE') + 4;
+    expect(await invoke(event, 180_000)).toBe('threw');
+    // Lambda's first retry, about a minute after the failure (T0 + 2:41 + 1:00): dies at its first call (a crash, OOM).
+    offset = 221_000;
+    jumpAfter = Infinity;
+    killer = () => 'before';
+    expect(await invoke(event, 180_000)).toBe('killed');
+    killer = undefined;
+    // Lambda's second and last retry, about two minutes later (T0 + 5:41): no other comes after it.
+    offset = 341_000;
+    jumpAfter = h.astra.count('DELETE') + 4;
+    const last = await invoke(event, 180_000);
+    // No invocation follows this one: it must answer, and name whatever deleted secret's token it left live.
+    const named = alerts().flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    const deleted = arns.filter((arn) => !h.sm.secrets.has(arn));
+    expect({
+      last,
+      answers: cfn.map((a) => a.Status),
+      deletedWithUnnamedLiveTokens: deleted.filter((arn) => tokens.get(arn)!.some((c) => h.astra.isLive(c) && !named.includes(c))).length,
+    }).toEqual({ last: 'answered', answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
+  }, 120_000);
+
+
+  test('G2 (failed on 2d25348): the first invocation dies at once, both retries use their whole time while young: the last must answer CloudFormation', async () => {
+    noPacing();
+    process.env.TEARDOWN_TURNS_AT_ONCE = '1';
+    const arns = await rotatedSelf(10);
+    const tokens = tokensOf(arns);
+    stack.startedAt = new Date();
+    const event = deleteRequest(arns, 'r-schedule-2');
+    const realNow = Date.now.bind(Date);
+    let offset = 0;
+    let jumpAfter = Infinity;
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset + (h.astra.count('DELETE') >= jumpAfter ? 161_000 : 0));
+    // T0: dies at its first call (an OOM, a sandbox failure).
+    killer = () => 'before';
+    expect(await invoke(event, 180_000)).toBe('killed');
+    killer = undefined;
+    // Lambda's first retry, about a minute later (T0 + 1:00): uses its whole budget (ends at T0 + 3:41): ContinueLater.
+    offset = 60_000;
+    jumpAfter = h.astra.count('DELETE') + 4;
+    expect(await invoke(event, 180_000)).toBe('threw');
+    // The second and last retry, about two minutes after that (T0 + 5:41): still "young".
+    offset = 341_000;
+    jumpAfter = h.astra.count('DELETE') + 4;
+    const last = await invoke(event, 180_000);
+    const named = alerts().flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    const deleted = arns.filter((arn) => !h.sm.secrets.has(arn));
+    expect({
+      last,
+      answers: cfn.map((a) => a.Status),
+      deletedWithUnnamedLiveTokens: deleted.filter((arn) => tokens.get(arn)!.some((c) => h.astra.isLive(c) && !named.includes(c))).length,
+    }).toEqual({ last: 'answered', answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
+  }, 120_000);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // 3. Forged values: a value writer (PutSecretValue) claims an org for the secret's real tokens.
+  // ---------------------------------------------------------------------------------------------------------------
+  /** What PutSecretValue does: a new AWSCURRENT; the old one becomes AWSPREVIOUS. */
+  const put = (arn: string, value: Record<string, unknown>) => {
+    const replaced = h.sm.versionWith(arn, 'AWSCURRENT')!;
+    h.sm.addVersion(arn, JSON.stringify(value), ['AWSCURRENT']);
+    h.sm.removeStage(arn, 'AWSPREVIOUS');
+    h.sm.secrets.get(arn)!.versions.get(replaced)!.stages.add('AWSPREVIOUS');
+  };
+  /** The writer's own org: the next token list read shows these tokens, and currentOrg names `org` (once each). */
+  const writersOrgVerified = (org: string, ...tokens: Array<{ clientId: string; description: string }>) => {
+    const generatedOn = new Date().toISOString();
+    const clients = tokens.map((t) => ({ clientId: t.clientId, roles: [ADMIN_ROLE], description: t.description, generatedOn }));
+    h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify({ clients }), times: 1 });
+    h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: org }), times: 1 });
+  };
+
+  test('I (failed on 2d25348): two puts relabel the real token\'s orgId as the writer\'s org, then the writer\'s own token over it: the real token is revoked or named', async () => {
+    noPacing();
+    const [arn] = await rotatedSelf(1);
+    const own = tokensOf([arn]).get(arn)!;
+    const real = h.sm.valueAt(arn, 'AWSCURRENT');
+    // Put 1: the real AWSCURRENT, its orgId relabelled. Put 2: a token of the writer's own org (it moves put 1 to AWSPREVIOUS).
+    put(arn, { ...real, orgId: 'writers-org' });
+    const w = h.astra.issue([ADMIN_ROLE], 'writer token W');
+    put(arn, { ...real, orgId: 'writers-org', astraKey: w.token, clientID: w.clientId, clientSecret: w.secret, pendingRevocations: [] });
+    writersOrgVerified('writers-org', { clientId: w.clientId, description: 'writer token W' });
+    stack.startedAt = new Date();
+    await invoke(deleteRequest([arn], 'r-forged-org'));
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${h.logs.join('\n')}\n`);
+    const named = alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    expect({
+      answers: cfn.map((a) => a.Status),
+      deleted: !h.sm.secrets.has(arn),
+      liveUnnamed: own.filter((c) => h.astra.isLive(c) && !named.includes(c)),
+    }).toEqual({ answers: ['SUCCESS'], deleted: true, liveUnnamed: [] });
+  });
+
+  test.each([1, 2])('I2 (failed on 2d25348): %i put(s) relabel the real tokens\' orgId as another org the function has a verified list of: the secret\'s real tokens are revoked or named', async (puts) => {
+    noPacing();
+    // Another secret of the same teardown, whose token's org Astra names 'other-org' (a second org the function serves).
+    // prime() reads one list per claimed org, in reverse template order: `other` (adopted last) is read first.
+    const [arn, other] = await rotatedSelf(2);
+    const own = tokensOf([arn]).get(arn)!;
+    const real = h.sm.valueAt(arn, 'AWSCURRENT');
+    const prev = h.sm.valueAt(arn, 'AWSPREVIOUS');
+    // One put: AWSCURRENT a copy of the real one with the other org's id. Two: AWSPREVIOUS too.
+    if (puts === 2) put(arn, { ...prev, orgId: 'other-org' });
+    put(arn, { ...real, orgId: 'other-org' });
+    const otherToken = h.sm.valueAt(other, 'AWSCURRENT');
+    // `other` is of 'other-org' (the simulation's second org): its values record it, as its rotations would have.
+    for (const version of h.sm.secrets.get(other)!.versions.values()) {
+      if (version.value) version.value = JSON.stringify({ ...JSON.parse(version.value), orgId: 'other-org' });
+    }
+    stack.startedAt = new Date();
+    // The list read with other's token: Astra names 'other-org' and shows only other's tokens.
+    const generatedOn = new Date().toISOString();
+    const shown = tokensOf([other]).get(other)!.map((clientId) => ({ clientId, roles: [ADMIN_ROLE], description: h.astra.everIssued.find((t) => t.clientId === clientId)?.description ?? '', generatedOn }));
+    h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify({ clients: shown }), times: 1 });
+    h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: 'other-org' }), times: 1 });
+    expect(otherToken.clientID).toBeDefined();
+    const otherTokens = tokensOf([other]).get(other)!;
+    await invoke(deleteRequest([arn, other], 'r-forged-org-2'));
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`ARN ${arn} own ${own} OTHER ${other} ${otherTokens} live ${otherTokens.map((c) => h.astra.isLive(c))}\n`);
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${h.logs.join('\n')}\n`);
+    const named = alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    expect({
+      answers: cfn.map((a) => a.Status),
+      liveUnnamed: own.filter((c) => h.astra.isLive(c) && !named.includes(c)),
+    }).toEqual({ answers: ['SUCCESS'], liveUnnamed: [] });
+  });
+
+  test('I3 (failed on 2d25348): one put relabels a minted secret\'s orgId as another org the function has a verified list of: its admin is judged dead, its tokens and its sibling\'s stay live', async () => {
+    noPacing();
+    process.env.TEARDOWN_TURNS_AT_ONCE = '1';
+    const app = await minted('app-one');
+    const sibling = await minted('app-two');
+    const [other] = await rotatedSelf(1);
+    for (const version of h.sm.secrets.get(other)!.versions.values()) {
+      if (version.value) version.value = JSON.stringify({ ...JSON.parse(version.value), orgId: 'other-org' });
+    }
+    const own = tokensOf([app, sibling]);
+    put(app, { ...h.sm.valueAt(app, 'AWSCURRENT'), orgId: 'other-org' });
+    // The list read with other's token (prime): Astra names 'other-org' and shows other's tokens.
+    const generatedOn = new Date().toISOString();
+    const shown = tokensOf([other]).get(other)!.map((clientId) => ({ clientId, roles: [ADMIN_ROLE], description: h.astra.everIssued.find((t) => t.clientId === clientId)?.description ?? '', generatedOn }));
+    h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify({ clients: shown }), times: 1 });
+    h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: 'other-org' }), times: 1 });
+    stack.startedAt = new Date();
+    await invoke(deleteRequest([app, sibling, other], 'r-forged-org-3'));
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${h.logs.join('\n')}\n`);
+    const named = (arn: string) => alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    expect({
+      answers: cfn.map((a) => a.Status),
+      adminLive: h.astra.isLive(h.admin.clientId),
+      // The forged secret: revoked, or named.
+      appLiveUnnamed: own.get(app)!.filter((c) => h.astra.isLive(c) && !named(app).includes(c)),
+      // Its sibling, whose value nobody touched: revoked.
+      siblingLive: own.get(sibling)!.filter((c) => h.astra.isLive(c)),
+    }).toEqual({ answers: ['SUCCESS'], adminLive: true, appLiveUnnamed: [], siblingLive: [] });
+  });
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // P. Large values: the escrow fills (EscrowFull halves the batch, ESCROW_FULL_FOR_NOW waits for the second round).
+  // ---------------------------------------------------------------------------------------------------------------
+  const paddedScenario = async () => {
+    noPacing();
+    const selfs = selfSecrets(20);
+    for (const arn of selfs) {
+      await h.rotate(arn);
+      await h.rotate(arn);
+      // 5 KB of other fields in each stage: 12 entries fill the escrow's 60 KB.
+      for (const version of h.sm.secrets.get(arn)!.versions.values()) {
+        if (version.value) version.value = JSON.stringify({ ...JSON.parse(version.value), note: 'x'.repeat(2_500) });
+      }
+    }
+    stack.startedAt = new Date();
+    return { all: selfs, tokens: tokensOf(selfs), keep: [] };
+  };
+  test('P0 held: 20 secrets whose entries do not fit the escrow at once: unkilled, every invariant holds', async () => {
+    const { all, tokens } = await paddedScenario();
+    expect(await invoke(deleteRequest(all, 'r-padded'))).toBe('answered');
+    const outcomes = h.lines().filter((l) => l.step === 'teardown' && l.outcome).map((l) => String(l.outcome).slice(0, 60));
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${outcomes.join('\n')}\n${ioLog.filter((l) => /escrow|Delete/.test(l)).join('\n')}\n`);
+    expect({ ...verdict(tokens), falseAlerts: falseAlerts(), warnOrError: h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR').length })
+      .toEqual({ ...clean, falseAlerts: [], warnOrError: 0 });
+  }, 120_000);
+});
