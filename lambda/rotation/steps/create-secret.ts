@@ -1,6 +1,8 @@
+import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { AstraClientEntry, MintedToken } from '../../clients/astra-client';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../../clients/secret-store';
 import { RotationFailure, messageOf } from '../../logging/errors';
+import { writeLogLine } from '../../logging/step-report';
 import { disagreements } from '../../value/binding';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../../value/secret-value';
 import { Authority, adminAuthority, selfAuthority } from '../authority';
@@ -80,7 +82,23 @@ export async function createSecret(rotation: Rotation): Promise<string> {
 async function revokeIfRotationEnded(rotation: Rotation, authority: Authority, minted: MintedToken): Promise<void> {
   const answer = await rotation.store.describeIfAllowed(rotation.event.secretId);
   if ('found' in answer && answer.found.RotationEnabled) return;
-  const failed = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
+  const proof = { secretArn: rotation.secretArn, proven: [minted.clientId] };
+  let failed = await revokeOwned(rotation, authority, [minted.clientId], proof);
+  // The teardown may have revoked the authority (a self-rotating secret's last token) before this step revoked: the new
+  // token then revokes itself, if its role may.
+  if (failed.length) failed = await revokeOwned(rotation, { bearer: minted.token, clientId: minted.clientId, description: 'the new token' }, [minted.clientId], proof, { revokeAuthority: true });
+  if (failed.length && !('found' in answer)) {
+    // The secret is gone: no rotation comes back to it, so the token is the token alarm's to report.
+    writeLogLine({
+      level: 'ERROR',
+      alert: ALERT_NAMES.TOKENS_LEFT_LIVE,
+      step: 'createSecret',
+      secretArn: rotation.secretArn,
+      clientIds: [minted.clientId],
+      message: `The secret ${rotation.secretArn} was deleted while its rotation minted the token ${minted.clientId}, which could not be revoked. `
+        + 'Revoke it in the Astra Portal (Settings > Tokens; its description names the secret) or with DELETE /v2/clientIdSecrets/{clientId}.',
+    }, rotation.redactor);
+  }
   throw new RotationFailure(`rotation of the secret ended while this step minted (${'found' in answer ? 'rotation is off' : 'the secret is gone'}): `
     + `the new token ${minted.clientId} ${failed.length ? 'could not be revoked' : 'was revoked'}.`,
   failed.length ? 'Revoke it in the Astra Portal (its description names the secret).' : 'Nothing to do: the rotation was cancelled or the secret deleted.',
@@ -187,6 +205,10 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
       return 'created';
     }
   }
+  // The secret is gone (its teardown deleted it while this step minted): no rotation will be retried to store or revoke
+  // the token, so it goes now.
+  const gone = await rotation.store.describeIfAllowed(event.secretId).then((d) => 'missing' in d && d.missing === 'not-found', () => false);
+  if (gone) await revokeIfRotationEnded(rotation, authority, minted);
   if (!(error instanceof PutFailure) || !error.rejected) {
     throw new RotationFailure(`${reason} The version does not hold the new token yet.`,
       'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');

@@ -563,4 +563,53 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     expect({ ...verdict(tokens), falseAlerts: falseAlerts(), warnOrError: h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR').length })
       .toEqual({ ...clean, falseAlerts: [], warnOrError: 0 });
   }, 120_000);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  test('S (failed on 2d25348): a rotation minting while the teardown runs, storing after the teardown deleted the secret: its token is revoked, or alerted', async () => {
+    noPacing();
+    const [arn] = await rotatedSelf(1);
+    stack.startedAt = new Date();
+    const before = new Set(h.astra.everIssued.map((t) => t.clientId));
+    let release!: () => void;
+    const teardownListed = new Promise<void>((resolve) => { release = resolve; });
+    let mintAnswered!: () => void;
+    const mintDone = new Promise<void>((resolve) => { mintAnswered = resolve; });
+    let mintReached = false;
+    // The rotation's mint waits for the teardown's first token list; the teardown's escrow write waits for the mint.
+    gates.push({ match: (k, w) => k === 'fetch' && w === 'POST /v2/clientIdSecrets' && (mintReached = true), until: teardownListed });
+    gates.push({ match: (k, w) => k === 'sm' && w === `PutSecretValue ${stack.escrowArn}`, until: mintDone });
+    observers.push((_k, w, inTeardown) => {
+      if (inTeardown && w === 'GET /v2/clientIdSecrets') release();
+      if (!inTeardown && w === 'POST /v2/clientIdSecrets') mintAnswered();
+    });
+    // The rotation's store of the new version waits for the teardown's answer.
+    let answered!: () => void;
+    const teardownAnswered = new Promise<void>((resolve) => { answered = resolve; });
+    gates.push({ match: (k, w) => k === 'sm' && w === `PutSecretValue ${arn}`, until: teardownAnswered });
+    const token = h.sm.startRotation(arn);
+    const rotation = h.step('createSecret', arn, token).then(() => 'created', (e) => `failed: ${String(e.message).slice(0, 300)}`);
+    for (let i = 0; i < 200 && !mintReached; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(mintReached).toBe(true);
+    // CloudFormation deletes the rotation schedule (rotation off), then sends the teardown its Delete.
+    h.sm.secrets.get(arn)!.rotationEnabled = false;
+    const teardown = invoke(deleteRequest([arn], 'r-cut-short'));
+    const outcome = await teardown;
+    answered();
+    const rotated = await rotation;
+    const newTokens = h.astra.everIssued.filter((t) => !before.has(t.clientId)).map((t) => t.clientId);
+    // An alert (the token-alerts alarm counts lines by their alert name), not a step's failure that says it will be retried.
+    const errorLines = h.lines().filter((l) => l.level === 'ERROR');
+    const alertLines = h.lines().filter((l) => l.level === 'ERROR' && typeof l.alert === 'string');
+    const namedInAlert = (c: string) => alertLines.some((l) => JSON.stringify(l).includes(c));
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${rotated}\n${h.logs.join('\n')}\n${h.errors.join('\n')}\n`);
+    if (process.env.REVIEW25_VERBOSE) process.stdout.write(`NEW ${newTokens.map((c) => `${c} live=${h.astra.isLive(c)}`)} ERRLINES ${JSON.stringify(errorLines.map((l) => ({ alert: l.alert, keys: Object.keys(l), msg: String(l.message ?? l.error ?? l.outcome).slice(0, 400) })))}\n`);
+    expect({
+      outcome,
+      answers: cfn.map((a) => a.Status),
+      secretGone: !h.sm.secrets.has(arn),
+      newTokens: newTokens.length,
+      liveUnalerted: newTokens.filter((c) => h.astra.isLive(c) && !namedInAlert(c)),
+      rotationSaysRetried: errorLines.some((l) => /Rotation will be retried/.test(JSON.stringify(l))) || /Rotation will be retried/.test(rotated),
+    }).toEqual({ outcome: 'answered', answers: ['SUCCESS'], secretGone: true, newTokens: 1, liveUnalerted: [], rotationSaysRetried: false });
+  }, 60_000);
 });
