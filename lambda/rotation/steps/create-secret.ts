@@ -1,6 +1,6 @@
 import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { AstraClientEntry, MintedToken } from '../../clients/astra-client';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, PutFailure } from '../../clients/secret-store';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, Description, PutFailure } from '../../clients/secret-store';
 import { RotationFailure, messageOf } from '../../logging/errors';
 import { writeLogLine } from '../../logging/step-report';
 import { disagreements } from '../../value/binding';
@@ -79,8 +79,10 @@ export async function createSecret(rotation: Rotation): Promise<string> {
  * put, this closes the gap: rotation still on means the teardown has not listed yet and will see the new token;
  * rotation off (or the secret gone) means this step revokes it itself. Its own mint answer is the proof.
  */
-async function revokeIfRotationEnded(rotation: Rotation, authority: Authority, minted: MintedToken): Promise<void> {
-  const answer = await rotation.store.describeIfAllowed(rotation.event.secretId);
+async function revokeIfRotationEnded(
+  rotation: Rotation, authority: Authority, minted: MintedToken, described?: Description,
+): Promise<void> {
+  const answer = described ?? await rotation.store.describeIfAllowed(rotation.event.secretId);
   if ('found' in answer && answer.found.RotationEnabled) return;
   const proof = { secretArn: rotation.secretArn, proven: [minted.clientId] };
   let failed = await revokeOwned(rotation, authority, [minted.clientId], proof);
@@ -207,8 +209,8 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
   }
   // The secret is gone (its teardown deleted it while this step minted): no rotation will be retried to store or revoke
   // the token, so it goes now.
-  const gone = await rotation.store.describeIfAllowed(event.secretId).then((d) => 'missing' in d && d.missing === 'not-found', () => false);
-  if (gone) await revokeIfRotationEnded(rotation, authority, minted);
+  const described = await rotation.store.describeIfAllowed(event.secretId).catch(() => undefined);
+  if (described && 'missing' in described && described.missing === 'not-found') await revokeIfRotationEnded(rotation, authority, minted, described);
   if (!(error instanceof PutFailure) || !error.rejected) {
     throw new RotationFailure(`${reason} The version does not hold the new token yet.`,
       'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');
