@@ -34,10 +34,7 @@ export class ConsumerApp {
     });
     writeJson(path.join(dir, 'cdk.json'), { app: 'npx tsx bin/app.ts' });
     fs.writeFileSync(path.join(dir, 'bin', 'app.ts'), options.appSource);
-    // npm's cache is shared with every other install on this machine: after the first run this is offline.
-    await execFileAsync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...options.dependencies, tarball], {
-      cwd: dir, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024,
-    });
+    await installInto(dir, [...options.dependencies, tarball]);
     return new ConsumerApp(dir);
   }
 
@@ -100,4 +97,20 @@ function withoutAwsCredentials(home: string): NodeJS.ProcessEnv {
 
 function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * npm's cache is shared with every other install on this machine, so after the first run this is offline.
+ * A cached packument can predate a release that a fresher one (`aws-cdk-lib@latest`) already depends on, and
+ * `--prefer-offline` never revalidates it (ETARGET, or ERESOLVE with `aws-cdk-lib@undefined`): ask the registry then.
+ */
+async function installInto(dir: string, specs: string[]): Promise<void> {
+  const install = (freshness: string) => execFileAsync('npm', ['install', '--no-audit', '--no-fund', freshness, ...specs], {
+    cwd: dir, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024,
+  });
+  try {
+    await install('--prefer-offline');
+  } catch {
+    await install('--prefer-online');
+  }
 }
