@@ -192,7 +192,8 @@ export class RotationFunction extends Construct {
     }));
     const stackSecrets = `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:*`;
     this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      // ListSecretVersionIds: a value put over a secret moves its tokens to versions no stage names (lambda/teardown/pushed-out.ts).
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds'],
       resources: [stackSecrets],
       conditions: { StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': Aws.STACK_ID } },
     }));

@@ -4,6 +4,8 @@ import {
   DescribeSecretCommandOutput,
   GetSecretValueCommand,
   GetSecretValueCommandOutput,
+  ListSecretVersionIdsCommand,
+  ListSecretVersionIdsCommandOutput,
   PutSecretValueCommand,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -195,6 +197,19 @@ export class SecretStore {
       if (!isThrottling(error) && status !== undefined && status >= 400 && status < 500) return { refused: 'cannot-delete', why: messageOf(error) };
       throw smFailure('DeleteSecret', secretId, error);
     }
+  }
+
+  /**
+   * The versions that hold no staging label any more, newest first: what AWSCURRENT and AWSPREVIOUS held before later
+   * values were put over them. Secrets Manager keeps about 100 versions a secret; one page holds them.
+   */
+  public async unlabelledVersions(secretId: string): Promise<string[]> {
+    const answer = await this.run('ListSecretVersionIds', secretId, () => this.send<ListSecretVersionIdsCommandOutput>(
+      new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100 })));
+    return (answer.Versions ?? [])
+      .filter((v) => !!v.VersionId && (v.VersionStages ?? []).length === 0)
+      .sort((a, b) => (b.CreatedDate?.getTime() ?? 0) - (a.CreatedDate?.getTime() ?? 0))
+      .map((v) => v.VersionId!);
   }
 
   public async promote(secretId: string, versionId: string, currentVersionId: string | undefined): Promise<void> {

@@ -35,6 +35,11 @@ export interface EscrowEntry {
   readonly versions: { readonly current?: string; readonly previous?: string };
   readonly held: readonly EscrowedToken[];
   /**
+   * A self-rotating secret whose AWSCURRENT is not provably a rotation's: the tokens of its unlabelled versions, where
+   * a value put over the secret moves its own tokens (pushed-out.ts).
+   */
+  readonly pushedOut?: readonly EscrowedToken[];
+  /**
    * Written with a batch before its secret's DeleteSecret was sent: a kill in the batch can leave it for a secret that
    * still exists, so it counts only where the secret is not found (never on AccessDenied or a DeletedDate).
    */
@@ -143,9 +148,10 @@ export class TeardownEscrow {
       const value = (raw: unknown, what: string) => raw && typeof raw === 'object'
         ? parseSecretString(JSON.stringify(raw), `the escrowed ${what} value of ${e.arn}`, this.redactor) : undefined;
       const versions = (e.versions ?? {}) as Record<string, unknown>;
-      const held = Array.isArray(e.held) ? e.held.filter((h): h is EscrowedToken =>
+      const tokens = (raw: unknown) => Array.isArray(raw) ? raw.filter((h): h is EscrowedToken =>
         typeof h?.clientId === 'string' && typeof h?.token === 'string' && typeof h?.versionId === 'string') : [];
-      this.redactor.add(...held.map((h) => h.token));
+      const [held, pushedOut] = [tokens(e.held), tokens(e.pushedOut)];
+      this.redactor.add(...[...held, ...pushedOut].map((h) => h.token));
       return [{
         arn: e.arn,
         adminSecretArn: typeof e.adminSecretArn === 'string' ? e.adminSecretArn : undefined,
@@ -156,6 +162,7 @@ export class TeardownEscrow {
           previous: typeof versions.previous === 'string' ? versions.previous : undefined,
         },
         held,
+        ...pushedOut.length ? { pushedOut } : {},
         writtenAhead: e.writtenAhead === true,
       }];
     } catch {
@@ -178,6 +185,7 @@ function serialized(entry: EscrowEntry): JsonObject {
     previous: value(entry.previous),
     versions: entry.versions,
     held: entry.held,
+    ...entry.pushedOut?.length ? { pushedOut: entry.pushedOut } : {},
     ...entry.writtenAhead ? { writtenAhead: true } : {},
   };
 }

@@ -3,6 +3,7 @@ import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
 import { EscrowBusy, EscrowEntry, EscrowFull, OperationEntry, TeardownEscrow } from './escrow';
 import { inTurns } from './in-turns';
 import { DeadAuthority, OrgTokenLists } from './org-token-lists';
+import { currentIsRotations, readPushedOut, searchPushedOut } from './pushed-out';
 import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
@@ -131,10 +132,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // invocation's own, which no other invocation can move (see CONTINUATION_WINDOW_MS).
   const young = !!state.operationStartedAt && Date.now() - state.operationStartedAt.getTime() < CONTINUATION_WINDOW_MS;
   const escrow = await openEscrow(state, event, deps, redactor);
-  const plans: SecretPlan[] = [];
-  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow));
-  const going = plans.filter((p): p is GoingSecret => 'going' in p);
   const lists = new OrgTokenLists(deps.astra);
+  const plans: SecretPlan[] = [];
+  for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow, lists));
+  const going = plans.filter((p): p is GoingSecret => 'going' in p);
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
   const adminTokens = new Map<string, Promise<Authority>>();
   const results = new Map<string, { plan: GoingSecret; report: StepReport; outcome: string; durationMs: number }>();
@@ -234,7 +235,8 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       if (!wholeStack) writeLogLine(leftLiveAlert(plan.arn, [], outcome, 'leaves the stack, but', namedTokens(plan).filter((c): c is string => !!c)), redactor);
       return;
     }
-    const notProven = report.revocationsRefused.map((r) => r.clientId);
+    // A refusal a later search of the secret overcame (a pushed-out token revoked in its own list) is no claim left.
+    const notProven = report.revocationsRefused.map((r) => r.clientId).filter((c) => !plan.revokedHere?.has(c));
     if (outcome.startsWith('left live') || report.clientIds.revocationFailed.length > 0 || notProven.length > 0) {
       left.push(plan.arn);
       // A secret the function deleted, or may have, leaves no other record of its tokens: those its values named go in
@@ -290,6 +292,7 @@ const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates,
 const OTHER_ORG = 'left live: the token list its authority read is of another org than its values record';
 const ORG_UNREAD = 'left live: Astra did not name the org of the token list its authority read (GET /v2/currentOrg failed), so nothing says it is '
   + 'the org its values record; what that list showed of the secret was revoked';
+const PUSHED_OUT_UNREAD = 'left live: the token list of a token its earlier versions held could not be read';
 /**
  * Final, though not known to be clean: nothing a second round or a retry does changes them (the token that read the list
  * has revoked itself, and no later list can say more than the alert does). Their entries leave the escrow.
@@ -385,6 +388,7 @@ type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
   arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: OpenedEscrow,
+  lists: OrgTokenLists,
 ): Promise<SecretPlan> {
   const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
   /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
@@ -461,8 +465,13 @@ async function planFor(
     const hints = { ...previous?.pendingRevocationVersions, ...current?.pendingRevocationVersions };
     const held = await new HeldTokens(deps.store, arn, redactor, hints)
       .add(current, versions.current).add(previous, versions.previous).readHinted();
+    // A value put over a self-rotating secret (twice: over AWSPREVIOUS too) moves its tokens out of every stage, and
+    // no token of their org is left to list them by their mark: its unlabelled versions still hold them.
+    const rotations = !!adminSecretArn || await currentIsRotations(arn, current, versions.current, lists);
+    const pushedOut = rotations ? [] : await readPushedOut(deps.store, arn, new Set(held.known().map((t) => t.clientId)), redactor);
     const replicated = (description.ReplicationStatus ?? []).length > 0;
-    return { arn, going: true, deleted: false, replicated, adminSecretArn, current, previous, versions, held: held.known() };
+    const values = { arn, adminSecretArn, current, previous, versions, held: held.known(), ...pushedOut.length ? { pushedOut } : {} };
+    return { ...values, going: true, deleted: false, replicated };
   } catch (error) {
     // Scheduled for deletion (its values cannot be read), with an entry (of this operation, or kept by an earlier one that
     // could not delete it): deleted first, from the entry. Its fate was judged above; its tokens are judged by the rule.
@@ -795,7 +804,10 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
 async function revokeSecretTokens(
   plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
 ): Promise<string> {
-  const outcome = await searchWith(plan, deps, report, lists, adminTokens);
+  // First: what they revoke leaves the lists, so the stages' search judges only what is left.
+  const unread = plan.pushedOut?.length ? await searchPushedOut(plan, { astra: deps.astra, report, redactor: deps.redactor }, lists) : [];
+  let outcome = await searchWith(plan, deps, report, lists, adminTokens);
+  if (unread.length > 0 && !outcome.startsWith('left live')) outcome = PUSHED_OUT_UNREAD;
   // Nothing comes back to a secret whose work is over: an authority kept to ask Astra for an org again goes now.
   if (!outcome.startsWith('left live')) await revokeKept(plan, deps);
   return outcome;
@@ -845,7 +857,7 @@ async function searchWith(
   // Before the revocations take their tokens out of it (OrgTokenLists.forget).
   const searched = new Set(listed.map((c) => c.clientId));
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
-  for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
+  for (const token of [...plan.held, ...plan.pushedOut ?? []]) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];
@@ -935,8 +947,12 @@ function orgOf(plan: GoingSecret, authority?: Authority): string | undefined {
 
 /** The clientIds the secret's values name (beside the tokens marked as its own): claims the revocation rule judges. */
 function namedTokens(plan: EscrowEntry): Array<string | undefined> {
-  // AWSPREVIOUS's too: a value put over AWSCURRENT moves what it still owes there.
-  return [plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? [], ...plan.previous?.pendingRevocations ?? []];
+  // AWSPREVIOUS's too: a value put over AWSCURRENT moves what it still owes there; and what values put over both moved
+  // out of every stage.
+  return [
+    plan.current?.clientId, plan.previous?.clientId, ...plan.current?.pendingRevocations ?? [], ...plan.previous?.pendingRevocations ?? [],
+    ...(plan.pushedOut ?? []).map((t) => t.clientId),
+  ];
 }
 
 /**

@@ -124,7 +124,7 @@ describe('the rotation role', () => {
       },
       // The teardown's reads (test/construct/token-teardown.test.ts): its own stack, and the stack's secrets by CloudFormation's tag.
       expect.objectContaining({ Action: expect.arrayContaining(['cloudformation:DescribeStacks']), Resource: { Ref: 'AWS::StackId' } }),
-      expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Condition: expect.anything() }),
+      expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds'], Condition: expect.anything() }),
       // The teardown deletes what CloudFormation is deleting before it revokes: the stack's secrets this construct tagged.
       expect.objectContaining({ Action: 'secretsmanager:DeleteSecret', Condition: expect.anything() }),
       {

@@ -172,7 +172,7 @@ describe('token teardown: one custom resource per rotation function', () => {
       Resource: { Ref: 'AWS::StackId' },
     });
     expect(statements).toContainEqual({
-      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds'],
       Condition: { StringEquals: { 'secretsmanager:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } } },
       Effect: 'Allow',
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:*']] },

@@ -365,6 +365,43 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // W. Values put over a secret's tokens: its unlabelled versions, escrowed before its deletion, lead to them.
+  // ---------------------------------------------------------------------------------------------------------------
+  const pushedOutScenario = async () => {
+    noPacing();
+    const [pushed, other] = await rotatedSelf(2);
+    const real = h.sm.valueAt(pushed, 'AWSCURRENT');
+    const own = marked(pushed);
+    // Two puts of dead tokens, as PutSecretValue makes them: both stages lose the secret's tokens.
+    for (let i = 0; i < 2; i++) {
+      const dead = h.astra.issue([ADMIN_ROLE], 'revoked long ago');
+      h.astra.tokens.delete(dead.clientId);
+      const replaced = h.sm.versionWith(pushed, 'AWSCURRENT')!;
+      h.sm.addVersion(pushed, JSON.stringify({ ...real, astraKey: dead.token, clientID: dead.clientId, clientSecret: dead.secret }), ['AWSCURRENT']);
+      h.sm.removeStage(pushed, 'AWSPREVIOUS');
+      h.sm.secrets.get(pushed)!.versions.get(replaced)!.stages.add('AWSPREVIOUS');
+    }
+    stack.startedAt = new Date();
+    return { all: [pushed, other], tokens: new Map([[pushed, own], [other, tokensOf([other]).get(other)!]]), keep: [h.admin.clientId] };
+  };
+
+  test('W0: unkilled, the tokens two puts moved out of a secret\'s stages are revoked, without an alert', async () => {
+    const { all, tokens, keep } = await pushedOutScenario();
+    expect(tokens.get(all[0])).toHaveLength(2);
+    expect(await invoke(deleteRequest(all, 'r-pushed'))).toBe('answered');
+    expect({ ...verdict(tokens, keep), alerts: alerts() }).toEqual({ ...clean, alerts: [] });
+    expect(tokens.get(all[0])!.filter((c) => h.astra.isLive(c))).toEqual([]);
+  });
+
+  for (const when of ['before', 'after'] as const) {
+    test(`W the tokens two puts moved out of a secret's stages, kill ${when} each I/O call, then retries`, async () => {
+      const { failures, kills } = await sweep(when, { setup: pushedOutScenario });
+      expect(kills).toBeGreaterThan(20);
+      expect(failures).toEqual([]);
+    }, 600_000);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
   // G. Lambda's schedule: a retry that fails early (a crash, not a timeout) lets the last retry start while "young".
   // ---------------------------------------------------------------------------------------------------------------
   test('G (failed on 2d25348): ContinueLater, then a retry that dies at once, then the last retry still young: it must answer CloudFormation', async () => {

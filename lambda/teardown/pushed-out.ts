@@ -1,0 +1,95 @@
+import type { EscrowedToken } from './escrow';
+import { DeadAuthority, OrgTokenLists } from './org-token-lists';
+import { AstraClient } from '../clients/astra-client';
+import { SecretStore } from '../clients/secret-store';
+import { Redactor } from '../logging/redact';
+import type { StepReport } from '../logging/step-report';
+import { Authority, selfAuthority } from '../rotation/authority';
+import { parseMark, secretDigest } from '../rotation/ownership-mark';
+import { revokeOwned } from '../rotation/revocation-rule';
+import { markedTokens } from '../rotation/sweep';
+import { AstraSecretValue, parseSecretString } from '../value/secret-value';
+
+/**
+ * The most unlabelled versions read, newest first, for the tokens a value writer put out of a self-rotating secret's
+ * stages. Each costs a GetSecretValue now and, for a token not seen yet, an Astra call after the deletion. A writer who
+ * puts more values than this over the secret (or more than Secrets Manager keeps) leaves its tokens out of reach.
+ */
+export const PUSHED_OUT_VERSIONS_READ = 10;
+
+/**
+ * Whether AWSCURRENT is provably the value a rotation stored: its token is live and Astra lists it with this secret's
+ * mark for this very version (mint.ts marks each token with the version createSecret stores it in, and only createSecret
+ * writes a managed secret's versions). Anything else (the bootstrap token, a dead token, a token of another org or one
+ * without the mark) may be a value put over the secret's tokens, which then live on in its unlabelled versions.
+ */
+export async function currentIsRotations(
+  secretArn: string, current: AstraSecretValue | undefined, versionId: string | undefined, lists: OrgTokenLists,
+): Promise<boolean> {
+  const authority = current && selfAuthority(current, 'current');
+  if (!authority?.clientId || !versionId) return false;
+  try {
+    await lists.listFor(authority, current?.orgId);
+  } catch {
+    // Dead, or the list could not be read: nothing proves the value, so the earlier versions are read (reads only).
+    return false;
+  }
+  const mark = parseMark(lists.find(authority.clientId)?.description);
+  return mark?.secretDigest === secretDigest(secretArn) && mark.version === versionId;
+}
+
+/**
+ * The full tokens the secret's unlabelled versions hold that no stage value names, newest first: read while the secret
+ * exists, for the teardown to search with once it is gone. A version whose value is not in the schema holds no token.
+ */
+export async function readPushedOut(
+  store: SecretStore, secretArn: string, known: ReadonlySet<string>, redactor: Redactor,
+): Promise<EscrowedToken[]> {
+  const found: EscrowedToken[] = [];
+  for (const versionId of (await store.unlabelledVersions(secretArn)).slice(0, PUSHED_OUT_VERSIONS_READ)) {
+    const text = await store.valueOf(secretArn, { versionId });
+    let value: AstraSecretValue | undefined;
+    try {
+      value = text ? parseSecretString(text, `version ${versionId}`, redactor) : undefined;
+    } catch {
+      continue;
+    }
+    const clientId = value?.clientId;
+    if (!clientId || !value?.astraKey || known.has(clientId) || found.some((t) => t.clientId === clientId)) continue;
+    found.push({ clientId, token: value.astraKey, versionId });
+  }
+  return found;
+}
+
+/**
+ * Each pushed-out token searches its own org's list: a dead one has nothing to say; a live one revokes the tokens that
+ * list marks as the secret's, then itself. It is the secret's by the revocation rule: a version of the secret holds it
+ * and it authenticates (a value writer who holds another team's working token can have it revoked from AWSCURRENT as
+ * well). Returns the clientIds whose list could not be read: a later round or a retry may.
+ */
+export async function searchPushedOut(
+  plan: { readonly arn: string; readonly pushedOut?: readonly EscrowedToken[]; revokedHere?: Set<string> },
+  context: { readonly astra: AstraClient; readonly report: StepReport; readonly redactor: Redactor },
+  lists: OrgTokenLists,
+): Promise<string[]> {
+  const revokedHere = plan.revokedHere ??= new Set();
+  const unread: string[] = [];
+  for (const token of plan.pushedOut ?? []) {
+    if (revokedHere.has(token.clientId)) continue;
+    const authority: Authority = { bearer: token.token, clientId: token.clientId, description: `the token of the secret's earlier version ${token.versionId}` };
+    let listed;
+    try {
+      ({ listed } = await lists.listFor(authority, undefined));
+    } catch (error) {
+      if (!(error instanceof DeadAuthority)) unread.push(token.clientId);
+      continue;
+    }
+    const evidence = { secretArn: plan.arn, listed, proven: [token.clientId] };
+    await revokeOwned(context, authority, markedTokens(listed, plan.arn), evidence);
+    await revokeOwned(context, authority, [token.clientId], evidence, { revokeAuthority: true });
+    const { revoked, alreadyRevoked } = context.report.clientIds;
+    for (const c of [...revoked, ...alreadyRevoked]) revokedHere.add(c);
+    lists.forget([...revokedHere]);
+  }
+  return unread;
+}
