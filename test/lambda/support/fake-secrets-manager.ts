@@ -48,6 +48,14 @@ export function awsError(name: string, message: string, fault: 'client' | 'serve
 }
 
 /**
+ * A secret scheduled for deletion (by DeleteSecret with a recovery window, or a forced one still under way) still
+ * answers DescribeSecret, with its DeletedDate, but its value can be neither read nor written (InvalidRequestException).
+ */
+function refuseIfMarkedForDeletion(secret: Secret): void {
+  if (secret.deletedDate) throw awsError('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.', 'client');
+}
+
+/**
  * Secrets Manager as AWS documents it (not moto's quirks), behind aws-sdk-client-mock: versions, stages,
  * deprecated versions, idempotent PutSecretValue, the version quota. `failNext` injects a failure into the next call of an operation.
  */
@@ -199,7 +207,7 @@ export class FakeSecretsManager {
 
   private getValue(input: any) {
     const secret = this.secret(input.SecretId);
-    if (secret.deletedDate) throw awsError('InvalidRequestException', 'You can\'t perform this operation on the secret because it was marked for deletion.', 'client');
+    refuseIfMarkedForDeletion(secret);
     let id: string | undefined = input.VersionId;
     if (id === undefined) id = [...secret.versions.entries()].find(([, v]) => v.stages.has(input.VersionStage ?? 'AWSCURRENT'))?.[0];
     const version = id ? secret.versions.get(id) : undefined;
@@ -212,6 +220,7 @@ export class FakeSecretsManager {
 
   private put(input: any) {
     const secret = this.secret(input.SecretId);
+    refuseIfMarkedForDeletion(secret);
     // The SDK fills in a token the caller leaves out.
     const id = (input.ClientRequestToken as string | undefined) ?? randomUUID();
     const existing = secret.versions.get(id);
