@@ -37,9 +37,13 @@ export class SecretsManagerFailure extends RotationFailure {
   }
 }
 
-/** A PutSecretValue that failed; `rejected` when Secrets Manager answered a client error, so nothing was stored. */
+/**
+ * A PutSecretValue that failed; `rejected` when Secrets Manager answered a client error, so the last request stored
+ * nothing. `resent` when more than one request went (the SDK's retries, or ours after throttling): one before the last,
+ * whose answer was lost, may have stored the version all the same.
+ */
 export class PutFailure extends RotationFailure {
-  constructor(reason: string, remedy: string, public readonly rejected: boolean) {
+  constructor(reason: string, remedy: string, public readonly rejected: boolean, public readonly resent = false) {
     super(reason, remedy);
   }
 }
@@ -138,18 +142,20 @@ export class SecretStore {
   }
 
   public async putPending(secretId: string, versionId: string, secretString: string): Promise<void> {
+    const sent = { requests: 0 };
     try {
       await this.send(new PutSecretValueCommand({
         SecretId: secretId,
         ClientRequestToken: versionId,
         SecretString: secretString,
         VersionStages: [AWSPENDING],
-      }));
+      }), sent);
     } catch (error) {
       const failure = smFailure('PutSecretValue(AWSPENDING)', secretId, error);
       const answer = error as { $fault?: unknown; $metadata?: { httpStatusCode?: number } };
       const status = answer.$metadata?.httpStatusCode;
-      throw new PutFailure(failure.reason, failure.remedy, answer.$fault === 'client' && status !== undefined && status >= 400 && status < 500);
+      const rejected = answer.$fault === 'client' && status !== undefined && status >= 400 && status < 500;
+      throw new PutFailure(failure.reason, failure.remedy, rejected, sent.requests > 1);
     }
   }
 
@@ -221,11 +227,14 @@ export class SecretStore {
     })));
   }
 
-  private async send<O>(command: unknown): Promise<O> {
+  /** `sent` counts the requests of the calls that failed, the SDK's retries included. */
+  private async send<O>(command: unknown, sent?: { requests: number }): Promise<O> {
     for (let throttled = 1; ; throttled++) {
       try {
         return await (this.client.send(command as never) as Promise<O>);
       } catch (error) {
+        // The SDK's retry middleware counts its requests on the error; an error it did not count sent one at most.
+        if (sent) sent.requests += (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
         if (!isThrottling(error)) throw error;
         const waitMs = fullJitterMs(throttled, THROTTLE_WAIT_BASE_MS, THROTTLE_WAIT_CAP_MS, this.random);
         if (!this.budget.allows(waitMs + 1_000)) {

@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretStore, regionOf } from '../../../lambda/clients/secret-store';
+import { PutFailure, SecretStore, regionOf } from '../../../lambda/clients/secret-store';
 import { awsError, FakeSecretsManager } from '../support/fake-secrets-manager';
 
 describe('regionOf', () => {
@@ -42,5 +42,34 @@ describe('SecretStore.deleteForever', () => {
     const arn = sm.create('app', '{}');
     sm.failNext('DeleteSecret', awsError('InternalServiceError', 'injected'));
     await expect(store().deleteForever(arn)).rejects.toThrow(/DeleteSecret on .*app.* failed/);
+  });
+});
+
+describe('SecretStore.putPending', () => {
+  let sm: FakeSecretsManager;
+  const store = () => new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }), undefined, async () => undefined);
+  const attempted = (error: Error, attempts: number) => Object.assign(error, { $metadata: { ...(error as any).$metadata, attempts } });
+  const failure = (arn: string) => store().putPending(arn, 'v2', '{}').then(() => undefined, (e: unknown) => e as PutFailure);
+  beforeEach(() => {
+    sm = new FakeSecretsManager();
+  });
+  afterEach(() => sm.restore());
+
+  test('GIVEN a put refused on its only request THEN rejected, and not resent: nothing can have stored the version', async () => {
+    const arn = sm.create('app', '{}');
+    sm.failNext('PutSecretValue', attempted(awsError('AccessDeniedException', 'no', 'client'), 1));
+    expect(await failure(arn)).toMatchObject({ rejected: true, resent: false });
+  });
+
+  test.each([
+    ['the SDK retried a request before the refusal', [attempted(awsError('InvalidRequestException', 'marked for deletion', 'client'), 2)]],
+    ['a throttled round went before the refused one', [
+      attempted(awsError('ThrottlingException', 'slow down', 'client'), 1),
+      attempted(awsError('InvalidRequestException', 'marked for deletion', 'client'), 1),
+    ]],
+  ])('GIVEN %s THEN rejected but resent: an earlier request may have stored the version', async (_how, errors) => {
+    const arn = sm.create('app', '{}');
+    for (const error of errors) sm.failNext('PutSecretValue', error);
+    expect(await failure(arn)).toMatchObject({ rejected: true, resent: true });
   });
 });
