@@ -1,7 +1,7 @@
 import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { AstraClientEntry, MintedToken } from '../../clients/astra-client';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, Description, PutFailure } from '../../clients/secret-store';
-import { RotationFailure, messageOf } from '../../logging/errors';
+import { RotationFailure, messageOf, reasonOf } from '../../logging/errors';
 import { writeLogLine } from '../../logging/step-report';
 import { disagreements } from '../../value/binding';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../../value/secret-value';
@@ -79,32 +79,80 @@ export async function createSecret(rotation: Rotation): Promise<string> {
  * put, this closes the gap: rotation still on means the teardown has not listed yet and will see the new token;
  * rotation off (or the secret gone) means this step revokes it itself. Its own mint answer is the proof.
  */
-async function revokeIfRotationEnded(
-  rotation: Rotation, authority: Authority, minted: MintedToken, described?: Description,
-): Promise<void> {
-  const answer = described ?? await rotation.store.describeIfAllowed(rotation.event.secretId);
+async function revokeIfRotationEnded(rotation: Rotation, authority: Authority, minted: MintedToken): Promise<void> {
+  const answer = await rotation.store.describeIfAllowed(rotation.event.secretId);
   if ('found' in answer && answer.found.RotationEnabled) return;
-  const proof = { secretArn: rotation.secretArn, proven: [minted.clientId] };
-  let failed = await revokeOwned(rotation, authority, [minted.clientId], proof);
-  // The teardown may have revoked the authority (a self-rotating secret's last token) before this step revoked: the new
-  // token then revokes itself, if its role may.
-  if (failed.length) failed = await revokeOwned(rotation, { bearer: minted.token, clientId: minted.clientId, description: 'the new token' }, [minted.clientId], proof, { revokeAuthority: true });
-  if (failed.length && !('found' in answer)) {
-    // The secret is gone: no rotation comes back to it, so the token is the token alarm's to report.
+  await cutShort(rotation, authority, minted, endingOf(answer) ?? { why: 'rotation is off', unretried: false });
+}
+
+/** Why a rotation ends here; `unretried` when no rotation comes back to the secret for a token left live. */
+interface Ending {
+  readonly why: string;
+  readonly unretried: boolean;
+  readonly hidden?: boolean;
+}
+
+/**
+ * A secret gone, or hidden from the role (an update's cleanup removed its grant along with the secret), or marked for
+ * deletion. Marked counts whatever its rotation setting says: Secrets Manager refuses its writes, so no retry of this
+ * rotation stores the token while it is marked, whether the deletion is forced (the teardown's, CloudFormation's: gone
+ * within moments) or a person's with a recovery window (restorable).
+ */
+function endingOf(answer: Description): Ending | undefined {
+  if ('missing' in answer) {
+    return answer.missing === 'not-found' ? { why: 'the secret is gone', unretried: true }
+      : { why: 'the role may no longer describe the secret: it was deleted, or the role\'s access to it removed', unretried: true, hidden: true };
+  }
+  return answer.found.DeletedDate ? { why: 'the secret is marked for deletion', unretried: true } : undefined;
+}
+
+/**
+ * Ends a rotation cut short. The new token is revoked unless a version of a secret that may come back may hold it (it
+ * may still be needed there); one left live where no rotation comes back for it is the token alarm's to report.
+ */
+async function cutShort(
+  rotation: Rotation, authority: Authority, minted: MintedToken, ending: Ending, failedPut?: { reason: string; mayHold: boolean },
+): Promise<never> {
+  const live = failedPut?.mayHold ? [minted.clientId] : await revokeNewToken(rotation, authority, minted);
+  const leftLive = failedPut?.mayHold ? 'was left live: the secret\'s version may hold it, and a restored secret needs it' : 'could not be revoked';
+  if (live.length && ending.unretried) {
     writeLogLine({
       level: 'ERROR',
       alert: ALERT_NAMES.TOKENS_LEFT_LIVE,
       step: 'createSecret',
       secretArn: rotation.secretArn,
       clientIds: [minted.clientId],
-      message: `The secret ${rotation.secretArn} was deleted while its rotation minted the token ${minted.clientId}, which could not be revoked. `
-        + 'Revoke it in the Astra Portal (Settings > Tokens; its description names the secret) or with DELETE /v2/clientIdSecrets/{clientId}.',
+      message: `The rotation of the secret ${rotation.secretArn} ended while it minted the token ${minted.clientId} (${ending.why}), which ${leftLive}. `
+        + 'Revoke it in the Astra Portal (Settings > Tokens; its description names the secret) or with DELETE /v2/clientIdSecrets/{clientId}'
+        + `${failedPut?.mayHold ? ', unless the secret is restored' : ''}.`,
     }, rotation.redactor);
   }
-  throw new RotationFailure(`rotation of the secret ended while this step minted (${'found' in answer ? 'rotation is off' : 'the secret is gone'}): `
-    + `the new token ${minted.clientId} ${failed.length ? 'could not be revoked' : 'was revoked'}.`,
-  failed.length ? 'Revoke it in the Astra Portal (its description names the secret).' : 'Nothing to do: the rotation was cancelled or the secret deleted.',
-  failed.length > 0);
+  const done = 'Nothing to do: the rotation was cancelled or the secret deleted.';
+  throw new RotationFailure(`${failedPut ? `${failedPut.reason} The r` : 'r'}otation of the secret ended while this step minted (${ending.why}): `
+    + `the new token ${minted.clientId} ${live.length ? leftLive : 'was revoked'}.`,
+  live.length ? `Revoke it in the Astra Portal (its description names the secret)${failedPut?.mayHold ? ', unless the secret is restored' : ''}.`
+    : ending.hidden ? `${done} If it was not, give the rotation function's role its access back and rotate again.` : done,
+  live.length > 0);
+}
+
+/**
+ * Revokes the new token with the token that minted it, else with itself: the teardown may have revoked the authority
+ * (a self-rotating secret's last token) first. Astra's mint answer to this invocation is the proof the rule asks for.
+ * Returns the new token's clientId while it may be live.
+ */
+async function revokeNewToken(rotation: Rotation, authority: Authority, minted: MintedToken): Promise<string[]> {
+  const proof = { secretArn: rotation.secretArn, proven: [minted.clientId] };
+  if (!(await revokeOwned(rotation, authority, [minted.clientId], proof)).length) return [];
+  const self: Authority = { bearer: minted.token, clientId: minted.clientId, description: 'the new token' };
+  const live = await revokeOwned(rotation, self, [minted.clientId], proof, { revokeAuthority: true });
+  if (live.length) return live;
+  // The token is revoked: the first attempt is a note, not a failure the report would list beside the revocation.
+  const { clientIds, revocationFailures, notes } = rotation.report;
+  const first = revocationFailures.filter((f) => f.clientId === minted.clientId).map((f) => f.reason);
+  clientIds.revocationFailed.splice(0, clientIds.revocationFailed.length, ...clientIds.revocationFailed.filter((c) => c !== minted.clientId));
+  revocationFailures.splice(0, revocationFailures.length, ...revocationFailures.filter((f) => f.clientId !== minted.clientId));
+  notes.push(`the new token revoked itself after ${authority.description} could not: ${first.join('; ')}`);
+  return [];
 }
 
 async function readCurrent(rotation: Rotation): Promise<AstraSecretValue> {
@@ -188,33 +236,44 @@ function sweepRemedy(authority: Authority): string {
 
 /**
  * A put that reported a failure may have stored the version all the same: it is read back before anything is revoked.
- * The new token is revoked only when Secrets Manager refused the put and the version holds nothing; when the outcome
- * stays unknown it is left to the retry, which finds the version stored or sweeps the token by its mark.
+ * The new token is revoked only when no version holds it (Secrets Manager refused the put, and the version reads back
+ * without it) or the secret is gone; when the outcome stays unknown it is left to the retry, which finds the version
+ * stored or sweeps the token by its mark, or, where no retry comes (the secret gone, going or hidden), to the alert.
  */
 async function settleFailedPut(rotation: Rotation, authority: Authority, minted: MintedToken, error: unknown): Promise<string> {
   const { store, event, report, redactor } = rotation;
   const reason = `storing the new token as AWSPENDING failed: ${messageOf(error)}`;
+  const retried = 'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.';
   let stored: string | undefined;
+  let unread: { readonly error: unknown } | undefined;
   try {
     stored = await store.valueOf(event.secretId, { versionId: event.token, stage: AWSPENDING });
   } catch (readError) {
-    throw new RotationFailure(`${reason} Reading the version back failed too (${messageOf(readError)}), so whether it was stored is unknown.`,
-      'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');
+    // A secret marked for deletion, or hidden from the role, refuses the read too: whether the rotation ends decides.
+    unread = { error: readError };
   }
-  if (stored !== undefined) {
-    if (parseSecretString(stored, 'AWSPENDING', redactor).clientId === minted.clientId) {
-      report.notes.push('PutSecretValue reported a failure but the version was stored: read back and kept');
-      return 'created';
-    }
+  if (stored !== undefined && parseSecretString(stored, 'AWSPENDING', redactor).clientId === minted.clientId) {
+    report.notes.push('PutSecretValue reported a failure but the version was stored: read back and kept');
+    return 'created';
   }
-  // The secret is gone (its teardown deleted it while this step minted): no rotation will be retried to store or revoke
-  // the token, so it goes now.
-  const described = await rotation.store.describeIfAllowed(event.secretId).catch(() => undefined);
-  if (described && 'missing' in described && described.missing === 'not-found') await revokeIfRotationEnded(rotation, authority, minted, described);
-  if (!(error instanceof PutFailure) || !error.rejected) {
-    throw new RotationFailure(`${reason} The version does not hold the new token yet.`,
-      'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.');
+  const rejected = error instanceof PutFailure && error.rejected;
+  // No version holds the token: a version's value is never replaced, so one holding another never holds it; a refused
+  // put stored nothing unless a request before the refused one did, which the read-back, or a single request, rules out.
+  const unstored = stored !== undefined || (rejected && (!unread || !(error as PutFailure).resent));
+  const described = await store.describeIfAllowed(event.secretId).catch(() => undefined);
+  const ending = described && endingOf(described);
+  if (ending) {
+    // A secret gone holds no version; one marked for deletion or hidden may come back, and needs a token it holds.
+    const gone = 'missing' in described && described.missing === 'not-found';
+    // The put's own remedy (check the secret exists, and the role's rights) is not this failure's: the secret is ending.
+    const putReason = `storing the new token as AWSPENDING failed: ${reasonOf(error)}`;
+    return cutShort(rotation, authority, minted, ending, { reason: putReason, mayHold: !unstored && !gone });
   }
+  if (unread) {
+    throw new RotationFailure(
+      `${reason} Reading the version back failed too (${messageOf(unread.error)}), so whether it was stored is unknown.`, retried);
+  }
+  if (!rejected) throw new RotationFailure(`${reason} The version does not hold the new token yet.`, retried);
   // Astra answered this invocation's mint with the full token: that is the proof the rule asks for.
   const leaked = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
   // Refused for a cause only a person can fix, unless Secrets Manager refused it for the rate (then retrying is all).

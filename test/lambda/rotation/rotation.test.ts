@@ -913,3 +913,100 @@ describe('a rotation that CloudFormation ends while it runs (its schedule delete
     expect(h.lastLine()).toMatchObject({ outcome: 'created', clientIds: { revoked: [] } });
   });
 });
+
+describe('a rotation whose secret the teardown deletes while it mints, storing after the deletion (its put refused, no retry to come)', () => {
+  type Teardown = 'marked for deletion' | 'gone, its grant removed with it' | 'gone, its grant removed with it, the read-back denied too';
+  const denied = (action: string) =>
+    awsError('AccessDeniedException', `not authorized to perform secretsmanager:${action} on this resource`, 'client');
+
+  /**
+   * Runs the teardown right before the next PutSecretValue reaches Secrets Manager: it revokes the secret's token (the
+   * minting authority of a self-rotating secret), turns rotation off and deletes the secret. Secrets Manager's forced
+   * deletion is under way a while (the secret is marked for deletion, and the fake refuses its value); after an update's
+   * cleanup the role's grant on the ARN is gone, and IAM answers AccessDenied before the secret is looked up.
+   */
+  function teardownBeforeNextPut(arn: string, how: Teardown, resent = false): void {
+    const sm = h.sm as unknown as { put: (input: unknown) => unknown };
+    const put = sm.put.bind(sm);
+    jest.spyOn(sm, 'put').mockImplementationOnce((input) => {
+      h.astra.tokens.delete(h.sm.valueAt(arn, 'AWSCURRENT').clientID);
+      h.sm.secrets.get(arn)!.rotationEnabled = false;
+      if (how === 'marked for deletion') {
+        h.sm.secrets.get(arn)!.deletedDate = new Date();
+        try {
+          return put(input);
+        } catch (error) {
+          // The SDK counts its requests on the error: a request before the refused one may have stored the version.
+          if (resent) Object.assign((error as { $metadata: object }).$metadata, { attempts: 3 });
+          throw error;
+        }
+      }
+      h.sm.secrets.delete(arn);
+      h.sm.failNext('DescribeSecret', denied('DescribeSecret'));
+      if (how !== 'gone, its grant removed with it') h.sm.failNext('GetSecretValue', denied('GetSecretValue'));
+      throw denied('PutSecretValue');
+    });
+  }
+
+  /** Rotates the self-rotating secret once (so the step has an AWSPREVIOUS), then starts the rotation the teardown cuts short. */
+  async function cutShort(how: Teardown, resent = false): Promise<{ arn: string; version: string; error: string; minted: string }> {
+    const { arn } = h.selfSecret();
+    await h.rotate(arn);
+    const before = new Set(h.astra.everIssued.map((t) => t.clientId));
+    const version = h.sm.startRotation(arn);
+    teardownBeforeNextPut(arn, how, resent);
+    const error = await h.step('createSecret', arn, version).then(() => 'none', (e: Error) => e.message);
+    const minted = h.astra.everIssued.filter((t) => !before.has(t.clientId)).map((t) => t.clientId);
+    expect(minted).toHaveLength(1);
+    return { arn, version, error, minted: minted[0] };
+  }
+
+  const alerts = () => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion');
+
+  test.each<Teardown>(['marked for deletion', 'gone, its grant removed with it', 'gone, its grant removed with it, the read-back denied too'])(
+    'GIVEN the secret %s WHEN createSecret stores THEN the new token, whose minting token the teardown revoked, revokes itself, and the log says revoked only',
+    async (how) => {
+      const { arn, version, error, minted } = await cutShort(how);
+      expect(h.astra.isLive(minted)).toBe(false);
+      expect(h.astra.requests.filter((r) => r.method === 'DELETE').map((r) => `${r.path} by ${r.bearerClientId}`).slice(-1))
+        .toEqual([`/v2/clientIdSecrets/${minted} by ${minted}`]);
+      expect(error).toMatch(new RegExp(`^createSecret of ${arn} .*storing the new token as AWSPENDING failed: .*The rotation of the secret ended while this step minted `
+        + `\\((the secret is marked for deletion|the role may no longer describe the secret: .*)\\): the new token ${minted} was revoked\\. Nothing to do`));
+      expect(error).not.toMatch(/Rotation will be retried|the next rotation revokes|Check that the secret exists/);
+      expect(alerts()).toEqual([]);
+      // The minting token's 401 was made good by the new token's own DELETE: a note, not a failure beside the revocation.
+      const line = h.lastLine();
+      expect(line).toMatchObject({ level: 'ERROR', step: 'createSecret', version, outcome: 'failed' });
+      expect(line.clientIds).toMatchObject({ revoked: [minted], revocationFailed: [] });
+      expect(line.revocationFailures).toBeUndefined();
+      expect(line.notes.join(' ')).toMatch(/the new token revoked itself after the current token of the secret could not: .*HTTP 401/);
+    });
+
+  test.each<Teardown>(['marked for deletion', 'gone, its grant removed with it, the read-back denied too'])(
+    'GIVEN the secret %s and Astra failing every revocation WHEN createSecret stores THEN a TokensLeftLiveOnDeletion alert names the secret and the new token',
+    async (how) => {
+      h.astra.fail({ method: 'DELETE', path: DELETE, status: 503, times: 20 });
+      const { arn, error, minted } = await cutShort(how);
+      expect(h.astra.isLive(minted)).toBe(true);
+      expect(alerts()).toEqual([expect.objectContaining({
+        level: 'ERROR',
+        step: 'createSecret',
+        secretArn: arn,
+        clientIds: [minted],
+        message: expect.stringMatching(new RegExp(`^The rotation of the secret ${arn} ended while it minted the token ${minted} .*could not be revoked\\. Revoke it`)),
+      })]);
+      expect(error).toMatch(new RegExp(`the new token ${minted} could not be revoked\\. Revoke it in the Astra Portal`));
+    });
+
+  test('GIVEN the secret marked for deletion and the refused put resent by the SDK WHEN createSecret stores THEN the token the version may hold stays live, named in the alert', async () => {
+    const { arn, error, minted } = await cutShort('marked for deletion', true);
+    expect(h.astra.isLive(minted)).toBe(true);
+    expect(h.astra.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith(minted))).toEqual([]);
+    expect(alerts()).toEqual([expect.objectContaining({
+      secretArn: arn,
+      clientIds: [minted],
+      message: expect.stringMatching(/was left live: the secret's version may hold it.*unless the secret is restored\.$/),
+    })]);
+    expect(error).toMatch(/the new token \S+ was left live: the secret's version may hold it.* Revoke it in the Astra Portal .*unless the secret is restored\./);
+  });
+});
