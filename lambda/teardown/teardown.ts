@@ -11,6 +11,7 @@ import { RotationConfig } from '../clients/config';
 import { AWSCURRENT, AWSPREVIOUS, Deletion, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
 import { sleep, TimeBudget } from '../clients/time-budget';
 import { messageOf } from '../logging/errors';
+import { tokensLeftLiveAlert } from '../logging/left-live-alert';
 import { Redactor } from '../logging/redact';
 import { StepReport, writeLogLine } from '../logging/step-report';
 import { Authority, adminAuthority, selfAuthority } from '../rotation/authority';
@@ -971,17 +972,11 @@ function selfTeardownAuthority(plan: GoingSecret, lists: OrgTokenLists): Authori
 function leftLiveAlert(
   secretArn: string, clientIds: string[], why: string, when = 'is being deleted by CloudFormation, but', notProven: string[] = [],
 ): Record<string, unknown> {
-  return {
-    level: 'ERROR',
-    alert: ALERT_NAMES.TOKENS_LEFT_LIVE,
+  return tokensLeftLiveAlert({
     step: 'teardown',
     secretArn,
     clientIds,
-    // Named by the secret's value but not provably its own (revocation-rule.ts): maybe another team's; never to revoke on
-    // this line's word.
-    ...notProven.length ? { notProvenClientIds: notProven } : {},
-    message: `The secret ${secretArn} ${when} not all of its tokens are known to be revoked (${why}). The deletion went on. `
-      + 'Revoke the clientIds listed in the Astra Portal (Settings > Tokens; their descriptions name the secret) or with DELETE /v2/clientIdSecrets/{clientId}.'
-      + (notProven.length ? ' notProvenClientIds were named by the secret\'s value but are not provably its tokens (they may be another team\'s): do not revoke them on this word.' : ''),
-  };
+    notProvenClientIds: notProven,
+    what: `The secret ${secretArn} ${when} not all of its tokens are known to be revoked (${why}). The deletion went on.`,
+  });
 }

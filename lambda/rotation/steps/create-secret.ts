@@ -1,7 +1,7 @@
-import { ALERT_NAMES } from '../../../src/shared/alert-names';
 import { AstraClientEntry, MintedToken } from '../../clients/astra-client';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, Description, PutFailure } from '../../clients/secret-store';
 import { RotationFailure, messageOf, reasonOf } from '../../logging/errors';
+import { tokensLeftLiveAlert } from '../../logging/left-live-alert';
 import { writeLogLine } from '../../logging/step-report';
 import { disagreements } from '../../value/binding';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../../value/secret-value';
@@ -116,16 +116,13 @@ async function cutShort(
   const live = failedPut?.mayHold ? [minted.clientId] : await revokeNewToken(rotation, authority, minted);
   const leftLive = failedPut?.mayHold ? 'was left live: the secret\'s version may hold it, and a restored secret needs it' : 'could not be revoked';
   if (live.length && ending.unretried) {
-    writeLogLine({
-      level: 'ERROR',
-      alert: ALERT_NAMES.TOKENS_LEFT_LIVE,
+    writeLogLine(tokensLeftLiveAlert({
       step: 'createSecret',
       secretArn: rotation.secretArn,
       clientIds: [minted.clientId],
-      message: `The rotation of the secret ${rotation.secretArn} ended while it minted the token ${minted.clientId} (${ending.why}), which ${leftLive}. `
-        + 'Revoke it in the Astra Portal (Settings > Tokens; its description names the secret) or with DELETE /v2/clientIdSecrets/{clientId}'
-        + `${failedPut?.mayHold ? ', unless the secret is restored' : ''}.`,
-    }, rotation.redactor);
+      what: `The rotation of the secret ${rotation.secretArn} ended while it minted the token ${minted.clientId} (${ending.why}), which ${leftLive}.`,
+      unless: failedPut?.mayHold ? ', unless the secret is restored' : undefined,
+    }), rotation.redactor);
   }
   const done = 'Nothing to do: the rotation was cancelled or the secret deleted.';
   throw new RotationFailure(`${failedPut ? `${failedPut.reason} The r` : 'r'}otation of the secret ended while this step minted (${ending.why}): `

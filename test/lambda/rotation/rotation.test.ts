@@ -993,7 +993,7 @@ describe('a rotation whose secret the teardown deletes while it mints, storing a
         step: 'createSecret',
         secretArn: arn,
         clientIds: [minted],
-        message: expect.stringMatching(new RegExp(`^The rotation of the secret ${arn} ended while it minted the token ${minted} .*could not be revoked\\. Revoke it`)),
+        message: expect.stringMatching(new RegExp(`^The rotation of the secret ${arn} ended while it minted the token ${minted} .*could not be revoked\\. Revoke the clientIds`)),
       })]);
       expect(error).toMatch(new RegExp(`the new token ${minted} could not be revoked\\. Revoke it in the Astra Portal`));
     });
