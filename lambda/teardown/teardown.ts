@@ -160,6 +160,12 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     waiting: new Map<string, string | undefined>(),
   };
   const { staying } = shared;
+  // A secret whose values could not be read yet is planned again for the second round: its admin waits for it.
+  for (const plan of plans) {
+    if (!('unread' in plan) || !plan.adminSecretArn) continue;
+    shared.waiting.set(plan.arn, plan.adminSecretArn);
+    shared.admins.add(plan.adminSecretArn);
+  }
   // Any failure leaves work: only a secret that stays (Secrets Manager refused its deletion) is done with. A read that
   // failed once (a token list, an admin secret) is no more final than a revocation that did.
   const workLeft = (plan: GoingSecret, outcome: string) => outcome.startsWith('left live') && !staying.has(plan.arn) && !UNCONFIRMABLE_NOW.has(outcome);
@@ -211,10 +217,23 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // A failure that took no time (a deletion Secrets Manager did not answer, a list or a revocation Astra failed, an
   // admin that waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
   // time, so that how many invocations a request gets depends on no count another invocation could move.
-  const again = leavesFirst([...results.values()]
-    .filter((r) => workLeft(r.plan, r.outcome) && !OUT_OF_TIME_OUTCOMES.has(r.outcome)).map((r) => r.plan));
-  if (again.length > 0 && deps.budget.allows(RESERVE_MS(deps))) {
+  const failedOnce = [...results.values()].filter((r) => workLeft(r.plan, r.outcome) && !OUT_OF_TIME_OUTCOMES.has(r.outcome)).map((r) => r.plan);
+  const unread = plans.filter((p) => 'unread' in p);
+  if ((failedOnce.length > 0 || unread.length > 0) && deps.budget.allows(RESERVE_MS(deps))) {
     await sleep(SECOND_ROUND_PAUSE_MS);
+    // A Secrets Manager read that failed while planning (a throttle, a 5xx) is no more final than a revocation that did.
+    for (const plan of unread) {
+      const replanned = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists);
+      plans[plans.indexOf(plan)] = replanned;
+      if (!('unread' in replanned)) shared.waiting.delete(plan.arn);
+      if ('stays' in replanned && replanned.stays !== GONE) settle(shared, replanned.arn);
+      if (!('going' in replanned)) continue;
+      going.push(replanned);
+      failedOnce.push(replanned);
+      if (replanned.adminSecretArn) shared.admins.add(replanned.adminSecretArn);
+      if (replanned.deleted) shared.inFlight.set(replanned.arn, replanned);
+    }
+    const again = leavesFirst(failedOnce);
     // An admin secret whose read failed is read again (its failure is remembered with the read).
     adminTokens.clear();
     for (const [at, plan] of again.entries()) {
@@ -384,7 +403,7 @@ interface KeptAuthority {
 }
 
 type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
-  | { readonly arn: string; readonly leftLive: string; readonly named?: readonly string[] };
+  | { readonly arn: string; readonly leftLive: string; readonly named?: readonly string[]; readonly unread?: true; readonly adminSecretArn?: string };
 
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
@@ -408,7 +427,7 @@ async function planFor(
   try {
     answer = await deps.store.describeIfAllowed(arn);
   } catch (error) {
-    return { arn, leftLive: `the secret could not be described (${messageOf(error)})` };
+    return { arn, leftLive: `the secret could not be described (${messageOf(error)})`, unread: true };
   }
   const entry = escrowed.entries.find((e) => e.arn === arn);
   // Deleted by an earlier invocation of this operation, which escrowed what its revocation needs before it did. A secret
@@ -483,7 +502,7 @@ async function planFor(
       return { ...written, going: true, deleted: false, writtenAhead: true, replicated, adminSecretArn };
     }
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
-    return { arn, leftLive: `its values could not be read (${messageOf(error)})` };
+    return { arn, leftLive: `its values could not be read (${messageOf(error)})`, unread: true, adminSecretArn };
   }
 }
 

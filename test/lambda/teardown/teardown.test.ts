@@ -1050,7 +1050,9 @@ describe('the teardown request, served by the handler', () => {
       /admin secret .* could not be read|has no AWSCURRENT/],
     ['a token list Astra refuses', () => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 403, times: 10 }), /token list could not be read/],
     ['revocations Astra refuses', () => h.astra.fail({ method: 'DELETE', path: /^\/v2\/clientIdSecrets\//, status: 403, times: 10 }), /some revocations failed/],
-    ['a value that cannot be read', (arn: string) => h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn), /values could not be read .*InternalServiceError/],
+    ['a value that cannot be read, in either round', (arn: string) => {
+      for (let round = 0; round < 2; round++) h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn);
+    }, /values could not be read .*InternalServiceError/],
   ])('%s: SUCCESS all the same, and an ERROR alert line saying what is left', async (_what, breakIt, why) => {
     const arn = t.stack.adopt(await rotatedAdminSecret(), 'Secret');
     breakIt(arn);
@@ -1065,7 +1067,7 @@ describe('the teardown request, served by the handler', () => {
     const denied = t.stack.adopt(await rotatedAdminSecret('denied'), 'Denied');
     const failing = t.stack.adopt(await rotatedAdminSecret('failing'), 'Failing');
     h.sm.failNext('DescribeSecret', awsError('AccessDeniedException', 'not allowed', 'client', 403), (i) => i.SecretId === denied);
-    h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === failing);
+    for (let round = 0; round < 2; round++) h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === failing);
     t.stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
     t.stack.teardown('teardown-2');
     const { alerts } = await send('Delete', [gone, denied, failing], { physicalId: 'teardown-1' });
@@ -1074,6 +1076,29 @@ describe('the teardown request, served by the handler', () => {
       [denied, expect.stringMatching(/could not be described \(AccessDeniedException/)],
       [failing, expect.stringMatching(/could not be described .*InternalServiceError/)],
     ]);
+  });
+
+  describe('GIVEN a Secrets Manager read that fails once while the teardown plans', () => {
+    test.each([
+      ['DescribeSecret', 'DescribeSecret'],
+      ['GetSecretValue', 'GetSecretValue'],
+    ] as const)('WHEN %s fails for a self-rotating secret THEN the second round plans it again, deletes it and revokes its tokens', async (_name, operation) => {
+      const [arn] = await t.rotatedTwice(1);
+      const tokens = tokensOf(arn);
+      h.sm.failNext(operation, awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn);
+      expectFinished(await send('Delete', [arn]), tokens);
+      expect(h.sm.secrets.has(arn)).toBe(false);
+    });
+
+    test('WHEN a leaf\'s value fails to read THEN its admin waits for it: the leaf\'s tokens go in the second round, before the admin\'s', async () => {
+      const { root, mid, leaf, tokens } = await chainOf();
+      h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === leaf && i.VersionStage === 'AWSCURRENT');
+      const { answer, alerts } = await send('Delete', [root, mid, leaf]);
+      expect({ status: answer.Status, alerts }).toEqual({ status: 'SUCCESS', alerts: [] });
+      const deletes = h.astra.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
+      expect(deletes).toEqual([tokens.leaf, tokens.mid, tokens.root]);
+      expect(h.astra.tokens.size).toBe(0);
+    });
   });
 
   test('a self-rotating secret that never held a token has nothing to revoke; one whose token no longer authenticates is reported', async () => {
