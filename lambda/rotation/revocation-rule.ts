@@ -123,7 +123,7 @@ export async function judgeRevocations(
       await astra.currentOrg(held.token);
       verdict.revocable.push(clientId);
     } catch (error) {
-      if (error instanceof AstraApiError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
+      if (error instanceof AstraApiError && refutesPossession(error.status)) {
         verdict.refused.push({ clientId, why: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` });
       } else {
         verdict.unchecked.push({ clientId, why: `possession could not be checked: ${messageOf(error)}` });
@@ -131,6 +131,15 @@ export async function judgeRevocations(
     }
   }
   return verdict;
+}
+
+/**
+ * A client error that says the token does not authenticate. Not 429 (the rate), nor 403: Astra's spec answers 403 for
+ * a token its role does not let read the org, and an Astra fault (a proxy, a WAF) answers it too; it says nothing
+ * about possession either way, so the token is judged again later rather than refused now.
+ */
+function refutesPossession(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;
 }
 
 /**
