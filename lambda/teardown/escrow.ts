@@ -39,6 +39,8 @@ export interface EscrowEntry {
    * a value put over the secret moves its own tokens (pushed-out.ts).
    */
   readonly pushedOut?: readonly EscrowedToken[];
+  /** Why the unlabelled versions could not be read: what pushed-out tokens there are is unknown. */
+  readonly pushedOutUnread?: string;
   /**
    * Written with a batch before its secret's DeleteSecret was sent: a kill in the batch can leave it for a secret that
    * still exists, so it counts only where the secret is not found (never on AccessDenied or a DeletedDate).
@@ -163,6 +165,7 @@ export class TeardownEscrow {
         },
         held,
         ...pushedOut.length ? { pushedOut } : {},
+        ...typeof e.pushedOutUnread === 'string' ? { pushedOutUnread: e.pushedOutUnread } : {},
         writtenAhead: e.writtenAhead === true,
       }];
     } catch {
@@ -186,6 +189,7 @@ function serialized(entry: EscrowEntry): JsonObject {
     versions: entry.versions,
     held: entry.held,
     ...entry.pushedOut?.length ? { pushedOut: entry.pushedOut } : {},
+    ...entry.pushedOutUnread ? { pushedOutUnread: entry.pushedOutUnread } : {},
     ...entry.writtenAhead ? { writtenAhead: true } : {},
   };
 }

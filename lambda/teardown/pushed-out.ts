@@ -6,7 +6,7 @@ import { Redactor } from '../logging/redact';
 import type { StepReport } from '../logging/step-report';
 import { Authority, selfAuthority } from '../rotation/authority';
 import { parseMark, secretDigest } from '../rotation/ownership-mark';
-import { revokeOwned } from '../rotation/revocation-rule';
+import { markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
 import { AstraSecretValue, parseSecretString } from '../value/secret-value';
 
@@ -61,19 +61,26 @@ export async function readPushedOut(
   return found;
 }
 
+export interface PushedOutSearch {
+  /** Live, and not marked as the secret's: named in the alert as claims. */
+  readonly unproven: string[];
+  /** Whose list could not be read: a later round may. */
+  readonly unread: string[];
+}
+
 /**
  * Each pushed-out token searches its own org's list: a dead one has nothing to say; a live one revokes the tokens that
- * list marks as the secret's, then itself. It is the secret's by the revocation rule: a version of the secret holds it
- * and it authenticates (a value writer who holds another team's working token can have it revoked from AWSCURRENT as
- * well). Returns the clientIds whose list could not be read: a later round or a retry may.
+ * list marks as the secret's, then itself if marked. An unmarked live one stays live, named as a claim: possession is
+ * no proof here, for the writer who put the values over the secret may have put a sibling's, an admin's or another
+ * team's working token in the version first, and no stage names it any more.
  */
 export async function searchPushedOut(
   plan: { readonly arn: string; readonly pushedOut?: readonly EscrowedToken[]; revokedHere?: Set<string> },
   context: { readonly astra: AstraClient; readonly report: StepReport; readonly redactor: Redactor },
   lists: OrgTokenLists,
-): Promise<string[]> {
+): Promise<PushedOutSearch> {
   const revokedHere = plan.revokedHere ??= new Set();
-  const unread: string[] = [];
+  const result: PushedOutSearch = { unproven: [], unread: [] };
   for (const token of plan.pushedOut ?? []) {
     if (revokedHere.has(token.clientId)) continue;
     const authority: Authority = { bearer: token.token, clientId: token.clientId, description: `the token of the secret's earlier version ${token.versionId}` };
@@ -81,15 +88,20 @@ export async function searchPushedOut(
     try {
       ({ listed } = await lists.listFor(authority, undefined));
     } catch (error) {
-      if (!(error instanceof DeadAuthority)) unread.push(token.clientId);
+      // Dead: nothing to revoke, nothing to name.
+      if (error instanceof DeadAuthority) revokedHere.add(token.clientId);
+      else result.unread.push(token.clientId);
       continue;
     }
-    const evidence = { secretArn: plan.arn, listed, proven: [token.clientId] };
+    const evidence = { secretArn: plan.arn, listed };
     await revokeOwned(context, authority, markedTokens(listed, plan.arn), evidence);
-    await revokeOwned(context, authority, [token.clientId], evidence, { revokeAuthority: true });
-    const { revoked, alreadyRevoked } = context.report.clientIds;
+    if (markedAsSecrets(lists.find(token.clientId), plan.arn)) {
+      await revokeOwned(context, authority, [token.clientId], evidence, { revokeAuthority: true });
+    }
+    const { revoked, alreadyRevoked, revocationFailed } = context.report.clientIds;
     for (const c of [...revoked, ...alreadyRevoked]) revokedHere.add(c);
     lists.forget([...revokedHere]);
+    if (!revokedHere.has(token.clientId) && !revocationFailed.includes(token.clientId)) result.unproven.push(token.clientId);
   }
-  return unread;
+  return result;
 }

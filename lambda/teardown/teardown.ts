@@ -1,6 +1,6 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowBusy, EscrowEntry, EscrowFull, OperationEntry, TeardownEscrow } from './escrow';
+import { EscrowBusy, EscrowedToken, EscrowEntry, EscrowFull, OperationEntry, TeardownEscrow } from './escrow';
 import { inTurns } from './in-turns';
 import { DeadAuthority, OrgTokenLists } from './org-token-lists';
 import { currentIsRotations, readPushedOut, searchPushedOut } from './pushed-out';
@@ -223,7 +223,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     await sleep(SECOND_ROUND_PAUSE_MS);
     // A Secrets Manager read that failed while planning (a throttle, a 5xx) is no more final than a revocation that did.
     for (const plan of unread) {
-      const replanned = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists);
+      const replanned = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists, true);
       plans[plans.indexOf(plan)] = replanned;
       if (!('unread' in replanned)) shared.waiting.delete(plan.arn);
       if ('stays' in replanned && replanned.stays !== GONE) settle(shared, replanned.arn);
@@ -313,11 +313,15 @@ const OTHER_ORG = 'left live: the token list its authority read is of another or
 const ORG_UNREAD = 'left live: Astra did not name the org of the token list its authority read (GET /v2/currentOrg failed), so nothing says it is '
   + 'the org its values record; what that list showed of the secret was revoked';
 const PUSHED_OUT_UNREAD = 'left live: the token list of a token its earlier versions held could not be read';
+const PUSHED_OUT_UNPROVEN = 'left live: its earlier versions hold live tokens that Astra does not list as its own (a value writer may have put '
+  + 'another team\'s token there), so they were not revoked';
+const PUSHED_OUT_VERSIONS_UNREAD = 'left live: its earlier versions could not be read, so the tokens values put over it may have moved there '
+  + 'are unknown; its stages\' tokens were revoked';
 /**
  * Final, though not known to be clean: nothing a second round or a retry does changes them (the token that read the list
  * has revoked itself, and no later list can say more than the alert does). Their entries leave the escrow.
  */
-const UNCONFIRMABLE_NOW = new Set([ORG_UNREAD]);
+const UNCONFIRMABLE_NOW = new Set([ORG_UNREAD, PUSHED_OUT_UNPROVEN, PUSHED_OUT_VERSIONS_UNREAD]);
 const MARKED_LEFT_LIVE = 'left live: tokens marked as its own are live in a token list of an org its values did not lead to (a value or escrow entry may name another org\'s token)';
 
 /** Astra allows 5 calls a second: a little under, for clocks that do not quite agree. */
@@ -408,7 +412,7 @@ type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
   arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: OpenedEscrow,
-  lists: OrgTokenLists,
+  lists: OrgTokenLists, secondTry = false,
 ): Promise<SecretPlan> {
   const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
   /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
@@ -488,9 +492,19 @@ async function planFor(
     // A value put over a self-rotating secret (twice: over AWSPREVIOUS too) moves its tokens out of every stage, and
     // no token of their org is left to list them by their mark: its unlabelled versions still hold them.
     const rotations = !!adminSecretArn || await currentIsRotations(arn, current, versions.current, lists);
-    const pushedOut = rotations ? [] : await readPushedOut(deps.store, arn, new Set(held.known().map((t) => t.clientId)), redactor);
+    let pushedOut: EscrowedToken[] = [];
+    let pushedOutUnread: string | undefined;
+    try {
+      if (!rotations) pushedOut = await readPushedOut(deps.store, arn, new Set(held.known().map((t) => t.clientId)), redactor);
+    } catch (error) {
+      // The second try goes on without them (a KMS key that no longer decrypts an old version stays so): its stages'
+      // tokens are still revoked, and the alert says what is unknown.
+      if (!secondTry) throw error;
+      pushedOutUnread = messageOf(error);
+    }
     const replicated = (description.ReplicationStatus ?? []).length > 0;
-    const values = { arn, adminSecretArn, current, previous, versions, held: held.known(), ...pushedOut.length ? { pushedOut } : {} };
+    const found = { ...pushedOut.length ? { pushedOut } : {}, ...pushedOutUnread ? { pushedOutUnread } : {} };
+    const values = { arn, adminSecretArn, current, previous, versions, held: held.known(), ...found };
     return { ...values, going: true, deleted: false, replicated };
   } catch (error) {
     // Scheduled for deletion (its values cannot be read), with an entry (of this operation, or kept by an earlier one that
@@ -825,9 +839,13 @@ async function revokeSecretTokens(
   plan: GoingSecret, deps: TeardownDeps, report: StepReport, lists: OrgTokenLists, adminTokens: Map<string, Promise<Authority>>,
 ): Promise<string> {
   // First: what they revoke leaves the lists, so the stages' search judges only what is left.
-  const unread = plan.pushedOut?.length ? await searchPushedOut(plan, { astra: deps.astra, report, redactor: deps.redactor }, lists) : [];
+  const pushed = plan.pushedOut?.length ? await searchPushedOut(plan, { astra: deps.astra, report, redactor: deps.redactor }, lists) : undefined;
   let outcome = await searchWith(plan, deps, report, lists, adminTokens);
-  if (unread.length > 0 && !outcome.startsWith('left live')) outcome = PUSHED_OUT_UNREAD;
+  if (!outcome.startsWith('left live')) {
+    if (pushed?.unread.length) outcome = PUSHED_OUT_UNREAD;
+    else if (pushed?.unproven.length) outcome = PUSHED_OUT_UNPROVEN;
+    else if (plan.pushedOutUnread) outcome = PUSHED_OUT_VERSIONS_UNREAD;
+  }
   // Nothing comes back to a secret whose work is over: an authority kept to ask Astra for an org again goes now.
   if (!outcome.startsWith('left live')) await revokeKept(plan, deps);
   return outcome;
@@ -877,7 +895,7 @@ async function searchWith(
   // Before the revocations take their tokens out of it (OrgTokenLists.forget).
   const searched = new Set(listed.map((c) => c.clientId));
   const held = new HeldTokens(deps.store, plan.arn, deps.redactor);
-  for (const token of [...plan.held, ...plan.pushedOut ?? []]) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
+  for (const token of plan.held) held.add({ clientId: token.clientId, astraKey: token.token }, token.versionId);
   // A self-rotating secret's token that just listed the org's tokens authenticated: possession is proven.
   const evidence = { secretArn: plan.arn, listed, held, proven: listedWithIt && !plan.adminSecretArn ? [authority.clientId] : [] };
   const candidates = [...markedTokens(listed, plan.arn), ...namedTokens(plan)];

@@ -271,8 +271,9 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
       `${reason} Reading the version back failed too (${messageOf(unread.error)}), so whether it was stored is unknown.`, retried);
   }
   if (!rejected) throw new RotationFailure(`${reason} The version does not hold the new token yet.`, retried);
-  // Astra answered this invocation's mint with the full token: that is the proof the rule asks for.
-  const leaked = await revokeOwned(rotation, authority, [minted.clientId], { secretArn: rotation.secretArn, proven: [minted.clientId] });
+  // Astra answered this invocation's mint with the full token: that is the proof the rule asks for. No version holds it,
+  // so it may revoke itself where the authority cannot (the teardown revoked it, and nothing said the secret is going).
+  const leaked = await revokeNewToken(rotation, authority, minted);
   // Refused for a cause only a person can fix, unless Secrets Manager refused it for the rate (then retrying is all).
   const handsOn = !rotation.store.throttledOut;
   throw leaked.length

@@ -974,6 +974,24 @@ describe('a rotation whose secret the teardown deletes while it mints, storing a
 
   const alerts = () => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion');
 
+  test('GIVEN the secret gone (not found) and DescribeSecret failing after the refused put WHEN createSecret stores THEN the new token, which no version holds, revokes itself', async () => {
+    const { arn } = h.selfSecret();
+    await h.rotate(arn);
+    const before = new Set(h.astra.everIssued.map((t) => t.clientId));
+    const version = h.sm.startRotation(arn);
+    const sm = h.sm as unknown as { put: (input: unknown) => unknown };
+    const put = sm.put.bind(sm);
+    jest.spyOn(sm, 'put').mockImplementationOnce((input) => {
+      h.astra.tokens.delete(h.sm.valueAt(arn, 'AWSCURRENT').clientID);
+      h.sm.secrets.delete(arn);
+      h.sm.failNext('DescribeSecret');
+      return put(input);
+    });
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/The new token \S+ was revoked/);
+    const minted = h.astra.everIssued.filter((t) => !before.has(t.clientId)).map((t) => t.clientId);
+    expect(minted.map((c) => h.astra.isLive(c))).toEqual([false]);
+  });
+
   test.each<Teardown>(['marked for deletion', 'gone, its grant removed with it', 'gone, its grant removed with it, the read-back denied too'])(
     'GIVEN the secret %s WHEN createSecret stores THEN the new token, whose minting token the teardown revoked, revokes itself, and the log says revoked only',
     async (how) => {

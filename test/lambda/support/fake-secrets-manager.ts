@@ -181,7 +181,7 @@ export class FakeSecretsManager {
 
   private secret(secretId: string): Secret {
     const secret = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
-    if (!secret) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!secret) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.", 'client');
     return secret;
   }
 
@@ -212,9 +212,9 @@ export class FakeSecretsManager {
     if (id === undefined) id = [...secret.versions.entries()].find(([, v]) => v.stages.has(input.VersionStage ?? 'AWSCURRENT'))?.[0];
     const version = id ? secret.versions.get(id) : undefined;
     if (!version || (input.VersionStage && !version.stages.has(input.VersionStage))) {
-      throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: " + (input.VersionStage ?? ''));
+      throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: " + (input.VersionStage ?? ''), 'client');
     }
-    if (version.value === undefined) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for VersionId: " + id);
+    if (version.value === undefined) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for VersionId: " + id, 'client');
     return { ARN: secret.arn, Name: secret.name, VersionId: id, SecretString: version.value, VersionStages: [...version.stages] };
   }
 
@@ -273,7 +273,7 @@ export class FakeSecretsManager {
     }
     if (input.MoveToVersionId) {
       const to = secret.versions.get(input.MoveToVersionId);
-      if (!to) throw awsError('ResourceNotFoundException', 'no such version');
+      if (!to) throw awsError('ResourceNotFoundException', 'no such version', 'client');
       to.stages.add(stage);
     }
     return { ARN: secret.arn, Name: secret.name };

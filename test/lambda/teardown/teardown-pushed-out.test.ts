@@ -1,5 +1,6 @@
 import { FOREIGN_ORG, useTeardownHarness } from './teardown-harness';
 import { ADMIN_ROLE } from '../support/fake-astra';
+import { awsError } from '../support/fake-secrets-manager';
 
 /*
  * A value put over a self-rotating secret twice moves its own tokens out of both stages; when the values hold a token
@@ -44,7 +45,7 @@ describe('GIVEN a self-rotating secret rotated twice, whose values a writer then
 });
 
 describe('GIVEN a self-rotating secret that never rotated, whose bootstrap value a writer replaced twice', () => {
-  test('WHEN the stack is deleted THEN the bootstrap token, which a version of the secret holds and which authenticates, is revoked', async () => {
+  test('WHEN the stack is deleted THEN the bootstrap token, live and not marked as the secret\'s, is named in the alert as a claim, not revoked', async () => {
     const [arn] = t.selfSecrets(1);
     const bootstrap = h.sm.valueAt(arn, 'AWSCURRENT');
     const foreign = writersOwnOrgToken();
@@ -54,8 +55,100 @@ describe('GIVEN a self-rotating secret that never rotated, whose bootstrap value
     const { answer, alerts } = await t.send('Delete', [arn]);
 
     expect(answer.Status).toBe('SUCCESS');
-    expect(h.astra.isLive(bootstrap.clientID)).toBe(false);
-    expect(alerts).toEqual([]);
+    expect(h.astra.isLive(bootstrap.clientID)).toBe(true);
+    expect(alerts).toEqual([expect.objectContaining({
+      alert: 'TokensLeftLiveOnDeletion',
+      secretArn: arn,
+      notProvenClientIds: expect.arrayContaining([bootstrap.clientID]),
+      message: expect.stringContaining('earlier versions hold live tokens that Astra does not list as its own'),
+    })]);
+  });
+});
+
+/** The full token a secret's AWSCURRENT holds, in the shape withToken takes. */
+const currentTokenOf = (arn: string) => {
+  const value = h.sm.valueAt(arn, 'AWSCURRENT');
+  return { clientId: value.clientID as string, token: value.astraKey as string, secret: value.clientSecret as string };
+};
+
+/** A writer puts `token` into the secret, then two values with dead tokens over it: no stage names it any more. */
+const buryIn = (arn: string, token: { clientId: string; token: string; secret: string }) => {
+  const real = h.sm.valueAt(arn, 'AWSCURRENT');
+  for (const each of [token, t.deadToken(), t.deadToken()]) t.put(arn, { ...t.withToken(real, each), pendingRevocations: [] });
+};
+
+describe('GIVEN a writer who buried another secret\'s or the admin\'s working token in a leaving secret\'s versions (the twenty-seventh review)', () => {
+  test('WHEN an update\'s cleanup deletes the secret and its sibling stays THEN the sibling\'s AWSCURRENT stays live, named as a claim', async () => {
+    const [leaving, sibling] = await t.rotatedTwice(2);
+    const siblings = currentTokenOf(sibling);
+    buryIn(leaving, siblings);
+    t.stack.removeFromTemplate('Self0');
+    t.stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    t.stack.teardown('teardown-2');
+
+    const { answer, alerts } = await t.send('Delete', [leaving, sibling], { physicalId: 'teardown-1' });
+
+    expect({ status: answer.Status, siblingExists: h.sm.secrets.has(sibling), siblingLive: h.astra.isLive(siblings.clientId) })
+      .toEqual({ status: 'SUCCESS', siblingExists: true, siblingLive: true });
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: leaving, notProvenClientIds: expect.arrayContaining([siblings.clientId]) })]);
+  });
+
+  test('WHEN the stack is deleted and the sibling is retained THEN the retained secret keeps a live AWSCURRENT', async () => {
+    const [leaving] = await t.rotatedTwice(1);
+    const { arn: raw } = h.selfSecret();
+    await h.rotate(raw);
+    await h.rotate(raw);
+    const kept = t.stack.adopt(raw, 'Kept', { DeletionPolicy: 'Retain' });
+    const keptToken = currentTokenOf(kept);
+    buryIn(leaving, keptToken);
+
+    await t.send('Delete', [leaving, kept]);
+
+    expect({ keptExists: h.sm.secrets.has(kept), keptLive: h.astra.isLive(keptToken.clientId) }).toEqual({ keptExists: true, keptLive: true });
+  });
+
+  test('WHEN the stack is deleted THEN a buried admin token stays live, and the secret\'s own tokens are revoked', async () => {
+    const [leaving] = await t.rotatedTwice(1);
+    const own = t.liveMarked(leaving);
+    buryIn(leaving, h.admin);
+
+    const { alerts } = await t.send('Delete', [leaving]);
+
+    expect({ adminLive: h.astra.isLive(h.admin.clientId), ownLive: own.filter((c) => h.astra.isLive(c)) }).toEqual({ adminLive: true, ownLive: [] });
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: leaving, notProvenClientIds: expect.arrayContaining([h.admin.clientId]) })]);
+  });
+});
+
+describe('GIVEN a secret whose AWSCURRENT cannot be proven a rotation\'s, and whose unlabelled versions fail to read', () => {
+  /** Astra's list fails (500, three tries each): AWSCURRENT's mark cannot be seen, so its unlabelled versions are read. */
+  const listDown = (reads = 1) => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 500, times: 3 * reads });
+
+  test('WHEN ListSecretVersionIds fails once THEN the second round reads them, and every token is revoked without an alert', async () => {
+    const [arn] = await t.rotatedTwice(1);
+    const tokens = t.tokensOf(arn);
+    listDown();
+    h.sm.failNext('ListSecretVersionIds');
+
+    const sent = await t.send('Delete', [arn]);
+
+    t.expectFinished(sent, tokens);
+  });
+
+  test('WHEN an unlabelled version never decrypts THEN the secret is deleted, its stages\' tokens revoked, and the alert says its earlier versions are unknown', async () => {
+    const [arn] = await t.rotatedTwice(1);
+    const tokens = t.tokensOf(arn);
+    const unlabelled = [...h.sm.secrets.get(arn)!.versions].filter(([, v]) => v.stages.size === 0).map(([id]) => id);
+    listDown(2);
+    const kms = awsError('DecryptionFailure', 'Secrets Manager can\'t decrypt the protected secret text using the provided KMS key.', 'client');
+    // Read for the versions' tokens (after ListSecretVersionIds), in both rounds; a version a pending revocation names is read before.
+    for (let round = 1; round <= 2; round++) {
+      h.sm.failNext('GetSecretValue', kms, (input) => unlabelled.includes(input.VersionId) && h.sm.count('ListSecretVersionIds') === round);
+    }
+
+    const { answer, alerts } = await t.send('Delete', [arn]);
+
+    expect({ status: answer.Status, deleted: !h.sm.secrets.has(arn), live: tokens.filter((c) => h.astra.isLive(c)) }).toEqual({ status: 'SUCCESS', deleted: true, live: [] });
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringContaining('its earlier versions could not be read') })]);
   });
 });
 
