@@ -82,7 +82,12 @@ export async function createSecret(rotation: Rotation): Promise<string> {
 async function revokeIfRotationEnded(rotation: Rotation, authority: Authority, minted: MintedToken): Promise<void> {
   const answer = await rotation.store.describeIfAllowed(rotation.event.secretId);
   if ('found' in answer && answer.found.RotationEnabled) return;
-  await cutShort(rotation, authority, minted, endingOf(answer) ?? { why: 'rotation is off', unretried: false });
+  const ending = endingOf(answer);
+  // AWSPENDING holds the token now: a secret hidden from the role (a Deny) or restorable from its deletion needs it, or
+  // Secrets Manager's retry finds the version stored and its token dead. Only one gone for good, or whose rotation was
+  // turned off, gives it up.
+  const mayComeBack = !!ending && !('missing' in answer && answer.missing === 'not-found');
+  await cutShort(rotation, authority, minted, ending ?? { why: 'rotation is off', unretried: false }, mayComeBack ? { mayHold: true } : undefined);
 }
 
 /** Why a rotation ends here; `unretried` when no rotation comes back to the secret for a token left live. */
@@ -111,23 +116,24 @@ function endingOf(answer: Description): Ending | undefined {
  * may still be needed there); one left live where no rotation comes back for it is the token alarm's to report.
  */
 async function cutShort(
-  rotation: Rotation, authority: Authority, minted: MintedToken, ending: Ending, failedPut?: { reason: string; mayHold: boolean },
+  rotation: Rotation, authority: Authority, minted: MintedToken, ending: Ending, failedPut?: { reason?: string; mayHold: boolean },
 ): Promise<never> {
   const live = failedPut?.mayHold ? [minted.clientId] : await revokeNewToken(rotation, authority, minted);
-  const leftLive = failedPut?.mayHold ? 'was left live: the secret\'s version may hold it, and a restored secret needs it' : 'could not be revoked';
+  const leftLive = failedPut?.mayHold ? 'was left live: the secret\'s version may hold it, and the secret, if it still exists or is restored, needs it'
+    : 'could not be revoked';
   if (live.length && ending.unretried) {
     writeLogLine(tokensLeftLiveAlert({
       step: 'createSecret',
       secretArn: rotation.secretArn,
       clientIds: [minted.clientId],
       what: `The rotation of the secret ${rotation.secretArn} ended while it minted the token ${minted.clientId} (${ending.why}), which ${leftLive}.`,
-      unless: failedPut?.mayHold ? ', unless the secret is restored' : undefined,
+      unless: failedPut?.mayHold ? ', unless the secret still exists or is restored' : undefined,
     }), rotation.redactor);
   }
   const done = 'Nothing to do: the rotation was cancelled or the secret deleted.';
-  throw new RotationFailure(`${failedPut ? `${failedPut.reason} The r` : 'r'}otation of the secret ended while this step minted (${ending.why}): `
+  throw new RotationFailure(`${failedPut?.reason ? `${failedPut.reason} The r` : 'r'}otation of the secret ended while this step minted (${ending.why}): `
     + `the new token ${minted.clientId} ${live.length ? leftLive : 'was revoked'}.`,
-  live.length ? `Revoke it in the Astra Portal (its description names the secret)${failedPut?.mayHold ? ', unless the secret is restored' : ''}.`
+  live.length ? `Revoke it in the Astra Portal (its description names the secret)${failedPut?.mayHold ? ', unless the secret still exists or is restored' : ''}.`
     : ending.hidden ? `${done} If it was not, give the rotation function's role its access back and rotate again.` : done,
   live.length > 0);
 }

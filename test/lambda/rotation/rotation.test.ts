@@ -974,6 +974,19 @@ describe('a rotation whose secret the teardown deletes while it mints, storing a
 
   const alerts = () => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion');
 
+  test('GIVEN a Deny on DescribeSecret added after the put and lifted before Secrets Manager retries WHEN the rotation goes on THEN it completes with a live AWSCURRENT', async () => {
+    const { arn } = h.selfSecret();
+    await h.rotate(arn);
+    const version = h.sm.startRotation(arn);
+    const puts = h.sm.count('PutSecretValue');
+    h.sm.failNext('DescribeSecret', denied('DescribeSecret'), () => h.sm.count('PutSecretValue') > puts);
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/was left live: the secret's version may hold it/);
+    // Secrets Manager's retry of the failed rotation, with the same ClientRequestToken, once the Deny is gone.
+    await h.rotate(arn, version);
+    expect(h.astra.isLive(h.sm.valueAt(arn, 'AWSCURRENT').clientID)).toBe(true);
+    expect(alerts()).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringContaining('unless the secret still exists or is restored') })]);
+  });
+
   test('GIVEN the secret gone (not found) and DescribeSecret failing after the refused put WHEN createSecret stores THEN the new token, which no version holds, revokes itself', async () => {
     const { arn } = h.selfSecret();
     await h.rotate(arn);
@@ -1034,8 +1047,8 @@ describe('a rotation whose secret the teardown deletes while it mints, storing a
     expect(alerts()).toEqual([expect.objectContaining({
       secretArn: arn,
       clientIds: [minted],
-      message: expect.stringMatching(/was left live: the secret's version may hold it.*unless the secret is restored\.$/),
+      message: expect.stringMatching(/was left live: the secret's version may hold it.*unless the secret still exists or is restored\.$/),
     })]);
-    expect(error).toMatch(/the new token \S+ was left live: the secret's version may hold it.* Revoke it in the Astra Portal .*unless the secret is restored\./);
+    expect(error).toMatch(/the new token \S+ was left live: the secret's version may hold it.* Revoke it in the Astra Portal .*unless the secret still exists or is restored\./);
   });
 });
