@@ -206,14 +206,15 @@ export class SecretStore {
   }
 
   /**
-   * The versions that hold no staging label any more, newest first: what AWSCURRENT and AWSPREVIOUS held before later
-   * values were put over them. Secrets Manager keeps about 100 versions a secret; one page holds them.
+   * The versions neither AWSCURRENT nor AWSPREVIOUS is on, newest first: what those held before later values were put
+   * over them, unlabelled or still labelled AWSPENDING (the last rotation's version keeps that label once promoted).
+   * Secrets Manager keeps about 100 versions a secret; one page holds them.
    */
-  public async unlabelledVersions(secretId: string): Promise<string[]> {
+  public async versionsOutsideStages(secretId: string): Promise<string[]> {
     const answer = await this.run('ListSecretVersionIds', secretId, () => this.send<ListSecretVersionIdsCommandOutput>(
       new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100 })));
     return (answer.Versions ?? [])
-      .filter((v) => !!v.VersionId && (v.VersionStages ?? []).length === 0)
+      .filter((v) => !!v.VersionId && !(v.VersionStages ?? []).some((stage) => stage === AWSCURRENT || stage === AWSPREVIOUS))
       .sort((a, b) => (b.CreatedDate?.getTime() ?? 0) - (a.CreatedDate?.getTime() ?? 0))
       .map((v) => v.VersionId!);
   }

@@ -123,7 +123,10 @@ export async function judgeRevocations(
       await astra.currentOrg(held.token);
       verdict.revocable.push(clientId);
     } catch (error) {
-      if (error instanceof AstraApiError && refutesPossession(error.status)) {
+      if (error instanceof AstraApiError && error.status === 403) {
+        // Authenticated, and refused the org's details: possession shown all the same (a forgery gets 401).
+        verdict.revocable.push(clientId);
+      } else if (error instanceof AstraApiError && refutesPossession(error.status)) {
         verdict.refused.push({ clientId, why: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` });
       } else {
         verdict.unchecked.push({ clientId, why: `possession could not be checked: ${messageOf(error)}` });
@@ -134,9 +137,8 @@ export async function judgeRevocations(
 }
 
 /**
- * A client error that says the token does not authenticate. Not 429 (the rate), nor 403: Astra's spec answers 403 for
- * a token its role does not let read the org, and an Astra fault (a proxy, a WAF) answers it too; it says nothing
- * about possession either way, so the token is judged again later rather than refused now.
+ * A client error that says the token does not authenticate: Astra answers 401 to a token it does not know. Not 429
+ * (the rate), and not 403, which Astra answers to a token that authenticated but whose role may not read the org.
  */
 function refutesPossession(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;

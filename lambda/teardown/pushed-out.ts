@@ -46,7 +46,7 @@ export async function readPushedOut(
   store: SecretStore, secretArn: string, known: ReadonlySet<string>, redactor: Redactor,
 ): Promise<EscrowedToken[]> {
   const found: EscrowedToken[] = [];
-  for (const versionId of (await store.unlabelledVersions(secretArn)).slice(0, PUSHED_OUT_VERSIONS_READ)) {
+  for (const versionId of (await store.versionsOutsideStages(secretArn)).slice(0, PUSHED_OUT_VERSIONS_READ)) {
     const text = await store.valueOf(secretArn, { versionId });
     let value: AstraSecretValue | undefined;
     try {

@@ -223,7 +223,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     await sleep(SECOND_ROUND_PAUSE_MS);
     // A Secrets Manager read that failed while planning (a throttle, a 5xx) is no more final than a revocation that did.
     for (const plan of unread) {
-      const replanned = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists, true);
+      const replanned = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists);
       plans[plans.indexOf(plan)] = replanned;
       if (!('unread' in replanned)) shared.waiting.delete(plan.arn);
       if ('stays' in replanned && replanned.stays !== GONE) settle(shared, replanned.arn);
@@ -412,7 +412,7 @@ type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
   arn: string, phase: CommittedPhase, state: StackState, deps: TeardownDeps, redactor: Redactor, escrowed: OpenedEscrow,
-  lists: OrgTokenLists, secondTry = false,
+  lists: OrgTokenLists,
 ): Promise<SecretPlan> {
   const log = (outcome: string) => writeLogLine({ level: 'INFO', step: 'teardown', secretArn: arn, outcome }, redactor);
   /** When the secret that holds this one's logical id now was created (only asked for a replaced secret). */
@@ -497,9 +497,9 @@ async function planFor(
     try {
       if (!rotations) pushedOut = await readPushedOut(deps.store, arn, new Set(held.known().map((t) => t.clientId)), redactor);
     } catch (error) {
-      // The second try goes on without them (a KMS key that no longer decrypts an old version stays so): its stages'
-      // tokens are still revoked, and the alert says what is unknown.
-      if (!secondTry) throw error;
+      // Goes on without them: its stages' tokens are still revoked, with what their lists mark as its own, and the alert
+      // says its earlier versions are unknown. (The SDK has retried the read already; a KMS key that no longer decrypts
+      // an old version stays so.)
       pushedOutUnread = messageOf(error);
     }
     const replicated = (description.ReplicationStatus ?? []).length > 0;

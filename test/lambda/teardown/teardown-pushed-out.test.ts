@@ -1,6 +1,7 @@
 import { FOREIGN_ORG, useTeardownHarness } from './teardown-harness';
 import { ADMIN_ROLE } from '../support/fake-astra';
 import { awsError } from '../support/fake-secrets-manager';
+import { POLICY_TAG } from '../support/harness';
 
 /*
  * A value put over a self-rotating secret twice moves its own tokens out of both stages; when the values hold a token
@@ -120,35 +121,65 @@ describe('GIVEN a writer who buried another secret\'s or the admin\'s working to
 });
 
 describe('GIVEN a secret whose AWSCURRENT cannot be proven a rotation\'s, and whose unlabelled versions fail to read', () => {
-  /** Astra's list fails (500, three tries each): AWSCURRENT's mark cannot be seen, so its unlabelled versions are read. */
-  const listDown = (reads = 1) => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 500, times: 3 * reads });
+  /** Astra's list fails (500, three tries): AWSCURRENT's mark cannot be seen, so its unlabelled versions are read. */
+  const listDown = () => h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 500, times: 3 });
 
-  test('WHEN ListSecretVersionIds fails once THEN the second round reads them, and every token is revoked without an alert', async () => {
+  test('WHEN ListSecretVersionIds fails THEN the secret is deleted, its tokens revoked, and the alert says its earlier versions are unknown', async () => {
     const [arn] = await t.rotatedTwice(1);
     const tokens = t.tokensOf(arn);
     listDown();
     h.sm.failNext('ListSecretVersionIds');
 
-    const sent = await t.send('Delete', [arn]);
+    const { answer, alerts } = await t.send('Delete', [arn]);
 
-    t.expectFinished(sent, tokens);
+    expect({ status: answer.Status, deleted: !h.sm.secrets.has(arn), live: tokens.filter((c) => h.astra.isLive(c)) }).toEqual({ status: 'SUCCESS', deleted: true, live: [] });
+    expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringContaining('its earlier versions could not be read') })]);
   });
 
   test('WHEN an unlabelled version never decrypts THEN the secret is deleted, its stages\' tokens revoked, and the alert says its earlier versions are unknown', async () => {
     const [arn] = await t.rotatedTwice(1);
     const tokens = t.tokensOf(arn);
     const unlabelled = [...h.sm.secrets.get(arn)!.versions].filter(([, v]) => v.stages.size === 0).map(([id]) => id);
-    listDown(2);
+    listDown();
     const kms = awsError('DecryptionFailure', 'Secrets Manager can\'t decrypt the protected secret text using the provided KMS key.', 'client');
-    // Read for the versions' tokens (after ListSecretVersionIds), in both rounds; a version a pending revocation names is read before.
-    for (let round = 1; round <= 2; round++) {
-      h.sm.failNext('GetSecretValue', kms, (input) => unlabelled.includes(input.VersionId) && h.sm.count('ListSecretVersionIds') === round);
-    }
+    // Read for the versions' tokens (after ListSecretVersionIds); a version a pending revocation names is read before.
+    h.sm.failNext('GetSecretValue', kms, (input) => unlabelled.includes(input.VersionId) && h.sm.count('ListSecretVersionIds') === 1);
 
     const { answer, alerts } = await t.send('Delete', [arn]);
 
     expect({ status: answer.Status, deleted: !h.sm.secrets.has(arn), live: tokens.filter((c) => h.astra.isLive(c)) }).toEqual({ status: 'SUCCESS', deleted: true, live: [] });
     expect(alerts).toEqual([expect.objectContaining({ secretArn: arn, message: expect.stringContaining('its earlier versions could not be read') })]);
+  });
+});
+
+describe('GIVEN the twenty-eighth review\'s cases', () => {
+  test('WHEN two dead values were put over an IMMEDIATELY secret THEN its one live token, in the version still labelled AWSPENDING, is revoked', async () => {
+    const [arn] = t.selfSecrets(1, { [POLICY_TAG]: 'IMMEDIATELY' });
+    await h.rotate(arn);
+    await h.rotate(arn);
+    const own = t.liveMarked(arn);
+    expect(own).toHaveLength(1);
+    const real = h.sm.valueAt(arn, 'AWSCURRENT');
+    for (let i = 0; i < 2; i++) t.put(arn, { ...t.withToken(real, t.deadToken()), pendingRevocations: [] });
+
+    const { alerts } = await t.send('Delete', [arn]);
+
+    expect({ deleted: !h.sm.secrets.has(arn), live: own.filter((c) => h.astra.isLive(c)), alerts }).toEqual({ deleted: true, live: [], alerts: [] });
+  });
+
+  test('WHEN the versions\' read fails and no time is left for a second round THEN the tokens its stages lead to are revoked or named', async () => {
+    const [arn] = await t.rotatedTwice(1);
+    const own = t.liveMarked(arn);
+    const real = h.sm.valueAt(arn, 'AWSCURRENT');
+    t.put(arn, { ...t.withToken(real, t.deadToken()), pendingRevocations: [] });
+    h.sm.failNext('ListSecretVersionIds');
+
+    // 0.8 s past the margin the function keeps to answer: no second round.
+    const { answer, alerts } = await t.send('Delete', [arn], { remainingMs: 20_800 });
+    h.sm.secrets.delete(arn);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(t.unreported([arn], own, alerts)).toEqual([]);
   });
 });
 
