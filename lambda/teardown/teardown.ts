@@ -136,6 +136,14 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   const lists = new OrgTokenLists(deps.astra);
   const plans: SecretPlan[] = [];
   for (const arn of candidates) plans.push(await planFor(arn, confirmed.phase, state, deps, redactor, escrow, lists));
+  // A Secrets Manager read that failed while planning (a throttle, a 5xx) is no more final than a revocation that did:
+  // read again before anything is deleted, so that which secret mints for which is known when the order is decided.
+  if (plans.some((p) => 'unread' in p) && deps.budget.allows(RESERVE_MS(deps))) {
+    await sleep(SECOND_ROUND_PAUSE_MS);
+    for (const [at, plan] of plans.entries()) {
+      if ('unread' in plan) plans[at] = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists);
+    }
+  }
   const going = plans.filter((p): p is GoingSecret => 'going' in p);
   // One read of each admin secret serves every secret it minted (245 secrets of one admin: one GetSecretValue).
   const adminTokens = new Map<string, Promise<Authority>>();
@@ -160,12 +168,6 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     waiting: new Map<string, string | undefined>(),
   };
   const { staying } = shared;
-  // A secret whose values could not be read yet is planned again for the second round: its admin waits for it.
-  for (const plan of plans) {
-    if (!('unread' in plan) || !plan.adminSecretArn) continue;
-    shared.waiting.set(plan.arn, plan.adminSecretArn);
-    shared.admins.add(plan.adminSecretArn);
-  }
   // Any failure leaves work: only a secret that stays (Secrets Manager refused its deletion) is done with. A read that
   // failed once (a token list, an admin secret) is no more final than a revocation that did.
   const workLeft = (plan: GoingSecret, outcome: string) => outcome.startsWith('left live') && !staying.has(plan.arn) && !UNCONFIRMABLE_NOW.has(outcome);
@@ -218,21 +220,8 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // admin that waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
   // time, so that how many invocations a request gets depends on no count another invocation could move.
   const failedOnce = [...results.values()].filter((r) => workLeft(r.plan, r.outcome) && !OUT_OF_TIME_OUTCOMES.has(r.outcome)).map((r) => r.plan);
-  const unread = plans.filter((p) => 'unread' in p);
-  if ((failedOnce.length > 0 || unread.length > 0) && deps.budget.allows(RESERVE_MS(deps))) {
+  if (failedOnce.length > 0 && deps.budget.allows(RESERVE_MS(deps))) {
     await sleep(SECOND_ROUND_PAUSE_MS);
-    // A Secrets Manager read that failed while planning (a throttle, a 5xx) is no more final than a revocation that did.
-    for (const plan of unread) {
-      const replanned = await planFor(plan.arn, confirmed.phase, state, deps, redactor, escrow, lists);
-      plans[plans.indexOf(plan)] = replanned;
-      if (!('unread' in replanned)) shared.waiting.delete(plan.arn);
-      if ('stays' in replanned && replanned.stays !== GONE) settle(shared, replanned.arn);
-      if (!('going' in replanned)) continue;
-      going.push(replanned);
-      failedOnce.push(replanned);
-      if (replanned.adminSecretArn) shared.admins.add(replanned.adminSecretArn);
-      if (replanned.deleted) shared.inFlight.set(replanned.arn, replanned);
-    }
     const again = leavesFirst(failedOnce);
     // An admin secret whose read failed is read again (its failure is remembered with the read).
     adminTokens.clear();
@@ -407,7 +396,7 @@ interface KeptAuthority {
 }
 
 type SecretPlan = GoingSecret | { readonly arn: string; readonly stays: string }
-  | { readonly arn: string; readonly leftLive: string; readonly named?: readonly string[]; readonly unread?: true; readonly adminSecretArn?: string };
+  | { readonly arn: string; readonly leftLive: string; readonly named?: readonly string[]; readonly unread?: true };
 
 /** What CloudFormation does to one listed secret, and what its tokens' revocation needs, read while it still exists. */
 async function planFor(
@@ -516,7 +505,7 @@ async function planFor(
       return { ...written, going: true, deleted: false, writtenAhead: true, replicated, adminSecretArn };
     }
     // A failure to read is a failure: the secret's tokens cannot be found without its values.
-    return { arn, leftLive: `its values could not be read (${messageOf(error)})`, unread: true, adminSecretArn };
+    return { arn, leftLive: `its values could not be read (${messageOf(error)})`, unread: true };
   }
 }
 

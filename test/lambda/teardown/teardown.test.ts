@@ -1082,7 +1082,7 @@ describe('the teardown request, served by the handler', () => {
     test.each([
       ['DescribeSecret', 'DescribeSecret'],
       ['GetSecretValue', 'GetSecretValue'],
-    ] as const)('WHEN %s fails for a self-rotating secret THEN the second round plans it again, deletes it and revokes its tokens', async (_name, operation) => {
+    ] as const)('WHEN %s fails for a self-rotating secret THEN it is planned again before anything is deleted, then deleted and revoked', async (_name, operation) => {
       const [arn] = await t.rotatedTwice(1);
       const tokens = tokensOf(arn);
       h.sm.failNext(operation, awsError('InternalServiceError', 'injected'), (i) => i.SecretId === arn);
@@ -1090,7 +1090,16 @@ describe('the teardown request, served by the handler', () => {
       expect(h.sm.secrets.has(arn)).toBe(false);
     });
 
-    test('WHEN a leaf\'s value fails to read THEN its admin waits for it: the leaf\'s tokens go in the second round, before the admin\'s', async () => {
+    test('WHEN the middle of a chain fails to describe THEN it is read again before anything is deleted: leaf, mid, root revoked in that order', async () => {
+      const { root, mid, leaf, tokens } = await chainOf();
+      h.sm.failNext('DescribeSecret', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === mid);
+      const { alerts } = await send('Delete', [root, mid, leaf]);
+      expect(alerts).toEqual([]);
+      const deletes = h.astra.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
+      expect(deletes).toEqual([tokens.leaf, tokens.mid, tokens.root]);
+    });
+
+    test('WHEN a leaf\'s value fails to read THEN it is read again before anything is deleted: the leaf\'s tokens go before the admin\'s', async () => {
       const { root, mid, leaf, tokens } = await chainOf();
       h.sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'), (i) => i.SecretId === leaf && i.VersionStage === 'AWSCURRENT');
       const { answer, alerts } = await send('Delete', [root, mid, leaf]);
