@@ -5,13 +5,12 @@ import { SecretStore } from '../clients/secret-store';
 import { Redactor } from '../logging/redact';
 import type { StepReport } from '../logging/step-report';
 import { Authority, selfAuthority } from '../rotation/authority';
-import { parseMark, secretDigest } from '../rotation/ownership-mark';
 import { markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
 import { AstraSecretValue, parseSecretString } from '../value/secret-value';
 
 /**
- * The most unlabelled versions read, newest first, for the tokens a value writer put out of a self-rotating secret's
+ * The most earlier versions (neither AWSCURRENT nor AWSPREVIOUS on them) read, newest first, for the tokens a value writer put out of a self-rotating secret's
  * stages. Each costs a GetSecretValue now and, for a token not seen yet, an Astra call after the deletion. A writer who
  * puts more values than this over the secret (or more than Secrets Manager keeps) leaves its tokens out of reach.
  */
@@ -21,7 +20,7 @@ export const PUSHED_OUT_VERSIONS_READ = 10;
  * Whether AWSCURRENT is provably the value a rotation stored: its token is live and Astra lists it with this secret's
  * mark for this very version (mint.ts marks each token with the version createSecret stores it in, and only createSecret
  * writes a managed secret's versions). Anything else (the bootstrap token, a dead token, a token of another org or one
- * without the mark) may be a value put over the secret's tokens, which then live on in its unlabelled versions.
+ * without the mark) may be a value put over the secret's tokens, which then live on in its earlier versions.
  */
 export async function currentIsRotations(
   secretArn: string, current: AstraSecretValue | undefined, versionId: string | undefined, lists: OrgTokenLists,
@@ -34,12 +33,12 @@ export async function currentIsRotations(
     // Dead, or the list could not be read: nothing proves the value, so the earlier versions are read (reads only).
     return false;
   }
-  const mark = parseMark(lists.find(authority.clientId)?.description);
-  return mark?.secretDigest === secretDigest(secretArn) && mark.version === versionId;
+  const entry = lists.find(authority.clientId);
+  return !!entry && markedTokens([entry], secretArn, versionId).length > 0;
 }
 
 /**
- * The full tokens the secret's unlabelled versions hold that no stage value names, newest first: read while the secret
+ * The full tokens the secret's earlier versions hold that no stage value names, newest first: read while the secret
  * exists, for the teardown to search with once it is gone. A version whose value is not in the schema holds no token.
  */
 export async function readPushedOut(

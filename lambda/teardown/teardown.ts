@@ -219,10 +219,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // A failure that took no time (a deletion Secrets Manager did not answer, a list or a revocation Astra failed, an
   // admin that waited for one) gets a second round in this invocation, leaves first: a retry of the request comes only for lack of
   // time, so that how many invocations a request gets depends on no count another invocation could move.
-  const failedOnce = [...results.values()].filter((r) => workLeft(r.plan, r.outcome) && !OUT_OF_TIME_OUTCOMES.has(r.outcome)).map((r) => r.plan);
-  if (failedOnce.length > 0 && deps.budget.allows(RESERVE_MS(deps))) {
+  const again = leavesFirst([...results.values()]
+    .filter((r) => workLeft(r.plan, r.outcome) && !OUT_OF_TIME_OUTCOMES.has(r.outcome)).map((r) => r.plan));
+  if (again.length > 0 && deps.budget.allows(RESERVE_MS(deps))) {
     await sleep(SECOND_ROUND_PAUSE_MS);
-    const again = leavesFirst(failedOnce);
     // An admin secret whose read failed is read again (its failure is remembered with the read).
     adminTokens.clear();
     for (const [at, plan] of again.entries()) {
