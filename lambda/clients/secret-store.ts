@@ -38,6 +38,17 @@ export class SecretsManagerFailure extends RotationFailure {
 }
 
 /**
+ * The secret was not found by a read after DescribeSecret had found it: it was deleted meanwhile (by another delivery of
+ * the same event, or out of band). Not "no token": what it held is unknown to this read.
+ */
+export class SecretGone extends Error {
+  constructor(secretId: string, operation: string) {
+    super(`the secret ${secretId} was not found by ${operation}: it was deleted while it was read`);
+    this.name = 'SecretGone';
+  }
+}
+
+/**
  * A PutSecretValue that failed; `rejected` when Secrets Manager answered a client error, so the last request stored
  * nothing. `resent` when more than one request went (the SDK's retries, or ours after throttling): one before the last,
  * whose answer was lost, may have stored the version all the same.
@@ -211,8 +222,14 @@ export class SecretStore {
    * Secrets Manager keeps about 100 versions a secret; one page holds them.
    */
   public async versionsOutsideStages(secretId: string): Promise<string[]> {
-    const answer = await this.run('ListSecretVersionIds', secretId, () => this.send<ListSecretVersionIdsCommandOutput>(
-      new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100 })));
+    let answer: ListSecretVersionIdsCommandOutput;
+    try {
+      answer = await this.send<ListSecretVersionIdsCommandOutput>(
+        new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100 }));
+    } catch (error) {
+      if (isNotFound(error)) throw new SecretGone(secretId, 'ListSecretVersionIds');
+      throw smFailure('ListSecretVersionIds', secretId, error);
+    }
     return (answer.Versions ?? [])
       .filter((v) => !!v.VersionId && !(v.VersionStages ?? []).some((stage) => stage === AWSCURRENT || stage === AWSPREVIOUS))
       .sort((a, b) => (b.CreatedDate?.getTime() ?? 0) - (a.CreatedDate?.getTime() ?? 0))

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Authority } from './authority';
 import { parseMark, secretDigest } from './ownership-mark';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
@@ -124,8 +125,10 @@ export async function judgeRevocations(
       verdict.revocable.push(clientId);
     } catch (error) {
       if (error instanceof AstraApiError && error.status === 403) {
-        // Authenticated, and refused the org's details: possession shown all the same (a forgery gets 401).
-        verdict.revocable.push(clientId);
+        const shown = await forbiddenShowsPossession(astra, clientId);
+        if (shown === true) verdict.revocable.push(clientId);
+        else if (shown === false) verdict.refused.push({ clientId, why: `it is not marked as this secret's, and Astra answers the token held in version ${held.versionId} 403, as it answers a token that cannot authenticate` });
+        else verdict.unchecked.push({ clientId, why: `possession could not be checked: ${shown}` });
       } else if (error instanceof AstraApiError && refutesPossession(error.status)) {
         verdict.refused.push({ clientId, why: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` });
       } else {
@@ -137,8 +140,25 @@ export async function judgeRevocations(
 }
 
 /**
- * A client error that says the token does not authenticate: Astra answers 401 to a token it does not know. Not 429
- * (the rate), and not 403, which Astra answers to a token that authenticated but whose role may not read the org.
+ * Whether a 403 to the held token shows that it authenticated (its role may not read the org) rather than that it did
+ * not: DataStax's spec documents 403, and no 401, on these paths, and a proxy may answer 403 to anything. So Astra is
+ * asked the same with a token that cannot authenticate (the clientId with a random secret): only an answer that refutes
+ * that one (a 401) tells the two apart. A string when the control got no answer that says either.
+ */
+async function forbiddenShowsPossession(astra: AstraClient, clientId: string): Promise<boolean | string> {
+  try {
+    await astra.currentOrg(`AstraCS:${clientId}:${randomBytes(32).toString('hex')}`);
+    return false;
+  } catch (error) {
+    if (!(error instanceof AstraApiError) || error.status === undefined) return messageOf(error);
+    if (error.status === 403) return false;
+    return refutesPossession(error.status) ? true : messageOf(error);
+  }
+}
+
+/**
+ * A client error that says the token does not authenticate: the emulator answers 401 to a token it does not know (Astra's
+ * spec names no status for it). Not 429 (the rate), and not 403, which tells nothing alone (forbiddenShowsPossession).
  */
 function refutesPossession(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;

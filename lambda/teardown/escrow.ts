@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SecretStore } from '../clients/secret-store';
 import { sleep } from '../clients/time-budget';
 import { Redactor } from '../logging/redact';
@@ -48,9 +49,20 @@ export interface EscrowEntry {
   readonly writtenAhead?: boolean;
 }
 
+/**
+ * A secret this operation is done with, as the escrow records it: a digest of its ARN, a fraction of the ARN's bytes, for
+ * an operation may be done with every one of 245 secrets. A retry of the operation that finds the secret hidden from the
+ * role (a deleted secret has no tags for the role's condition) knows from it that nothing is left to do there.
+ */
+export function finishedId(arn: string): string {
+  return createHash('sha256').update(arn).digest('hex').slice(0, 16);
+}
+
 /** The escrow as one read found it. */
 interface EscrowRead {
   readonly entries: OperationEntry[];
+  /** The secrets this operation is done with (finishedId), when the escrow was last written by it. */
+  readonly finished: readonly string[];
   readonly text: string;
   /** Entries the text holds, readable or not. */
   readonly written: number;
@@ -94,28 +106,45 @@ export class TeardownEscrow {
     return (await this.readVersion()).entries;
   }
 
+  /** Every entry, and the secrets (finishedId) this operation's invocations were done with. */
+  public async contents(): Promise<{ readonly entries: OperationEntry[]; readonly finished: ReadonlySet<string> }> {
+    const { entries, finished } = await this.readVersion();
+    return { entries, finished: new Set(finished) };
+  }
+
   /**
    * The escrow afterwards holds `inFlight`, written by this operation, and every other entry it holds now, but those
-   * of `done`: secrets whose tokens this invocation revoked, or that it found still there. No call when that is what
-   * it holds. A write that another came before (another invocation of the function: a forged one, or Lambda's delivery
+   * of `done`: secrets whose tokens this invocation revoked, or that it found still there. It records `finished` (secrets
+   * done with and clean: no alert owed) beside those this operation recorded before; another operation's go. No call
+   * when that is what it holds. A write that another came before (another invocation of the function: a forged one, or Lambda's delivery
    * of an event twice) is made again over what that one wrote, so neither loses the other's entries. Throws when the
    * value would not fit, or keeps changing.
    */
-  public async write(inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set()): Promise<void> {
+  public async write(
+    inFlight: readonly EscrowEntry[], done: ReadonlySet<string> = new Set(), finished: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     // One write at a time from this invocation: its secrets' turns overlap, and two writes of its own would collide.
-    const turn = this.writes.then(() => this.writeNow(inFlight, done));
+    const turn = this.writes.then(() => this.writeNow(inFlight, done, finished));
     this.writes = turn.catch(() => undefined);
     return turn;
   }
 
-  private async writeNow(inFlight: readonly EscrowEntry[], done: ReadonlySet<string>): Promise<void> {
+  private async writeNow(inFlight: readonly EscrowEntry[], done: ReadonlySet<string>, finished: ReadonlySet<string>): Promise<void> {
     const mine = new Set(inFlight.map((e) => e.arn));
     for (let tries = 1; ; tries++) {
-      const { entries: now, text: before, written, versionId } = await this.readVersion();
+      const { entries: now, finished: finishedBefore, text: before, written, versionId } = await this.readVersion();
       const others = now.filter(({ entry }) => !mine.has(entry.arn) && !done.has(entry.arn));
       const entries = [...others, ...inFlight.map((entry) => ({ operation: this.operation, entry }))];
-      const text = JSON.stringify({ format: FORMAT, entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })) });
-      if (text === before || (entries.length === 0 && written === 0)) return;
+      const withIds = [...new Set([...finishedBefore, ...[...finished].map(finishedId)])];
+      const textOf = (ids: readonly string[]) => JSON.stringify({
+        format: FORMAT,
+        entries: entries.map(({ operation, entry }) => ({ operation, ...serialized(entry) })),
+        ...ids.length ? { finished: { operation: this.operation, ids } } : {},
+      });
+      // The record of finished secrets spares a retry a false alert; an entry carries tokens: it never takes an entry's room.
+      const ids = Buffer.byteLength(textOf(withIds)) > MAX_ESCROW_BYTES ? [] : withIds;
+      const text = textOf(ids);
+      if (text === before || (entries.length === 0 && written === 0 && ids.length === 0)) return;
       if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new EscrowFull(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
       if (!versionId) throw new Error(`the escrow ${this.arn} has no AWSCURRENT version to write over`);
       if (await this.store.replaceCurrent(this.arn, text, versionId)) return;
@@ -128,7 +157,7 @@ export class TeardownEscrow {
   /** The entries, the text and version they were read from, and how many entries the text holds, readable or not. */
   private async readVersion(): Promise<EscrowRead> {
     const { text, versionId } = await this.store.current(this.arn);
-    let parsed: { format?: unknown; entries?: unknown } | undefined;
+    let parsed: { format?: unknown; entries?: unknown; finished?: { operation?: unknown; ids?: unknown } } | undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -139,7 +168,9 @@ export class TeardownEscrow {
       const operation = (e as { operation?: unknown } | null)?.operation;
       return typeof operation === 'string' ? this.entryOf(e).map((entry) => ({ operation, entry })) : [];
     });
-    return { entries, text, written: written.length, versionId };
+    const ids = parsed?.format === FORMAT && parsed.finished?.operation === this.operation && Array.isArray(parsed.finished.ids)
+      ? parsed.finished.ids.filter((id): id is string => typeof id === 'string') : [];
+    return { entries, finished: ids, text, written: written.length, versionId };
   }
 
 

@@ -2,6 +2,7 @@ import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import { AstraApiError } from '../logging/errors';
 import { Authority } from '../rotation/authority';
 import { markedTokens } from '../rotation/sweep';
+import { clientIdOfToken } from '../value/secret-value';
 
 /** The authority no longer authenticates (revoked by an earlier attempt, along an admin chain, or by hand). */
 export class DeadAuthority extends Error {}
@@ -21,9 +22,15 @@ export class OrgTokenLists {
   private readonly lists: Array<{
     readonly orgId?: string;
     readonly verified: boolean;
-    readonly reader: string;
+    reader: string;
     readonly listed: AstraClientEntry[];
+    /** When the request that read it was sent (moment()). */
+    readAt: number;
+    /** A read again under way: secrets deleted before it was sent wait for it rather than read their own. */
+    rereading?: { readonly readAt: number; readonly done: Promise<boolean> };
   }> = [];
+  /** This invocation's order of events: a list read after a deletion was answered has a later moment (clocks tie). */
+  private moments = 0;
   /** Authorities that answered 401 in this invocation: never asked twice. */
   private readonly dead = new Set<string>();
 
@@ -32,27 +39,56 @@ export class OrgTokenLists {
   /**
    * The list that shows the authority, and its org; `listedWithIt` when it was read with the authority itself (which
    * proves it). An authority is dead only on its own 401: a list that does not show it is of another org, or the
-   * org a value records (anyone who may put a value writes it) names a list it was never in.
+   * org a value records (anyone who may put a value writes it) names a list it was never in. A list read before
+   * `notBefore` (the moment the secret's deletion was answered) is read again, with this authority, once for all the
+   * secrets deleted by then: a rotation that minted after it was read may have stored its token just before the
+   * deletion, and only a later list shows it.
    */
   public async listFor(
-    authority: Authority, orgId: string | undefined,
+    authority: Authority, orgId: string | undefined, notBefore?: number,
   ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
-    const known = authority.clientId && this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId));
-    if (known) return { listed: known.listed, listedWithIt: known.reader === authority.bearer, listOrg: known.verified ? known.orgId : undefined };
+    // Only a bearer that is the listed clientId's token (or none that authenticates) may take its list: a value can pair
+    // a clientId with any working token of another org, whose revocations there would answer 404 (taken as done).
+    const tied = !!authority.clientId && clientIdOfToken(authority.bearer) === authority.clientId;
+    const known = tied ? this.lists.find((l) => l.listed.some((c) => c.clientId === authority.clientId)) : undefined;
+    const fresh = (l: NonNullable<typeof known>) => notBefore === undefined || l.readAt > notBefore;
+    const fromKnown = (l: NonNullable<typeof known>) =>
+      ({ listed: l.listed, listedWithIt: l.reader === authority.bearer, listOrg: l.verified ? l.orgId : undefined });
+    if (known && fresh(known)) return fromKnown(known);
+    if (known?.rereading && notBefore !== undefined && known.rereading.readAt > notBefore && await known.rereading.done && fresh(known)) {
+      return fromKnown(known);
+    }
     if (this.dead.has(authority.bearer)) throw new DeadAuthority();
     let listed: AstraClientEntry[];
+    const readAt = this.moment();
+    const reading = this.astra.listClients(authority.bearer);
+    if (known) known.rereading = { readAt, done: reading.then(() => true, () => false) };
     try {
-      listed = await this.astra.listClients(authority.bearer);
+      listed = await reading;
     } catch (error) {
       if (!(error instanceof AstraApiError && error.status === 401)) throw error;
       this.dead.add(authority.bearer);
       throw new DeadAuthority();
     }
+    if (known) {
+      // The same org (the list showed this clientId, and the authority is its token): read again, in place, for every
+      // secret that holds it. Its org was named when first read. A later read already in place stays.
+      if (known.readAt < readAt) {
+        known.listed.splice(0, known.listed.length, ...listed);
+        Object.assign(known, { reader: authority.bearer, readAt });
+      }
+      return fromKnown(known);
+    }
     // Unanswered (an outage, a token still warming up): the org is unread, as a list that failed would be. A mark on a
     // token in it is no evidence either: anyone with an org of their own can write the function's mark there.
     const org = await this.astra.currentOrg(authority.bearer).then((o) => o.id, () => undefined);
-    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed });
+    this.lists.push({ orgId: org ?? orgId, verified: org !== undefined, reader: authority.bearer, listed, readAt });
     return { listed, listedWithIt: true, listOrg: org };
+  }
+
+  /** Now, in this invocation's order of events. */
+  public moment(): number {
+    return ++this.moments;
   }
 
   /** The token answered 401 in this invocation. */

@@ -1,13 +1,13 @@
 import type { EscrowedToken } from './escrow';
 import { DeadAuthority, OrgTokenLists } from './org-token-lists';
 import { AstraClient } from '../clients/astra-client';
-import { SecretStore } from '../clients/secret-store';
+import { SecretGone, SecretStore } from '../clients/secret-store';
 import { Redactor } from '../logging/redact';
 import type { StepReport } from '../logging/step-report';
 import { Authority, selfAuthority } from '../rotation/authority';
 import { markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
-import { AstraSecretValue, parseSecretString } from '../value/secret-value';
+import { AstraSecretValue, clientIdOfToken, parseSecretString } from '../value/secret-value';
 
 /**
  * The most earlier versions (neither AWSCURRENT nor AWSPREVIOUS on them) read, newest first, for the tokens a value writer put out of a self-rotating secret's
@@ -47,15 +47,19 @@ export async function readPushedOut(
   const found: EscrowedToken[] = [];
   for (const versionId of (await store.versionsOutsideStages(secretArn)).slice(0, PUSHED_OUT_VERSIONS_READ)) {
     const text = await store.valueOf(secretArn, { versionId });
+    // Secrets Manager lists only versions that hold a value: a listed one without is a secret deleted since.
+    if (text === undefined) throw new SecretGone(secretArn, `GetSecretValue(version ${versionId})`);
     let value: AstraSecretValue | undefined;
     try {
       value = text ? parseSecretString(text, `version ${versionId}`, redactor) : undefined;
     } catch {
       continue;
     }
-    const clientId = value?.clientId;
-    if (!clientId || !value?.astraKey || known.has(clientId) || found.some((t) => t.clientId === clientId)) continue;
-    found.push({ clientId, token: value.astraKey, versionId });
+    const [clientId, token] = [value?.clientId, value?.astraKey];
+    // Only a token in Astra's own form, whose clientId it carries: a rotation writes no other, and anything else (a
+    // key of any size, or with characters no request carries) would take the escrow's room for good.
+    if (!clientId || !token || clientIdOfToken(token) !== clientId || known.has(clientId) || found.some((t) => t.clientId === clientId)) continue;
+    found.push({ clientId, token, versionId });
   }
   return found;
 }
@@ -74,7 +78,7 @@ export interface PushedOutSearch {
  * team's working token in the version first, and no stage names it any more.
  */
 export async function searchPushedOut(
-  plan: { readonly arn: string; readonly pushedOut?: readonly EscrowedToken[]; revokedHere?: Set<string> },
+  plan: { readonly arn: string; readonly pushedOut?: readonly EscrowedToken[]; readonly deletedAt?: number; revokedHere?: Set<string> },
   context: { readonly astra: AstraClient; readonly report: StepReport; readonly redactor: Redactor },
   lists: OrgTokenLists,
 ): Promise<PushedOutSearch> {
@@ -85,7 +89,7 @@ export async function searchPushedOut(
     const authority: Authority = { bearer: token.token, clientId: token.clientId, description: `the token of the secret's earlier version ${token.versionId}` };
     let listed;
     try {
-      ({ listed } = await lists.listFor(authority, undefined));
+      ({ listed } = await lists.listFor(authority, undefined, plan.deletedAt));
     } catch (error) {
       // Dead: nothing to revoke, nothing to name.
       if (error instanceof DeadAuthority) revokedHere.add(token.clientId);
@@ -94,7 +98,9 @@ export async function searchPushedOut(
     }
     const evidence = { secretArn: plan.arn, listed };
     await revokeOwned(context, authority, markedTokens(listed, plan.arn), evidence);
-    if (markedAsSecrets(lists.find(token.clientId), plan.arn)) {
+    // The list it was given (its own, or its org's where it is that clientId's token), never another org's: its DELETEs
+    // reach only its own org, and another org answers 404, which counts as revoked.
+    if (markedAsSecrets(listed.find((c) => c.clientId === token.clientId), plan.arn)) {
       await revokeOwned(context, authority, [token.clientId], evidence, { revokeAuthority: true });
     }
     const { revoked, alreadyRevoked, revocationFailed } = context.report.clientIds;

@@ -1,6 +1,6 @@
 import { answerCloudFormation } from './cloudformation-answer';
 import { CommittedPhase, confirmDeletion, secretFate } from './end-of-life';
-import { EscrowBusy, EscrowedToken, EscrowEntry, EscrowFull, OperationEntry, TeardownEscrow } from './escrow';
+import { EscrowBusy, EscrowedToken, EscrowEntry, EscrowFull, finishedId, OperationEntry, TeardownEscrow } from './escrow';
 import { inTurns } from './in-turns';
 import { DeadAuthority, OrgTokenLists } from './org-token-lists';
 import { currentIsRotations, readPushedOut, searchPushedOut } from './pushed-out';
@@ -8,7 +8,7 @@ import { ALERT_NAMES } from '../../src/shared/alert-names';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
 import type { StackState } from '../clients/cloudformation';
 import { RotationConfig } from '../clients/config';
-import { AWSCURRENT, AWSPREVIOUS, Deletion, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
+import { AWSCURRENT, AWSPREVIOUS, Deletion, SecretGone, SecretsManagerFailure, SecretStore, versionWithStage } from '../clients/secret-store';
 import { sleep, TimeBudget } from '../clients/time-budget';
 import { messageOf } from '../logging/errors';
 import { tokensLeftLiveAlert } from '../logging/left-live-alert';
@@ -158,6 +158,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     // Entries of secrets the function deleted whose revocation is not over: the escrow keeps them for the next attempt.
     inFlight: new Map(going.filter((p) => p.deleted).map((p) => [p.arn, p])),
     done: new Set<string>(),
+    finished: new Set<string>(),
     escrowProblem: { reported: false, heldBack: false },
     admins: new Set(going.map((p) => p.adminSecretArn).filter((a): a is string => !!a)),
     deletions: new Map<string, DeletionStep>(),
@@ -171,6 +172,9 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   // Any failure leaves work: only a secret that stays (Secrets Manager refused its deletion) is done with. A read that
   // failed once (a token list, an admin secret) is no more final than a revocation that did.
   const workLeft = (plan: GoingSecret, outcome: string) => outcome.startsWith('left live') && !staying.has(plan.arn) && !UNCONFIRMABLE_NOW.has(outcome);
+  // Deleted by the function, every token revoked, no alert owed: a retry that cannot describe it any more has nothing to say of it.
+  const clean = (plan: GoingSecret, report: StepReport, outcome: string) => plan.deleted && !outcome.startsWith('left live') && !staying.has(plan.arn)
+    && report.clientIds.revocationFailed.length === 0 && report.revocationsRefused.every((r) => plan.revokedHere?.has(r.clientId));
   // An entry for a secret that is still there is out of date: its own plan, if it goes, writes a new one.
   for (const plan of plans) if ('stays' in plan && plan.stays !== GONE) settle(shared, plan.arn);
   const run = async (plan: GoingSecret, lastRound: boolean) => {
@@ -182,7 +186,10 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
       writeLogLine({ level: 'INFO', step: 'teardown', secretArn: plan.arn, outcome }, redactor);
       outcome = OUT_OF_TIME_DURING;
     }
-    if (!workLeft(plan, outcome) && !shared.kept.has(plan.arn)) settle(shared, plan.arn);
+    if (!workLeft(plan, outcome) && !shared.kept.has(plan.arn)) {
+      settle(shared, plan.arn);
+      if (clean(plan, report, outcome)) shared.finished.add(plan.arn);
+    }
     // While another round or a retry may come, an admin goes only once every secret it mints for is done: that round
     // needs its token. In the last round only lack of time leaves work to a retry, and then the admin's turn is gone too.
     if (workLeft(plan, outcome) && (!lastRound || OUT_OF_TIME_OUTCOMES.has(outcome))) shared.waiting.set(plan.arn, plan.adminSecretArn);
@@ -373,6 +380,8 @@ interface GoingSecret extends EscrowEntry {
   readonly replicated?: boolean;
   /** Deleted already, by this function (now or in an earlier attempt): its escrow entry is what is left of it. */
   deleted: boolean;
+  /** When this invocation's DeleteSecret of it was answered (OrgTokenLists.moment): lists read before are read again. */
+  deletedAt?: number;
   /** Its entry was written with a batch, and its DeleteSecret not sent yet. */
   writtenAhead?: boolean;
   /**
@@ -439,7 +448,14 @@ async function planFor(
       log('skipped: the secret no longer exists');
       return { arn, stays: GONE };
     }
-    if (!entry && !older) return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
+    if (!entry && !older) {
+      // Only the function's role may write the escrow: a record of this operation's, and a secret hidden since, is one it deleted.
+      if (escrowed.finished.has(finishedId(arn))) {
+        log('skipped: an earlier invocation of this operation deleted it and revoked its tokens');
+        return { arn, stays: GONE };
+      }
+      return { arn, leftLive: 'the secret could not be described (AccessDeniedException: the rotation function\'s role may not read it)' };
+    }
     // Deleted by the function, or still there behind a Deny: nothing says which, so its tokens are named, not revoked.
     const written = (entry ?? older)!;
     return {
@@ -471,6 +487,8 @@ async function planFor(
     const read = async (stage: string, versionId: string | undefined) => {
       if (!versionId) return undefined;
       const text = await deps.store.valueOf(arn, { versionId, stage });
+      // DescribeSecret listed the version under the stage: not found now is a secret deleted since, not one without a token.
+      if (text === undefined) throw new SecretGone(arn, `GetSecretValue(${stage})`);
       return text ? parseSecretString(text, stage, redactor) : undefined;
     };
     const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
@@ -486,6 +504,8 @@ async function planFor(
     try {
       if (!rotations) pushedOut = await readPushedOut(deps.store, arn, new Set(held.known().map((t) => t.clientId)), redactor);
     } catch (error) {
+      // Deleted while it was read: planned again, the secret is what DescribeSecret finds then.
+      if (error instanceof SecretGone) throw error;
       // Goes on without them: its stages' tokens are still revoked, with what their lists mark as its own, and the alert
       // says its earlier versions are unknown. (The SDK has retried the read already; a KMS key that no longer decrypts
       // an old version stays so.)
@@ -517,18 +537,19 @@ async function planFor(
  */
 async function openEscrow(state: StackState, request: CustomResourceEvent, deps: TeardownDeps, redactor: Redactor): Promise<OpenedEscrow> {
   const arn = physicalIdOfRef(state, state.template.Resources?.[request.LogicalResourceId]?.Properties?.Escrow);
-  if (!arn || !state.operationStartedAt) return { entries: [], earlier: [] };
+  if (!arn || !state.operationStartedAt) return { entries: [], earlier: [], finished: new Set() };
   // From CloudFormation's state alone (confirmDeletion): the phase, when it began, and which teardown it deletes.
   const operation = `${state.status} ${state.operationStartedAt.toISOString()} ${request.LogicalResourceId}`;
   const escrow = new TeardownEscrow(deps.store, arn, operation, redactor);
   try {
-    const all = await escrow.read();
+    const { entries: all, finished } = await escrow.contents();
     const ofThisOperation = all.filter((e) => e.operation === operation);
-    return { escrow, entries: ofThisOperation.map((e) => e.entry), earlier: all.filter((e) => !ofThisOperation.includes(e)) };
+    return { escrow, entries: ofThisOperation.map((e) => e.entry), earlier: all.filter((e) => !ofThisOperation.includes(e)), finished };
   } catch (error) {
     return {
       entries: [],
       earlier: [],
+      finished: new Set(),
       unreadable: `the teardown's escrow ${arn} could not be read (${messageOf(error)}), so secrets an earlier invocation deleted may keep live tokens`,
     };
   }
@@ -540,6 +561,8 @@ interface OpenedEscrow {
   readonly entries: readonly EscrowEntry[];
   /** Entries earlier operations left. */
   readonly earlier: readonly OperationEntry[];
+  /** The secrets (finishedId) earlier invocations of this operation deleted and finished clean. */
+  readonly finished: ReadonlySet<string>;
   readonly unreadable?: string;
 }
 
@@ -550,9 +573,9 @@ function settle(run: Pick<TeardownRun, 'inFlight' | 'done'>, arn: string): void 
 }
 
 /** The escrow's content at the end of this invocation. A failure leaves what it held before, and says so. */
-async function keepInEscrow(escrow: TeardownEscrow | undefined, run: Pick<TeardownRun, 'inFlight' | 'done'>, redactor: Redactor): Promise<void> {
+async function keepInEscrow(escrow: TeardownEscrow | undefined, run: Pick<TeardownRun, 'inFlight' | 'done' | 'finished'>, redactor: Redactor): Promise<void> {
   try {
-    await escrow?.write([...run.inFlight.values()], run.done);
+    await escrow?.write([...run.inFlight.values()], run.done, run.finished);
   } catch (error) {
     writeLogLine({ level: 'ERROR', step: 'teardown', outcome: `the escrow ${escrow!.arn} could not be written: ${messageOf(error)}` }, redactor);
   }
@@ -607,6 +630,8 @@ interface TeardownRun {
   readonly inFlight: Map<string, GoingSecret>;
   /** The secrets this invocation is done with: their entries leave the escrow. */
   readonly done: Set<string>;
+  /** Of those, the secrets deleted, every token revoked and no alert owed: the escrow records them for a retry. */
+  readonly finished: Set<string>;
   /** Whether a failed escrow write was reported in this invocation, and whether one held a secret back for later. */
   readonly escrowProblem: { reported: boolean; heldBack: boolean };
   /** The second round: no other comes in this invocation. */
@@ -717,7 +742,7 @@ async function escrowThenDelete(batch: readonly GoingSecret[], run: BatchRun): P
   for (const plan of batch) plan.writtenAhead ??= true;
   for (;;) {
     try {
-      await escrow!.write([...new Map([...run.inFlight, ...written.map((p) => [p.arn, p] as const)]).values()], run.done);
+      await escrow!.write([...new Map([...run.inFlight, ...written.map((p) => [p.arn, p] as const)]).values()], run.done, run.finished);
       break;
     } catch (error) {
       if (error instanceof EscrowFull && written.length > 1) {
@@ -815,6 +840,7 @@ async function deleteEscrowed(plan: GoingSecret, run: BatchRun): Promise<Deletio
     return { outcome: `left live: Secrets Manager refused to delete it (${deletion.why}); it stays, and so do its tokens` };
   }
   plan.deleted = true;
+  plan.deletedAt = run.lists.moment();
   plan.writtenAhead = false;
   return { deleted: true };
 }
@@ -866,7 +892,7 @@ async function searchWith(
   let listOrg: string | undefined;
   const recordedOrg = orgOf(plan, authority);
   try {
-    ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, recordedOrg));
+    ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, recordedOrg, plan.deletedAt));
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
     // The other stage's token searches its own list (a value writer may have put a dead token in AWSCURRENT, moving the

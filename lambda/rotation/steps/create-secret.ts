@@ -67,8 +67,10 @@ export async function createSecret(rotation: Rotation): Promise<string> {
     const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, { clientIds, versions }, binding);
     await store.putPending(event.secretId, event.token, next);
   } catch (error) {
-    return settleFailedPut(rotation, authority, minted, error);
+    // A version another invocation stored first holds its own token, and that invocation asks whether rotation ended.
+    if (await settleFailedPut(rotation, authority, minted, error) === 'stored-by-another') return 'already-created';
   }
+  // Also after a failed put that stored the version all the same: the teardown may have listed before it committed.
   await revokeIfRotationEnded(rotation, authority, minted);
   return 'created';
 }
@@ -243,7 +245,9 @@ function sweepRemedy(authority: Authority): string {
  * without it) or the secret is gone; when the outcome stays unknown it is left to the retry, which finds the version
  * stored or sweeps the token by its mark, or, where no retry comes (the secret gone, going or hidden), to the alert.
  */
-async function settleFailedPut(rotation: Rotation, authority: Authority, minted: MintedToken, error: unknown): Promise<string> {
+async function settleFailedPut(
+  rotation: Rotation, authority: Authority, minted: MintedToken, error: unknown,
+): Promise<'stored' | 'stored-by-another'> {
   const { store, event, report, redactor } = rotation;
   const reason = `storing the new token as AWSPENDING failed: ${messageOf(error)}`;
   const retried = 'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.';
@@ -257,7 +261,7 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
   }
   if (stored !== undefined && parseSecretString(stored, 'AWSPENDING', redactor).clientId === minted.clientId) {
     report.notes.push('PutSecretValue reported a failure but the version was stored: read back and kept');
-    return 'created';
+    return 'stored';
   }
   const rejected = error instanceof PutFailure && error.rejected;
   // No version holds the token: a version's value is never replaced, so one holding another never holds it; a refused
@@ -272,6 +276,7 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
     const putReason = `storing the new token as AWSPENDING failed: ${reasonOf(error)}`;
     return cutShort(rotation, authority, minted, ending, { reason: putReason, mayHold: !unstored && !gone });
   }
+  if (stored !== undefined) return settleStoredByAnother(rotation, authority, minted, reason, stored);
   if (unread) {
     throw new RotationFailure(
       `${reason} Reading the version back failed too (${messageOf(unread.error)}), so whether it was stored is unknown.`, retried);
@@ -286,4 +291,23 @@ async function settleFailedPut(rotation: Rotation, authority: Authority, minted:
     ? new RotationFailure(`${reason} Revoking the new token ${minted.clientId} failed too.`,
       'Fix the cause (permissions, KMS key, secret size); the next rotation revokes that token by its mark before it mints.', handsOn)
     : new RotationFailure(`${reason} The new token ${minted.clientId} was revoked.`, 'Fix the cause (permissions, KMS key, secret size); rotation will be retried.', handsOn);
+}
+
+/**
+ * The version holds another token: two invocations of this step raced on one version (a duplicate delivery), and the
+ * other stored first. A version's value is never replaced, so no version holds this invocation's token: it is revoked,
+ * and the rotation goes on with the stored one, whether Secrets Manager answered the put ResourceExists or an error
+ * whose request committed nothing.
+ */
+async function settleStoredByAnother(
+  rotation: Rotation, authority: Authority, minted: MintedToken, reason: string, stored: string,
+): Promise<'stored-by-another'> {
+  const live = await revokeNewToken(rotation, authority, minted);
+  if (live.length) {
+    throw new RotationFailure(`${reason} Another invocation of this step stored the version first, and revoking this one's new token `
+      + `${minted.clientId} failed.`, 'Rotation will be retried with the stored version; the next rotation revokes that token by its mark before it mints.');
+  }
+  rotation.report.clientIds.pending = parseSecretString(stored, 'AWSPENDING', rotation.redactor).clientId;
+  rotation.report.notes.push(`another invocation of this step stored the version first: this one's new token ${minted.clientId} was revoked`);
+  return 'stored-by-another';
 }

@@ -62,13 +62,35 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     expect(verdict.refused).toEqual([{ clientId: victim.clientId, why: expect.stringMatching(/held in version v-held does not authenticate \(HTTP 401\)/) }]);
   });
 
-  test('GIVEN Astra answers the possession check 403 WHEN judged THEN the token is revocable: it authenticated, its role may not read the org', async () => {
+  test('GIVEN Astra answers the possession check 403 and a token that cannot authenticate 401 WHEN judged THEN the token is revocable: it authenticated, its role may not read the org', async () => {
     const bootstrap = h.astra.issue([ADMIN_ROLE], 'bootstrap');
     h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
     const verdict = await judgeRevocations(client(), [bootstrap.clientId], {
       secretArn: ARN, listed: [entry(bootstrap.clientId)], held: lookup({ [bootstrap.clientId]: bootstrap.token }),
     });
     expect(verdict).toEqual({ revocable: [bootstrap.clientId], refused: [], unchecked: [] });
+    // The control: the same clientId with a random secret.
+    expect(h.astra.requests.filter((r) => /currentOrg/.test(r.path))).toHaveLength(2);
+  });
+
+  test('GIVEN Astra answers 403 to every token (as its spec documents, or a proxy) WHEN a forged key names another team\'s token THEN it is refused: 403 shows nothing', async () => {
+    const victim = h.astra.issue([APP_ROLE], 'another team');
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 2 });
+    const verdict = await judgeRevocations(client(), [victim.clientId], {
+      secretArn: ARN, listed: [entry(victim.clientId)], held: lookup({ [victim.clientId]: forgedKey(victim.clientId) }),
+    });
+    expect(verdict.revocable).toEqual([]);
+    expect(verdict.refused).toEqual([{ clientId: victim.clientId, why: expect.stringMatching(/403, as it answers a token that cannot authenticate/) }]);
+  });
+
+  test('GIVEN the possession check answered 403 and the control unanswered (503) WHEN judged THEN the token is unchecked', async () => {
+    const bootstrap = h.astra.issue([ADMIN_ROLE], 'bootstrap');
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 503, times: 10 });
+    const verdict = await judgeRevocations(client(), [bootstrap.clientId], {
+      secretArn: ARN, listed: [entry(bootstrap.clientId)], held: lookup({ [bootstrap.clientId]: bootstrap.token }),
+    });
+    expect(verdict).toMatchObject({ revocable: [], refused: [], unchecked: [{ clientId: bootstrap.clientId }] });
   });
 
   test('GIVEN possession cannot be checked (503) WHEN judged THEN the token is unchecked, neither revoked nor refused', async () => {

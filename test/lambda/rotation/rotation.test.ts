@@ -69,12 +69,12 @@ describe('admin mode (rootarn)', () => {
     expect(h.lastLine().clientIds.revoked).toEqual([first]);
   });
 
-  test('IMMEDIATELY, GIVEN Astra answering the unmarked initial token\'s possession check 403, every time WHEN the rotation finishes THEN that token is revoked', async () => {
+  test('IMMEDIATELY, GIVEN Astra answering the unmarked initial token\'s possession check 403, and a token that cannot authenticate 401, WHEN the rotation finishes THEN that token is revoked', async () => {
     const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
     const version = h.sm.startRotation(arn);
     for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.step(step, arn, version);
-    // A role that may not read its org: Astra authenticates the token and refuses the call.
-    h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 403, times: 100 });
+    // A role that may not read its org: Astra authenticates the token and refuses the call; the control gets 401.
+    h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 403, times: 1 });
     await h.step('finishSecret', arn, version);
     expect(h.astra.isLive(initial.clientId)).toBe(false);
   });
@@ -313,6 +313,42 @@ describe('failures that must not leak or kill a token', () => {
     expect(h.lines()[0].notes.join(' ')).toMatch(/reported a failure but the version was stored/);
     expect(h.astra.isLive(h.sm.valueAt(arn, 'AWSCURRENT').clientID)).toBe(true);
     expect(h.astra.isLive(initial.clientId)).toBe(true);
+  });
+
+  test('GIVEN two invocations of createSecret racing on one version WHEN the second put is refused (a version with another value exists) THEN its token is revoked, both succeed, the rotation completes with the first', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    const results = await Promise.allSettled([h.step('createSecret', arn, version), h.step('createSecret', arn, version)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(h.astra.count('POST')).toBe(2);
+    const stored = h.sm.valueAt(arn, 'AWSPENDING').clientID;
+    const loser = h.astra.everIssued.map((t) => t.clientId).find((c) => c !== stored && c !== initial.clientId && c !== h.admin.clientId)!;
+    expect(h.astra.isLive(stored)).toBe(true);
+    expect(h.astra.isLive(loser)).toBe(false);
+    expect(h.lines().map((l) => l.notes ?? []).flat()).toContainEqual(expect.stringMatching(/another invocation of this step stored the version first/));
+    for (const step of ['setSecret', 'testSecret', 'finishSecret'] as const) await h.step(step, arn, version);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').clientID).toBe(stored);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+  });
+
+  test('GIVEN another invocation\'s version stored under a put that reports a server error WHEN createSecret reads it back THEN its own token is revoked and it succeeds', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    const sm = h.sm as unknown as { put: (input: { SecretString: string }) => unknown };
+    const put = sm.put.bind(sm);
+    const other = h.astra.issue([APP_ROLE], 'the racing invocation\'s token');
+    jest.spyOn(sm, 'put').mockImplementationOnce((input) => {
+      put({ ...input, SecretString: JSON.stringify({ ...JSON.parse(input.SecretString), clientID: other.clientId, astraKey: other.token }) });
+      throw awsError('InternalServiceError', 'reset');
+    });
+    await h.step('createSecret', arn, version);
+    const minted = h.astra.requests.filter((r) => r.method === 'POST');
+    expect(minted).toHaveLength(1);
+    const own = h.astra.everIssued.map((t) => t.clientId).filter((c) => ![h.admin.clientId, initial.clientId, other.clientId].includes(c));
+    expect(own).toHaveLength(1);
+    expect(h.astra.isLive(own[0])).toBe(false);
+    expect(h.astra.isLive(other.clientId)).toBe(true);
+    expect(h.lastLine()).toMatchObject({ outcome: 'already-created', clientIds: { pending: other.clientId } });
   });
 
   test('a put whose outcome stays unknown revokes nothing; the retry sweeps the unstored token and mints again', async () => {
@@ -914,6 +950,15 @@ describe('a rotation that CloudFormation ends while it runs (its schedule delete
     expect(minted).toBeDefined();
     expect([...h.astra.tokens.keys()].sort()).toEqual([h.admin.clientId, initial.clientId].sort());
     expect(h.lastLine().clientIds.revoked).toHaveLength(1);
+  });
+
+  test('GIVEN rotation turned off after a put that commits and reports a failure WHEN createSecret reads the version back THEN the token it minted is revoked and the step fails', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    afterNextPut(() => { h.sm.secrets.get(arn)!.rotationEnabled = false; });
+    h.sm.failNextAfterCommit('PutSecretValue', awsError('InternalServiceError', 'reset after commit'));
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/rotation is off/);
+    expect([...h.astra.tokens.keys()].sort()).toEqual([h.admin.clientId, initial.clientId].sort());
   });
 
   test('GIVEN rotation still on after the put THEN nothing is revoked (the teardown, if any, has not listed yet)', async () => {

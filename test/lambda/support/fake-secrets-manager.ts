@@ -225,7 +225,7 @@ export class FakeSecretsManager {
     const id = (input.ClientRequestToken as string | undefined) ?? randomUUID();
     const existing = secret.versions.get(id);
     if (existing?.value !== undefined && existing.value !== input.SecretString) {
-      throw awsError('ResourceExistsException', 'A version with this ClientRequestToken already exists with a different value.');
+      throw awsError('ResourceExistsException', 'A version with this ClientRequestToken already exists with a different value.', 'client');
     }
     if (!existing) this.makeRoomForVersion(secret);
     const stages: string[] = input.VersionStages ?? ['AWSCURRENT'];

@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretStore } from '../../../lambda/clients/secret-store';
 import { Redactor } from '../../../lambda/logging/redact';
-import { EscrowEntry, EscrowFull, MAX_ESCROW_BYTES, TeardownEscrow } from '../../../lambda/teardown/escrow';
+import { EscrowEntry, EscrowFull, finishedId, MAX_ESCROW_BYTES, TeardownEscrow } from '../../../lambda/teardown/escrow';
 import { parseSecretString } from '../../../lambda/value/secret-value';
 import { awsError, FakeSecretsManager } from '../support/fake-secrets-manager';
 
@@ -101,6 +101,27 @@ describe('TeardownEscrow', () => {
     await escrow().write([entry(`${SECRET}-a`), entry(`${SECRET}-b`)]);
     await escrow().write([], new Set([`${SECRET}-a`]));
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([`${SECRET}-b`]);
+  });
+
+  test('GIVEN secrets finished clean WHEN this operation writes THEN they are recorded beside those it recorded before, by digest, and read back only by this operation', async () => {
+    await escrow().write([entry(`${SECRET}-b`)], new Set([`${SECRET}-a`]), new Set([`${SECRET}-a`]));
+    await escrow().write([], new Set([`${SECRET}-b`]), new Set([`${SECRET}-b`]));
+    const { entries, finished } = await escrow().contents();
+    expect(entries).toEqual([]);
+    expect([...finished]).toEqual([finishedId(`${SECRET}-a`), finishedId(`${SECRET}-b`)]);
+    expect(JSON.stringify(sm.valueAt(escrowArn, 'AWSCURRENT'))).not.toContain(SECRET);
+    const later = 'DELETE_IN_PROGRESS 2026-12-02T00:00:00.000Z Teardown';
+    expect([...(await escrow(later).contents()).finished]).toEqual([]);
+    // Another operation's write drops this one's record: only a retry of the same operation asks it.
+    await escrow(later).write([entry(`${SECRET}-c`)]);
+    expect([...(await escrow().contents()).finished]).toEqual([]);
+  });
+
+  test('GIVEN an escrow with room for the entries but not for the record of finished secrets WHEN written THEN the entries are, without the record', async () => {
+    const many = Array.from({ length: 5_000 }, (_, i) => `${SECRET}-${i}`);
+    await escrow().write([entry()], new Set(), new Set(many));
+    expect((await escrow().contents()).entries.map((e) => e.entry.arn)).toEqual([SECRET]);
+    expect((await escrow().contents()).finished.size).toBe(0);
   });
 
   test('GIVEN another write lands between this write\'s read and its put THEN this one is made again over it, and both entries stay', async () => {

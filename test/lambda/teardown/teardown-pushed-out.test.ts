@@ -183,6 +183,28 @@ describe('GIVEN the twenty-eighth review\'s cases', () => {
   });
 });
 
+describe('GIVEN a secret another delivery of the same Delete deletes while this one plans (its escrow entry written after this one read the escrow)', () => {
+  const notFound = () => awsError('ResourceNotFoundException', 'Secrets Manager can\'t find the specified secret.', 'client');
+
+  test.each([
+    ['its unlabelled versions are listed', 'ListSecretVersionIds' as const, () => true],
+    ['its AWSCURRENT is read', 'GetSecretValue' as const, (input: { VersionStage?: string }) => input.VersionStage === 'AWSCURRENT'],
+  ])('WHEN it is gone by the time %s THEN it is planned again, found gone, and no alert says its tokens or versions are unknown', async (_when, operation, matches) => {
+    const [arn] = t.selfSecrets(1);
+    // The bootstrap token is not marked: its unlabelled versions are read.
+    h.sm.failNext(operation, notFound(), (input) => {
+      if (input.SecretId !== arn || !matches(input)) return false;
+      h.sm.secrets.delete(arn);
+      return true;
+    });
+
+    const { answer, alerts } = await t.send('Delete', [arn]);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(alerts).toEqual([]);
+  });
+});
+
 describe('GIVEN self-rotating secrets whose AWSCURRENT a rotation stored', () => {
   test('WHEN the stack is deleted THEN their unlabelled versions are not read', async () => {
     const arns = await t.rotatedTwice(3);
