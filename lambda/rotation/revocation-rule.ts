@@ -6,7 +6,7 @@ import { SecretStore } from '../clients/secret-store';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
 import type { StepReport } from '../logging/step-report';
-import { parseSecretString } from '../value/secret-value';
+import { clientIdOfMintedToken, parseSecretString } from '../value/secret-value';
 
 /**
  * The one rule every path that revokes obeys (the sweep, finishSecret, a failed put, the teardown): a token is revoked
@@ -125,10 +125,10 @@ export async function judgeRevocations(
       verdict.revocable.push(clientId);
     } catch (error) {
       if (error instanceof AstraApiError && error.status === 403) {
-        const shown = await forbiddenShowsPossession(astra, clientId);
-        if (shown === true) verdict.revocable.push(clientId);
-        else if (shown === false) verdict.refused.push({ clientId, why: `it is not marked as this secret's, and Astra answers the token held in version ${held.versionId} 403, as it answers a token that cannot authenticate` });
-        else verdict.unchecked.push({ clientId, why: `possession could not be checked: ${shown}` });
+        const judged = await judgeForbidden(astra, clientId, held);
+        if (judged === 'shown') verdict.revocable.push(clientId);
+        else if ('refused' in judged) verdict.refused.push({ clientId, why: judged.refused });
+        else verdict.unchecked.push({ clientId, why: judged.unchecked });
       } else if (error instanceof AstraApiError && refutesPossession(error.status)) {
         verdict.refused.push({ clientId, why: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` });
       } else {
@@ -140,25 +140,31 @@ export async function judgeRevocations(
 }
 
 /**
- * Whether a 403 to the held token shows that it authenticated (its role may not read the org) rather than that it did
- * not: DataStax's spec documents 403, and no 401, on these paths, and a proxy may answer 403 to anything. So Astra is
- * asked the same with a token that cannot authenticate (the clientId with a random secret): only an answer that refutes
- * that one (a 401) tells the two apart. A string when the control got no answer that says either.
+ * What a 403 to the held token shows. DataStax's spec documents 403, and no 401, on these paths, and a proxy may answer
+ * 403 to anything: alone it tells a token that authenticated (its role may not read the org) from none. So, for a key in
+ * the exact form Astra mints, Astra is asked the same with one that cannot authenticate (the clientId, and a random secret
+ * of that form): an answer that refutes that one (a 401) shows possession; a 403 to it too, or no answer, leaves it
+ * unknown for now (a later step asks again). A key in any other form cannot be copied, so no answer shows its possession.
  */
-async function forbiddenShowsPossession(astra: AstraClient, clientId: string): Promise<boolean | string> {
+async function judgeForbidden(
+  astra: AstraClient, clientId: string, held: { readonly token: string; readonly versionId: string },
+): Promise<'shown' | { readonly refused: string } | { readonly unchecked: string }> {
+  if (clientIdOfMintedToken(held.token) !== clientId) {
+    return { refused: `it is not marked as this secret's, and the key held in version ${held.versionId}, answered 403, is not in the form Astra mints` };
+  }
   try {
     await astra.currentOrg(`AstraCS:${clientId}:${randomBytes(32).toString('hex')}`);
-    return false;
+    return { unchecked: 'possession could not be checked: Astra answered a token that cannot authenticate 2xx' };
   } catch (error) {
-    if (!(error instanceof AstraApiError) || error.status === undefined) return messageOf(error);
-    if (error.status === 403) return false;
-    return refutesPossession(error.status) ? true : messageOf(error);
+    if (error instanceof AstraApiError && refutesPossession(error.status)) return 'shown';
+    const what = error instanceof AstraApiError && error.status === 403 ? 'Astra answers 403 to a token that cannot authenticate too' : messageOf(error);
+    return { unchecked: `possession could not be checked: the token held in version ${held.versionId} was answered 403, and ${what}` };
   }
 }
 
 /**
  * A client error that says the token does not authenticate: the emulator answers 401 to a token it does not know (Astra's
- * spec names no status for it). Not 429 (the rate), and not 403, which tells nothing alone (forbiddenShowsPossession).
+ * spec names no status for it). Not 429 (the rate), and not 403, which tells nothing alone (judgeForbidden).
  */
 function refutesPossession(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 403;

@@ -66,8 +66,12 @@ export class OrgTokenLists {
     try {
       listed = await reading;
     } catch (error) {
-      if (!(error instanceof AstraApiError && error.status === 401)) throw error;
-      this.dead.add(authority.bearer);
+      const dead = error instanceof AstraApiError && error.status === 401;
+      if (dead) this.dead.add(authority.bearer);
+      // A read again that failed leaves the list in hand, as it was: what it shows is still revoked, and only a token
+      // stored after it was read stays unseen (the list's own failure would leave everything it shows unnamed).
+      if (known && !dead) return fromKnown(known);
+      if (!dead) throw error;
       throw new DeadAuthority();
     }
     if (known) {

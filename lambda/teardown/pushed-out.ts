@@ -7,7 +7,7 @@ import type { StepReport } from '../logging/step-report';
 import { Authority, selfAuthority } from '../rotation/authority';
 import { markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
-import { AstraSecretValue, clientIdOfToken, parseSecretString } from '../value/secret-value';
+import { AstraSecretValue, clientIdOfMintedToken, parseSecretString } from '../value/secret-value';
 
 /**
  * The most earlier versions (neither AWSCURRENT nor AWSPREVIOUS on them) read, newest first, for the tokens a value writer put out of a self-rotating secret's
@@ -56,9 +56,10 @@ export async function readPushedOut(
       continue;
     }
     const [clientId, token] = [value?.clientId, value?.astraKey];
-    // Only a token in Astra's own form, whose clientId it carries: a rotation writes no other, and anything else (a
-    // key of any size, or with characters no request carries) would take the escrow's room for good.
-    if (!clientId || !token || clientIdOfToken(token) !== clientId || known.has(clientId) || found.some((t) => t.clientId === clientId)) continue;
+    // Only a token in the exact form Astra mints, whose clientId it carries: a rotation writes no other, and anything
+    // else (a key of any size, or with characters no request carries) would take the escrow's room for good.
+    if (!clientId || !token || clientIdOfMintedToken(token) !== clientId) continue;
+    if (known.has(clientId) || found.some((t) => t.clientId === clientId)) continue;
     found.push({ clientId, token, versionId });
   }
   return found;
@@ -91,9 +92,9 @@ export async function searchPushedOut(
     try {
       ({ listed } = await lists.listFor(authority, undefined, plan.deletedAt));
     } catch (error) {
-      // Dead: nothing to revoke, nothing to name.
-      if (error instanceof DeadAuthority) revokedHere.add(token.clientId);
-      else result.unread.push(token.clientId);
+      // Dead: this key has nothing to revoke. Its clientId is not therefore revoked: a writer can pair a live token's
+      // clientId with a key that never authenticated.
+      if (!(error instanceof DeadAuthority)) result.unread.push(token.clientId);
       continue;
     }
     const evidence = { secretArn: plan.arn, listed };

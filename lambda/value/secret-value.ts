@@ -31,6 +31,14 @@ export function clientIdOfToken(token: string | undefined): string | undefined {
   return token ? ASTRA_TOKEN.exec(token)?.[1] : undefined;
 }
 
+/** Astra's token exactly as it mints one (NOTES: 97 characters): the form a rotation stores, and a control can copy. */
+const ASTRA_TOKEN_AS_MINTED = /^AstraCS:([A-Za-z0-9]{24}):[0-9a-f]{64}$/;
+
+/** The clientId of a token in the exact form Astra mints; undefined for any other key, whatever it may authenticate as. */
+export function clientIdOfMintedToken(token: string | undefined): string | undefined {
+  return token ? ASTRA_TOKEN_AS_MINTED.exec(token)?.[1] : undefined;
+}
+
 /**
  * Parses a secret string without judging it; credentials in it are registered for redaction at once.
  * The JSON parser's own message is never used: V8 quotes the offending text, which may be a token.

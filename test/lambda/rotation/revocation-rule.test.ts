@@ -73,14 +73,24 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     expect(h.astra.requests.filter((r) => /currentOrg/.test(r.path))).toHaveLength(2);
   });
 
-  test('GIVEN Astra answers 403 to every token (as its spec documents, or a proxy) WHEN a forged key names another team\'s token THEN it is refused: 403 shows nothing', async () => {
+  test('GIVEN Astra answers 403 to every token (as its spec documents, or a proxy) WHEN a forged key names another team\'s token THEN it is not revocable: unchecked, for a later step to ask again', async () => {
     const victim = h.astra.issue([APP_ROLE], 'another team');
     h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 2 });
     const verdict = await judgeRevocations(client(), [victim.clientId], {
       secretArn: ARN, listed: [entry(victim.clientId)], held: lookup({ [victim.clientId]: forgedKey(victim.clientId) }),
     });
-    expect(verdict.revocable).toEqual([]);
-    expect(verdict.refused).toEqual([{ clientId: victim.clientId, why: expect.stringMatching(/403, as it answers a token that cannot authenticate/) }]);
+    expect(verdict).toEqual({ revocable: [], refused: [],
+      unchecked: [{ clientId: victim.clientId, why: expect.stringMatching(/answered 403, and Astra answers 403 to a token that cannot authenticate too/) }] });
+  });
+
+  test('GIVEN a key not in the form Astra mints WHEN Astra answers it 403 THEN it is refused, and no control is sent', async () => {
+    const victim = h.astra.issue([APP_ROLE], 'another team');
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
+    const verdict = await judgeRevocations(client(), [victim.clientId], {
+      secretArn: ARN, listed: [entry(victim.clientId)], held: lookup({ [victim.clientId]: `AstraCS:${victim.clientId}:short` }),
+    });
+    expect(verdict.refused).toEqual([{ clientId: victim.clientId, why: expect.stringMatching(/is not in the form Astra mints/) }]);
+    expect(h.astra.requests.filter((r) => /currentOrg/.test(r.path))).toHaveLength(1);
   });
 
   test('GIVEN the possession check answered 403 and the control unanswered (503) WHEN judged THEN the token is unchecked', async () => {

@@ -404,72 +404,56 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   // ---------------------------------------------------------------------------------------------------------------
   // G. Lambda's schedule: a retry that fails early (a crash, not a timeout) lets the last retry start while "young".
   // ---------------------------------------------------------------------------------------------------------------
-  test('G (failed on 2d25348): ContinueLater, then a retry that dies at once, then the last retry still young: it must answer CloudFormation', async () => {
+  /**
+   * One request on Lambda's schedule: each attempt at its offset from T0, either killed at its first call (a crash, an
+   * OOM) or using its whole 3-minute budget (180 s remaining, a 20 s margin: the clock jumps once 4 more tokens are
+   * revoked). Returns what each attempt did.
+   */
+  const onLambdasSchedule = async (event: Record<string, unknown>, attempts: ReadonlyArray<{ at: number; dies?: boolean }>) => {
     noPacing();
     process.env.TEARDOWN_TURNS_AT_ONCE = '1';
+    stack.startedAt = new Date();
+    const realNow = Date.now.bind(Date);
+    let offset = 0;
+    let jumpAfter = Infinity;
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset + (h.astra.count('DELETE') >= jumpAfter ? 161_000 : 0));
+    const outcomes: string[] = [];
+    for (const attempt of attempts) {
+      offset = attempt.at;
+      jumpAfter = attempt.dies ? Infinity : h.astra.count('DELETE') + 4;
+      killer = attempt.dies ? () => 'before' : undefined;
+      outcomes.push(await invoke(event, 180_000));
+      killer = undefined;
+    }
+    return outcomes;
+  };
+
+  /** No invocation follows the last: it answered CloudFormation, and named whatever deleted secret's token it left live. */
+  const answeredAndNamed = (arns: string[], tokens: Map<string, string[]>) => {
+    const named = alerts().flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
+    const deleted = arns.filter((arn) => !h.sm.secrets.has(arn));
+    return {
+      answers: cfn.map((a) => a.Status),
+      deletedWithUnnamedLiveTokens: deleted.filter((arn) => tokens.get(arn)!.some((c) => h.astra.isLive(c) && !named.includes(c))).length,
+    };
+  };
+
+  test('G (failed on 2d25348): ContinueLater, then a retry that dies at once, then the last retry still young: it must answer CloudFormation', async () => {
     const arns = await rotatedSelf(8);
     const tokens = tokensOf(arns);
-    stack.startedAt = new Date();
-    const event = deleteRequest(arns, 'r-schedule');
-    const realNow = Date.now.bind(Date);
-    let offset = 0;
-    let jumpAfter = Infinity;
-    // The deployed function: 3 minutes (180 s remaining at the start, a 20 s margin).
-    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset + (h.astra.count('DELETE') >= jumpAfter ? 161_000 : 0));
-    // 1: at T0, uses its whole budget (the clock jumps once 4 tokens are revoked): ContinueLater.
-    jumpAfter = h.astra.count('DELETE') + 4;
-    expect(await invoke(event, 180_000)).toBe('threw');
-    // Lambda's first retry, about a minute after the failure (T0 + 2:41 + 1:00): dies at its first call (a crash, OOM).
-    offset = 221_000;
-    jumpAfter = Infinity;
-    killer = () => 'before';
-    expect(await invoke(event, 180_000)).toBe('killed');
-    killer = undefined;
-    // Lambda's second and last retry, about two minutes later (T0 + 5:41): no other comes after it.
-    offset = 341_000;
-    jumpAfter = h.astra.count('DELETE') + 4;
-    const last = await invoke(event, 180_000);
-    // No invocation follows this one: it must answer, and name whatever deleted secret's token it left live.
-    const named = alerts().flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
-    const deleted = arns.filter((arn) => !h.sm.secrets.has(arn));
-    expect({
-      last,
-      answers: cfn.map((a) => a.Status),
-      deletedWithUnnamedLiveTokens: deleted.filter((arn) => tokens.get(arn)!.some((c) => h.astra.isLive(c) && !named.includes(c))).length,
-    }).toEqual({ last: 'answered', answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
+    // T0, then Lambda's retries about a minute (T0 + 2:41 + 1:00) and two minutes (T0 + 5:41) after each failure.
+    const outcomes = await onLambdasSchedule(deleteRequest(arns, 'r-schedule'), [{ at: 0 }, { at: 221_000, dies: true }, { at: 341_000 }]);
+    expect({ outcomes, ...answeredAndNamed(arns, tokens) })
+      .toEqual({ outcomes: ['threw', 'killed', 'answered'], answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
   }, 120_000);
 
-
   test('G2 (failed on 2d25348): the first invocation dies at once, both retries use their whole time while young: the last must answer CloudFormation', async () => {
-    noPacing();
-    process.env.TEARDOWN_TURNS_AT_ONCE = '1';
     const arns = await rotatedSelf(10);
     const tokens = tokensOf(arns);
-    stack.startedAt = new Date();
-    const event = deleteRequest(arns, 'r-schedule-2');
-    const realNow = Date.now.bind(Date);
-    let offset = 0;
-    let jumpAfter = Infinity;
-    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset + (h.astra.count('DELETE') >= jumpAfter ? 161_000 : 0));
-    // T0: dies at its first call (an OOM, a sandbox failure).
-    killer = () => 'before';
-    expect(await invoke(event, 180_000)).toBe('killed');
-    killer = undefined;
-    // Lambda's first retry, about a minute later (T0 + 1:00): uses its whole budget (ends at T0 + 3:41): ContinueLater.
-    offset = 60_000;
-    jumpAfter = h.astra.count('DELETE') + 4;
-    expect(await invoke(event, 180_000)).toBe('threw');
-    // The second and last retry, about two minutes after that (T0 + 5:41): still "young".
-    offset = 341_000;
-    jumpAfter = h.astra.count('DELETE') + 4;
-    const last = await invoke(event, 180_000);
-    const named = alerts().flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
-    const deleted = arns.filter((arn) => !h.sm.secrets.has(arn));
-    expect({
-      last,
-      answers: cfn.map((a) => a.Status),
-      deletedWithUnnamedLiveTokens: deleted.filter((arn) => tokens.get(arn)!.some((c) => h.astra.isLive(c) && !named.includes(c))).length,
-    }).toEqual({ last: 'answered', answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
+    // T0, then T0 + 1:00 (ends at T0 + 3:41), then T0 + 5:41.
+    const outcomes = await onLambdasSchedule(deleteRequest(arns, 'r-schedule-2'), [{ at: 0, dies: true }, { at: 60_000 }, { at: 341_000 }]);
+    expect({ outcomes, ...answeredAndNamed(arns, tokens) })
+      .toEqual({ outcomes: ['killed', 'threw', 'answered'], answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
   }, 120_000);
 
   // ---------------------------------------------------------------------------------------------------------------
