@@ -79,8 +79,11 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     const verdict = await judgeRevocations(client(), [victim.clientId], {
       secretArn: ARN, listed: [entry(victim.clientId)], held: lookup({ [victim.clientId]: forgedKey(victim.clientId) }),
     });
-    expect(verdict).toEqual({ revocable: [], refused: [],
-      unchecked: [{ clientId: victim.clientId, why: expect.stringMatching(/answered 403, and Astra answers 403 to a token that cannot authenticate too/) }] });
+    expect(verdict).toEqual({
+      revocable: [],
+      refused: [],
+      unchecked: [{ clientId: victim.clientId, why: expect.stringMatching(/answered 403, and Astra answers 403 to a token that cannot authenticate too/) }],
+    });
   });
 
   test('GIVEN a key not in the form Astra mints WHEN Astra answers it 403 THEN it is refused, and no control is sent', async () => {
