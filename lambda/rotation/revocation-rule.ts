@@ -156,9 +156,26 @@ async function judgeForbidden(
     await astra.currentOrg(`AstraCS:${clientId}:${randomBytes(32).toString('hex')}`);
     return { unchecked: 'possession could not be checked: Astra answered a token that cannot authenticate 2xx' };
   } catch (error) {
-    if (error instanceof AstraApiError && refutesPossession(error.status)) return 'shown';
+    // The held key is asked again after the control: a 403 that passed (a fault, not the key's role) must not count.
+    if (error instanceof AstraApiError && refutesPossession(error.status)) return askedAgain(astra, held);
     const what = error instanceof AstraApiError && error.status === 403 ? 'Astra answers 403 to a token that cannot authenticate too' : messageOf(error);
     return { unchecked: `possession could not be checked: the token held in version ${held.versionId} was answered 403, and ${what}` };
+  }
+}
+
+/** The held key asked again, once the control was refuted: still 403 (or 2xx) shows possession; a refusal now refuses. */
+async function askedAgain(
+  astra: AstraClient, held: { readonly token: string; readonly versionId: string },
+): Promise<'shown' | { readonly refused: string } | { readonly unchecked: string }> {
+  try {
+    await astra.currentOrg(held.token);
+    return 'shown';
+  } catch (error) {
+    if (error instanceof AstraApiError && error.status === 403) return 'shown';
+    if (error instanceof AstraApiError && refutesPossession(error.status)) {
+      return { refused: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` };
+    }
+    return { unchecked: `possession could not be checked: ${messageOf(error)}` };
   }
 }
 

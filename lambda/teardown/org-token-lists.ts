@@ -46,7 +46,7 @@ export class OrgTokenLists {
    */
   public async listFor(
     authority: Authority, orgId: string | undefined, notBefore?: number,
-  ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string }> {
+  ): Promise<{ listed: AstraClientEntry[]; listedWithIt: boolean; listOrg?: string; stale?: true }> {
     // Only a bearer that is the listed clientId's token (or none that authenticates) may take its list: a value can pair
     // a clientId with any working token of another org, whose revocations there would answer 404 (taken as done).
     const tied = !!authority.clientId && clientIdOfToken(authority.bearer) === authority.clientId;
@@ -68,9 +68,9 @@ export class OrgTokenLists {
     } catch (error) {
       const dead = error instanceof AstraApiError && error.status === 401;
       if (dead) this.dead.add(authority.bearer);
-      // A read again that failed leaves the list in hand, as it was: what it shows is still revoked, and only a token
-      // stored after it was read stays unseen (the list's own failure would leave everything it shows unnamed).
-      if (known && !dead) return fromKnown(known);
+      // A read again that failed leaves the list in hand, as it was, and says so: what it shows is still revoked, and a
+      // token stored after it was read is work left (the list's own failure would leave everything it shows unnamed).
+      if (known && !dead) return { ...fromKnown(known), stale: true };
       if (!dead) throw error;
       throw new DeadAuthority();
     }

@@ -304,6 +304,8 @@ const OUT_OF_TIME = 'left live: the invocation ran out of time before this secre
 const OUT_OF_TIME_DURING = 'left live: the invocation ran out of time during this secret';
 const OUT_OF_TIME_OUTCOMES = new Set([OUT_OF_TIME, OUT_OF_TIME_DURING]);
 const REVOCATIONS_FAILED = 'left live: some revocations failed';
+const LIST_NOT_READ_AGAIN = 'left live: the token list could not be read again after the deletion, so a token a rotation stored just before it '
+  + 'may be unseen; what the list read before showed was revoked';
 const AUTHORITY_DEAD_UNSEEN = 'left live: its authority no longer authenticates, and no token list of its org (as Astra named it) was read to say what is left';
 const OTHER_ORG = 'left live: the token list its authority read is of another org than its values record';
 const ORG_UNREAD = 'left live: Astra did not name the org of the token list its authority read (GET /v2/currentOrg failed), so nothing says it is '
@@ -890,9 +892,10 @@ async function searchWith(
   let listed: AstraClientEntry[];
   let listedWithIt: boolean;
   let listOrg: string | undefined;
+  let stale: true | undefined;
   const recordedOrg = orgOf(plan, authority);
   try {
-    ({ listed, listedWithIt, listOrg } = await lists.listFor(authority, recordedOrg, plan.deletedAt));
+    ({ listed, listedWithIt, listOrg, stale } = await lists.listFor(authority, recordedOrg, plan.deletedAt));
   } catch (error) {
     if (!(error instanceof DeadAuthority)) return `left live: the token list could not be read (${messageOf(error)})`;
     // The other stage's token searches its own list (a value writer may have put a dead token in AWSCURRENT, moving the
@@ -921,7 +924,8 @@ async function searchWith(
   // The authority goes last, and only once the rest is gone: a failure keeps it for the second round or Lambda's retry,
   // and at the end of the invocation it goes whatever failed, unless a retry follows (keptAuthoritiesLast).
   const failed = report.clientIds.revocationFailed;
-  const keep = failed.length > 0;
+  // A list not read again since the deletion needs the authority for the read that comes next.
+  const keep = failed.length > 0 || !!stale;
   if (!plan.adminSecretArn) {
     // Kept from an earlier round, it is kept with what this round read, or leaves the kept ones once revoked.
     plan.keptAuthorities = (plan.keptAuthorities ?? []).filter((k) => k.authority.bearer !== authority!.bearer);
@@ -937,6 +941,8 @@ async function searchWith(
   const before = chosen ? plan.markedLeftLive ?? [] : [];
   plan.markedLeftLive = [...new Set([...before, ...lists.markedLive(plan.arn), ...keptProven])].filter((c) => !judged.has(c));
   if (failed.length > 0) return REVOCATIONS_FAILED;
+  // What it showed is revoked; what a rotation stored after it was read, before the deletion, is not seen yet.
+  if (stale) return LIST_NOT_READ_AGAIN;
   // The list may be of another org than the one the values record: the authority another org's token (a value writer
   // may have put one in AWSCURRENT), which found nothing of the secret's there. Where Astra names the list's org: the
   // stages if none records it, else those that record another and whose token the list neither showed nor revoked.

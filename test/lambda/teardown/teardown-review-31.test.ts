@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { useTeardownHarness } from './teardown-harness';
+import { AstraClient } from '../../../lambda/clients/astra-client';
+import { AstraApiError } from '../../../lambda/logging/errors';
+import { APP_ROLE } from '../support/fake-astra';
+
+/*
+ * The thirty-first adversarial review's cases: a 403 that passes, then the control's 401, is no possession (the held
+ * key is asked again); a list not read again after the deletion is work left, never "revoked".
+ */
+const t = useTeardownHarness();
+const h = t.h;
+afterEach(() => jest.restoreAllMocks());
+
+const forbidden = () => new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
+const teardownAlerts = (arn: string) => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn);
+const namedAtAll = (arn: string) => teardownAlerts(arn).flatMap((l) => [...l.clientIds ?? [], ...l.notProvenClientIds ?? []]);
+
+/** A writer's value: another team's clientId with a key in the exact minted form (AstraCS, the clientId, 64 random hex). */
+const forgeMinted = (arn: string, victim: string) => {
+  const real = h.sm.valueAt(arn, 'AWSCURRENT');
+  const key = `AstraCS:${victim}:${randomBytes(32).toString('hex')}`;
+  t.put(arn, { ...real, astraKey: key, clientID: victim, clientSecret: 'x' });
+  return key;
+};
+
+describe('R31-A2: one passing 403 to a forged minted-form key, then the control\'s 401: the key is asked again', () => {
+  test('WHEN a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret and the check of that key meets one passing 403 THEN that team\'s token stays live', async () => {
+    const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
+    const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
+    const forged = forgeMinted(arn, victim.clientId);
+    // A passing 403 (an edge's throttle or WAF block, the soak's "passing 403") to the first check of the forged key only;
+    // Astra answers everything else itself (401 to the forged key and to the control alike).
+    let passed = false;
+    const original = AstraClient.prototype.currentOrg;
+    jest.spyOn(AstraClient.prototype, 'currentOrg').mockImplementation(async function (this: AstraClient, bearer: string) {
+      if (bearer === forged && !passed) {
+        passed = true;
+        throw forbidden();
+      }
+      return original.call(this, bearer);
+    });
+
+    const { answer } = await t.send('Delete', [arn]);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(passed).toBe(true);
+    expect(h.astra.isLive(victim.clientId)).toBe(true);
+  });
+});
+
+describe('R31-B: a re-read after the deletion that fails is work left, with the authority kept for the next read', () => {
+  test('WHEN a rotation mints and stores its AWSPENDING token after the first list and the re-read after the deletion fails once with 503 THEN that token is revoked, or the secret is alerted', async () => {
+    const [arn] = await t.rotatedTwice(1);
+    const version = h.sm.startRotation(arn);
+    let pendingId: string | undefined;
+    let teardownLists = 0;
+    let inStep = false;
+    const original = AstraClient.prototype.listClients;
+    jest.spyOn(AstraClient.prototype, 'listClients').mockImplementation(async function (this: AstraClient, bearer: string) {
+      if (inStep) return original.call(this, bearer);
+      teardownLists += 1;
+      if (teardownLists === 1) {
+        // The teardown's first list (prime): read before any deletion. A rotation's createSecret then mints and stores
+        // its token as AWSPENDING, before the teardown deletes the secret.
+        const listed = await original.call(this, bearer);
+        inStep = true;
+        try {
+          await h.step('createSecret', arn, version);
+        } finally {
+          inStep = false;
+        }
+        pendingId = JSON.parse(h.sm.valueOf(arn, version) as string).clientID as string;
+        return listed;
+      }
+      // The re-read after the deletion: one 503 (the client's own retries spent), then Astra answers.
+      if (teardownLists === 2) throw new AstraApiError('token list (GET /v2/clientIdSecrets)', 503, 'HTTP 503: unavailable');
+      return original.call(this, bearer);
+    });
+
+    const { answer } = await t.send('Delete', [arn]);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(pendingId).toBeDefined();
+    expect(h.sm.secrets.has(arn)).toBe(false);
+    expect({ live: h.astra.isLive(pendingId!), alerted: teardownAlerts(arn).length > 0, named: namedAtAll(arn).includes(pendingId!) })
+      .not.toMatchObject({ live: true, alerted: false });
+  });
+});
+
