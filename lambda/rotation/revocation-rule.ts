@@ -130,7 +130,7 @@ export async function judgeRevocations(
         else if ('refused' in judged) verdict.refused.push({ clientId, why: judged.refused });
         else verdict.unchecked.push({ clientId, why: judged.unchecked });
       } else if (error instanceof AstraApiError && refutesPossession(error.status)) {
-        verdict.refused.push({ clientId, why: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` });
+        verdict.refused.push({ clientId, why: doesNotAuthenticate(held, error.status) });
       } else {
         verdict.unchecked.push({ clientId, why: `possession could not be checked: ${messageOf(error)}` });
       }
@@ -173,10 +173,14 @@ async function askedAgain(
   } catch (error) {
     if (error instanceof AstraApiError && error.status === 403) return 'shown';
     if (error instanceof AstraApiError && refutesPossession(error.status)) {
-      return { refused: `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${error.status})` };
+      return { refused: doesNotAuthenticate(held, error.status) };
     }
     return { unchecked: `possession could not be checked: ${messageOf(error)}` };
   }
+}
+
+function doesNotAuthenticate(held: { readonly versionId: string }, status: number | undefined): string {
+  return `it is not marked as this secret's, and the token held in version ${held.versionId} does not authenticate (HTTP ${status})`;
 }
 
 /**

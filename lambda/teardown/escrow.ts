@@ -142,8 +142,9 @@ export class TeardownEscrow {
         ...ids.length ? { finished: { operation: this.operation, ids } } : {},
       });
       // The record of finished secrets spares a retry a false alert; an entry carries tokens: it never takes an entry's room.
-      const ids = Buffer.byteLength(textOf(withIds)) > MAX_ESCROW_BYTES ? [] : withIds;
-      const text = textOf(ids);
+      const full = textOf(withIds);
+      const ids = withIds.length > 0 && Buffer.byteLength(full) > MAX_ESCROW_BYTES ? [] : withIds;
+      const text = ids === withIds ? full : textOf(ids);
       if (text === before || (entries.length === 0 && written === 0 && ids.length === 0)) return;
       if (Buffer.byteLength(text) > MAX_ESCROW_BYTES) throw new EscrowFull(`the escrow ${this.arn} would exceed ${MAX_ESCROW_BYTES} bytes`);
       if (!versionId) throw new Error(`the escrow ${this.arn} has no AWSCURRENT version to write over`);
