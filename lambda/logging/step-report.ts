@@ -19,7 +19,7 @@ export class StepReport {
   } = { revoked: [], alreadyRevoked: [], revocationFailed: [] };
   public readonly revocationFailures: RevocationFailureRecord[] = [];
   /** Tokens a value or an event named for revocation that are not provably the secret's: left live (revocation-rule.ts). */
-  public readonly revocationsRefused: Array<{ readonly clientId: string; readonly why: string }> = [];
+  public readonly revocationsRefused: Array<{ readonly clientId: string; readonly why: string; readonly recheckIn?: string }> = [];
   public readonly notes: string[] = [];
   /** Things an operator should fix although the step went on (a value that disagrees with the secret's binding). */
   public readonly warnings: string[] = [];

@@ -35,12 +35,17 @@ export interface TokenLookup {
 export interface RefusedRevocation {
   readonly clientId: string;
   readonly why: string;
+  /**
+   * Set when only a later check can tell (Astra answered 403 to the held token and to one that cannot authenticate): the
+   * version that holds the token, so that a rotation carries the claim to the next one instead of failing on it.
+   */
+  readonly recheckIn?: string;
 }
 
 export interface RevocationVerdict {
   /** Live (or of unknown liveness) and provably the secret's. */
   readonly revocable: string[];
-  /** Not provably the secret's: left live. */
+  /** Not provably the secret's: left live (deferred, for a later check, where `recheckIn` is set). */
   readonly refused: RefusedRevocation[];
   /** Possession could not be checked now (Astra did not answer usably): left live, to be judged again on a retry. */
   readonly unchecked: RefusedRevocation[];
@@ -128,6 +133,7 @@ export async function judgeRevocations(
         const judged = await judgeForbidden(astra, clientId, held);
         if (judged === 'shown') verdict.revocable.push(clientId);
         else if ('refused' in judged) verdict.refused.push({ clientId, why: judged.refused });
+        else if ('deferred' in judged) verdict.refused.push({ clientId, why: judged.deferred, recheckIn: held.versionId });
         else verdict.unchecked.push({ clientId, why: judged.unchecked });
       } else if (error instanceof AstraApiError && refutesPossession(error.status)) {
         verdict.refused.push({ clientId, why: doesNotAuthenticate(held, error.status) });
@@ -143,12 +149,14 @@ export async function judgeRevocations(
  * What a 403 to the held token shows. DataStax's spec documents 403, and no 401, on these paths, and a proxy may answer
  * 403 to anything: alone it tells a token that authenticated (its role may not read the org) from none. So, for a key in
  * the exact form Astra mints, Astra is asked the same with one that cannot authenticate (the clientId, and a random secret
- * of that form): an answer that refutes that one (a 401) shows possession; a 403 to it too, or no answer, leaves it
- * unknown for now (a later step asks again). A key in any other form cannot be copied, so no answer shows its possession.
+ * of that form): an answer that refutes that one (a 401) shows possession, if the held key is still answered 403. A 403
+ * to the control too may be Astra's steady answer, which no retry changes: the claim is deferred (left live, judged again
+ * when it is next named), neither a failure nor a revocation. No answer leaves it unchecked (the step asks again). A key
+ * in any other form cannot be copied, so no answer shows its possession.
  */
 async function judgeForbidden(
   astra: AstraClient, clientId: string, held: { readonly token: string; readonly versionId: string },
-): Promise<'shown' | { readonly refused: string } | { readonly unchecked: string }> {
+): Promise<'shown' | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
   if (clientIdOfMintedToken(held.token) !== clientId) {
     return { refused: `it is not marked as this secret's, and the key held in version ${held.versionId}, answered 403, is not in the form Astra mints` };
   }
@@ -158,8 +166,11 @@ async function judgeForbidden(
   } catch (error) {
     // The held key is asked again after the control: a 403 that passed (a fault, not the key's role) must not count.
     if (error instanceof AstraApiError && refutesPossession(error.status)) return askedAgain(astra, held);
-    const what = error instanceof AstraApiError && error.status === 403 ? 'Astra answers 403 to a token that cannot authenticate too' : messageOf(error);
-    return { unchecked: `possession could not be checked: the token held in version ${held.versionId} was answered 403, and ${what}` };
+    const answered403 = `the token held in version ${held.versionId} was answered 403, and`;
+    if (error instanceof AstraApiError && error.status === 403) {
+      return { deferred: `possession is not shown: ${answered403} Astra answers 403 to a token that cannot authenticate too; left live, and judged again when it is next named` };
+    }
+    return { unchecked: `possession could not be checked: ${answered403} ${messageOf(error)}` };
   }
 }
 

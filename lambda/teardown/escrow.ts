@@ -101,12 +101,10 @@ export class TeardownEscrow {
     private readonly store: SecretStore, public readonly arn: string, public readonly operation: string, private readonly redactor: Redactor,
   ) {}
 
-  /** Every entry, with the operation that wrote it. A value that is not the escrow's format holds none. */
-  public async read(): Promise<OperationEntry[]> {
-    return (await this.readVersion()).entries;
-  }
-
-  /** Every entry, and the secrets (finishedId) this operation's invocations were done with. */
+  /**
+   * Every entry, with the operation that wrote it, and the secrets (finishedId) this operation's invocations were done
+   * with. A value that is not the escrow's format holds none.
+   */
   public async contents(): Promise<{ readonly entries: OperationEntry[]; readonly finished: ReadonlySet<string> }> {
     const { entries, finished } = await this.readVersion();
     return { entries, finished: new Set(finished) };

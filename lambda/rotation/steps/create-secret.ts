@@ -62,6 +62,13 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   for (const [clientId, versionId] of pendingBy) if (clientId && versionId && !versions[clientId]) versions[clientId] = versionId;
   const clientIds = Object.keys(versions)
     .filter((c) => live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
+  // A claim the sweep could not judge (Astra answers 403 to any token) goes on to the next rotation, with where it is held.
+  for (const { clientId, recheckIn } of report.revocationsRefused) {
+    if (recheckIn && !clientIds.includes(clientId)) {
+      clientIds.push(clientId);
+      versions[clientId] = recheckIn;
+    }
+  }
 
   try {
     const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, { clientIds, versions }, binding);

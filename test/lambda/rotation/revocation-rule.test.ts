@@ -73,7 +73,7 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     expect(h.astra.requests.filter((r) => /currentOrg/.test(r.path))).toHaveLength(3);
   });
 
-  test('GIVEN Astra answers 403 to every token (as its spec documents, or a proxy) WHEN a forged key names another team\'s token THEN it is not revocable: unchecked, for a later step to ask again', async () => {
+  test('GIVEN Astra answers 403 to every token (as its spec documents, or a proxy) WHEN a forged key names another team\'s token THEN it is not revocable: deferred, with the version that holds it', async () => {
     const victim = h.astra.issue([APP_ROLE], 'another team');
     h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 2 });
     const verdict = await judgeRevocations(client(), [victim.clientId], {
@@ -81,8 +81,12 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     });
     expect(verdict).toEqual({
       revocable: [],
-      refused: [],
-      unchecked: [{ clientId: victim.clientId, why: expect.stringMatching(/answered 403, and Astra answers 403 to a token that cannot authenticate too/) }],
+      refused: [{
+        clientId: victim.clientId,
+        why: expect.stringMatching(/answered 403, and Astra answers 403 to a token that cannot authenticate too; left live/),
+        recheckIn: 'v-held',
+      }],
+      unchecked: [],
     });
   });
 

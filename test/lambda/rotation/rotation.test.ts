@@ -79,6 +79,35 @@ describe('admin mode (rootarn)', () => {
     expect(h.astra.isLive(initial.clientId)).toBe(false);
   });
 
+  test('IMMEDIATELY, GIVEN Astra answering 403 to the initial token\'s possession check and to a token that cannot authenticate WHEN three rotations meet that answer THEN each completes, the claim is carried in the value, and revoked once Astra tells', async () => {
+    const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    const first = h.sm.startRotation(arn);
+    for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.step(step, arn, first);
+    h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 403, times: 2 });
+    await h.step('finishSecret', arn, first);
+    expect(h.lastLine()).toMatchObject({ level: 'WARN', outcome: 'finished', revocationsRefused: [{ clientId: initial.clientId, recheckIn: expect.any(String) }] });
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').pendingRevocations).toContain(initial.clientId);
+
+    // Two more rotations meet the same answer where they judge it: each mints all the same and carries the claim, with
+    // where it is held (by the third, no label is left on that version).
+    const judgedWith403 = async (version: string, step: 'createSecret' | 'finishSecret') => {
+      h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 403, times: 2 });
+      await h.step(step, arn, version);
+    };
+    const second = h.sm.startRotation(arn);
+    await judgedWith403(second, 'createSecret');
+    for (const step of ['setSecret', 'testSecret'] as const) await h.step(step, arn, second);
+    await judgedWith403(second, 'finishSecret');
+    const third = h.sm.startRotation(arn);
+    await judgedWith403(third, 'createSecret');
+    const pending = h.sm.valueAt(arn, 'AWSPENDING');
+    expect(pending.pendingRevocations).toContain(initial.clientId);
+    expect(pending.pendingRevocationVersions[initial.clientId]).toEqual(expect.any(String));
+    for (const step of ['setSecret', 'testSecret', 'finishSecret'] as const) await h.step(step, arn, third);
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+  });
+
   test('a placeholder secret without a token gets its first token', async () => {
     const rootarn = h.sm.create('astra-admin', JSON.stringify({ astraKey: h.admin.token }));
     const arn = h.sm.create('fresh', JSON.stringify({ engine: 'AstraDB' }), { tags: h.binding(APP_ROLE, rootarn) });

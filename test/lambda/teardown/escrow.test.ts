@@ -32,16 +32,16 @@ describe('TeardownEscrow', () => {
   test('GIVEN entries written WHEN read back THEN the same entries, without the clientSecret, which no revocation needs', async () => {
     await escrow().write([entry()]);
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries[0].current).not.toHaveProperty('clientSecret');
-    const [{ operation, entry: read }] = await escrow().read();
+    const [{ operation, entry: read }] = (await escrow().contents()).entries;
     expect(operation).toBe(OPERATION);
     expect(read).toMatchObject({ arn: SECRET, current: { astraKey: TOKEN, clientId: 'a'.repeat(24) }, versions: { current: 'v1' }, held: entry().held });
   });
 
   test('GIVEN the value the construct created, or one not in the escrow\'s format THEN no entries', async () => {
-    expect(await escrow().read()).toEqual([]);
+    expect((await escrow().contents()).entries).toEqual([]);
     for (const value of ['not json', '{"format":"other/1","entries":[{"arn":"x"}]}', '{"format":"astra-token-teardown-escrow/1","entries":{}}']) {
       sm.addVersion(escrowArn, value, ['AWSCURRENT']);
-      expect(await escrow().read()).toEqual([]);
+      expect((await escrow().contents()).entries).toEqual([]);
     }
   });
 
@@ -51,7 +51,7 @@ describe('TeardownEscrow', () => {
       entries: [{ operation: OPERATION, current: {} }, { operation: OPERATION, arn: 'bad', current: { astraKey: 7 } }, { arn: SECRET },
         { operation: OPERATION, arn: SECRET, versions: 'x', held: [{ clientId: 'c' }, null] }],
     }), ['AWSCURRENT']);
-    expect(await escrow().read()).toEqual([
+    expect((await escrow().contents()).entries).toEqual([
       {
         operation: OPERATION,
         entry: { arn: SECRET, adminSecretArn: undefined, current: undefined, previous: undefined, versions: {}, held: [], writtenAhead: false },
@@ -62,13 +62,13 @@ describe('TeardownEscrow', () => {
   test('GIVEN an entry written ahead of its DeleteSecret WHEN read back THEN it says so; GIVEN one without the mark (sent, or from before it) THEN it does not', async () => {
     const e = escrow();
     await e.write([{ ...entry(), writtenAhead: true }, entry(`${SECRET}-sent`)]);
-    expect((await e.read()).map(({ entry: { arn, writtenAhead } }) => [arn, writtenAhead])).toEqual([[SECRET, true], [`${SECRET}-sent`, false]]);
+    expect((await e.contents()).entries.map(({ entry: { arn, writtenAhead } }) => [arn, writtenAhead])).toEqual([[SECRET, true], [`${SECRET}-sent`, false]]);
     expect(JSON.stringify(sm.valueAt(escrowArn, 'AWSCURRENT').entries[1])).not.toMatch(/writtenAhead/);
   });
 
   test('GIVEN nothing written yet WHEN no entries are written THEN no call; GIVEN the same entries again, or none again, THEN no second call', async () => {
     const e = escrow();
-    await e.read();
+    await e.contents();
     await e.write([]);
     expect(sm.count('PutSecretValue')).toBe(0);
     await e.write([entry()]);
@@ -84,14 +84,14 @@ describe('TeardownEscrow', () => {
     const earlier = 'DELETE_IN_PROGRESS 2026-11-01T00:00:00.000Z Teardown';
     await escrow(earlier).write([entry(`${SECRET}-earlier`)]);
     const e = escrow();
-    expect((await e.read()).map(({ operation }) => operation)).toEqual([earlier]);
+    expect((await e.contents()).entries.map(({ operation }) => operation)).toEqual([earlier]);
     await e.write([entry()]);
-    expect((await escrow().read()).map(({ operation, entry: { arn } }) => [operation, arn])).toEqual([[earlier, `${SECRET}-earlier`], [OPERATION, SECRET]]);
+    expect((await escrow().contents()).entries.map(({ operation, entry: { arn } }) => [operation, arn])).toEqual([[earlier, `${SECRET}-earlier`], [OPERATION, SECRET]]);
   });
 
   test('GIVEN another invocation of the operation wrote its entries since this one read WHEN this one writes THEN both invocations\' entries are kept', async () => {
     const mine = escrow();
-    await mine.read();
+    await mine.contents();
     await escrow().write([entry(`${SECRET}-theirs`)]);
     await mine.write([entry(`${SECRET}-mine`)]);
     expect(sm.valueAt(escrowArn, 'AWSCURRENT').entries.map((e: { arn: string }) => e.arn)).toEqual([`${SECRET}-theirs`, `${SECRET}-mine`]);
@@ -164,6 +164,6 @@ describe('TeardownEscrow', () => {
 
   test('GIVEN Secrets Manager fails the read THEN the failure is the caller\'s, not an empty escrow', async () => {
     sm.failNext('GetSecretValue', awsError('InternalServiceError', 'injected'));
-    await expect(escrow().read()).rejects.toThrow(/GetSecretValue.*failed/);
+    await expect(escrow().contents()).rejects.toThrow(/GetSecretValue.*failed/);
   });
 });

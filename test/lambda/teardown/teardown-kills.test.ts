@@ -307,6 +307,8 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     /** An invocation before the killed one (it counts against Lambda's two retries). */
     pre?: (event: Record<string, unknown>) => Promise<void>;
     every?: number;
+    /** Only the calls this matches count as kill points (every call, when absent). */
+    at?: (kind: string, what: string) => boolean;
     /** Replaces the clean verdict: what must hold after the retries. */
     check?: (tokens: Map<string, string[]>, keep: string[], staying?: string[]) => Record<string, unknown>;
     expected?: Record<string, unknown>;
@@ -329,7 +331,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
         ioLog = [];
       }
       let seen = 0;
-      killer = () => (++seen === n ? when : undefined);
+      killer = (kind, what) => ((!sw.at || sw.at(kind, what)) && ++seen === n ? when : undefined);
       outcomes.push(await invoke(deleteRequest(all, `r-${when}-${n}`)));
       killer = undefined;
       const at = ioLog[n - 1];
@@ -363,6 +365,29 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
       expect(failures).toEqual([]);
     }, 900_000);
   }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // E. An alert owed (a revocation Astra always fails): a kill after any escrow write must not lose it.
+  // ---------------------------------------------------------------------------------------------------------------
+  const failingScenario = async () => {
+    const built = await scenario();
+    const failing = built.tokens.get(built.all[0])![0];
+    return { ...built, failing };
+  };
+  test('E a revocation that always fails, kill after each escrow write, then retries: the token is named in an alert', async () => {
+    let failing = '';
+    const { failures, kills } = await sweep('after', {
+      setup: async () => {
+        const built = await failingScenario();
+        failing = built.failing;
+        return built;
+      },
+      faults: () => h.astra.fail({ method: 'DELETE', path: new RegExp(`/v2/clientIdSecrets/${failing}$`), status: 500, times: 10_000 }),
+      at: (kind, what) => kind === 'sm' && what === `PutSecretValue ${stack.escrowArn}`,
+    });
+    expect(kills).toBeGreaterThan(1);
+    expect(failures).toEqual([]);
+  }, 600_000);
 
   // ---------------------------------------------------------------------------------------------------------------
   // W. Values put over a secret's tokens: its unlabelled versions, escrowed before its deletion, lead to them.

@@ -160,15 +160,17 @@ describe('F3c: a rotation whose DescribeSecret after the put fails once, right b
   });
 });
 
-describe('F4: an earlier version whose key is no Astra token is not escrowed', () => {
-  test('WHEN an update\'s cleanup deletes the secret, and a later cleanup deletes another THEN the later one still goes through the escrow', async () => {
+describe('F4 (and the thirtieth review\'s E): an earlier version whose key is not exactly the minted form is not escrowed', () => {
+  // Were such a key escrowed, no list read with it would ever answer (a control character no request carries; a header
+  // over the 16 KB a Node server or a load balancer takes answers 431), so its entry would never leave the escrow. The
+  // secret's own two versions stay among the ten read.
+  test.each([
+    ['a control character, eight values of about 7 KB', 8, (i: number) => `\u0001${'A'.repeat(6_990)}${i}`],
+    ['Astra\'s prefix and alphanumerics, three values of 18.6 KB', 3, (i: number) => `AstraCS:fat${i}:${'A'.repeat(18_600)}`],
+  ])('WHEN an update\'s cleanup deletes a secret whose earlier versions hold keys with %s, and a later cleanup deletes another THEN the later one still goes through the escrow', async (_what, count, key) => {
     const [leaving, later] = await t.rotatedTwice(2);
     const real = h.sm.valueAt(leaving, 'AWSCURRENT');
-    // Eight values, each about 7 KB (the secret's own two versions stay among the ten read), whose astraKey carries a
-    // control character: no request carries it, so were it escrowed its list would never be read, and its entry never leave.
-    for (let i = 0; i < 8; i++) {
-      t.put(leaving, { ...real, astraKey: `\u0001${'A'.repeat(6_990)}${i}`, clientID: `fat${i}`, clientSecret: 'x', pendingRevocations: [] });
-    }
+    for (let i = 0; i < count; i++) t.put(leaving, { ...real, astraKey: key(i), clientID: `fat${i}`, clientSecret: 'x', pendingRevocations: [] });
     for (let i = 0; i < 2; i++) t.put(leaving, { ...t.withToken(real, t.deadToken()), pendingRevocations: [] });
     t.stack.removeFromTemplate('Self0');
     t.stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
@@ -177,7 +179,6 @@ describe('F4: an earlier version whose key is no Astra token is not escrowed', (
     const first = await t.send('Delete', [leaving, later], { physicalId: 'teardown-1' });
     expect(first.answer.Status).toBe('SUCCESS');
     expect(h.sm.secrets.has(leaving)).toBe(false);
-    const escrowBytes = Buffer.byteLength(h.sm.valueOf(t.stack.escrowArn, h.sm.versionWith(t.stack.escrowArn, 'AWSCURRENT')!)!);
 
     // A later deploy removes the other secret: a new operation, the old entry still there.
     t.stack.removeFromTemplate('Self1');
@@ -189,8 +190,8 @@ describe('F4: an earlier version whose key is no Astra token is not escrowed', (
 
     expect(second.answer.Status).toBe('SUCCESS');
     expect(laterTokens.filter((c) => h.astra.isLive(c))).toEqual([]);
-    expect({ escrowBytes, escrowedAfter: t.escrowed(), revokedFirst: revokedFirst.length, deletedByFunction: !h.sm.secrets.has(later) })
-      .toEqual({ escrowBytes: expect.any(Number), escrowedAfter: [], revokedFirst: 0, deletedByFunction: true });
+    expect({ escrowedAfter: t.escrowed(), revokedFirst: revokedFirst.length, deletedByFunction: !h.sm.secrets.has(later) })
+      .toEqual({ escrowedAfter: [], revokedFirst: 0, deletedByFunction: true });
   });
 });
 

@@ -6,7 +6,8 @@ import { APP_ROLE } from '../support/fake-astra';
 
 /*
  * The thirty-first adversarial review's cases: a 403 that passes, then the control's 401, is no possession (the held
- * key is asked again); a list not read again after the deletion is work left, never "revoked".
+ * key is asked again); a 403 to both is a deferred claim, neither the secret's token to revoke by hand nor a failed
+ * step; a list not read again after the deletion is work left, never "revoked".
  */
 const t = useTeardownHarness();
 const h = t.h;
@@ -15,6 +16,8 @@ afterEach(() => jest.restoreAllMocks());
 const forbidden = () => new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
 const teardownAlerts = (arn: string) => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn);
 const namedAtAll = (arn: string) => teardownAlerts(arn).flatMap((l) => [...l.clientIds ?? [], ...l.notProvenClientIds ?? []]);
+/** The clientIds alerts give as the secret's own, to revoke by hand ("clientIds"), not as claims. */
+const namedAsOwn = (arn: string) => teardownAlerts(arn).flatMap((l) => l.clientIds ?? []);
 
 /** A writer's value: another team's clientId with a key in the exact minted form (AstraCS, the clientId, 64 random hex). */
 const forgeMinted = (arn: string, victim: string) => {
@@ -88,3 +91,53 @@ describe('R31-B: a re-read after the deletion that fails is work left, with the 
   });
 });
 
+
+/** Astra (or its edge) answering 403, not 401, to a token it does not know: what DataStax's spec documents on this path. */
+const forbiddenForUnknownTokens = () => {
+  const original = AstraClient.prototype.currentOrg;
+  jest.spyOn(AstraClient.prototype, 'currentOrg').mockImplementation(async function (this: AstraClient, bearer: string) {
+    try {
+      return await original.call(this, bearer);
+    } catch (error) {
+      if (error instanceof AstraApiError && error.status === 401) throw forbidden();
+      throw error;
+    }
+  });
+};
+
+describe('R31-A1: a 403 to both the forged key and the control is a claim in the teardown\'s alert', () => {
+  test('WHEN Astra answers 403 to tokens it does not know, and a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret THEN the teardown names that clientId as a claim, not as one of the secret\'s tokens to revoke', async () => {
+    const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
+    const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
+    forgeMinted(arn, victim.clientId);
+    forbiddenForUnknownTokens();
+
+    const { answer } = await t.send('Delete', [arn]);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(h.astra.isLive(victim.clientId)).toBe(true);
+    expect(namedAsOwn(arn)).not.toContain(victim.clientId);
+    expect(teardownAlerts(arn).flatMap((l) => l.notProvenClientIds ?? [])).toContain(victim.clientId);
+  });
+});
+
+describe('R31-A3: a 403 to both defers a writer\'s forged pending revocation; the rotation goes on', () => {
+  test('WHEN Astra answers 403 to tokens it does not know, and a writer names another team\'s clientId as a pending revocation held (forged, minted form) in a version of theirs THEN three rotations complete, that team\'s token stays live, and each says why', async () => {
+    const arn = await t.rotatedAdminSecret();
+    const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
+    const real = h.sm.valueAt(arn, 'AWSCURRENT');
+    forgeMinted(arn, victim.clientId);
+    const forgedVersion = h.sm.versionWith(arn, 'AWSCURRENT')!;
+    t.put(arn, { ...real, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: forgedVersion } });
+    forbiddenForUnknownTokens();
+
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await h.rotate(arn).then(() => 'completed', (e: Error) => e.message.slice(0, 160)));
+
+    expect(outcomes).toEqual(['completed', 'completed', 'completed']);
+    expect(h.astra.isLive(victim.clientId)).toBe(true);
+    const deferred = h.lines().filter((l) => l.step === 'createSecret' && l.revocationsRefused?.some((r: { clientId: string }) => r.clientId === victim.clientId));
+    expect(deferred.length).toBeGreaterThan(0);
+    expect(deferred[0]).toMatchObject({ level: 'WARN', revocationsRefused: [{ why: expect.stringMatching(/Astra answers 403 to a token that cannot authenticate too/) }] });
+  });
+});
