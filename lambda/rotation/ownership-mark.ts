@@ -9,11 +9,14 @@ export const MARK_PREFIX = 'cdk-astra-token-secret';
 /** Astra documents no limit on descriptions; this keeps marks short enough for any reasonable one. */
 export const MARK_MAX_LENGTH = 200;
 const SECRET_DIGEST_LENGTH = 16;
-const MARK = new RegExp(`^${MARK_PREFIX} secret=([0-9a-f]{${SECRET_DIGEST_LENGTH}}) version=(\\S+)(?: |$)`);
+const MINT_ID = /^[0-9a-f]{8}$/;
+const MARK = new RegExp(`^${MARK_PREFIX} secret=([0-9a-f]{${SECRET_DIGEST_LENGTH}}) version=(\\S+)(?: mint=([0-9a-f]{8}))?(?: |$)`);
 
 export interface OwnershipMark {
   readonly secretDigest: string;
   readonly version: string;
+  /** The invocation that minted it (absent in marks made before it was recorded). */
+  readonly mint?: string;
 }
 
 /** The digest that identifies a secret in its tokens' marks. */
@@ -21,9 +24,13 @@ export function secretDigest(secretArn: string): string {
   return createHash('sha256').update(secretArn).digest('hex').slice(0, SECRET_DIGEST_LENGTH);
 }
 
-/** e.g. `cdk-astra-token-secret secret=3f9a0c1d2e4b5a6c version=0d6f… 123456789012:us-east-1:prod/app-AbCdEf`. */
-export function ownershipMark(secretArn: string, version: string): string {
-  const head = `${MARK_PREFIX} secret=${secretDigest(secretArn)} version=${version}`;
+/**
+ * e.g. `cdk-astra-token-secret secret=3f9a0c1d2e4b5a6c version=0d6f… mint=5e1b09aa 123456789012:us-east-1:prod/app-AbCdEf`.
+ * `mint` tells one invocation's tokens from another's on the same version: a duplicate invocation may be storing its own.
+ */
+export function ownershipMark(secretArn: string, version: string, mint?: string): string {
+  if (mint !== undefined && !MINT_ID.test(mint)) throw new Error('a mint id is 8 hex digits');
+  const head = `${MARK_PREFIX} secret=${secretDigest(secretArn)} version=${version}${mint ? ` mint=${mint}` : ''}`;
   // arn:<partition>:secretsmanager:<region>:<account>:secret:<name> -> <account>:<region>:<name>
   const parts = secretArn.split(':');
   const readable = parts.length >= 7 ? `${parts[4]}:${parts[3]}:${parts.slice(6).join(':')}` : secretArn;
@@ -34,5 +41,6 @@ export function ownershipMark(secretArn: string, version: string): string {
 
 export function parseMark(description: string | undefined): OwnershipMark | undefined {
   const match = description ? MARK.exec(description) : null;
-  return match ? { secretDigest: match[1], version: match[2] } : undefined;
+  if (!match) return undefined;
+  return match[3] ? { secretDigest: match[1], version: match[2], mint: match[3] } : { secretDigest: match[1], version: match[2] };
 }

@@ -14,8 +14,15 @@ export interface SweepPlan {
   readonly pendingRevocations?: readonly string[];
   /** The full tokens held in the secret's versions, to prove possession of an unmarked pending revocation. */
   readonly held?: HeldTokens;
-  /** Only the marks of this version (after a mint whose answer was lost); otherwise every mark of the secret. */
+  /** Only the marks of this version; otherwise every mark of the secret. */
   readonly version?: string;
+  /** Only the marks of this invocation's mints (after a mint whose answer was lost). */
+  readonly mint?: string;
+  /**
+   * Not the marks of this version: the one this rotation creates, which another invocation of the step may be storing its
+   * token in right now. Once this invocation has stored it, its other marks are leftovers (revokeVersionLeftovers).
+   */
+  readonly exceptVersion?: string;
 }
 
 export interface SweepResult {
@@ -25,12 +32,15 @@ export interface SweepResult {
   readonly failed: string[];
 }
 
-/** The clientIds of the listed tokens marked as the secret's (only those of `version`, when given). */
-export function markedTokens(listed: AstraClientEntry[], secretArn: string, version?: string): string[] {
+/** The clientIds of the listed tokens marked as the secret's (only those of `version`, and of `mint`, when given). */
+export function markedTokens(
+  listed: AstraClientEntry[], secretArn: string, version?: string, which: Pick<SweepPlan, 'mint' | 'exceptVersion'> = {},
+): string[] {
   const digest = secretDigest(secretArn);
   return listed.filter((c) => {
     const mark = parseMark(c.description);
-    return mark?.secretDigest === digest && (version === undefined || mark.version === version);
+    return mark?.secretDigest === digest && (version === undefined || mark.version === version)
+      && (which.mint === undefined || mark.mint === which.mint) && (which.exceptVersion === undefined || mark.version !== which.exceptVersion);
   }).map((c) => c.clientId);
 }
 
@@ -42,7 +52,7 @@ export function markedTokens(listed: AstraClientEntry[], secretArn: string, vers
  */
 export async function sweep(rotation: Rotation, authority: Authority, plan: SweepPlan, alreadyListed?: AstraClientEntry[]): Promise<SweepResult> {
   const listed = alreadyListed ?? await rotation.astra.listClients(authority.bearer);
-  const marked = markedTokens(listed, rotation.secretArn, plan.version);
+  const marked = markedTokens(listed, rotation.secretArn, plan.version, plan);
   const failed = await revokeOwned(rotation, authority, [...marked, ...plan.pendingRevocations ?? []],
     { secretArn: rotation.secretArn, listed, held: plan.held }, { keep: plan.keep });
   return { listed, failed };

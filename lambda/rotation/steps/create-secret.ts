@@ -10,7 +10,7 @@ import { mintMarked } from '../mint';
 import { HeldTokens, revokeOwned } from '../revocation-rule';
 import { proveRoleRotatesItself } from '../role-proof';
 import { Rotation, bindingOf } from '../rotation';
-import { sweep } from '../sweep';
+import { markedTokens, sweep } from '../sweep';
 import { checkLifetimeFloor, expiresBeforeReplacement, noExpiryShownByRecentMint, tokenNeed } from '../token-expiry';
 
 export async function createSecret(rotation: Rotation): Promise<string> {
@@ -77,6 +77,7 @@ export async function createSecret(rotation: Rotation): Promise<string> {
     // A version another invocation stored first holds its own token, and that invocation asks whether rotation ended.
     if (await settleFailedPut(rotation, authority, minted, error) === 'stored-by-another') return 'already-created';
   }
+  await revokeVersionLeftovers(rotation, authority, minted, listed, keep);
   // Also after a failed put that stored the version all the same: the teardown may have listed before it committed.
   await revokeIfRotationEnded(rotation, authority, minted);
   return 'created';
@@ -235,10 +236,27 @@ async function sweepBeforeMint(
   rotation: Rotation, authority: Authority, keep: Array<string | undefined>,
   pending: { pendingRevocations: string[]; held: HeldTokens }, listed: AstraClientEntry[],
 ): Promise<void> {
-  const { failed } = await sweep(rotation, authority, { keep, ...pending }, listed);
+  const { failed } = await sweep(rotation, authority, { keep, ...pending, exceptVersion: rotation.event.token }, listed);
   if (failed.length > 0) {
     throw new RotationFailure(`revoking ${failed.join(', ')} (tokens of this secret the policy no longer keeps) failed, so nothing was minted: `
       + `${rotation.report.revocationFailures.map((f) => f.reason).join('; ')}.`, sweepRemedy(authority));
+  }
+}
+
+/**
+ * The version holds this invocation's token now, and a version's value is never replaced: any other token the list
+ * before the mint showed marked with the version (an earlier invocation's, killed before its put or whose put failed)
+ * can never be stored. A failure here is a note: the next rotation's sweep revokes what is left, by its mark.
+ */
+async function revokeVersionLeftovers(
+  rotation: Rotation, authority: Authority, minted: MintedToken, listed: AstraClientEntry[], keep: ReadonlyArray<string | undefined>,
+): Promise<void> {
+  if (!markedTokens(listed, rotation.secretArn, rotation.event.token).length) return;
+  try {
+    const { failed } = await sweep(rotation, authority, { keep: [...keep, minted.clientId], version: rotation.event.token }, listed);
+    if (failed.length) rotation.report.notes.push(`left live for the next rotation's sweep: ${failed.join(', ')}, earlier tokens of this version`);
+  } catch (error) {
+    rotation.report.notes.push(`earlier tokens of this version were not revoked (${messageOf(error)}); the next rotation's sweep revokes them`);
   }
 }
 
@@ -250,14 +268,15 @@ function sweepRemedy(authority: Authority): string {
  * A put that reported a failure may have stored the version all the same: it is read back before anything is revoked.
  * The new token is revoked only when no version holds it (Secrets Manager refused the put, and the version reads back
  * without it) or the secret is gone; when the outcome stays unknown it is left to the retry, which finds the version
- * stored or sweeps the token by its mark, or, where no retry comes (the secret gone, going or hidden), to the alert.
+ * stored or, once it has stored its own, revokes the token by its mark; where no retry comes (the secret gone, going or
+ * hidden), to the alert.
  */
 async function settleFailedPut(
   rotation: Rotation, authority: Authority, minted: MintedToken, error: unknown,
 ): Promise<'stored' | 'stored-by-another'> {
   const { store, event, report, redactor } = rotation;
   const reason = `storing the new token as AWSPENDING failed: ${messageOf(error)}`;
-  const retried = 'Rotation will be retried: it finds the version stored, or revokes the new token by its mark before it mints again.';
+  const retried = 'Rotation will be retried: it finds the version stored, or stores a token of its own and then revokes the new token by its mark.';
   let stored: string | undefined;
   let unread: { readonly error: unknown } | undefined;
   try {

@@ -4,6 +4,7 @@ import { parseSecretString } from '../../value/secret-value';
 import { Authority, adminAuthority, selfAuthority } from '../authority';
 import { HeldTokens, revokeOwned } from '../revocation-rule';
 import { Rotation, bindingOf } from '../rotation';
+import { markedTokens } from '../sweep';
 
 /**
  * Promote first, revoke after: AWSCURRENT always holds a live token. The revocations the promotion owes (the version's
@@ -11,6 +12,7 @@ import { Rotation, bindingOf } from '../rotation';
  * fails the step after the promotion, so that Secrets Manager retries it (404 counts as revoked). The version's record
  * is a claim (a value writer could have put it there): the token list says which pending revocations are live and marked as
  * the secret's, and an unmarked one is revoked only when its full token, held in a version of the secret, authenticates.
+ * With them go the tokens marked with this version that it does not hold: no version will ever hold them.
  */
 export async function finishSecret(rotation: Rotation): Promise<string> {
   const { store, event, report, redactor } = rotation;
@@ -26,35 +28,39 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
   // Resolved before the promotion so that its failure is reported, but it never blocks promoting a tested token.
   let authority: Authority | undefined;
   let authorityProblem: string | undefined;
-  if (pendingRevocations.length > 0) {
-    try {
-      const binding = bindingOf(rotation);
-      authority = binding.adminSecretArn ? await adminAuthority(rotation, binding.adminSecretArn) : selfAuthority(version, 'new');
-      if (!authority) authorityProblem = 'the new version holds no token to revoke with';
-    } catch (error) {
-      authorityProblem = messageOf(error);
-    }
+  try {
+    const binding = bindingOf(rotation);
+    authority = binding.adminSecretArn ? await adminAuthority(rotation, binding.adminSecretArn) : selfAuthority(version, 'new');
+    if (!authority) authorityProblem = 'the new version holds no token to revoke with';
+  } catch (error) {
+    authorityProblem = messageOf(error);
   }
 
   if (!rotation.alreadyCurrent) await store.promote(event.secretId, event.token, rotation.currentVersionId);
   report.clientIds.current = version.clientId;
 
-  let failed = pendingRevocations;
   let listed;
-  if (authority && pendingRevocations.length > 0) {
+  if (authority) {
     try {
       listed = await rotation.astra.listClients(authority.bearer);
     } catch (error) {
       authorityProblem = `the token list, which shows what is live and whose it is, could not be read: ${messageOf(error)}`;
     }
   }
+  let failed: string[] = [];
   if (authority && listed) {
+    // Tokens minted for this version by invocations of createSecret whose store did not win (killed, failed, or beaten by
+    // a duplicate): the version holds another token, and its value is never replaced.
+    const leftovers = markedTokens(listed, rotation.secretArn, event.token).filter((c) => c !== version.clientId);
     const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions);
-    failed = await revokeOwned(rotation, authority, pendingRevocations, { secretArn: rotation.secretArn, listed, held },
+    failed = await revokeOwned(rotation, authority, [...pendingRevocations, ...leftovers], { secretArn: rotation.secretArn, listed, held },
       { keep: [version.clientId] });
-  } else {
+  } else if (pendingRevocations.length > 0) {
+    failed = pendingRevocations;
     for (const clientId of pendingRevocations) report.revocationFailures.push({ clientId, reason: redactor.redact(authorityProblem ?? '') });
     report.clientIds.revocationFailed.push(...pendingRevocations);
+  } else {
+    report.notes.push(`tokens of this version that no invocation stored were not looked for (${redactor.redact(authorityProblem ?? '')}); the next rotation's sweep revokes any`);
   }
   if (failed.length > 0) {
     const reasons = report.revocationFailures.map((f) => f.reason).join('; ');

@@ -10,6 +10,15 @@ describe('ownership marks', () => {
     expect(parseMark(ownershipMark(arn, version))).toEqual({ secretDigest: 'af8d827e81c8bf6e', version });
   });
 
+  test('name the invocation that minted, when given; marks made before that parse without it', () => {
+    const mark = ownershipMark(arn, version, '5e1b09aa');
+    expect(mark).toBe(
+      'cdk-astra-token-secret secret=af8d827e81c8bf6e version=0d6f2b7e-1c1e-4a57-9a55-3b0f8f0f2c11 mint=5e1b09aa 123456789012:eu-west-1:prod/orders/astra-token-AbCdEf');
+    expect(parseMark(mark)).toEqual({ secretDigest: 'af8d827e81c8bf6e', version, mint: '5e1b09aa' });
+    expect(parseMark(ownershipMark(arn, version))).not.toHaveProperty('mint');
+    expect(() => ownershipMark(arn, version, 'not-hex!')).toThrow(/8 hex digits/);
+  });
+
   test('one name in two accounts or regions gets two different marks', () => {
     const marks = [arn, arn.replace('123456789012', '210987654321'), arn.replace('eu-west-1', 'us-east-1')].map((a) => parseMark(ownershipMark(a, version))!.secretDigest);
     expect(new Set(marks).size).toBe(3);

@@ -1,4 +1,6 @@
 import { handler } from '../../../lambda';
+import { AstraClient } from '../../../lambda/clients/astra-client';
+import { ownershipMark } from '../../../lambda/rotation/ownership-mark';
 import { RECENT_MINT_MS } from '../../../lambda/rotation/token-expiry';
 import { MAX_TOKEN_LIFETIME_TAG } from '../../../src/shared/secret-tags';
 import { ADMIN_ROLE, APP_ROLE, READER_ROLE, ROTATOR_ROLE } from '../support/fake-astra';
@@ -11,7 +13,7 @@ const MINT = /^\/v2\/clientIdSecrets$/;
 const DELETE = /^\/v2\/clientIdSecrets\//;
 const ORG = /^\/v2\/currentOrg$/;
 /** The mark of a token minted for the fake's secret `name` at `version` (the digest is checked in ownership-mark.test.ts). */
-const markOf = (name: string, version: string) => new RegExp(`^cdk-astra-token-secret secret=[0-9a-f]{16} version=${version} 123456789012:us-east-1:${name}-\\w+$`);
+const markOf = (name: string, version: string) => new RegExp(`^cdk-astra-token-secret secret=[0-9a-f]{16} version=${version} mint=[0-9a-f]{8} 123456789012:us-east-1:${name}-\\w+$`);
 
 describe('admin mode (rootarn)', () => {
   test('a rotation mints a token with the role, stores it, promotes it and keeps the old one live (default policy)', async () => {
@@ -360,6 +362,60 @@ describe('failures that must not leak or kill a token', () => {
     expect(h.astra.isLive(initial.clientId)).toBe(true);
   });
 
+  test('GIVEN two invocations of createSecret on one version WHEN the second lists the org after the first minted, and the first stores first THEN the stored token stays live and the rotation completes', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    let storeFirst!: () => void;
+    const firstMayStore = new Promise<void>((resolve) => {
+      storeFirst = resolve;
+    });
+    let first!: Promise<unknown>;
+    let second!: Promise<unknown>;
+    // The first waits at its put; meanwhile the second lists (the first's token, marked with the version, is in the list)
+    // and sweeps; the first stores when the second mints.
+    const sm = h.sm as unknown as { put: (input: unknown) => unknown };
+    const put = sm.put.bind(sm);
+    jest.spyOn(sm, 'put').mockImplementationOnce(async (input) => {
+      second = h.step('createSecret', arn, version);
+      await firstMayStore;
+      return put(input);
+    });
+    const mint = AstraClient.prototype.mint;
+    let mints = 0;
+    jest.spyOn(AstraClient.prototype, 'mint').mockImplementation(async function (this: AstraClient, ...args: Parameters<AstraClient['mint']>) {
+      if (++mints === 2) {
+        storeFirst();
+        await first;
+      }
+      return mint.apply(this, args);
+    });
+    first = h.step('createSecret', arn, version);
+    await first;
+    await second;
+
+    const stored = h.sm.valueAt(arn, 'AWSPENDING').clientID;
+    expect(h.astra.isLive(stored)).toBe(true);
+    expect(h.lines().map((l) => l.notes ?? []).flat()).toContainEqual(expect.stringMatching(/another invocation of this step stored the version first/));
+    for (const step of ['setSecret', 'testSecret', 'finishSecret'] as const) await h.step(step, arn, version);
+    expect(h.sm.valueAt(arn, 'AWSCURRENT').clientID).toBe(stored);
+    expect(h.astra.isLive(stored)).toBe(true);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    // The second's own token is revoked: only the admin, the initial and the stored token are live.
+    expect(h.astra.tokens.size).toBe(3);
+  });
+
+  test('GIVEN a token minted for the version by an invocation killed before its put, after the stored one listed WHEN the rotation finishes THEN that token is revoked, and the stored one stays live', async () => {
+    const { arn, initial } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    await h.step('createSecret', arn, version);
+    const killed = h.astra.issue([APP_ROLE], ownershipMark(arn, version, 'deadbeef'));
+    for (const step of ['setSecret', 'testSecret', 'finishSecret'] as const) await h.step(step, arn, version);
+    expect(h.astra.isLive(killed.clientId)).toBe(false);
+    expect(h.astra.isLive(h.sm.valueAt(arn, 'AWSCURRENT').clientID)).toBe(true);
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(h.lastLine()).toMatchObject({ step: 'finishSecret', outcome: 'finished', clientIds: { revoked: [killed.clientId] } });
+  });
+
   test('GIVEN another invocation\'s version stored under a put that reports a server error WHEN createSecret reads it back THEN its own token is revoked and it succeeds', async () => {
     const { arn, initial } = h.adminSecret();
     const version = h.sm.startRotation(arn);
@@ -489,8 +545,9 @@ describe('the paths around the mint', () => {
     // The current token now shows an expiry, minted after every token without one: the list after the mint runs.
     const version = h.sm.startRotation(arn);
     await h.step('createSecret', arn, version);
-    // The first rotation's sweep, then this one's sweep and the list after its mint.
-    expect(h.astra.count('GET', LIST)).toBe(1 + 2);
+    // The first rotation's sweep and its finish's list (for tokens of the version no invocation stored), then this one's
+    // sweep and the list after its mint.
+    expect(h.astra.count('GET', LIST)).toBe(2 + 2);
     expect(h.lastLine()).toMatchObject({ alert: 'TokenExpiresBeforeReplacement', version });
   });
 
@@ -645,13 +702,13 @@ describe('Astra faults on each call', () => {
   test.each([
     ['a 500', { status: 500, body: '{"errors":[{"ID":1,"message":"internal"}]}' }],
     ['no answer', { hang: true }],
-  ])('a mint met with %s: this version\'s marks are swept, then it mints again; one token results', async (_, fault) => {
+  ])('a mint met with %s: this invocation\'s marks of the version are swept, then it mints again; one token results', async (_, fault) => {
     const { arn, version } = startCreate();
     h.astra.fail({ method: 'POST', path: MINT, ...fault });
     await h.rotate(arn, version);
     expect(h.astra.count('POST')).toBe(2);
     expect(h.astra.tokens.size).toBe(3);
-    expect(h.lines()[0].notes.join(' ')).toMatch(/mint attempt 1: .*sweeping this version's tokens before trying again/);
+    expect(h.lines()[0].notes.join(' ')).toMatch(/mint attempt 1: .*sweeping this invocation's tokens of the version before trying again/);
   });
 
   test('mint failures that persist end in an error that says the rotation will be retried', async () => {
