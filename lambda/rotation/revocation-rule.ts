@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Authority } from './authority';
 import { parseMark, secretDigest } from './ownership-mark';
 import { AstraClient, AstraClientEntry } from '../clients/astra-client';
@@ -6,7 +5,7 @@ import { SecretStore } from '../clients/secret-store';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
 import type { StepReport } from '../logging/step-report';
-import { clientIdOfMintedToken, parseSecretString } from '../value/secret-value';
+import { parseSecretString } from '../value/secret-value';
 
 /**
  * The one rule every path that revokes obeys (the sweep, finishSecret, a failed put, the teardown): a token is revoked
@@ -49,6 +48,8 @@ export interface RevocationVerdict {
   readonly refused: RefusedRevocation[];
   /** Possession could not be checked now (Astra did not answer usably): left live, to be judged again on a retry. */
   readonly unchecked: RefusedRevocation[];
+  /** Held tokens that revoked themselves when asked (judgeForbidden): proven and revoked at once. */
+  readonly revokedByItself: Array<{ readonly clientId: string; readonly outcome: 'revoked' | 'already-revoked' }>;
 }
 
 export interface RevocationContext {
@@ -84,6 +85,9 @@ export async function revokeOwned(
     report.revocationFailures.push({ clientId: unchecked.clientId, reason: redactor.redact(unchecked.why) });
   }
   const failed = verdict.unchecked.map((u) => u.clientId);
+  for (const { clientId, outcome } of verdict.revokedByItself) {
+    (outcome === 'revoked' ? report.clientIds.revoked : report.clientIds.alreadyRevoked).push(clientId);
+  }
   for (const clientId of verdict.revocable) {
     try {
       const outcome = await context.astra.revoke(authority.bearer, clientId);
@@ -113,14 +117,20 @@ export async function judgeRevocations(
 ): Promise<RevocationVerdict> {
   const listed = evidence.listed ? new Map(evidence.listed.map((c) => [c.clientId, c])) : undefined;
   const proven = new Set([...evidence.proven ?? []].filter((c): c is string => !!c));
-  const verdict: RevocationVerdict = { revocable: [], refused: [], unchecked: [] };
+  const verdict: RevocationVerdict = { revocable: [], refused: [], unchecked: [], revokedByItself: [] };
   for (const clientId of new Set([...candidates].filter((c): c is string => !!c))) {
     if (listed && !listed.has(clientId)) continue;
     if (proven.has(clientId) || markedAsSecrets(listed?.get(clientId), evidence.secretArn)) {
       verdict.revocable.push(clientId);
       continue;
     }
-    const held = await evidence.held?.tokenOf(clientId);
+    let held: { readonly token: string; readonly versionId: string } | undefined;
+    try {
+      held = await evidence.held?.tokenOf(clientId);
+    } catch (error) {
+      verdict.unchecked.push({ clientId, why: `the version named as holding its full token could not be read: ${messageOf(error)}` });
+      continue;
+    }
     if (!held) {
       verdict.refused.push({ clientId, why: 'Astra does not list it with this secret\'s mark, and no version of the secret holds its full token' });
       continue;
@@ -132,6 +142,7 @@ export async function judgeRevocations(
       if (error instanceof AstraApiError && error.status === 403) {
         const judged = await judgeForbidden(astra, clientId, held);
         if (judged === 'shown') verdict.revocable.push(clientId);
+        else if ('revoked' in judged) verdict.revokedByItself.push({ clientId, outcome: judged.revoked });
         else if ('refused' in judged) verdict.refused.push({ clientId, why: judged.refused });
         else if ('deferred' in judged) verdict.refused.push({ clientId, why: judged.deferred, recheckIn: held.versionId });
         else verdict.unchecked.push({ clientId, why: judged.unchecked });
@@ -146,48 +157,38 @@ export async function judgeRevocations(
 }
 
 /**
- * What a 403 to the held token shows. DataStax's spec documents 403, and no 401, on these paths, and a proxy may answer
- * 403 to anything: alone it tells a token that authenticated (its role may not read the org) from none. So, for a key in
- * the exact form Astra mints, Astra is asked the same with one that cannot authenticate (the clientId, and a random secret
- * of that form): an answer that refutes that one (a 401) shows possession, if the held key is still answered 403. A 403
- * to the control too may be Astra's steady answer, which no retry changes: the claim is deferred (left live, judged again
- * when it is next named), neither a failure nor a revocation. No answer leaves it unchecked (the step asks again). A key
- * in any other form cannot be copied, so no answer shows its possession.
+ * What a 403 to the held token shows: nothing alone. DataStax's spec documents 403, and no 401, on these paths, and an
+ * edge may answer 403 to anything (a throttle, a WAF), once or every time. Only what a forgery cannot get counts: the
+ * held token revoking itself (a 2xx, or a 404: gone already; the proof and the revocation at once), or, where its role
+ * may not revoke tokens, the check answered 2xx when asked again. A 401 refutes it; 403 to all three leaves it
+ * deferred (left live, judged again when it is next named); no answer leaves it unchecked (the step asks again).
  */
 async function judgeForbidden(
   astra: AstraClient, clientId: string, held: { readonly token: string; readonly versionId: string },
-): Promise<'shown' | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
-  if (clientIdOfMintedToken(held.token) !== clientId) {
-    return { refused: `it is not marked as this secret's, and the key held in version ${held.versionId}, answered 403, is not in the form Astra mints` };
-  }
+): Promise<'shown' | { readonly revoked: 'revoked' | 'already-revoked' } | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
+  const answered403 = `the token held in version ${held.versionId} was answered 403`;
   try {
-    await astra.currentOrg(`AstraCS:${clientId}:${randomBytes(32).toString('hex')}`);
-    return { unchecked: 'possession could not be checked: Astra answered a token that cannot authenticate 2xx' };
+    return { revoked: await astra.revoke(held.token, clientId) };
   } catch (error) {
-    // The held key is asked again after the control: a 403 that passed (a fault, not the key's role) must not count.
-    if (error instanceof AstraApiError && refutesPossession(error.status)) return askedAgain(astra, held);
-    const answered403 = `the token held in version ${held.versionId} was answered 403, and`;
-    if (error instanceof AstraApiError && error.status === 403) {
-      return { deferred: `possession is not shown: ${answered403} Astra answers 403 to a token that cannot authenticate too; left live, and judged again when it is next named` };
-    }
-    return { unchecked: `possession could not be checked: ${answered403} ${messageOf(error)}` };
+    if (!(error instanceof AstraApiError && error.status === 403)) return notShown(error, held, `${answered403}, and its own revocation failed`);
   }
-}
-
-/** The held key asked again, once the control was refuted: still 403 (or 2xx) shows possession; a refusal now refuses. */
-async function askedAgain(
-  astra: AstraClient, held: { readonly token: string; readonly versionId: string },
-): Promise<'shown' | { readonly refused: string } | { readonly unchecked: string }> {
   try {
     await astra.currentOrg(held.token);
     return 'shown';
   } catch (error) {
-    if (error instanceof AstraApiError && error.status === 403) return 'shown';
-    if (error instanceof AstraApiError && refutesPossession(error.status)) {
-      return { refused: doesNotAuthenticate(held, error.status) };
+    if (error instanceof AstraApiError && error.status === 403) {
+      return { deferred: `possession is not shown: ${answered403}, to its own revocation too, and again to the check; left live, and judged again when it is next named` };
     }
-    return { unchecked: `possession could not be checked: ${messageOf(error)}` };
+    return notShown(error, held, `${answered403} twice, and asked again it failed`);
   }
+}
+
+/** A 401 (or another client error that is not 403 or 429) refutes possession; anything else leaves it unchecked. */
+function notShown(
+  error: unknown, held: { readonly versionId: string }, context: string,
+): { readonly refused: string } | { readonly unchecked: string } {
+  if (error instanceof AstraApiError && refutesPossession(error.status)) return { refused: doesNotAuthenticate(held, error.status) };
+  return { unchecked: `possession could not be checked: ${context}: ${messageOf(error)}` };
 }
 
 function doesNotAuthenticate(held: { readonly versionId: string }, status: number | undefined): string {
@@ -207,6 +208,9 @@ function refutesPossession(status: number | undefined): boolean {
  * a value names as where a pending revocation's token was held (`pendingRevocationVersions`), read on demand. A named version is only
  * a place to look: the token found there must be the one asked for, and must authenticate.
  */
+/** The most versions named by pending revocations that planning a deletion reads (the function writes two or three). */
+export const MAX_HINTED_READS = 20;
+
 export class HeldTokens implements TokenLookup {
   private readonly byClientId = new Map<string, { token: string; versionId: string }>();
 
@@ -230,22 +234,28 @@ export class HeldTokens implements TokenLookup {
     return [...this.byClientId].map(([clientId, held]) => ({ clientId, ...held }));
   }
 
-  /** Reads every version a pending revocation names now, while the secret exists (the teardown deletes it next). */
-  public async readHinted(): Promise<this> {
-    for (const clientId of Object.keys(this.hints)) await this.tokenOf(clientId);
+  /**
+   * Reads the versions named for these pending revocations now, while the secret exists (the teardown deletes it next):
+   * at most MAX_HINTED_READS, since a value writer could name thousands. Throws when a read fails.
+   */
+  public async readHinted(pendingRevocations: Iterable<string>): Promise<this> {
+    const unread = [...new Set(pendingRevocations)].filter((c) => this.hints[c] && !this.byClientId.has(c));
+    for (const clientId of unread.slice(0, MAX_HINTED_READS)) await this.tokenOf(clientId);
     return this;
   }
 
+  /** Throws when the version named for it cannot be read (a throttle, KMS): not knowing is not "no version holds it". */
   public async tokenOf(clientId: string): Promise<{ token: string; versionId: string } | undefined> {
     const known = this.byClientId.get(clientId);
     if (known) return known;
     const versionId = this.hints[clientId];
     if (!versionId) return undefined;
+    const text = await this.store.valueOf(this.secretArn, { versionId });
+    if (!text) return undefined;
     try {
-      const text = await this.store.valueOf(this.secretArn, { versionId });
-      if (!text) return undefined;
       this.add(parseSecretString(text, `version ${versionId}`, this.redactor), versionId);
     } catch {
+      // Not the schema (a value writer's): it holds no token.
       return undefined;
     }
     return this.byClientId.get(clientId);

@@ -266,15 +266,15 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
     }
   };
   if (unfinished.length > 0 && timeIsUp && young) {
-    await keepInEscrow(escrow.escrow, shared, redactor);
-    // Done with, alerted or not: the retry does not come back to them.
+    // Done with, alerted or not: the retry does not come back to them (alerted first, as below).
     for (const r of results.values()) if (!unfinished.includes(r)) reportOn(r);
+    await keepInEscrow(escrow.escrow, shared, redactor);
     throw new ContinueLater(`${unfinished.length} of ${going.length} secrets not reached in this invocation; Lambda's retry of the request continues`);
   }
   await keptAuthoritiesLast([...results.values()].map((r) => r.plan), deps);
   // Answered: what this invocation did not finish is an alert below. The entries of the secrets it deleted stay in the
   // escrow, for any later invocation to finish (on this teardown's next Delete, whatever operation sends it).
-  await keepInEscrow(escrow.escrow, shared, redactor);
+  // The alerts before the escrow write that drops their secrets' entries: killed in between, the retry alerts again.
   for (const r of results.values()) reportOn(r);
   for (const plan of plans) {
     if ('leftLive' in plan) {
@@ -285,6 +285,7 @@ async function tearDown(event: CustomResourceEvent, listed: string[], deps: Tear
   if (escrow.unreadable) {
     writeLogLine(leftLiveAlert('(secrets an earlier invocation of this operation deleted)', [], escrow.unreadable), redactor);
   }
+  await keepInEscrow(escrow.escrow, shared, redactor);
   // Secrets an earlier invocation of this operation deleted and finished: gone, and no longer in the escrow.
   const earlier = plans.filter((p) => 'stays' in p && p.stays === GONE).length;
   const summary = `${confirmed.phase}: ${going.length - staying.size + earlier} of ${candidates.length} secrets deleted`
@@ -497,7 +498,8 @@ async function planFor(
     // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
     const hints = { ...previous?.pendingRevocationVersions, ...current?.pendingRevocationVersions };
     const held = await new HeldTokens(deps.store, arn, redactor, hints)
-      .add(current, versions.current).add(previous, versions.previous).readHinted();
+      .add(current, versions.current).add(previous, versions.previous)
+      .readHinted([...current?.pendingRevocations ?? [], ...previous?.pendingRevocations ?? []]);
     // A value put over a self-rotating secret (twice: over AWSPREVIOUS too) moves its tokens out of every stage, and
     // no token of their org is left to list them by their mark: its unlabelled versions still hold them.
     const rotations = !!adminSecretArn || await currentIsRotations(arn, current, versions.current, lists);

@@ -23,7 +23,7 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
   test('GIVEN a token Astra lists with this secret\'s mark WHEN judged THEN it is revocable without any call', async () => {
     const before = h.astra.requests.length;
     const verdict = await judgeRevocations(client(), ['c1'], { secretArn: ARN, listed: [entry('c1', ownershipMark(ARN, 'v1'))] });
-    expect(verdict).toEqual({ revocable: ['c1'], refused: [], unchecked: [] });
+    expect(verdict).toEqual({ revocable: ['c1'], refused: [], unchecked: [], revokedByItself: [] });
     expect(h.astra.requests.length).toBe(before);
   });
 
@@ -36,7 +36,7 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
 
   test('GIVEN a candidate the list does not show WHEN judged THEN it is dropped: nothing to revoke', async () => {
     const verdict = await judgeRevocations(client(), ['gone'], { secretArn: ARN, listed: [] });
-    expect(verdict).toEqual({ revocable: [], refused: [], unchecked: [] });
+    expect(verdict).toEqual({ revocable: [], refused: [], unchecked: [], revokedByItself: [] });
   });
 
   test('GIVEN no list WHEN a token this invocation minted is judged THEN it is revocable (Astra answered its full token)', async () => {
@@ -62,52 +62,61 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     expect(verdict.refused).toEqual([{ clientId: victim.clientId, why: expect.stringMatching(/held in version v-held does not authenticate \(HTTP 401\)/) }]);
   });
 
-  test('GIVEN Astra answers the possession check 403 and a token that cannot authenticate 401 WHEN judged THEN the token is revocable: it authenticated, its role may not read the org', async () => {
+  test('GIVEN Astra answers the possession check 403 WHEN the held token is genuine THEN it revokes itself: proven and revoked at once', async () => {
     const bootstrap = h.astra.issue([ADMIN_ROLE], 'bootstrap');
     h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
     const verdict = await judgeRevocations(client(), [bootstrap.clientId], {
       secretArn: ARN, listed: [entry(bootstrap.clientId)], held: lookup({ [bootstrap.clientId]: bootstrap.token }),
     });
-    expect(verdict).toEqual({ revocable: [bootstrap.clientId], refused: [], unchecked: [] });
-    // The control (the same clientId with a random secret), then the held token asked again.
-    expect(h.astra.requests.filter((r) => /currentOrg/.test(r.path))).toHaveLength(3);
+    expect(verdict).toEqual({ revocable: [], refused: [], unchecked: [], revokedByItself: [{ clientId: bootstrap.clientId, outcome: 'revoked' }] });
+    expect(h.astra.isLive(bootstrap.clientId)).toBe(false);
+    expect(h.astra.requests.map((r) => `${r.method} ${r.path.replace(bootstrap.clientId, '<c>')} ${r.bearerClientId === bootstrap.clientId}`))
+      .toEqual(['GET /v2/currentOrg true', 'DELETE /v2/clientIdSecrets/<c> true']);
   });
 
-  test('GIVEN Astra answers 403 to every token (as its spec documents, or a proxy) WHEN a forged key names another team\'s token THEN it is not revocable: deferred, with the version that holds it', async () => {
+  test('GIVEN Astra answers the possession check 403 once WHEN the held token is genuine but its role may not revoke tokens THEN the check asked again shows it', async () => {
+    const app = h.astra.issue([APP_ROLE], 'an app token');
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
+    const verdict = await judgeRevocations(client(), [app.clientId], {
+      secretArn: ARN, listed: [entry(app.clientId)], held: lookup({ [app.clientId]: app.token }),
+    });
+    expect(verdict).toEqual({ revocable: [app.clientId], refused: [], unchecked: [], revokedByItself: [] });
+  });
+
+  test.each([
+    ['403 to its possession check (a passing fault, or an edge)', 1, 0, /held in version v-held does not authenticate \(HTTP 401\)/],
+    ['403 to its check, twice, and to its own revocation (an edge that blocks that key)', 2, 1, /403, to its own revocation too, and again to the check; left live/],
+    ['403 to its check and its own revocation, then a passing 401', 1, 1, /does not authenticate \(HTTP 401\)/],
+  ])('GIVEN a forged key of another team\'s clientId answered %s WHEN judged THEN nothing is revoked', async (_what, checks, revocations, why) => {
     const victim = h.astra.issue([APP_ROLE], 'another team');
-    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 2 });
+    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: checks });
+    if (revocations) h.astra.fail({ method: 'DELETE', path: /clientIdSecrets/, status: 403, times: revocations });
     const verdict = await judgeRevocations(client(), [victim.clientId], {
       secretArn: ARN, listed: [entry(victim.clientId)], held: lookup({ [victim.clientId]: forgedKey(victim.clientId) }),
     });
-    expect(verdict).toEqual({
-      revocable: [],
-      refused: [{
-        clientId: victim.clientId,
-        why: expect.stringMatching(/answered 403, and Astra answers 403 to a token that cannot authenticate too; left live/),
-        recheckIn: 'v-held',
-      }],
-      unchecked: [],
+    expect(h.astra.isLive(victim.clientId)).toBe(true);
+    expect(verdict).toMatchObject({
+      revocable: [], unchecked: [], revokedByItself: [], refused: [{ clientId: victim.clientId, why: expect.stringMatching(why) }],
     });
+    expect(verdict.refused[0].recheckIn).toBe(checks === 2 ? 'v-held' : undefined);
   });
 
-  test('GIVEN a key not in the form Astra mints WHEN Astra answers it 403 THEN it is refused, and no control is sent', async () => {
-    const victim = h.astra.issue([APP_ROLE], 'another team');
-    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
-    const verdict = await judgeRevocations(client(), [victim.clientId], {
-      secretArn: ARN, listed: [entry(victim.clientId)], held: lookup({ [victim.clientId]: `AstraCS:${victim.clientId}:short` }),
-    });
-    expect(verdict.refused).toEqual([{ clientId: victim.clientId, why: expect.stringMatching(/is not in the form Astra mints/) }]);
-    expect(h.astra.requests.filter((r) => /currentOrg/.test(r.path))).toHaveLength(1);
-  });
-
-  test('GIVEN the possession check answered 403 and the control unanswered (503) WHEN judged THEN the token is unchecked', async () => {
+  test('GIVEN the possession check answered 403 and the token\'s own revocation unanswered (503) WHEN judged THEN it is unchecked', async () => {
     const bootstrap = h.astra.issue([ADMIN_ROLE], 'bootstrap');
     h.astra.fail({ method: 'GET', path: /currentOrg/, status: 403, times: 1 });
-    h.astra.fail({ method: 'GET', path: /currentOrg/, status: 503, times: 10 });
+    h.astra.fail({ method: 'DELETE', path: /clientIdSecrets/, status: 503, times: 10 });
     const verdict = await judgeRevocations(client(), [bootstrap.clientId], {
       secretArn: ARN, listed: [entry(bootstrap.clientId)], held: lookup({ [bootstrap.clientId]: bootstrap.token }),
     });
-    expect(verdict).toMatchObject({ revocable: [], refused: [], unchecked: [{ clientId: bootstrap.clientId }] });
+    expect(verdict).toMatchObject({ revocable: [], refused: [], unchecked: [{ clientId: bootstrap.clientId }], revokedByItself: [] });
+  });
+
+  test('GIVEN the version named as holding a token cannot be read WHEN judged THEN it is unchecked, not refused', async () => {
+    const bootstrap = h.astra.issue([ADMIN_ROLE], 'bootstrap');
+    const verdict = await judgeRevocations(client(), [bootstrap.clientId], {
+      secretArn: ARN, listed: [entry(bootstrap.clientId)], held: { tokenOf: async () => Promise.reject(new Error('GetSecretValue failed: throttled')) },
+    });
+    expect(verdict).toMatchObject({ refused: [], unchecked: [{ clientId: bootstrap.clientId, why: expect.stringMatching(/could not be read: GetSecretValue failed/) }] });
   });
 
   test('GIVEN possession cannot be checked (503) WHEN judged THEN the token is unchecked, neither revoked nor refused', async () => {
@@ -227,7 +236,7 @@ describe('when the rule cannot be applied now, nothing is revoked and the step i
     expect(h.lastLine().clientIds.revocationFailed).toEqual([initial.clientId]);
   });
 
-  test('GIVEN a debt whose named version cannot be read THEN the token is refused, not revoked', async () => {
+  test('GIVEN a debt whose named version cannot be read THEN the step fails for a retry, and the retry refuses it: nothing is revoked', async () => {
     const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
     await h.rotate(arn);
     const victim = h.astra.issue([APP_ROLE], 'another team');
@@ -237,7 +246,11 @@ describe('when the rule cannot be applied now, nothing is revoked and the step i
       ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: 'no-such-version' },
     });
     h.sm.failNext('GetSecretValue', new Error('injected'), (i) => i.VersionId === 'no-such-version');
-    await h.rotate(arn);
+    const version = h.sm.startRotation(arn);
+    await expect(h.step('createSecret', arn, version)).rejects.toThrow(/the version named as holding its full token could not be read/);
+    expect(h.astra.count('POST')).toBe(1);
+    await h.rotate(arn, version);
     expect(h.astra.isLive(victim.clientId)).toBe(true);
+    expect(h.lines().some((l) => l.revocationsRefused?.some((r: { clientId: string }) => r.clientId === victim.clientId))).toBe(true);
   });
 });

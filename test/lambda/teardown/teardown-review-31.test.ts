@@ -6,8 +6,9 @@ import { APP_ROLE } from '../support/fake-astra';
 
 /*
  * The thirty-first adversarial review's cases: a 403 that passes, then the control's 401, is no possession (the held
- * key is asked again); a 403 to both is a deferred claim, neither the secret's token to revoke by hand nor a failed
- * step; a list not read again after the deletion is work left, never "revoked".
+ * key is asked again; since review 32 no control is sent: R32's rule is in revocation-rule.ts); a key answered 403
+ * everywhere is a deferred claim, neither the secret's token to revoke by hand nor a failed step; a list not read again
+ * after the deletion is work left, never "revoked".
  */
 const t = useTeardownHarness();
 const h = t.h;
@@ -27,7 +28,7 @@ const forgeMinted = (arn: string, victim: string) => {
   return key;
 };
 
-describe('R31-A2: one passing 403 to a forged minted-form key, then the control\'s 401: the key is asked again', () => {
+describe('R31-A2: one passing 403 to a forged minted-form key is no possession', () => {
   test('WHEN a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret and the check of that key meets one passing 403 THEN that team\'s token stays live', async () => {
     const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
@@ -92,12 +93,21 @@ describe('R31-B: a re-read after the deletion that fails is work left, with the 
 });
 
 
-/** Astra (or its edge) answering 403, not 401, to a token it does not know: what DataStax's spec documents on this path. */
+/** Astra (or its edge) answering 403, not 401, to a token it does not know: what DataStax's spec documents on these paths. */
 const forbiddenForUnknownTokens = () => {
-  const original = AstraClient.prototype.currentOrg;
+  const currentOrg = AstraClient.prototype.currentOrg;
   jest.spyOn(AstraClient.prototype, 'currentOrg').mockImplementation(async function (this: AstraClient, bearer: string) {
     try {
-      return await original.call(this, bearer);
+      return await currentOrg.call(this, bearer);
+    } catch (error) {
+      if (error instanceof AstraApiError && error.status === 401) throw forbidden();
+      throw error;
+    }
+  });
+  const revoke = AstraClient.prototype.revoke;
+  jest.spyOn(AstraClient.prototype, 'revoke').mockImplementation(async function (this: AstraClient, bearer: string, clientId: string) {
+    try {
+      return await revoke.call(this, bearer, clientId);
     } catch (error) {
       if (error instanceof AstraApiError && error.status === 401) throw forbidden();
       throw error;
@@ -105,7 +115,7 @@ const forbiddenForUnknownTokens = () => {
   });
 };
 
-describe('R31-A1: a 403 to both the forged key and the control is a claim in the teardown\'s alert', () => {
+describe('R31-A1: a forged key answered 403 everywhere is a claim in the teardown\'s alert', () => {
   test('WHEN Astra answers 403 to tokens it does not know, and a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret THEN the teardown names that clientId as a claim, not as one of the secret\'s tokens to revoke', async () => {
     const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
@@ -121,7 +131,7 @@ describe('R31-A1: a 403 to both the forged key and the control is a claim in the
   });
 });
 
-describe('R31-A3: a 403 to both defers a writer\'s forged pending revocation; the rotation goes on', () => {
+describe('R31-A3: a forged key answered 403 everywhere defers a writer\'s forged pending revocation; the rotation goes on', () => {
   test('WHEN Astra answers 403 to tokens it does not know, and a writer names another team\'s clientId as a pending revocation held (forged, minted form) in a version of theirs THEN three rotations complete, that team\'s token stays live, and each says why', async () => {
     const arn = await t.rotatedAdminSecret();
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
@@ -138,6 +148,6 @@ describe('R31-A3: a 403 to both defers a writer\'s forged pending revocation; th
     expect(h.astra.isLive(victim.clientId)).toBe(true);
     const deferred = h.lines().filter((l) => l.step === 'createSecret' && l.revocationsRefused?.some((r: { clientId: string }) => r.clientId === victim.clientId));
     expect(deferred.length).toBeGreaterThan(0);
-    expect(deferred[0]).toMatchObject({ level: 'WARN', revocationsRefused: [{ why: expect.stringMatching(/Astra answers 403 to a token that cannot authenticate too/) }] });
+    expect(deferred[0]).toMatchObject({ level: 'WARN', revocationsRefused: [{ why: expect.stringMatching(/403, to its own revocation too, and again to the check/) }] });
   });
 });
