@@ -168,7 +168,9 @@ async function judgeForbidden(
 ): Promise<'shown' | { readonly revoked: 'revoked' | 'already-revoked' } | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
   const answered403 = `the token held in version ${held.versionId} was answered 403`;
   try {
-    return { revoked: await astra.revoke(held.token, clientId) };
+    // A token that authenticates and may revoke is found by its own DELETE: a 404 to it is an answer no token gets.
+    if (await astra.revoke(held.token, clientId) === 'revoked') return { revoked: 'revoked' };
+    return { unchecked: `possession could not be checked: ${answered403}, and its own revocation 404` };
   } catch (error) {
     if (!(error instanceof AstraApiError && error.status === 403)) return notShown(error, held, `${answered403}, and its own revocation failed`);
   }
@@ -210,6 +212,7 @@ function refutesPossession(status: number | undefined): boolean {
  */
 /** The most versions named by pending revocations that planning a deletion reads (the function writes two or three). */
 export const MAX_HINTED_READS = 20;
+const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
 
 export class HeldTokens implements TokenLookup {
   private readonly byClientId = new Map<string, { token: string; versionId: string }>();
@@ -236,11 +239,14 @@ export class HeldTokens implements TokenLookup {
 
   /**
    * Reads the versions named for these pending revocations now, while the secret exists (the teardown deletes it next):
-   * at most MAX_HINTED_READS, since a value writer could name thousands. Throws when a read fails.
+   * at most MAX_HINTED_READS, since a value writer could name thousands.
    */
   public async readHinted(pendingRevocations: Iterable<string>): Promise<this> {
     const unread = [...new Set(pendingRevocations)].filter((c) => this.hints[c] && !this.byClientId.has(c));
-    for (const clientId of unread.slice(0, MAX_HINTED_READS)) await this.tokenOf(clientId);
+    for (const clientId of unread.slice(0, MAX_HINTED_READS)) {
+      // Read again once; a version that still cannot be read leaves its claim unproven (named as a claim in an alert).
+      await this.tokenOf(clientId).catch(() => this.tokenOf(clientId)).catch(() => undefined);
+    }
     return this;
   }
 
@@ -249,7 +255,8 @@ export class HeldTokens implements TokenLookup {
     const known = this.byClientId.get(clientId);
     if (known) return known;
     const versionId = this.hints[clientId];
-    if (!versionId) return undefined;
+    // A value writer's hint that is no version id (Secrets Manager's are 32 to 64 characters) names no version.
+    if (typeof versionId !== 'string' || !VERSION_ID.test(versionId)) return undefined;
     const text = await this.store.valueOf(this.secretArn, { versionId });
     if (!text) return undefined;
     try {

@@ -18,6 +18,8 @@ const lookup = (tokens: Record<string, string>): TokenLookup => ({
 });
 /** What a value writer puts in astraKey for a clientId it knows but whose secret it does not hold. */
 const forgedKey = (clientId: string) => `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`;
+/** A version id in Secrets Manager's form that no version of the secret has. */
+const NO_SUCH_VERSION = '6f1c1c52-0000-4000-8000-000000000000';
 
 describe('judgeRevocations: the rule every revoking path obeys', () => {
   test('GIVEN a token Astra lists with this secret\'s mark WHEN judged THEN it is revocable without any call', async () => {
@@ -236,6 +238,20 @@ describe('when the rule cannot be applied now, nothing is revoked and the step i
     expect(h.lastLine().clientIds.revocationFailed).toEqual([initial.clientId]);
   });
 
+  test('GIVEN a debt whose named version is no version id (a writer\'s "x") THEN no read is sent, it is refused, and the rotation completes', async () => {
+    const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
+    await h.rotate(arn);
+    const victim = h.astra.issue([APP_ROLE], 'another team');
+    const current = h.sm.versionWith(arn, 'AWSCURRENT')!;
+    const value = JSON.parse(h.sm.valueOf(arn, current)!);
+    h.sm.secrets.get(arn)!.versions.get(current)!.value = JSON.stringify({
+      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: 'x' },
+    });
+    await h.rotate(arn);
+    expect(h.sm.calls.filter((c) => c.operation === 'GetSecretValue' && c.input.VersionId === 'x')).toEqual([]);
+    expect(h.astra.isLive(victim.clientId)).toBe(true);
+  });
+
   test('GIVEN a debt whose named version cannot be read THEN the step fails for a retry, and the retry refuses it: nothing is revoked', async () => {
     const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
     await h.rotate(arn);
@@ -243,9 +259,9 @@ describe('when the rule cannot be applied now, nothing is revoked and the step i
     const current = h.sm.versionWith(arn, 'AWSCURRENT')!;
     const value = JSON.parse(h.sm.valueOf(arn, current)!);
     h.sm.secrets.get(arn)!.versions.get(current)!.value = JSON.stringify({
-      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: 'no-such-version' },
+      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: NO_SUCH_VERSION },
     });
-    h.sm.failNext('GetSecretValue', new Error('injected'), (i) => i.VersionId === 'no-such-version');
+    h.sm.failNext('GetSecretValue', new Error('injected'), (i) => i.VersionId === NO_SUCH_VERSION);
     const version = h.sm.startRotation(arn);
     await expect(h.step('createSecret', arn, version)).rejects.toThrow(/the version named as holding its full token could not be read/);
     expect(h.astra.count('POST')).toBe(1);
