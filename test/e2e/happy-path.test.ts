@@ -21,7 +21,7 @@ describe.each<RotationMode>(['self', 'admin'])('%s rotation', (mode) => {
     const minted = (await e.astra.mintedTokens()).find((t) => t.clientId === current.clientID)!;
     // The mark: this secret (by its ARN's digest) and version, and for a person the account, region and name.
     expect(markedFor(minted.description, secret, result.token)).toBe(true);
-    expect(minted.description).toMatch(new RegExp(`version=${result.token} 123456789012:us-east-1:${secret.name}-[A-Za-z0-9]{6}$`));
+    expect(minted.description).toMatch(new RegExp(`version=${result.token} mint=[0-9a-f]{8} 123456789012:us-east-1:${secret.name}-[A-Za-z0-9]{6}$`));
     expect(e.logs.stepLines(logFrom).map((l) => l.step)).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
   });
 
