@@ -35,8 +35,8 @@ export interface RefusedRevocation {
   readonly clientId: string;
   readonly why: string;
   /**
-   * Set when only a later check can tell (Astra answered 403 to the held token and to one that cannot authenticate): the
-   * version that holds the token, so that a rotation carries the claim to the next one instead of failing on it.
+   * Set when only a later check can tell (Astra answered 403 to the held token's check, twice, and to its own revocation):
+   * the version that holds the token, so that a rotation carries the claim to the next one instead of failing on it.
    */
   readonly recheckIn?: string;
 }
@@ -49,7 +49,7 @@ export interface RevocationVerdict {
   /** Possession could not be checked now (Astra did not answer usably): left live, to be judged again on a retry. */
   readonly unchecked: RefusedRevocation[];
   /** Held tokens that revoked themselves when asked (judgeForbidden): proven and revoked at once. */
-  readonly revokedByItself: Array<{ readonly clientId: string; readonly outcome: 'revoked' | 'already-revoked' }>;
+  readonly revokedByItself: string[];
 }
 
 export interface RevocationContext {
@@ -85,9 +85,7 @@ export async function revokeOwned(
     report.revocationFailures.push({ clientId: unchecked.clientId, reason: redactor.redact(unchecked.why) });
   }
   const failed = verdict.unchecked.map((u) => u.clientId);
-  for (const { clientId, outcome } of verdict.revokedByItself) {
-    (outcome === 'revoked' ? report.clientIds.revoked : report.clientIds.alreadyRevoked).push(clientId);
-  }
+  report.clientIds.revoked.push(...verdict.revokedByItself);
   for (const clientId of verdict.revocable) {
     try {
       const outcome = await context.astra.revoke(authority.bearer, clientId);
@@ -142,7 +140,7 @@ export async function judgeRevocations(
       if (error instanceof AstraApiError && error.status === 403) {
         const judged = await judgeForbidden(astra, clientId, held);
         if (judged === 'shown') verdict.revocable.push(clientId);
-        else if ('revoked' in judged) verdict.revokedByItself.push({ clientId, outcome: judged.revoked });
+        else if (judged === 'revoked') verdict.revokedByItself.push(clientId);
         else if ('refused' in judged) verdict.refused.push({ clientId, why: judged.refused });
         else if ('deferred' in judged) verdict.refused.push({ clientId, why: judged.deferred, recheckIn: held.versionId });
         else verdict.unchecked.push({ clientId, why: judged.unchecked });
@@ -159,17 +157,17 @@ export async function judgeRevocations(
 /**
  * What a 403 to the held token shows: nothing alone. DataStax's spec documents 403, and no 401, on these paths, and an
  * edge may answer 403 to anything (a throttle, a WAF), once or every time. Only what a forgery cannot get counts: the
- * held token revoking itself (a 2xx, or a 404: gone already; the proof and the revocation at once), or, where its role
- * may not revoke tokens, the check answered 2xx when asked again. A 401 refutes it; 403 to all three leaves it
+ * held token revoking itself (a 2xx: the proof and the revocation at once), or, where its role may not revoke tokens,
+ * the check answered 2xx when asked again. A 401 refutes it; 403 to all three leaves it
  * deferred (left live, judged again when it is next named); no answer leaves it unchecked (the step asks again).
  */
 async function judgeForbidden(
   astra: AstraClient, clientId: string, held: { readonly token: string; readonly versionId: string },
-): Promise<'shown' | { readonly revoked: 'revoked' | 'already-revoked' } | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
+): Promise<'shown' | 'revoked' | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
   const answered403 = `the token held in version ${held.versionId} was answered 403`;
   try {
     // A token that authenticates and may revoke is found by its own DELETE: a 404 to it is an answer no token gets.
-    if (await astra.revoke(held.token, clientId) === 'revoked') return { revoked: 'revoked' };
+    if (await astra.revoke(held.token, clientId) === 'revoked') return 'revoked';
     return { unchecked: `possession could not be checked: ${answered403}, and its own revocation 404` };
   } catch (error) {
     if (!(error instanceof AstraApiError && error.status === 403)) return notShown(error, held, `${answered403}, and its own revocation failed`);

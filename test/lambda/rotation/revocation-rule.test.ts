@@ -70,7 +70,7 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
     const verdict = await judgeRevocations(client(), [bootstrap.clientId], {
       secretArn: ARN, listed: [entry(bootstrap.clientId)], held: lookup({ [bootstrap.clientId]: bootstrap.token }),
     });
-    expect(verdict).toEqual({ revocable: [], refused: [], unchecked: [], revokedByItself: [{ clientId: bootstrap.clientId, outcome: 'revoked' }] });
+    expect(verdict).toEqual({ revocable: [], refused: [], unchecked: [], revokedByItself: [bootstrap.clientId] });
     expect(h.astra.isLive(bootstrap.clientId)).toBe(false);
     expect(h.astra.requests.map((r) => `${r.method} ${r.path.replace(bootstrap.clientId, '<c>')} ${r.bearerClientId === bootstrap.clientId}`))
       .toEqual(['GET /v2/currentOrg true', 'DELETE /v2/clientIdSecrets/<c> true']);
@@ -238,29 +238,28 @@ describe('when the rule cannot be applied now, nothing is revoked and the step i
     expect(h.lastLine().clientIds.revocationFailed).toEqual([initial.clientId]);
   });
 
-  test('GIVEN a debt whose named version is no version id (a writer\'s "x") THEN no read is sent, it is refused, and the rotation completes', async () => {
+  /** A rotated IMMEDIATELY secret whose AWSCURRENT owes another team's token, held (it says) in version `hint`. */
+  const owingAnotherTeamsToken = async (hint: string) => {
     const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
     await h.rotate(arn);
     const victim = h.astra.issue([APP_ROLE], 'another team');
     const current = h.sm.versionWith(arn, 'AWSCURRENT')!;
     const value = JSON.parse(h.sm.valueOf(arn, current)!);
     h.sm.secrets.get(arn)!.versions.get(current)!.value = JSON.stringify({
-      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: 'x' },
+      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: hint },
     });
+    return { arn, victim };
+  };
+
+  test('GIVEN a debt whose named version is no version id (a writer\'s "x") THEN no read is sent, it is refused, and the rotation completes', async () => {
+    const { arn, victim } = await owingAnotherTeamsToken('x');
     await h.rotate(arn);
     expect(h.sm.calls.filter((c) => c.operation === 'GetSecretValue' && c.input.VersionId === 'x')).toEqual([]);
     expect(h.astra.isLive(victim.clientId)).toBe(true);
   });
 
   test('GIVEN a debt whose named version cannot be read THEN the step fails for a retry, and the retry refuses it: nothing is revoked', async () => {
-    const { arn } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
-    await h.rotate(arn);
-    const victim = h.astra.issue([APP_ROLE], 'another team');
-    const current = h.sm.versionWith(arn, 'AWSCURRENT')!;
-    const value = JSON.parse(h.sm.valueOf(arn, current)!);
-    h.sm.secrets.get(arn)!.versions.get(current)!.value = JSON.stringify({
-      ...value, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: NO_SUCH_VERSION },
-    });
+    const { arn, victim } = await owingAnotherTeamsToken(NO_SUCH_VERSION);
     h.sm.failNext('GetSecretValue', new Error('injected'), (i) => i.VersionId === NO_SUCH_VERSION);
     const version = h.sm.startRotation(arn);
     await expect(h.step('createSecret', arn, version)).rejects.toThrow(/the version named as holding its full token could not be read/);

@@ -1,6 +1,8 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { handler } from '../../../lambda';
+import { AstraClient } from '../../../lambda/clients/astra-client';
+import { AstraApiError } from '../../../lambda/logging/errors';
 import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
 import { CustomResourceEvent } from '../../../lambda/teardown/teardown';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
@@ -219,3 +221,37 @@ export function useTeardownHarness(): TeardownHarness {
   afterEach(() => t.tearDown());
   return t;
 }
+
+/**
+ * Astra answering 403, not 401, to a token it does not know (DataStax's spec), on the check and on a revocation, unless
+ * `except` answers first (a passing fault). `n` counts that bearer's calls of either kind (from 1).
+ */
+export const forbiddenForUnknown = (except: (bearer: string, n: number) => Error | undefined = () => undefined) => {
+  const counts = new Map<string, number>();
+  const count = (bearer: string) => {
+    counts.set(bearer, (counts.get(bearer) ?? 0) + 1);
+    return counts.get(bearer)!;
+  };
+  const currentOrg = AstraClient.prototype.currentOrg;
+  jest.spyOn(AstraClient.prototype, 'currentOrg').mockImplementation(async function (this: AstraClient, bearer: string) {
+    const passing = except(bearer, count(bearer));
+    if (passing) throw passing;
+    try {
+      return await currentOrg.call(this, bearer);
+    } catch (error) {
+      if (error instanceof AstraApiError && error.status === 401) throw new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
+      throw error;
+    }
+  });
+  const revoke = AstraClient.prototype.revoke;
+  jest.spyOn(AstraClient.prototype, 'revoke').mockImplementation(async function (this: AstraClient, bearer: string, clientId: string) {
+    const passing = except(bearer, count(bearer));
+    if (passing) throw passing;
+    try {
+      return await revoke.call(this, bearer, clientId);
+    } catch (error) {
+      if (error instanceof AstraApiError && error.status === 401) throw new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
+      throw error;
+    }
+  });
+};

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { useTeardownHarness } from './teardown-harness';
+import { forbiddenForUnknown, useTeardownHarness } from './teardown-harness';
 import { AstraClient } from '../../../lambda/clients/astra-client';
 import { AstraApiError } from '../../../lambda/logging/errors';
 import { APP_ROLE } from '../support/fake-astra';
@@ -93,34 +93,12 @@ describe('R31-B: a re-read after the deletion that fails is work left, with the 
 });
 
 
-/** Astra (or its edge) answering 403, not 401, to a token it does not know: what DataStax's spec documents on these paths. */
-const forbiddenForUnknownTokens = () => {
-  const currentOrg = AstraClient.prototype.currentOrg;
-  jest.spyOn(AstraClient.prototype, 'currentOrg').mockImplementation(async function (this: AstraClient, bearer: string) {
-    try {
-      return await currentOrg.call(this, bearer);
-    } catch (error) {
-      if (error instanceof AstraApiError && error.status === 401) throw forbidden();
-      throw error;
-    }
-  });
-  const revoke = AstraClient.prototype.revoke;
-  jest.spyOn(AstraClient.prototype, 'revoke').mockImplementation(async function (this: AstraClient, bearer: string, clientId: string) {
-    try {
-      return await revoke.call(this, bearer, clientId);
-    } catch (error) {
-      if (error instanceof AstraApiError && error.status === 401) throw forbidden();
-      throw error;
-    }
-  });
-};
-
 describe('R31-A1: a forged key answered 403 everywhere is a claim in the teardown\'s alert', () => {
   test('WHEN Astra answers 403 to tokens it does not know, and a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret THEN the teardown names that clientId as a claim, not as one of the secret\'s tokens to revoke', async () => {
     const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
     forgeMinted(arn, victim.clientId);
-    forbiddenForUnknownTokens();
+    forbiddenForUnknown();
 
     const { answer } = await t.send('Delete', [arn]);
 
@@ -139,7 +117,7 @@ describe('R31-A3: a forged key answered 403 everywhere defers a writer\'s forged
     forgeMinted(arn, victim.clientId);
     const forgedVersion = h.sm.versionWith(arn, 'AWSCURRENT')!;
     t.put(arn, { ...real, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: forgedVersion } });
-    forbiddenForUnknownTokens();
+    forbiddenForUnknown();
 
     const outcomes: string[] = [];
     for (let i = 0; i < 3; i++) outcomes.push(await h.rotate(arn).then(() => 'completed', (e: Error) => e.message.slice(0, 160)));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { useTeardownHarness } from './teardown-harness';
+import { forbiddenForUnknown, useTeardownHarness } from './teardown-harness';
 import { handler } from '../../../lambda';
 import { AstraClient } from '../../../lambda/clients/astra-client';
 import { AstraApiError } from '../../../lambda/logging/errors';
@@ -43,40 +43,6 @@ const currentOrgAnswers = (rewrite: (bearer: string, n: number) => Error | undef
     const fault = rewrite(bearer, n);
     if (fault instanceof Error) throw fault;
     return original.call(this, bearer);
-  });
-};
-
-/**
- * Astra answering 403, not 401, to a token it does not know (DataStax's spec), on the check and on a revocation, unless
- * `except` answers first (a passing fault). `n` counts that bearer's calls of either kind (from 1).
- */
-const forbiddenForUnknown = (except: (bearer: string, n: number) => Error | undefined = () => undefined) => {
-  const counts = new Map<string, number>();
-  const count = (bearer: string) => {
-    counts.set(bearer, (counts.get(bearer) ?? 0) + 1);
-    return counts.get(bearer)!;
-  };
-  const currentOrg = AstraClient.prototype.currentOrg;
-  jest.spyOn(AstraClient.prototype, 'currentOrg').mockImplementation(async function (this: AstraClient, bearer: string) {
-    const passing = except(bearer, count(bearer));
-    if (passing) throw passing;
-    try {
-      return await currentOrg.call(this, bearer);
-    } catch (error) {
-      if (error instanceof AstraApiError && error.status === 401) throw forbidden();
-      throw error;
-    }
-  });
-  const revoke = AstraClient.prototype.revoke;
-  jest.spyOn(AstraClient.prototype, 'revoke').mockImplementation(async function (this: AstraClient, bearer: string, clientId: string) {
-    const passing = except(bearer, count(bearer));
-    if (passing) throw passing;
-    try {
-      return await revoke.call(this, bearer, clientId);
-    } catch (error) {
-      if (error instanceof AstraApiError && error.status === 401) throw forbidden();
-      throw error;
-    }
   });
 };
 
