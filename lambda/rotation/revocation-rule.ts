@@ -29,14 +29,17 @@ export interface OwnershipEvidence {
 /** A full token held in a version of the secret, found by its clientId. */
 export interface TokenLookup {
   tokenOf(clientId: string): Promise<{ readonly token: string; readonly versionId: string } | undefined>;
+  /** A version named as holding it that no longer exists, where no version holds it (asked after tokenOf). */
+  goneVersionOf?(clientId: string): string | undefined;
 }
 
 export interface RefusedRevocation {
   readonly clientId: string;
   readonly why: string;
   /**
-   * Set when only a later check can tell (Astra answered 403 to the held token's check, twice, and to its own revocation):
-   * the version that holds the token, so that a rotation carries the claim to the next one instead of failing on it.
+   * Set when only a later check can tell, so that a rotation carries the claim to the next one instead of failing on it
+   * or dropping it: the version that holds the token (Astra answered 403 to its check, twice, and to its own
+   * revocation), or the version named as holding it that Secrets Manager no longer has (nothing else leads to it).
    */
   readonly recheckIn?: string;
 }
@@ -130,7 +133,10 @@ export async function judgeRevocations(
       continue;
     }
     if (!held) {
-      verdict.refused.push({ clientId, why: 'Astra does not list it with this secret\'s mark, and no version of the secret holds its full token' });
+      const gone = evidence.held?.goneVersionOf?.(clientId);
+      verdict.refused.push(gone
+        ? { clientId, why: `Astra does not list it with this secret's mark, and version ${gone}, named as holding its full token, no longer exists; left live, and carried as a claim`, recheckIn: gone }
+        : { clientId, why: 'Astra does not list it with this secret\'s mark, and no version of the secret holds its full token' });
       continue;
     }
     try {
@@ -206,7 +212,8 @@ function refutesPossession(status: number | undefined): boolean {
 /**
  * The full tokens held in the secret's versions, by clientId: the stage values a step has read already, and versions
  * a value names as where a pending revocation's token was held (`pendingRevocationVersions`), read on demand. A named version is only
- * a place to look: the token found there must be the one asked for, and must authenticate.
+ * a place to look: the token found there must be the one asked for, and must authenticate. Each value read may name its
+ * own versions (AWSCURRENT's and AWSPREVIOUS's): every one is looked at, since a value writer's may name the wrong one.
  */
 /** The most versions named by pending revocations that planning a deletion reads (the function writes two or three). */
 export const MAX_HINTED_READS = 20;
@@ -214,13 +221,18 @@ const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
 
 export class HeldTokens implements TokenLookup {
   private readonly byClientId = new Map<string, { token: string; versionId: string }>();
+  private readonly hints: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** Versions read on demand: whether Secrets Manager still has them. */
+  private readonly versionsRead = new Map<string, 'read' | 'gone'>();
 
   constructor(
     private readonly store: SecretStore,
     private readonly secretArn: string,
     private readonly redactor: Redactor,
-    private readonly hints: Readonly<Record<string, string>> = {},
-  ) {}
+    ...hints: Array<Readonly<Record<string, string>> | undefined>
+  ) {
+    this.hints = hints.filter((h): h is Readonly<Record<string, string>> => !!h);
+  }
 
   /** Registers a value read from one of the secret's versions. */
   public add(value: { clientId?: string; astraKey?: string } | undefined, versionId: string | undefined): this {
@@ -236,33 +248,49 @@ export class HeldTokens implements TokenLookup {
   }
 
   /**
-   * Reads the versions named for these pending revocations now, while the secret exists (the teardown deletes it next):
-   * at most MAX_HINTED_READS, since a value writer could name thousands.
+   * Reads the versions named for these pending revocations now, while the secret exists (the teardown deletes it next),
+   * in the order given, until MAX_HINTED_READS versions are read: a value writer could name thousands.
    */
   public async readHinted(pendingRevocations: Iterable<string>): Promise<this> {
-    const unread = [...new Set(pendingRevocations)].filter((c) => this.hints[c] && !this.byClientId.has(c));
-    for (const clientId of unread.slice(0, MAX_HINTED_READS)) {
+    const unread = [...new Set(pendingRevocations)].filter((c) => !this.byClientId.has(c));
+    for (const clientId of unread) {
+      if (this.versionsRead.size >= MAX_HINTED_READS) break;
       // Read again once; a version that still cannot be read leaves its claim unproven (named as a claim in an alert).
       await this.tokenOf(clientId).catch(() => this.tokenOf(clientId)).catch(() => undefined);
     }
     return this;
   }
 
-  /** Throws when the version named for it cannot be read (a throttle, KMS): not knowing is not "no version holds it". */
+  /** Throws when a version named for it cannot be read (a throttle, KMS): not knowing is not "no version holds it". */
   public async tokenOf(clientId: string): Promise<{ token: string; versionId: string } | undefined> {
-    const known = this.byClientId.get(clientId);
-    if (known) return known;
-    const versionId = this.hints[clientId];
-    // A value writer's hint that is no version id (Secrets Manager's are 32 to 64 characters) names no version.
-    if (typeof versionId !== 'string' || !VERSION_ID.test(versionId)) return undefined;
-    const text = await this.store.valueOf(this.secretArn, { versionId });
-    if (!text) return undefined;
-    try {
-      this.add(parseSecretString(text, `version ${versionId}`, this.redactor), versionId);
-    } catch {
-      // Not the schema (a value writer's): it holds no token.
-      return undefined;
+    for (const versionId of this.hintsOf(clientId)) {
+      const known = this.byClientId.get(clientId);
+      if (known) return known;
+      if (this.versionsRead.has(versionId)) continue;
+      const text = await this.store.valueOf(this.secretArn, { versionId });
+      this.versionsRead.set(versionId, text === undefined ? 'gone' : 'read');
+      if (!text) continue;
+      try {
+        this.add(parseSecretString(text, `version ${versionId}`, this.redactor), versionId);
+      } catch {
+        // Not the schema (a value writer's): it holds no token.
+      }
     }
     return this.byClientId.get(clientId);
+  }
+
+  /**
+   * A version named for this clientId that Secrets Manager no longer has (it removes unlabelled versions past its quota),
+   * when none holds its token: the token may still be live, and nothing but this claim leads to it any more.
+   */
+  public goneVersionOf(clientId: string): string | undefined {
+    if (this.byClientId.has(clientId)) return undefined;
+    return this.hintsOf(clientId).find((v) => this.versionsRead.get(v) === 'gone');
+  }
+
+  /** The version ids values name for it; a value writer's hint that is no version id (32 to 64 characters) names none. */
+  private hintsOf(clientId: string): string[] {
+    const named = this.hints.map((h) => Object.prototype.hasOwnProperty.call(h, clientId) ? h[clientId] : undefined);
+    return [...new Set(named.filter((v): v is string => typeof v === 'string' && VERSION_ID.test(v)))];
   }
 }

@@ -19,11 +19,20 @@ export interface SweepPlan {
   /** Only the marks of this invocation's mints (after a mint whose answer was lost). */
   readonly mint?: string;
   /**
-   * Not the marks of this version: the one this rotation creates, which another invocation of the step may be storing its
-   * token in right now. Once this invocation has stored it, its other marks are leftovers (revokeVersionLeftovers).
+   * Not the marks of this version minted within INVOCATION_SPAN_MS: the one this rotation creates, which another
+   * invocation of the step may be storing its token in right now. Older ones were minted by invocations that have ended
+   * without storing it (the caller read the version unstored), so no version will ever hold them. Once this invocation
+   * has stored it, its other marks are leftovers (revokeVersionLeftovers).
    */
   readonly exceptVersion?: string;
 }
+
+/**
+ * Lambda ends every invocation within 15 minutes, and a request it sent is answered within moments of that: a token
+ * minted longer ago than this (by Astra's clock, which may differ from the function's by a little) was minted by an
+ * invocation that is over.
+ */
+export const INVOCATION_SPAN_MS = 20 * 60 * 1000;
 
 export interface SweepResult {
   /** The org's tokens as the list answered, before the sweep revoked any. */
@@ -37,10 +46,14 @@ export function markedTokens(
   listed: AstraClientEntry[], secretArn: string, version?: string, which: Pick<SweepPlan, 'mint' | 'exceptVersion'> = {},
 ): string[] {
   const digest = secretDigest(secretArn);
+  const now = Date.now();
+  // No minting time (or one in the future) may be an invocation still running.
+  const ended = (c: AstraClientEntry) => now - Date.parse(c.generatedOn ?? '') > INVOCATION_SPAN_MS;
   return listed.filter((c) => {
     const mark = parseMark(c.description);
     return mark?.secretDigest === digest && (version === undefined || mark.version === version)
-      && (which.mint === undefined || mark.mint === which.mint) && (which.exceptVersion === undefined || mark.version !== which.exceptVersion);
+      && (which.mint === undefined || mark.mint === which.mint)
+      && (which.exceptVersion === undefined || mark.version !== which.exceptVersion || ended(c));
   }).map((c) => c.clientId);
 }
 

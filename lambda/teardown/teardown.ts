@@ -496,10 +496,11 @@ async function planFor(
     };
     const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
     // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
-    const hints = { ...previous?.pendingRevocationVersions, ...current?.pendingRevocationVersions };
-    const held = await new HeldTokens(deps.store, arn, redactor, hints)
+    // AWSPREVIOUS's first: a value writer's put over AWSCURRENT moves the function's own value there, and every version
+    // either names is looked at (a writer's hint may name the wrong one).
+    const held = await new HeldTokens(deps.store, arn, redactor, previous?.pendingRevocationVersions, current?.pendingRevocationVersions)
       .add(current, versions.current).add(previous, versions.previous)
-      .readHinted([...current?.pendingRevocations ?? [], ...previous?.pendingRevocations ?? []]);
+      .readHinted([...previous?.pendingRevocations ?? [], ...current?.pendingRevocations ?? []]);
     // A value put over a self-rotating secret (twice: over AWSPREVIOUS too) moves its tokens out of every stage, and
     // no token of their org is left to list them by their mark: its unlabelled versions still hold them.
     const rotations = !!adminSecretArn || await currentIsRotations(arn, current, versions.current, lists);

@@ -40,9 +40,11 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   const keep = [current.clientId, rotation.policy === 'AT_NEXT_ROTATION' ? previous?.clientId : undefined];
   const listed = await listTokens(rotation, authority);
   if (!binding.adminSecretArn) await proveRoleRotatesItself(rotation, authority, binding.roleId, listed);
-  const held = new HeldTokens(store, rotation.secretArn, redactor, current.pendingRevocationVersions)
+  // AWSPREVIOUS's too: a value put over AWSCURRENT moves what the secret still owes there, and would drop it from the carry.
+  const held = new HeldTokens(store, rotation.secretArn, redactor, current.pendingRevocationVersions, previous?.pendingRevocationVersions)
     .add(current, rotation.currentVersionId).add(previous, rotation.previousVersionId);
-  await sweepBeforeMint(rotation, authority, keep, { pendingRevocations: current.pendingRevocations, held }, listed);
+  const pendingRevocations = [...current.pendingRevocations, ...previous?.pendingRevocations ?? []];
+  await sweepBeforeMint(rotation, authority, keep, { pendingRevocations, held }, listed);
 
   const minted = await mintMarked(rotation, authority, [binding.roleId], keep, binding.maxTokenLifetimeSeconds);
   report.clientIds.pending = minted.clientId;
@@ -62,7 +64,8 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   for (const [clientId, versionId] of pendingBy) if (clientId && versionId && !versions[clientId]) versions[clientId] = versionId;
   const clientIds = Object.keys(versions)
     .filter((c) => live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
-  // A claim the sweep could not judge (Astra answers 403 to any token) goes on to the next rotation, with where it is held.
+  // A claim the sweep could not judge (Astra answers 403 to any token, or the version that held it is gone) goes on to the
+  // next rotation, with where it is (or was) held.
   for (const { clientId, recheckIn } of report.revocationsRefused) {
     if (recheckIn && !clientIds.includes(clientId)) {
       clientIds.push(clientId);

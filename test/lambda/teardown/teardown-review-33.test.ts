@@ -1,13 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { useTeardownHarness } from './teardown-harness';
 import { AstraClient } from '../../../lambda/clients/astra-client';
 import { AstraApiError } from '../../../lambda/logging/errors';
+import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
+import { INVOCATION_SPAN_MS } from '../../../lambda/rotation/sweep';
 import { APP_ROLE } from '../support/fake-astra';
 import { awsError } from '../support/fake-secrets-manager';
 
 /*
- * The thirty-third adversarial review's cases (of d45c105..3396708) that its fixes closed: a value writer's malformed
- * version hint (A: rotation, B: teardown) names no version, and a 404 to a held token's own DELETE proves nothing (F).
- * Its C, C2, D and E are open limits (docs/rotation-design.md).
+ * The thirty-third adversarial review's cases (of d45c105..3396708): a value writer's malformed version hint (A: rotation,
+ * B: teardown) names no version; a writer's hints do not keep the teardown from the version holding the secret's own
+ * token (C: the cap, C2: a hint for the same clientId); a claim whose version Secrets Manager removed is still carried
+ * (D); a token of the version minted by an invocation that is over is swept (E); a 404 to a held token's own DELETE
+ * proves nothing (F).
  */
 const t = useTeardownHarness();
 const h = t.h;
@@ -21,6 +26,7 @@ afterEach(() => {
 const forbidden = () => new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
 const teardownAlerts = (arn: string) => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn);
 const namedAtAll = (arn: string) => teardownAlerts(arn).flatMap((l) => [...l.clientIds ?? [], ...l.notProvenClientIds ?? []]);
+const namedAsOwn = (arn: string) => teardownAlerts(arn).flatMap((l) => l.clientIds ?? []);
 const outcome = (p: Promise<unknown>) => p.then(() => 'completed', (e: Error) => e.message.slice(0, 200));
 
 /**
@@ -69,6 +75,121 @@ describe('R33-B: a value writer\'s malformed version hint does not stop the tear
     expect(answer.Status).toBe('SUCCESS');
     const liveOwn = own.filter((c) => h.astra.isLive(c));
     expect({ liveOwn, named: liveOwn.filter((c) => namedAtAll(arn).includes(c)) }).toEqual({ liveOwn, named: liveOwn });
+  });
+});
+
+/** An admin-minted secret whose finishSecret could not revoke its first (unmarked) token: AWSCURRENT still owes it. */
+async function owingItsFirstToken() {
+  const { arn, initial } = h.adminSecret();
+  t.stack.adopt(arn, 'Secret');
+  await h.rotate(arn);
+  const version = h.sm.startRotation(arn);
+  for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, arn, version);
+  // An Astra outage through finishSecret: promoted, the revocation it owes left for later.
+  h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 503, times: 1_000 });
+  await expect(h.step('finishSecret', arn, version)).rejects.toThrow();
+  h.astra.faults = [];
+  const real = h.sm.valueAt(arn, 'AWSCURRENT');
+  expect(real.pendingRevocations).toContain(initial.clientId);
+  return { arn, initial, real };
+}
+
+describe('R33-C: a value writer\'s hints do not use up the teardown\'s reads before the function\'s own', () => {
+  test('WHEN AWSCURRENT owes the secret\'s first (unmarked) token, and a writer then puts a value naming 20 clientIds with hints to (well-formed, absent) versions THEN the teardown revokes that token', async () => {
+    const { arn, initial, real } = await owingItsFirstToken();
+    const bogus = Array.from({ length: 20 }, (_, i) => `bogus${String(i).padStart(19, '0')}`);
+    const hints = Object.fromEntries(bogus.map((c) => [c, randomUUID()]));
+    // Without read access: the writer's value moves the function's to AWSPREVIOUS.
+    t.put(arn, { engine: 'AstraDB', roleID: real.roleID, rootarn: real.rootarn, pendingRevocations: bogus, pendingRevocationVersions: hints });
+
+    const { answer } = await t.send('Delete', [arn]);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+    expect(namedAsOwn(arn)).not.toContain(initial.clientId);
+  });
+});
+
+describe('R33-C2: a value writer\'s hint for the secret\'s own pending revocation does not hide the function\'s', () => {
+  test('WHEN AWSCURRENT owes the secret\'s first (unmarked) token, and a writer then puts a value naming another (well-formed, absent) version as holding it THEN the teardown revokes that token', async () => {
+    const { arn, initial, real } = await owingItsFirstToken();
+    t.put(arn, { engine: 'AstraDB', roleID: real.roleID, rootarn: real.rootarn, pendingRevocations: [initial.clientId], pendingRevocationVersions: { [initial.clientId]: randomUUID() } });
+
+    const { answer } = await t.send('Delete', [arn]);
+
+    expect(answer.Status).toBe('SUCCESS');
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+  });
+
+  test('WHEN AWSCURRENT owes the secret\'s first (unmarked) token, and a writer puts a value over it THEN the next rotation still revokes that token (AWSPREVIOUS\'s debts are swept too)', async () => {
+    const { arn, initial, real } = await owingItsFirstToken();
+    t.put(arn, { ...real, pendingRevocations: [], pendingRevocationVersions: {} });
+
+    await h.rotate(arn);
+
+    expect(h.astra.isLive(initial.clientId)).toBe(false);
+  });
+});
+
+describe('R33-D: a deferred claim stays carried and named once Secrets Manager removes the version that held its key', () => {
+  test('WHEN an admin-minted secret\'s first (unmarked) token is answered 403 to everything, its claim is carried by rotations, and the version holding it is removed under Secrets Manager\'s version quota THEN later rotations carry it and the teardown names it', async () => {
+    const { arn, initial } = h.adminSecret();
+    t.stack.adopt(arn, 'Secret');
+    const first = h.sm.versionWith(arn, 'AWSCURRENT')!;
+    // Its role may neither read its org nor revoke tokens.
+    for (const method of ['currentOrg', 'revoke'] as const) {
+      const original = AstraClient.prototype[method] as (...args: any[]) => Promise<any>;
+      jest.spyOn(AstraClient.prototype, method).mockImplementation(async function (this: AstraClient, bearer: string, ...rest: any[]) {
+        if (bearer === initial.token) throw forbidden();
+        return original.call(this, bearer, ...rest);
+      } as any);
+    }
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await outcome(h.rotate(arn)));
+    h.sm.secrets.get(arn)!.versions.delete(first);
+    for (let i = 0; i < 2; i++) outcomes.push(await outcome(h.rotate(arn)));
+    const carried = h.sm.valueAt(arn, 'AWSCURRENT');
+
+    const { answer } = await t.send('Delete', [arn]);
+
+    // The rotation whose promotion owes it (AWSPREVIOUS's token) fails after the promotion: an alarm, not a stop.
+    expect(outcomes.map((o) => o === 'completed')).toEqual([true, false, true, true, true]);
+    expect(carried.pendingRevocations).toContain(initial.clientId);
+    expect(carried.pendingRevocationVersions[initial.clientId]).toBe(first);
+    expect(answer.Status).toBe('SUCCESS');
+    expect(h.astra.isLive(initial.clientId)).toBe(true);
+    expect(namedAtAll(arn)).toContain(initial.clientId);
+  });
+});
+
+describe('R33-E: a token of the version being created, minted by an invocation that is over, is swept before the next mint', () => {
+  const liveOfVersion = (arn: string, version: string) => h.astra.everIssued.filter((tok) => h.astra.isLive(tok.clientId)
+    && markedAsSecrets({ clientId: tok.clientId, description: tok.description ?? '', roles: [], tokenExpiry: null }, arn)
+    && (tok.description ?? '').includes(`version=${version}`));
+
+  test('WHEN PutSecretValue answers 500 (nothing stored) to three attempts of createSecret on one version, each after Lambda\'s longest invocation THEN at most one token marked with that version is live', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    for (let i = 0; i < 3; i++) {
+      h.astra.backdate(INVOCATION_SPAN_MS + 1000);
+      h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected failure'), (input: any) => input.SecretId === arn);
+      await expect(h.step('createSecret', arn, version)).rejects.toThrow();
+    }
+
+    expect(liveOfVersion(arn, version)).toHaveLength(1);
+  });
+
+  test('WHEN the earlier attempt on the version is more recent than Lambda\'s longest invocation THEN its token is left to a later sweep (it may still be storing it)', async () => {
+    const { arn } = h.adminSecret();
+    const version = h.sm.startRotation(arn);
+    for (let i = 0; i < 2; i++) {
+      h.sm.failNext('PutSecretValue', awsError('InternalServiceError', 'injected failure'), (input: any) => input.SecretId === arn);
+      await expect(h.step('createSecret', arn, version)).rejects.toThrow();
+    }
+
+    expect(liveOfVersion(arn, version)).toHaveLength(2);
+    await h.step('createSecret', arn, version);
+    expect(liveOfVersion(arn, version)).toHaveLength(1);
   });
 });
 
