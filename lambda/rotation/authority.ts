@@ -1,7 +1,7 @@
 import type { Rotation } from './rotation';
 import { AWSCURRENT } from '../clients/secret-store';
 import { AstraApiError, RotationFailure, messageOf, rateLimitRemedy } from '../logging/errors';
-import { AstraSecretValue, parseSecretString } from '../value/secret-value';
+import { AstraSecretValue, clientIdOfToken, parseSecretString } from '../value/secret-value';
 
 /** The token that mints and revokes: the bound admin secret's or, in self-rotation, one of the secret's own. */
 export interface Authority {
@@ -26,7 +26,8 @@ export async function adminAuthority(rotation: Pick<Rotation, 'store' | 'redacto
 
 export function selfAuthority(value: AstraSecretValue, which: string): Authority | undefined {
   if (!value.astraKey) return undefined;
-  return { bearer: value.astraKey, clientId: value.clientId, description: `the ${which} token of the secret` };
+  // The clientId its key names, never the value's `clientID` beside a key in another form: that is a claim, not this token's.
+  return { bearer: value.astraKey, clientId: clientIdOfToken(value.astraKey), description: `the ${which} token of the secret` };
 }
 
 /**

@@ -5,7 +5,7 @@ import { SecretStore } from '../clients/secret-store';
 import { AstraApiError, messageOf } from '../logging/errors';
 import { Redactor } from '../logging/redact';
 import type { StepReport } from '../logging/step-report';
-import { parseSecretString } from '../value/secret-value';
+import { clientIdOfToken, parseSecretString } from '../value/secret-value';
 
 /**
  * The one rule every path that revokes obeys (the sweep, finishSecret, a failed put, the teardown): a token is revoked
@@ -29,8 +29,13 @@ export interface OwnershipEvidence {
 /** A full token held in a version of the secret, found by its clientId. */
 export interface TokenLookup {
   tokenOf(clientId: string): Promise<{ readonly token: string; readonly versionId: string } | undefined>;
-  /** A version named as holding it that no longer exists, where no version holds it (asked after tokenOf). */
-  goneVersionOf?(clientId: string): string | undefined;
+  /** Asked after tokenOf found none: a version named as holding it that is gone or could not be read, and which. */
+  lostVersionOf?(clientId: string): LostVersion | undefined;
+}
+
+export interface LostVersion {
+  readonly versionId: string;
+  readonly why: string;
 }
 
 export interface RefusedRevocation {
@@ -125,17 +130,13 @@ export async function judgeRevocations(
       verdict.revocable.push(clientId);
       continue;
     }
-    let held: { readonly token: string; readonly versionId: string } | undefined;
-    try {
-      held = await evidence.held?.tokenOf(clientId);
-    } catch (error) {
-      verdict.unchecked.push({ clientId, why: `the version named as holding its full token could not be read: ${messageOf(error)}` });
-      continue;
-    }
+    const held = await evidence.held?.tokenOf(clientId);
     if (!held) {
-      const gone = evidence.held?.goneVersionOf?.(clientId);
-      verdict.refused.push(gone
-        ? { clientId, why: `Astra does not list it with this secret's mark, and version ${gone}, named as holding its full token, no longer exists; left live, and carried as a claim`, recheckIn: gone }
+      // Nothing but the claim leads to it: carried (and named) with the version, not dropped, and no failure that a value
+      // writer's hint, or a version no key decrypts any more, could repeat at every rotation.
+      const lost = evidence.held?.lostVersionOf?.(clientId);
+      verdict.refused.push(lost
+        ? { clientId, why: `Astra does not list it with this secret's mark, and ${lost.why}; left live, and carried as a claim`, recheckIn: lost.versionId }
         : { clientId, why: 'Astra does not list it with this secret\'s mark, and no version of the secret holds its full token' });
       continue;
     }
@@ -222,8 +223,8 @@ const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
 export class HeldTokens implements TokenLookup {
   private readonly byClientId = new Map<string, { token: string; versionId: string }>();
   private readonly hints: ReadonlyArray<Readonly<Record<string, string>>>;
-  /** Versions read on demand: whether Secrets Manager still has them. */
-  private readonly versionsRead = new Map<string, 'read' | 'gone'>();
+  /** Versions read on demand: read, gone (Secrets Manager no longer has them), or failed (read again when asked again). */
+  private readonly versionsRead = new Map<string, { readonly read: true } | { readonly gone: true } | { readonly failed: string }>();
 
   constructor(
     private readonly store: SecretStore,
@@ -234,10 +235,15 @@ export class HeldTokens implements TokenLookup {
     this.hints = hints.filter((h): h is Readonly<Record<string, string>> => !!h);
   }
 
-  /** Registers a value read from one of the secret's versions. */
+  /**
+   * Registers a value read from one of the secret's versions: only a key that names its own clientId (AstraCS, the
+   * clientId, the secret). Any other key proves nothing about the `clientID` beside it: Astra may take it for another
+   * token (an HTTP client drops a trailing space), so that a writer's own working key would "prove" any clientId.
+   */
   public add(value: { clientId?: string; astraKey?: string } | undefined, versionId: string | undefined): this {
-    if (value?.clientId && value.astraKey && versionId && !this.byClientId.has(value.clientId)) {
-      this.byClientId.set(value.clientId, { token: value.astraKey, versionId });
+    const clientId = clientIdOfToken(value?.astraKey);
+    if (clientId && clientId === value?.clientId && versionId && !this.byClientId.has(clientId)) {
+      this.byClientId.set(clientId, { token: value.astraKey!, versionId });
     }
     return this;
   }
@@ -249,26 +255,31 @@ export class HeldTokens implements TokenLookup {
 
   /**
    * Reads the versions named for these pending revocations now, while the secret exists (the teardown deletes it next),
-   * in the order given, until MAX_HINTED_READS versions are read: a value writer could name thousands.
+   * in the order given, until MAX_HINTED_READS versions are read: a value writer could name thousands. A version that
+   * cannot be read is read again once; one that still cannot be leaves its claim unproven (named as a claim in an alert).
    */
   public async readHinted(pendingRevocations: Iterable<string>): Promise<this> {
     const unread = [...new Set(pendingRevocations)].filter((c) => !this.byClientId.has(c));
     for (const clientId of unread) {
       if (this.versionsRead.size >= MAX_HINTED_READS) break;
-      // Read again once; a version that still cannot be read leaves its claim unproven (named as a claim in an alert).
-      await this.tokenOf(clientId).catch(() => this.tokenOf(clientId)).catch(() => undefined);
+      if (!await this.tokenOf(clientId) && this.hintsOf(clientId).some((v) => this.failed(v))) await this.tokenOf(clientId);
     }
     return this;
   }
 
-  /** Throws when a version named for it cannot be read (a throttle, KMS): not knowing is not "no version holds it". */
+  /** The full token held for it, from a stage value or a version named for it; a version that cannot be read is skipped. */
   public async tokenOf(clientId: string): Promise<{ token: string; versionId: string } | undefined> {
     for (const versionId of this.hintsOf(clientId)) {
-      const known = this.byClientId.get(clientId);
-      if (known) return known;
-      if (this.versionsRead.has(versionId)) continue;
-      const text = await this.store.valueOf(this.secretArn, { versionId });
-      this.versionsRead.set(versionId, text === undefined ? 'gone' : 'read');
+      if (this.byClientId.has(clientId)) break;
+      if (this.versionsRead.has(versionId) && !this.failed(versionId)) continue;
+      let text: string | undefined;
+      try {
+        text = await this.store.valueOf(this.secretArn, { versionId });
+      } catch (error) {
+        this.versionsRead.set(versionId, { failed: messageOf(error) });
+        continue;
+      }
+      this.versionsRead.set(versionId, text === undefined ? { gone: true } : { read: true });
       if (!text) continue;
       try {
         this.add(parseSecretString(text, `version ${versionId}`, this.redactor), versionId);
@@ -280,12 +291,22 @@ export class HeldTokens implements TokenLookup {
   }
 
   /**
-   * A version named for this clientId that Secrets Manager no longer has (it removes unlabelled versions past its quota),
-   * when none holds its token: the token may still be live, and nothing but this claim leads to it any more.
+   * A version named for this clientId that Secrets Manager no longer has (it removes unlabelled versions past its quota)
+   * or that could not be read, when none holds its token: the token may still be live, and only the claim leads to it.
    */
-  public goneVersionOf(clientId: string): string | undefined {
+  public lostVersionOf(clientId: string): LostVersion | undefined {
     if (this.byClientId.has(clientId)) return undefined;
-    return this.hintsOf(clientId).find((v) => this.versionsRead.get(v) === 'gone');
+    for (const versionId of this.hintsOf(clientId)) {
+      const seen = this.versionsRead.get(versionId);
+      if (seen && 'gone' in seen) return { versionId, why: `version ${versionId}, named as holding its full token, no longer exists` };
+      if (seen && 'failed' in seen) return { versionId, why: `version ${versionId}, named as holding its full token, could not be read (${seen.failed})` };
+    }
+    return undefined;
+  }
+
+  private failed(versionId: string): boolean {
+    const seen = this.versionsRead.get(versionId);
+    return !!seen && 'failed' in seen;
   }
 
   /** The version ids values name for it; a value writer's hint that is no version id (32 to 64 characters) names none. */

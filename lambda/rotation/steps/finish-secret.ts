@@ -55,9 +55,10 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
     const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions);
     failed = await revokeOwned(rotation, authority, [...pendingRevocations, ...leftovers], { secretArn: rotation.secretArn, listed, held },
       { keep: [version.clientId] });
-    // A deferral is no failure for a claim carried from earlier rotations, but the token of a stage this rotation moved on
-    // from (AWSCURRENT's or AWSPREVIOUS's when the step began) is owed now: the step fails, and its retry asks again.
-    const stages = new Set([rotation.currentVersionId, rotation.previousVersionId].filter((v): v is string => !!v));
+    // A deferral is no failure for a claim carried from earlier rotations, but the token of a stage this promotion moves on
+    // from (AWSCURRENT's or AWSPREVIOUS's before it) is owed now: the promoting call fails, and the retry asks again. A
+    // retry that still cannot tell carries it (WARN): a steady 403 would fail every retry, the rotation never completing.
+    const stages = new Set(rotation.alreadyCurrent ? [] : [rotation.currentVersionId, rotation.previousVersionId].filter((v): v is string => !!v));
     for (const owed of report.revocationsRefused.filter((r) => r.recheckIn && stages.has(r.recheckIn))) {
       failed.push(owed.clientId);
       report.clientIds.revocationFailed.push(owed.clientId);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { handler } from '../../../lambda';
@@ -148,6 +149,23 @@ export class TeardownHarness {
     this.h.sm.secrets.get(arn)!.versions.get(replaced)!.stages.add('AWSPREVIOUS');
   };
 
+  /** A writer's value: another team's clientId with a key in the exact minted form (AstraCS, the clientId, 64 random hex). */
+  public readonly forgeMinted = (arn: string, victim: string) => {
+    const real = this.h.sm.valueAt(arn, 'AWSCURRENT');
+    const key = `AstraCS:${victim}:${randomBytes(32).toString('hex')}`;
+    this.put(arn, { ...real, astraKey: key, clientID: victim, clientSecret: 'x' });
+    return key;
+  };
+
+  /** The teardown's TokensLeftLiveOnDeletion alerts on this secret. */
+  public readonly alertsOn = (arn: string) => this.h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn);
+
+  /** Every clientId those alerts name, as the secret's own or as claims. */
+  public readonly namedAtAll = (arn: string): string[] => this.alertsOn(arn).flatMap((l) => [...l.clientIds ?? [], ...l.notProvenClientIds ?? []]);
+
+  /** The clientIds those alerts give as the secret's own, to revoke by hand ("clientIds"), not as claims. */
+  public readonly namedAsOwn = (arn: string): string[] => this.alertsOn(arn).flatMap((l) => l.clientIds ?? []);
+
   public readonly withToken = (value: Record<string, unknown>, token: { clientId: string; token: string; secret: string }) =>
     ({ ...value, astraKey: token.token, clientID: token.clientId, clientSecret: token.secret });
 
@@ -254,4 +272,21 @@ export const forbiddenForUnknown = (except: (bearer: string, n: number) => Error
       throw error;
     }
   });
+};
+
+/** Astra's 403 to a check or a revocation. */
+export const forbidden = () => new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
+
+/** How a step or a rotation ended: 'completed', or the start of its error's message. */
+export const outcomeOf = (p: Promise<unknown>) => p.then(() => 'completed', (e: Error) => e.message.slice(0, 200));
+
+/** Astra answering 403 to every check and revocation made with these bearers: a role that may neither read its org nor revoke. */
+export const forbiddenFor = (bearers: () => string[]) => {
+  for (const method of ['currentOrg', 'revoke'] as const) {
+    const original = AstraClient.prototype[method] as (...args: any[]) => Promise<any>;
+    jest.spyOn(AstraClient.prototype, method).mockImplementation(async function (this: AstraClient, bearer: string, ...rest: any[]) {
+      if (bearers().includes(bearer)) throw forbidden();
+      return original.call(this, bearer, ...rest);
+    } as any);
+  }
 };

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { forbiddenForUnknown, useTeardownHarness } from './teardown-harness';
+import { forbidden, forbiddenForUnknown, useTeardownHarness } from './teardown-harness';
 import { AstraClient } from '../../../lambda/clients/astra-client';
 import { AstraApiError } from '../../../lambda/logging/errors';
 import { APP_ROLE } from '../support/fake-astra';
@@ -14,25 +13,12 @@ const t = useTeardownHarness();
 const h = t.h;
 afterEach(() => jest.restoreAllMocks());
 
-const forbidden = () => new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
-const teardownAlerts = (arn: string) => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn);
-const namedAtAll = (arn: string) => teardownAlerts(arn).flatMap((l) => [...l.clientIds ?? [], ...l.notProvenClientIds ?? []]);
-/** The clientIds alerts give as the secret's own, to revoke by hand ("clientIds"), not as claims. */
-const namedAsOwn = (arn: string) => teardownAlerts(arn).flatMap((l) => l.clientIds ?? []);
-
-/** A writer's value: another team's clientId with a key in the exact minted form (AstraCS, the clientId, 64 random hex). */
-const forgeMinted = (arn: string, victim: string) => {
-  const real = h.sm.valueAt(arn, 'AWSCURRENT');
-  const key = `AstraCS:${victim}:${randomBytes(32).toString('hex')}`;
-  t.put(arn, { ...real, astraKey: key, clientID: victim, clientSecret: 'x' });
-  return key;
-};
 
 describe('R31-A2: one passing 403 to a forged minted-form key is no possession', () => {
   test('WHEN a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret and the check of that key meets one passing 403 THEN that team\'s token stays live', async () => {
     const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
-    const forged = forgeMinted(arn, victim.clientId);
+    const forged = t.forgeMinted(arn, victim.clientId);
     // A passing 403 (an edge's throttle or WAF block, the soak's "passing 403") to the first check of the forged key only;
     // Astra answers everything else itself (401 to the forged key and to the control alike).
     let passed = false;
@@ -87,7 +73,7 @@ describe('R31-B: a re-read after the deletion that fails is work left, with the 
     expect(answer.Status).toBe('SUCCESS');
     expect(pendingId).toBeDefined();
     expect(h.sm.secrets.has(arn)).toBe(false);
-    expect({ live: h.astra.isLive(pendingId!), alerted: teardownAlerts(arn).length > 0, named: namedAtAll(arn).includes(pendingId!) })
+    expect({ live: h.astra.isLive(pendingId!), alerted: t.alertsOn(arn).length > 0, named: t.namedAtAll(arn).includes(pendingId!) })
       .not.toMatchObject({ live: true, alerted: false });
   });
 });
@@ -97,15 +83,15 @@ describe('R31-A1: a forged key answered 403 everywhere is a claim in the teardow
   test('WHEN Astra answers 403 to tokens it does not know, and a writer puts AstraCS:<another team\'s clientId>:<64 hex> in an admin-minted secret THEN the teardown names that clientId as a claim, not as one of the secret\'s tokens to revoke', async () => {
     const arn = t.stack.adopt(await t.rotatedAdminSecret(), 'Secret');
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
-    forgeMinted(arn, victim.clientId);
+    t.forgeMinted(arn, victim.clientId);
     forbiddenForUnknown();
 
     const { answer } = await t.send('Delete', [arn]);
 
     expect(answer.Status).toBe('SUCCESS');
     expect(h.astra.isLive(victim.clientId)).toBe(true);
-    expect(namedAsOwn(arn)).not.toContain(victim.clientId);
-    expect(teardownAlerts(arn).flatMap((l) => l.notProvenClientIds ?? [])).toContain(victim.clientId);
+    expect(t.namedAsOwn(arn)).not.toContain(victim.clientId);
+    expect(t.alertsOn(arn).flatMap((l) => l.notProvenClientIds ?? [])).toContain(victim.clientId);
   });
 });
 
@@ -114,7 +100,7 @@ describe('R31-A3: a forged key answered 403 everywhere defers a writer\'s forged
     const arn = await t.rotatedAdminSecret();
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
-    forgeMinted(arn, victim.clientId);
+    t.forgeMinted(arn, victim.clientId);
     const forgedVersion = h.sm.versionWith(arn, 'AWSCURRENT')!;
     t.put(arn, { ...real, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: forgedVersion } });
     forbiddenForUnknown();

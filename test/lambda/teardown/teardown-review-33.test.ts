@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { useTeardownHarness } from './teardown-harness';
+import { forbidden, forbiddenFor, outcomeOf, useTeardownHarness } from './teardown-harness';
 import { AstraClient } from '../../../lambda/clients/astra-client';
-import { AstraApiError } from '../../../lambda/logging/errors';
 import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
 import { INVOCATION_SPAN_MS } from '../../../lambda/rotation/sweep';
 import { APP_ROLE } from '../support/fake-astra';
@@ -23,11 +22,6 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const forbidden = () => new AstraApiError('token test (GET /v2/currentOrg)', 403, 'HTTP 403: forbidden');
-const teardownAlerts = (arn: string) => h.lines().filter((l) => l.alert === 'TokensLeftLiveOnDeletion' && l.secretArn === arn);
-const namedAtAll = (arn: string) => teardownAlerts(arn).flatMap((l) => [...l.clientIds ?? [], ...l.notProvenClientIds ?? []]);
-const namedAsOwn = (arn: string) => teardownAlerts(arn).flatMap((l) => l.clientIds ?? []);
-const outcome = (p: Promise<unknown>) => p.then(() => 'completed', (e: Error) => e.message.slice(0, 200));
 
 /**
  * Secrets Manager's own check of GetSecretValue's VersionId (32 to 64 of [A-Za-z0-9-]): any other id is refused with a
@@ -54,7 +48,7 @@ describe('R33-A: a value writer\'s malformed version hint names no version: rota
     t.put(arn, { ...real, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: 'x' } });
 
     const outcomes: string[] = [];
-    for (let i = 0; i < 4; i++) outcomes.push(await outcome(h.rotate(arn)));
+    for (let i = 0; i < 4; i++) outcomes.push(await outcomeOf(h.rotate(arn)));
 
     expect(h.astra.isLive(victim.clientId)).toBe(true);
     expect(outcomes).toContain('completed');
@@ -74,7 +68,7 @@ describe('R33-B: a value writer\'s malformed version hint does not stop the tear
 
     expect(answer.Status).toBe('SUCCESS');
     const liveOwn = own.filter((c) => h.astra.isLive(c));
-    expect({ liveOwn, named: liveOwn.filter((c) => namedAtAll(arn).includes(c)) }).toEqual({ liveOwn, named: liveOwn });
+    expect({ liveOwn, named: liveOwn.filter((c) => t.namedAtAll(arn).includes(c)) }).toEqual({ liveOwn, named: liveOwn });
   });
 });
 
@@ -106,7 +100,7 @@ describe('R33-C: a value writer\'s hints do not use up the teardown\'s reads bef
 
     expect(answer.Status).toBe('SUCCESS');
     expect(h.astra.isLive(initial.clientId)).toBe(false);
-    expect(namedAsOwn(arn)).not.toContain(initial.clientId);
+    expect(t.namedAsOwn(arn)).not.toContain(initial.clientId);
   });
 });
 
@@ -136,18 +130,11 @@ describe('R33-D: a deferred claim stays carried and named once Secrets Manager r
     const { arn, initial } = h.adminSecret();
     t.stack.adopt(arn, 'Secret');
     const first = h.sm.versionWith(arn, 'AWSCURRENT')!;
-    // Its role may neither read its org nor revoke tokens.
-    for (const method of ['currentOrg', 'revoke'] as const) {
-      const original = AstraClient.prototype[method] as (...args: any[]) => Promise<any>;
-      jest.spyOn(AstraClient.prototype, method).mockImplementation(async function (this: AstraClient, bearer: string, ...rest: any[]) {
-        if (bearer === initial.token) throw forbidden();
-        return original.call(this, bearer, ...rest);
-      } as any);
-    }
+    forbiddenFor(() => [initial.token]);
     const outcomes: string[] = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await outcome(h.rotate(arn)));
+    for (let i = 0; i < 3; i++) outcomes.push(await outcomeOf(h.rotate(arn)));
     h.sm.secrets.get(arn)!.versions.delete(first);
-    for (let i = 0; i < 2; i++) outcomes.push(await outcome(h.rotate(arn)));
+    for (let i = 0; i < 2; i++) outcomes.push(await outcomeOf(h.rotate(arn)));
     const carried = h.sm.valueAt(arn, 'AWSCURRENT');
 
     const { answer } = await t.send('Delete', [arn]);
@@ -158,7 +145,7 @@ describe('R33-D: a deferred claim stays carried and named once Secrets Manager r
     expect(carried.pendingRevocationVersions[initial.clientId]).toBe(first);
     expect(answer.Status).toBe('SUCCESS');
     expect(h.astra.isLive(initial.clientId)).toBe(true);
-    expect(namedAtAll(arn)).toContain(initial.clientId);
+    expect(t.namedAtAll(arn)).toContain(initial.clientId);
   });
 });
 
@@ -217,7 +204,7 @@ describe('R33-F: a 404 to the held key\'s own DELETE proves nothing', () => {
 
     expect(answer.Status).toBe('SUCCESS');
     expect(passing404).toBeGreaterThan(0);
-    expect({ live: h.astra.isLive(initial.clientId), named: namedAtAll(arn).includes(initial.clientId) })
+    expect({ live: h.astra.isLive(initial.clientId), named: t.namedAtAll(arn).includes(initial.clientId) })
       .not.toEqual({ live: true, named: false });
   });
 });
