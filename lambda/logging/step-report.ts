@@ -6,6 +6,14 @@ export interface RevocationFailureRecord {
 }
 
 /** What one step did, gathered as it runs and written as a single JSON line when it ends. */
+/** A revocation the rule refused: the clientId, why, and where a later check looks (revocation-rule.ts RefusedRevocation). */
+interface RefusedLine {
+  readonly clientId: string;
+  readonly why: string;
+  readonly recheckIn?: string;
+  readonly unread?: boolean;
+}
+
 export class StepReport {
   public mode?: 'admin' | 'self-rotation';
   public policy?: string;
@@ -19,7 +27,7 @@ export class StepReport {
   } = { revoked: [], alreadyRevoked: [], revocationFailed: [] };
   public readonly revocationFailures: RevocationFailureRecord[] = [];
   /** Tokens a value or an event named for revocation that are not provably the secret's: left live (revocation-rule.ts). */
-  public readonly revocationsRefused: Array<{ readonly clientId: string; readonly why: string; readonly recheckIn?: string }> = [];
+  public readonly revocationsRefused: RefusedLine[] = [];
   public readonly notes: string[] = [];
   /** Things an operator should fix although the step went on (a value that disagrees with the secret's binding). */
   public readonly warnings: string[] = [];

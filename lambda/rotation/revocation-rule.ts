@@ -26,16 +26,27 @@ export interface OwnershipEvidence {
   readonly held?: TokenLookup;
 }
 
-/** A full token held in a version of the secret, found by its clientId. */
+/** A full token held in a version of the secret. */
+export interface HeldToken {
+  readonly token: string;
+  readonly versionId: string;
+}
+
+/** The full tokens held for a clientId in versions of the secret, found by its clientId. */
 export interface TokenLookup {
-  tokenOf(clientId: string): Promise<{ readonly token: string; readonly versionId: string } | undefined>;
-  /** Asked after tokenOf found none: a version named as holding it that is gone or could not be read, and which. */
+  /** Every key found for it (a value writer's may be among them): each that names the clientId itself. */
+  tokensOf(clientId: string): Promise<readonly HeldToken[]>;
+  /** A version named as holding it that is gone or could not be read, and which (asked after tokensOf). */
   lostVersionOf?(clientId: string): LostVersion | undefined;
+  /** Told which key Astra could not judge (403 to every ask): the one a rotation carries on. */
+  deferred?(clientId: string, held: HeldToken): void;
 }
 
 export interface LostVersion {
   readonly versionId: string;
   readonly why: string;
+  /** The version exists but could not be read (a throttle, a KMS key): not known to hold nothing. */
+  readonly unread: boolean;
 }
 
 export interface RefusedRevocation {
@@ -43,10 +54,11 @@ export interface RefusedRevocation {
   readonly why: string;
   /**
    * Set when only a later check can tell, so that a rotation carries the claim to the next one instead of failing on it
-   * or dropping it: the version that holds the token (Astra answered 403 to its check, twice, and to its own
-   * revocation), or the version named as holding it that Secrets Manager no longer has (nothing else leads to it).
+   * or dropping it: the version that holds the key Astra answered 403 to (its check, twice, and its own revocation), or
+   * the version named as holding it that could not be read (`unread`).
    */
   readonly recheckIn?: string;
+  readonly unread?: boolean;
 }
 
 export interface RevocationVerdict {
@@ -112,6 +124,14 @@ export async function revokeOwned(
   return failed;
 }
 
+/**
+ * Two values' claims taken in turns (a[0], b[0], a[1], ...): a value writer's long list in one stage does not push the
+ * function's own, in the other, behind it.
+ */
+export function alternating<T>(a: readonly T[], b: readonly T[]): T[] {
+  return Array.from({ length: Math.max(a.length, b.length) }, (_, i) => [a[i], b[i]]).flat().filter((x): x is T => x !== undefined);
+}
+
 /** Whether Astra's list shows the token with this secret's ownership mark. */
 export function markedAsSecrets(entry: AstraClientEntry | undefined, secretArn: string): boolean {
   return parseMark(entry?.description)?.secretDigest === secretDigest(secretArn);
@@ -130,35 +150,58 @@ export async function judgeRevocations(
       verdict.revocable.push(clientId);
       continue;
     }
-    const held = await evidence.held?.tokenOf(clientId);
-    if (!held) {
-      // Nothing but the claim leads to it: carried (and named) with the version, not dropped, and no failure that a value
-      // writer's hint, or a version no key decrypts any more, could repeat at every rotation.
-      const lost = evidence.held?.lostVersionOf?.(clientId);
-      verdict.refused.push(lost
-        ? { clientId, why: `Astra does not list it with this secret's mark, and ${lost.why}; left live, and carried as a claim`, recheckIn: lost.versionId }
-        : { clientId, why: 'Astra does not list it with this secret\'s mark, and no version of the secret holds its full token' });
-      continue;
-    }
-    try {
-      await astra.currentOrg(held.token);
-      verdict.revocable.push(clientId);
-    } catch (error) {
-      if (error instanceof AstraApiError && error.status === 403) {
-        const judged = await judgeForbidden(astra, clientId, held);
-        if (judged === 'shown') verdict.revocable.push(clientId);
-        else if (judged === 'revoked') verdict.revokedByItself.push(clientId);
-        else if ('refused' in judged) verdict.refused.push({ clientId, why: judged.refused });
-        else if ('deferred' in judged) verdict.refused.push({ clientId, why: judged.deferred, recheckIn: held.versionId });
-        else verdict.unchecked.push({ clientId, why: judged.unchecked });
-      } else if (error instanceof AstraApiError && refutesPossession(error.status)) {
-        verdict.refused.push({ clientId, why: doesNotAuthenticate(held, error.status) });
-      } else {
-        verdict.unchecked.push({ clientId, why: `possession could not be checked: ${messageOf(error)}` });
+    // Every key found for it is judged: a value writer's forged one may be found first, and must not hide the real one.
+    let decided: 'revocable' | 'revoked' | undefined;
+    let deferred: RefusedRevocation | undefined;
+    let unchecked: RefusedRevocation | undefined;
+    let refuted: string | undefined;
+    for (const held of await evidence.held?.tokensOf(clientId) ?? []) {
+      const judged = await judgeKey(astra, clientId, held);
+      if (judged === 'shown' || judged === 'revoked') {
+        decided = judged === 'shown' ? 'revocable' : 'revoked';
+        break;
+      }
+      if ('refused' in judged) {refuted ??= judged.refused;} else if ('deferred' in judged && !deferred) {
+        deferred = { clientId, why: judged.deferred, recheckIn: held.versionId };
+        evidence.held?.deferred?.(clientId, held);
+      } else if ('unchecked' in judged) {
+        unchecked ??= { clientId, why: judged.unchecked };
       }
     }
+    if (decided === 'revocable') verdict.revocable.push(clientId);
+    else if (decided === 'revoked') verdict.revokedByItself.push(clientId);
+    else if (unchecked) verdict.unchecked.push(unchecked);
+    else if (deferred) verdict.refused.push(deferred);
+    else verdict.refused.push(unproven(clientId, refuted, evidence.held?.lostVersionOf?.(clientId)));
   }
   return verdict;
+}
+
+/** One held key: its check, and after a 403, what only a token that authenticates can do (judgeForbidden). */
+async function judgeKey(
+  astra: AstraClient, clientId: string, held: HeldToken,
+): Promise<'shown' | 'revoked' | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
+  try {
+    await astra.currentOrg(held.token);
+    return 'shown';
+  } catch (error) {
+    if (error instanceof AstraApiError && error.status === 403) return judgeForbidden(astra, clientId, held);
+    if (error instanceof AstraApiError && refutesPossession(error.status)) return { refused: doesNotAuthenticate(held, error.status) };
+    return { unchecked: `possession could not be checked: ${messageOf(error)}` };
+  }
+}
+
+/**
+ * No key proves it the secret's. A version named for it that could not be read carries the claim on (a version that can
+ * never be read again must not fail every rotation); one that is gone, or keys that do not authenticate, drop it: a
+ * genuine claim Astra could not judge is carried with its key (`pendingRevocationKeys`), not by a version.
+ */
+function unproven(clientId: string, refuted: string | undefined, lost: LostVersion | undefined): RefusedRevocation {
+  if (lost?.unread) {
+    return { clientId, why: `Astra does not list it with this secret's mark, and ${lost.why}; left live, and carried as a claim`, recheckIn: lost.versionId, unread: true };
+  }
+  if (refuted) return { clientId, why: refuted };
+  return { clientId, why: `Astra does not list it with this secret's mark, and ${lost ? lost.why : 'no version of the secret holds its full token'}` };
 }
 
 /**
@@ -169,7 +212,7 @@ export async function judgeRevocations(
  * deferred (left live, judged again when it is next named); no answer leaves it unchecked (the step asks again).
  */
 async function judgeForbidden(
-  astra: AstraClient, clientId: string, held: { readonly token: string; readonly versionId: string },
+  astra: AstraClient, clientId: string, held: HeldToken,
 ): Promise<'shown' | 'revoked' | { readonly refused: string } | { readonly deferred: string } | { readonly unchecked: string }> {
   const answered403 = `the token held in version ${held.versionId} was answered 403`;
   try {
@@ -211,17 +254,28 @@ function refutesPossession(status: number | undefined): boolean {
 }
 
 /**
- * The full tokens held in the secret's versions, by clientId: the stage values a step has read already, and versions
- * a value names as where a pending revocation's token was held (`pendingRevocationVersions`), read on demand. A named version is only
- * a place to look: the token found there must be the one asked for, and must authenticate. Each value read may name its
- * own versions (AWSCURRENT's and AWSPREVIOUS's): every one is looked at, since a value writer's may name the wrong one.
+ * The full tokens held in the secret's versions, by clientId: the stage values a step has read already (their key, and
+ * the keys of claims carried in `pendingRevocationKeys`), and versions a value names as where a pending revocation's
+ * token was held (`pendingRevocationVersions`), read on demand. A named version is only a place to look: a key counts
+ * only for the clientId it names itself, and must authenticate. Every key found for a clientId is kept, and every
+ * version any value names for it is looked at, since a value writer's may come first.
  */
 /** The most versions named by pending revocations that planning a deletion reads (the function writes two or three). */
 export const MAX_HINTED_READS = 20;
+/** The most claims a value carries with their key (`pendingRevocationKeys`), and that are taken from one value. */
+export const MAX_CARRIED_KEYS = 5;
 const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
 
+/** What of a secret value holds keys: its own, and those of the claims it carries. */
+interface HeldValue {
+  readonly clientId?: string;
+  readonly astraKey?: string;
+  readonly pendingRevocationKeys?: Readonly<Record<string, string>>;
+}
+
 export class HeldTokens implements TokenLookup {
-  private readonly byClientId = new Map<string, { token: string; versionId: string }>();
+  private readonly byClientId = new Map<string, HeldToken[]>();
+  private readonly deferredKeys = new Map<string, HeldToken>();
   private readonly hints: ReadonlyArray<Readonly<Record<string, string>>>;
   /** Versions read on demand: read, gone (Secrets Manager no longer has them), or failed (read again when asked again). */
   private readonly versionsRead = new Map<string, { readonly read: true } | { readonly gone: true } | { readonly failed: string }>();
@@ -235,22 +289,37 @@ export class HeldTokens implements TokenLookup {
     this.hints = hints.filter((h): h is Readonly<Record<string, string>> => !!h);
   }
 
-  /**
-   * Registers a value read from one of the secret's versions: only a key that names its own clientId (AstraCS, the
-   * clientId, the secret). Any other key proves nothing about the `clientID` beside it: Astra may take it for another
-   * token (an HTTP client drops a trailing space), so that a writer's own working key would "prove" any clientId.
-   */
-  public add(value: { clientId?: string; astraKey?: string } | undefined, versionId: string | undefined): this {
-    const clientId = clientIdOfToken(value?.astraKey);
-    if (clientId && clientId === value?.clientId && versionId && !this.byClientId.has(clientId)) {
-      this.byClientId.set(clientId, { token: value.astraKey!, versionId });
-    }
+  /** Registers a value read from one of the secret's versions: its key, and the keys of the claims it carries. */
+  public add(value: HeldValue | undefined, versionId: string | undefined): this {
+    if (!value || !versionId) return this;
+    this.register(value.clientId, value.astraKey, versionId);
+    const carried = value.pendingRevocationKeys ?? {};
+    for (const clientId of Object.keys(carried).slice(0, MAX_CARRIED_KEYS)) this.register(clientId, carried[clientId], versionId);
     return this;
   }
 
-  /** Every full token found so far, by clientId. */
-  public known(): Array<{ clientId: string; token: string; versionId: string }> {
-    return [...this.byClientId].map(([clientId, held]) => ({ clientId, ...held }));
+  /** Every full token found so far. */
+  public known(): Array<{ clientId: string } & HeldToken> {
+    return [...this.byClientId].flatMap(([clientId, held]) => held.map((h) => ({ clientId, ...h })));
+  }
+
+  public deferred(clientId: string, held: HeldToken): void {
+    if (!this.deferredKeys.has(clientId)) this.deferredKeys.set(clientId, held);
+  }
+
+  /** The key Astra could not judge for it, if any was judged so. */
+  public deferredKeyOf(clientId: string): HeldToken | undefined {
+    return this.deferredKeys.get(clientId);
+  }
+
+  /** The first version a value names for it (a well-formed id). */
+  public hintOf(clientId: string): string | undefined {
+    return this.hintsOf(clientId)[0];
+  }
+
+  /** The keys found so far for this clientId, without reading anything. */
+  public keysOf(clientId: string): readonly HeldToken[] {
+    return this.byClientId.get(clientId) ?? [];
   }
 
   /**
@@ -259,18 +328,17 @@ export class HeldTokens implements TokenLookup {
    * cannot be read is read again once; one that still cannot be leaves its claim unproven (named as a claim in an alert).
    */
   public async readHinted(pendingRevocations: Iterable<string>): Promise<this> {
-    const unread = [...new Set(pendingRevocations)].filter((c) => !this.byClientId.has(c));
-    for (const clientId of unread) {
+    for (const clientId of new Set(pendingRevocations)) {
       if (this.versionsRead.size >= MAX_HINTED_READS) break;
-      if (!await this.tokenOf(clientId) && this.hintsOf(clientId).some((v) => this.failed(v))) await this.tokenOf(clientId);
+      await this.tokensOf(clientId);
+      if (this.hintsOf(clientId).some((v) => this.failed(v))) await this.tokensOf(clientId);
     }
     return this;
   }
 
-  /** The full token held for it, from a stage value or a version named for it; a version that cannot be read is skipped. */
-  public async tokenOf(clientId: string): Promise<{ token: string; versionId: string } | undefined> {
+  /** Every key held for it, in stage values or in the versions named for it; a version that cannot be read is skipped. */
+  public async tokensOf(clientId: string): Promise<readonly HeldToken[]> {
     for (const versionId of this.hintsOf(clientId)) {
-      if (this.byClientId.has(clientId)) break;
       if (this.versionsRead.has(versionId) && !this.failed(versionId)) continue;
       let text: string | undefined;
       try {
@@ -282,26 +350,37 @@ export class HeldTokens implements TokenLookup {
       this.versionsRead.set(versionId, text === undefined ? { gone: true } : { read: true });
       if (!text) continue;
       try {
-        this.add(parseSecretString(text, `version ${versionId}`, this.redactor), versionId);
+        const value = parseSecretString(text, `version ${versionId}`, this.redactor);
+        // Only the version's own key: the keys it carries are its value's word, read where it is a stage.
+        this.register(value.clientId, value.astraKey, versionId);
       } catch {
         // Not the schema (a value writer's): it holds no token.
       }
     }
-    return this.byClientId.get(clientId);
+    return this.keysOf(clientId);
+  }
+
+  /** A version named for this clientId that is gone or could not be read, when no key for it was found. */
+  public lostVersionOf(clientId: string): LostVersion | undefined {
+    if (this.keysOf(clientId).length) return undefined;
+    const named = this.hintsOf(clientId);
+    const unread = named.find((v) => this.failed(v));
+    if (unread) {
+      const seen = this.versionsRead.get(unread) as { readonly failed: string };
+      return { versionId: unread, why: `version ${unread}, named as holding its full token, could not be read (${seen.failed})`, unread: true };
+    }
+    const gone = named.find((v) => { const seen = this.versionsRead.get(v); return !!seen && 'gone' in seen; });
+    return gone ? { versionId: gone, why: `version ${gone}, named as holding its full token, no longer exists`, unread: false } : undefined;
   }
 
   /**
-   * A version named for this clientId that Secrets Manager no longer has (it removes unlabelled versions past its quota)
-   * or that could not be read, when none holds its token: the token may still be live, and only the claim leads to it.
+   * A key counts only for the clientId it names itself (AstraCS, the clientId, the secret): any other key proves nothing
+   * about a clientId beside it, since Astra may take it for another token (an HTTP client drops a trailing space).
    */
-  public lostVersionOf(clientId: string): LostVersion | undefined {
-    if (this.byClientId.has(clientId)) return undefined;
-    for (const versionId of this.hintsOf(clientId)) {
-      const seen = this.versionsRead.get(versionId);
-      if (seen && 'gone' in seen) return { versionId, why: `version ${versionId}, named as holding its full token, no longer exists` };
-      if (seen && 'failed' in seen) return { versionId, why: `version ${versionId}, named as holding its full token, could not be read (${seen.failed})` };
-    }
-    return undefined;
+  private register(clientId: string | undefined, token: string | undefined, versionId: string): void {
+    if (!clientId || !token || clientIdOfToken(token) !== clientId) return;
+    const held = this.byClientId.get(clientId) ?? [];
+    if (!held.some((h) => h.token === token)) this.byClientId.set(clientId, [...held, { token, versionId }]);
   }
 
   private failed(versionId: string): boolean {

@@ -15,7 +15,7 @@ import { tokensLeftLiveAlert } from '../logging/left-live-alert';
 import { Redactor } from '../logging/redact';
 import { StepReport, writeLogLine } from '../logging/step-report';
 import { Authority, adminAuthority, selfAuthority } from '../rotation/authority';
-import { HeldTokens, OwnershipEvidence, markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
+import { HeldTokens, alternating, OwnershipEvidence, markedAsSecrets, revokeOwned } from '../rotation/revocation-rule';
 import { markedTokens } from '../rotation/sweep';
 import { SecretTags, readBinding } from '../value/binding';
 import { parseSecretString } from '../value/secret-value';
@@ -496,11 +496,11 @@ async function planFor(
     };
     const [current, previous] = [await read(AWSCURRENT, versions.current), await read(AWSPREVIOUS, versions.previous)];
     // The versions a pending revocation names are read now: once the function deletes the secret, nothing can be.
-    // AWSPREVIOUS's first: a value writer's put over AWSCURRENT moves the function's own value there, and every version
-    // either names is looked at (a writer's hint may name the wrong one).
-    const held = await new HeldTokens(deps.store, arn, redactor, previous?.pendingRevocationVersions, current?.pendingRevocationVersions)
+    // In turns: a value writer's put leaves the function's own value in one stage or the other, its long list in either;
+    // and every version either names for a clientId is looked at (a writer's hint may name the wrong one).
+    const held = await new HeldTokens(deps.store, arn, redactor, current?.pendingRevocationVersions, previous?.pendingRevocationVersions)
       .add(current, versions.current).add(previous, versions.previous)
-      .readHinted([...previous?.pendingRevocations ?? [], ...current?.pendingRevocations ?? []]);
+      .readHinted(alternating(current?.pendingRevocations ?? [], previous?.pendingRevocations ?? []));
     // A value put over a self-rotating secret (twice: over AWSPREVIOUS too) moves its tokens out of every stage, and
     // no token of their org is left to list them by their mark: its unlabelled versions still hold them.
     const rotations = !!adminSecretArn || await currentIsRotations(arn, current, versions.current, lists);

@@ -25,6 +25,8 @@ export interface AstraSecretValue {
   readonly pendingRevocations: string[];
   /** Where each pending revocation's token was held when it was recorded (clientId -> version id): a place to look, not proof. */
   readonly pendingRevocationVersions: Record<string, string>;
+  /** The full token of a pending revocation Astra could not judge, carried in the value itself (clientId -> token): a claim. */
+  readonly pendingRevocationKeys: Record<string, string>;
 }
 
 export function clientIdOfToken(token: string | undefined): string | undefined {
@@ -66,6 +68,8 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
   const clientId = clientIdOfToken(astraKey) ?? clientIdField;
   const pending = raw.pendingRevocations;
   const versions = raw.pendingRevocationVersions;
+  const carriedKeys = stringsByKey(raw.pendingRevocationKeys);
+  redactor.add(...Object.values(carriedKeys));
   return {
     raw,
     astraKey,
@@ -75,9 +79,8 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
     rootarn: typeof raw.rootarn === 'string' ? raw.rootarn : undefined,
     orgId: typeof raw.orgId === 'string' ? raw.orgId : undefined,
     pendingRevocations: Array.isArray(pending) ? pending.filter((c): c is string => typeof c === 'string' && c.length > 0) : [],
-    pendingRevocationVersions: typeof versions === 'object' && versions !== null && !Array.isArray(versions)
-      ? Object.fromEntries(Object.entries(versions).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length > 0))
-      : {},
+    pendingRevocationVersions: stringsByKey(versions),
+    pendingRevocationKeys: carriedKeys,
   };
 }
 
@@ -122,7 +125,7 @@ export function validateRotatable(value: AstraSecretValue, selfRotating: boolean
 export function nextSecretString(
   current: AstraSecretValue,
   minted: { clientId: string; secret: string; token: string; orgId?: string; generatedOn?: string; tokenExpiry?: string },
-  pending: { readonly clientIds: string[]; readonly versions: Record<string, string> },
+  pending: { readonly clientIds: string[]; readonly versions: Record<string, string>; readonly keys?: Record<string, string> },
   binding: SecretBinding,
 ): string {
   const next: JsonObject = { ...current.raw };
@@ -142,7 +145,15 @@ export function nextSecretString(
   else delete next.tokenExpiry;
   next.pendingRevocations = pending.clientIds;
   next.pendingRevocationVersions = Object.fromEntries(pending.clientIds.flatMap((c) => pending.versions[c] ? [[c, pending.versions[c]]] : []));
+  const keys = Object.fromEntries(pending.clientIds.flatMap((c) => pending.keys?.[c] ? [[c, pending.keys[c]]] : []));
+  if (Object.keys(keys).length) next.pendingRevocationKeys = keys;
+  else delete next.pendingRevocationKeys;
   return JSON.stringify(next);
+}
+
+function stringsByKey(field: unknown): Record<string, string> {
+  if (typeof field !== 'object' || field === null || Array.isArray(field)) return {};
+  return Object.fromEntries(Object.entries(field).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length > 0));
 }
 
 function optionalString(raw: JsonObject, key: string, what: string): string | undefined {

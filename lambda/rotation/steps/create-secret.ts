@@ -7,7 +7,7 @@ import { disagreements } from '../../value/binding';
 import { AstraSecretValue, nextSecretString, parseSecretString, validateRotatable } from '../../value/secret-value';
 import { Authority, adminAuthority, selfAuthority } from '../authority';
 import { mintMarked } from '../mint';
-import { HeldTokens, revokeOwned } from '../revocation-rule';
+import { HeldTokens, MAX_CARRIED_KEYS, alternating, markedAsSecrets, revokeOwned } from '../revocation-rule';
 import { proveRoleRotatesItself } from '../role-proof';
 import { Rotation, bindingOf } from '../rotation';
 import { markedTokens, sweep } from '../sweep';
@@ -43,7 +43,8 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   // AWSPREVIOUS's too: a value put over AWSCURRENT moves what the secret still owes there, and would drop it from the carry.
   const held = new HeldTokens(store, rotation.secretArn, redactor, current.pendingRevocationVersions, previous?.pendingRevocationVersions)
     .add(current, rotation.currentVersionId).add(previous, rotation.previousVersionId);
-  const pendingRevocations = [...current.pendingRevocations, ...previous?.pendingRevocations ?? []];
+  // Taken in turns: the function's own value, whichever stage a writer's put left it in, is among the first judged.
+  const pendingRevocations = alternating(current.pendingRevocations, previous?.pendingRevocations ?? []);
   await sweepBeforeMint(rotation, authority, keep, { pendingRevocations, held }, listed);
 
   const minted = await mintMarked(rotation, authority, [binding.roleId], keep, binding.maxTokenLifetimeSeconds);
@@ -64,17 +65,10 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   for (const [clientId, versionId] of pendingBy) if (clientId && versionId && !versions[clientId]) versions[clientId] = versionId;
   const clientIds = Object.keys(versions)
     .filter((c) => live.has(c) && c !== minted.clientId && (rotation.policy === 'IMMEDIATELY' || c !== current.clientId));
-  // A claim the sweep could not judge (Astra answers 403 to any token, or the version that held it is gone) goes on to the
-  // next rotation, with where it is (or was) held.
-  for (const { clientId, recheckIn } of report.revocationsRefused) {
-    if (recheckIn && !clientIds.includes(clientId)) {
-      clientIds.push(clientId);
-      versions[clientId] = recheckIn;
-    }
-  }
+  const keys = await carryClaims(rotation, { clientIds, versions }, { pendingRevocations, keep, held, listed });
 
   try {
-    const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, { clientIds, versions }, binding);
+    const next = nextSecretString(current, { ...minted, tokenExpiry: tokenExpiry ?? undefined }, { clientIds, versions, keys }, binding);
     await store.putPending(event.secretId, event.token, next);
   } catch (error) {
     // A version another invocation stored first holds its own token, and that invocation asks whether rotation ended.
@@ -84,6 +78,43 @@ export async function createSecret(rotation: Rotation): Promise<string> {
   // Also after a failed put that stored the version all the same: the teardown may have listed before it committed.
   await revokeIfRotationEnded(rotation, authority, minted);
   return 'created';
+}
+
+/**
+ * The claims the next version owes beside the stage tokens the promotion leaves behind (`pending`, filled here): those
+ * the sweep could not judge (Astra answered 403 to every ask of their key; a version named for them could not be read),
+ * and unmarked ones a value names that a stage keeps for now (a value put over a stage may name a token there). Each
+ * goes on with the version that held it and, where a key of it is held elsewhere than that version (a writer's forged
+ * stage may hold another), with that key in the value itself, so that it never depends on a version Secrets Manager
+ * may remove or a writer may shadow. At most MAX_CARRIED_KEYS carry a key, in the order judged; the rest are noted.
+ */
+async function carryClaims(
+  rotation: Rotation,
+  pending: { clientIds: string[]; versions: Record<string, string> },
+  seen: { pendingRevocations: string[]; keep: ReadonlyArray<string | undefined>; held: HeldTokens; listed: AstraClientEntry[] },
+): Promise<Record<string, string>> {
+  const { clientIds, versions } = pending;
+  const live = new Map(seen.listed.map((c) => [c.clientId, c]));
+  const unmarked = (c: string) => live.has(c) && !markedAsSecrets(live.get(c), rotation.secretArn);
+  const add = (clientId: string, versionId: string | undefined) => {
+    if (clientIds.includes(clientId)) return;
+    clientIds.push(clientId);
+    if (versionId) versions[clientId] = versionId;
+  };
+  for (const { clientId, recheckIn } of rotation.report.revocationsRefused) if (recheckIn) add(clientId, seen.held.hintOf(clientId) ?? recheckIn);
+  const kept = new Set(seen.keep);
+  for (const clientId of seen.pendingRevocations) if (kept.has(clientId) && unmarked(clientId)) add(clientId, seen.held.hintOf(clientId));
+  const keys: Record<string, string> = {};
+  const left: string[] = [];
+  for (const clientId of clientIds.filter(unmarked)) {
+    // The key Astra could not judge; else one held elsewhere than the version the claim names.
+    const key = seen.held.deferredKeyOf(clientId) ?? (await seen.held.tokensOf(clientId)).find((k) => k.versionId !== versions[clientId]);
+    if (!key) continue;
+    if (Object.keys(keys).length < MAX_CARRIED_KEYS) keys[clientId] = key.token;
+    else left.push(clientId);
+  }
+  if (left.length) rotation.report.notes.push(`claims carried without their key (at most ${MAX_CARRIED_KEYS} carry one): ${left.join(', ')}`);
+  return keys;
 }
 
 /**

@@ -52,14 +52,18 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
     // Tokens minted for this version by invocations of createSecret whose store did not win (killed, failed, or beaten by
     // a duplicate): the version holds another token, and its value is never replaced.
     const leftovers = markedTokens(listed, rotation.secretArn, event.token).filter((c) => c !== version.clientId);
-    const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions);
+    const held = new HeldTokens(store, rotation.secretArn, redactor, version.pendingRevocationVersions).add(version, event.token);
     failed = await revokeOwned(rotation, authority, [...pendingRevocations, ...leftovers], { secretArn: rotation.secretArn, listed, held },
       { keep: [version.clientId] });
     // A deferral is no failure for a claim carried from earlier rotations, but the token of a stage this promotion moves on
     // from (AWSCURRENT's or AWSPREVIOUS's before it) is owed now: the promoting call fails, and the retry asks again. A
-    // retry that still cannot tell carries it (WARN): a steady 403 would fail every retry, the rotation never completing.
-    const stages = new Set(rotation.alreadyCurrent ? [] : [rotation.currentVersionId, rotation.previousVersionId].filter((v): v is string => !!v));
-    for (const owed of report.revocationsRefused.filter((r) => r.recheckIn && stages.has(r.recheckIn))) {
+    // retry that still meets 403 everywhere carries it (WARN): a steady 403 would fail every retry, the rotation never
+    // completing. A stage's version that could not be read (a passing fault: a stage's version is always readable) fails
+    // every call.
+    const stages = new Set([rotation.currentVersionId, rotation.previousVersionId].filter((v): v is string => !!v));
+    const owedNow = (r: { recheckIn?: string; unread?: boolean }) =>
+      !!r.recheckIn && stages.has(r.recheckIn) && (r.unread || !rotation.alreadyCurrent);
+    for (const owed of report.revocationsRefused.filter(owedNow)) {
       failed.push(owed.clientId);
       report.clientIds.revocationFailed.push(owed.clientId);
       report.revocationFailures.push({ clientId: owed.clientId, reason: owed.why });

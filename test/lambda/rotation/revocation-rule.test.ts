@@ -14,7 +14,7 @@ const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf';
 const client = () => new AstraClient(readConfig(process.env), new Redactor(), TimeBudget.of(undefined, 0, 60_000));
 const entry = (clientId: string, description = ''): AstraClientEntry => ({ clientId, roles: [APP_ROLE], description });
 const lookup = (tokens: Record<string, string>): TokenLookup => ({
-  tokenOf: async (clientId) => (tokens[clientId] ? { token: tokens[clientId], versionId: 'v-held' } : undefined),
+  tokensOf: async (clientId: string) => (tokens[clientId] ? [{ token: tokens[clientId], versionId: 'v-held' }] : []),
 });
 /** What a value writer puts in astraKey for a clientId it knows but whose secret it does not hold. */
 const forgedKey = (clientId: string) => `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`;
@@ -116,11 +116,11 @@ describe('judgeRevocations: the rule every revoking path obeys', () => {
   test('GIVEN the version named as holding a token cannot be read WHEN judged THEN it is refused, carried with that version, and not a failure', async () => {
     const bootstrap = h.astra.issue([ADMIN_ROLE], 'bootstrap');
     const held: TokenLookup = {
-      tokenOf: async () => undefined,
-      lostVersionOf: () => ({ versionId: NO_SUCH_VERSION, why: `version ${NO_SUCH_VERSION}, named as holding its full token, could not be read (throttled)` }),
+      tokensOf: async () => [],
+      lostVersionOf: () => ({ versionId: NO_SUCH_VERSION, why: `version ${NO_SUCH_VERSION}, named as holding its full token, could not be read (throttled)`, unread: true }),
     };
     const verdict = await judgeRevocations(client(), [bootstrap.clientId], { secretArn: ARN, listed: [entry(bootstrap.clientId)], held });
-    expect(verdict).toMatchObject({ revocable: [], unchecked: [], refused: [{ clientId: bootstrap.clientId, recheckIn: NO_SUCH_VERSION, why: expect.stringMatching(/could not be read \(throttled\); left live, and carried as a claim/) }] });
+    expect(verdict).toMatchObject({ revocable: [], unchecked: [], refused: [{ clientId: bootstrap.clientId, recheckIn: NO_SUCH_VERSION, unread: true, why: expect.stringMatching(/could not be read \(throttled\); left live, and carried as a claim/) }] });
   });
 
   test('GIVEN possession cannot be checked (503) WHEN judged THEN the token is unchecked, neither revoked nor refused', async () => {

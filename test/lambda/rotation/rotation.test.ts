@@ -94,7 +94,7 @@ describe('admin mode (rootarn)', () => {
     expect(h.astra.isLive(initial.clientId)).toBe(false);
   });
 
-  test('GIVEN a claim carried from an earlier rotation (not a stage\'s token) WHEN Astra answers 403 to its check (twice) and its own revocation at each rotation THEN each completes, and the claim is carried with where it is held, until Astra tells', async () => {
+  test('GIVEN a claim carried from an earlier rotation (not a stage\'s token) WHEN Astra answers 403 to its check (twice) and its own revocation at each rotation THEN each completes, and the claim is carried with where it was held and its key, until Astra tells', async () => {
     const { arn } = h.adminSecret();
     // Twice: the unmarked first token is gone, both stages hold marked tokens.
     for (let i = 0; i < 2; i++) await h.rotate(arn);
@@ -120,7 +120,8 @@ describe('admin mode (rootarn)', () => {
       for (const step of ['setSecret', 'testSecret'] as const) await h.step(step, arn, version);
       forbidden();
       await h.step('finishSecret', arn, version);
-      expect(h.lastLine()).toMatchObject({ level: 'WARN', outcome: 'finished', revocationsRefused: [{ clientId: old.clientId, recheckIn: holding }] });
+      expect(pending.pendingRevocationKeys[old.clientId] === old.token).toBe(true);
+      expect(h.lastLine()).toMatchObject({ level: 'WARN', outcome: 'finished', revocationsRefused: [{ clientId: old.clientId, recheckIn: expect.any(String) }] });
       expect(h.astra.isLive(old.clientId)).toBe(true);
     }
     await h.rotate(arn);

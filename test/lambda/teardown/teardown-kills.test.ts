@@ -1,13 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { arnOf, useTeardownHarness } from './teardown-harness';
 import { handler } from '../../../lambda';
 import { AstraClient } from '../../../lambda/clients/astra-client';
 import { markedAsSecrets } from '../../../lambda/rotation/revocation-rule';
 import { ADMIN_ROLE, APP_ROLE } from '../support/fake-astra';
-import { FakeStack, STACK_ID, TEARDOWN_ID } from '../support/fake-cloudformation';
 import { awsError } from '../support/fake-secrets-manager';
-import { Harness } from '../support/harness';
 
 /*
  * The twenty-fifth adversarial review's cases: kills between any two I/O calls of the teardown, then Lambda's retry of
@@ -20,8 +17,6 @@ import { Harness } from '../support/harness';
  * Env: REVIEW25_VERBOSE=1 prints each kill point; REVIEW25_KILL_POINTS caps n.
  */
 
-const arnOf = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
-
 interface Invocation { id: number; dead: boolean }
 /** Killed before/after the call; or the call fails (without effect, or after it took effect) and the invocation goes on. */
 type Verdict = 'before' | 'after' | 'fail' | 'fail-after-commit';
@@ -29,10 +24,8 @@ const als = new AsyncLocalStorage<Invocation>();
 const never = <T>() => new Promise<T>(() => undefined);
 
 describe('kills and retries through the escrow, and forged org claims (twenty-fifth adversarial review)', () => {
-  const h = new Harness();
-  let stack: FakeStack;
-  const cfn: Array<Record<string, any>> = [];
-  let responses: Server;
+  const th = useTeardownHarness();
+  const h = th.h;
   const realFetch = globalThis.fetch;
   /** Decides, before each I/O call of an invocation, whether it is killed there: 'before' (the call is not made) or 'after' (made, answer lost). */
   let killer: ((kind: string, what: string) => Verdict | undefined) | undefined;
@@ -45,22 +38,6 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   let observers: Array<(kind: string, what: string, inTeardown: boolean) => void> = [];
   /** Secrets Secrets Manager refuses to delete (a resource policy, replicas): CloudFormation could not delete them either. */
   const refused = new Set<string>();
-  beforeAll(async () => {
-    await h.start();
-    responses = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        cfn.push(JSON.parse(Buffer.concat(chunks).toString()));
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => responses.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    await h.stop();
-    await new Promise<void>((resolve) => responses.close(() => resolve()));
-  });
   /** The kill switches: Secrets Manager's fake and fetch, per invocation. */
   const arm = () => {
     // Kill switch on Secrets Manager.
@@ -134,11 +111,6 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     });
   };
   beforeEach(() => {
-    h.setUp();
-    stack = new FakeStack(h.sm);
-    process.env.STACK_ID = STACK_ID;
-    process.env.SECRETS_MANAGER_ENDPOINT = 'http://127.0.0.1:9';
-    cfn.length = 0;
     killer = undefined;
     ioLog = [];
     goneIsDenied = false;
@@ -147,29 +119,13 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     observers = [];
     arm();
   });
-  afterEach(() => {
-    stack.restore();
-    h.assertNoSecretMaterial();
-    h.tearDown();
-  });
 
   const noPacing = () => jest.spyOn(AstraClient.prototype, 'pace').mockImplementation(() => undefined);
-  const context = (remainingMs = 120_000) => ({ invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotation:$LATEST', getRemainingTimeInMillis: () => remainingMs });
-  const respondTo = () => `http://127.0.0.1:${(responses.address() as AddressInfo).port}/response`;
-  const deleteRequest = (arns: string[], requestId: string) => ({
-    RequestType: 'Delete',
-    ResponseURL: respondTo(),
-    StackId: STACK_ID,
-    RequestId: requestId,
-    LogicalResourceId: TEARDOWN_ID,
-    PhysicalResourceId: 'teardown-1',
-    ResourceProperties: { Secrets: arns.map((Arn) => ({ Arn })) },
-  });
   let invocations = 0;
   /** One invocation: settles when it answers/throws, or some time after it is killed. */
   const invoke = async (event: Record<string, unknown>, remainingMs = 120_000): Promise<'answered' | 'threw' | 'killed'> => {
     const inv: Invocation = { id: ++invocations, dead: false };
-    const run = als.run(inv, () => handler(event, context(remainingMs))).then(() => 'answered' as const, () => 'threw' as const);
+    const run = als.run(inv, () => handler(event, th.context(remainingMs))).then(() => 'answered' as const, () => 'threw' as const);
     const killed = new Promise<'killed'>((resolve) => {
       const poll = setInterval(() => {
         if (inv.dead) {
@@ -182,20 +138,6 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     });
     return Promise.race([run, killed]);
   };
-  const selfSecrets = (count: number, prefix = 'self') => Array.from({ length: count }, (_, i) => {
-    const { arn } = h.selfSecret();
-    h.sm.secrets.set(arnOf(`${prefix}-${i}`), { ...h.sm.secrets.get(arn)!, arn: arnOf(`${prefix}-${i}`), name: `${prefix}-${i}` });
-    h.sm.secrets.delete(arn);
-    return stack.adopt(arnOf(`${prefix}-${i}`), `${prefix}${i}`);
-  });
-  const rotatedSelf = async (count: number) => {
-    const arns = selfSecrets(count);
-    for (const arn of arns) {
-      await h.rotate(arn);
-      await h.rotate(arn);
-    }
-    return arns;
-  };
   /** An app secret whose admin (outside the stack) holds h.admin: its admin token must stay live. */
   const minted = async (name: string) => {
     const { arn } = h.adminSecret();
@@ -203,7 +145,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     h.sm.secrets.delete(arn);
     await h.rotate(arnOf(name));
     await h.rotate(arnOf(name));
-    return stack.adopt(arnOf(name), name.replace(/-/g, ''));
+    return th.stack.adopt(arnOf(name), name.replace(/-/g, ''));
   };
   /** root (self-rotating, a token of its own) -> mid -> leaf, all in the stack. */
   const chainOf = async () => {
@@ -217,7 +159,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
       await h.rotate(arn);
       await h.rotate(arn);
     }
-    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) stack.adopt(arn, id);
+    for (const [arn, id] of [[root, 'Root'], [mid, 'Mid'], [leaf, 'Leaf']]) th.stack.adopt(arn, id);
     return { root, mid, leaf };
   };
   const marked = (arn: string) => h.astra.everIssued
@@ -229,7 +171,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   ].filter((c): c is string => !!c && h.astra.isLive(c)))]]));
   const alerts = () => h.lines().filter((l) => typeof l.alert === 'string');
   const escrowEntries = () => {
-    const v = h.sm.valueAt(stack.escrowArn, 'AWSCURRENT');
+    const v = h.sm.valueAt(th.stack.escrowArn, 'AWSCURRENT');
     return (v?.entries ?? []).map((e: { arn: string }) => e.arn);
   };
   /** Every invariant the brief states, as one object to compare (empty lists when it holds). */
@@ -238,7 +180,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     const unreported = [...tokens].flatMap(([arn, cs]) => cs.filter((c) => h.astra.isLive(c) && !named(arn).includes(c)).map((c) => `${arn.split(':').pop()} ${c}`));
     const existingWithoutLiveCurrent = [...tokens.keys(), ...staying].filter((arn) => h.sm.secrets.has(arn) && !h.astra.isLive(h.sm.valueAt(arn, 'AWSCURRENT')?.clientID));
     return {
-      answers: [...new Set(cfn.map((a) => a.Status))],
+      answers: [...new Set(th.cfn.map((a) => a.Status))],
       unreported,
       existingWithoutLiveCurrent,
       keptRevoked: keepLive.filter((c) => !h.astra.isLive(c)),
@@ -268,29 +210,25 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   // ---------------------------------------------------------------------------------------------------------------
   const scenario = async () => {
     noPacing();
-    const selfs = await rotatedSelf(5);
+    const selfs = await th.rotatedTwice(5);
     const app = await minted('app-one');
     const all = [...selfs, app];
-    stack.startedAt = new Date();
+    th.stack.startedAt = new Date();
     return { all, tokens: tokensOf(all), keep: [h.admin.clientId] };
   };
 
   test('A0 held: the unkilled teardown of scenario A meets every invariant', async () => {
     const { all, tokens, keep } = await scenario();
-    expect(await invoke(deleteRequest(all, 'r-probe'))).toBe('answered');
+    expect(await invoke(th.deleteRequest(all, 'r-probe'))).toBe('answered');
     expect(verdict(tokens, keep)).toEqual(clean);
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`IO CALLS ${ioLog.length}\n${ioLog.join('\n')}\n`);
   });
 
   const KILL_POINTS = Number(process.env.REVIEW25_KILL_POINTS ?? 150);
   const fresh = () => {
+    th.stack.restore();
     h.tearDown();
-    stack.restore();
-    h.setUp();
-    stack = new FakeStack(h.sm);
-    process.env.STACK_ID = STACK_ID;
-    process.env.SECRETS_MANAGER_ENDPOINT = 'http://127.0.0.1:9';
-    cfn.length = 0;
+    th.setUp();
     ioLog = [];
     goneIsDenied = false;
     refused.clear();
@@ -326,18 +264,18 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
       sw.faults?.();
       const outcomes: string[] = [];
       if (sw.pre) {
-        await sw.pre(deleteRequest(all, `r-${when}-${n}`));
-        outcomes.push(cfn.length ? 'pre-answered' : 'pre');
+        await sw.pre(th.deleteRequest(all, `r-${when}-${n}`));
+        outcomes.push(th.cfn.length ? 'pre-answered' : 'pre');
         ioLog = [];
       }
       let seen = 0;
       killer = (kind, what) => ((!sw.at || sw.at(kind, what)) && ++seen === n ? when : undefined);
-      outcomes.push(await invoke(deleteRequest(all, `r-${when}-${n}`)));
+      outcomes.push(await invoke(th.deleteRequest(all, `r-${when}-${n}`)));
       killer = undefined;
       const at = ioLog[n - 1];
-      for (let i = 0; i < (sw.pre ? 1 : 2) && cfn.length === 0; i++) {
+      for (let i = 0; i < (sw.pre ? 1 : 2) && th.cfn.length === 0; i++) {
         sw.beforeRetry?.();
-        outcomes.push(await invoke(deleteRequest(all, `r-${when}-${n}`), sw.retryMs));
+        outcomes.push(await invoke(th.deleteRequest(all, `r-${when}-${n}`), sw.retryMs));
       }
       const v = sw.check ? sw.check(tokens, keep, staying) : verdict(tokens, keep, staying);
       if (JSON.stringify(v) !== JSON.stringify(sw.expected ?? clean)) failures.push({ n, at, outcomes, ...v, alerts: alerts().map((a) => `${a.alert} ${String(a.secretArn).split(':').pop()} ${a.message?.slice(0, 160)}`) });
@@ -351,10 +289,10 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   const chainScenario = async () => {
     noPacing();
     const { root, mid, leaf } = await chainOf();
-    const selfs = await rotatedSelf(2);
+    const selfs = await th.rotatedTwice(2);
     const app = await minted('app-one');
     const all = [root, mid, leaf, ...selfs, app];
-    stack.startedAt = new Date();
+    th.stack.startedAt = new Date();
     return { all, tokens: tokensOf(all), keep: [h.admin.clientId] };
   };
   const chainSweep: Sweep = { setup: chainScenario };
@@ -383,7 +321,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
         return built;
       },
       faults: () => h.astra.fail({ method: 'DELETE', path: new RegExp(`/v2/clientIdSecrets/${failing}$`), status: 500, times: 10_000 }),
-      at: (kind, what) => kind === 'sm' && what === `PutSecretValue ${stack.escrowArn}`,
+      at: (kind, what) => kind === 'sm' && what === `PutSecretValue ${th.stack.escrowArn}`,
     });
     expect(kills).toBeGreaterThan(1);
     expect(failures).toEqual([]);
@@ -394,7 +332,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   // ---------------------------------------------------------------------------------------------------------------
   const pushedOutScenario = async () => {
     noPacing();
-    const [pushed, other] = await rotatedSelf(2);
+    const [pushed, other] = await th.rotatedTwice(2);
     const real = h.sm.valueAt(pushed, 'AWSCURRENT');
     const own = marked(pushed);
     // Two puts of dead tokens, as PutSecretValue makes them: both stages lose the secret's tokens.
@@ -406,14 +344,14 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
       h.sm.removeStage(pushed, 'AWSPREVIOUS');
       h.sm.secrets.get(pushed)!.versions.get(replaced)!.stages.add('AWSPREVIOUS');
     }
-    stack.startedAt = new Date();
+    th.stack.startedAt = new Date();
     return { all: [pushed, other], tokens: new Map([[pushed, own], [other, tokensOf([other]).get(other)!]]), keep: [h.admin.clientId] };
   };
 
   test('W0: unkilled, the tokens two puts moved out of a secret\'s stages are revoked, without an alert', async () => {
     const { all, tokens, keep } = await pushedOutScenario();
     expect(tokens.get(all[0])).toHaveLength(2);
-    expect(await invoke(deleteRequest(all, 'r-pushed'))).toBe('answered');
+    expect(await invoke(th.deleteRequest(all, 'r-pushed'))).toBe('answered');
     expect({ ...verdict(tokens, keep), alerts: alerts() }).toEqual({ ...clean, alerts: [] });
     expect(tokens.get(all[0])!.filter((c) => h.astra.isLive(c))).toEqual([]);
   });
@@ -437,7 +375,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   const onLambdasSchedule = async (event: Record<string, unknown>, attempts: ReadonlyArray<{ at: number; dies?: boolean }>) => {
     noPacing();
     process.env.TEARDOWN_TURNS_AT_ONCE = '1';
-    stack.startedAt = new Date();
+    th.stack.startedAt = new Date();
     const realNow = Date.now.bind(Date);
     let offset = 0;
     let jumpAfter = Infinity;
@@ -458,25 +396,25 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     const named = alerts().flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
     const deleted = arns.filter((arn) => !h.sm.secrets.has(arn));
     return {
-      answers: cfn.map((a) => a.Status),
+      answers: th.cfn.map((a) => a.Status),
       deletedWithUnnamedLiveTokens: deleted.filter((arn) => tokens.get(arn)!.some((c) => h.astra.isLive(c) && !named.includes(c))).length,
     };
   };
 
   test('G (failed on 2d25348): ContinueLater, then a retry that dies at once, then the last retry still young: it must answer CloudFormation', async () => {
-    const arns = await rotatedSelf(8);
+    const arns = await th.rotatedTwice(8);
     const tokens = tokensOf(arns);
     // T0, then Lambda's retries about a minute (T0 + 2:41 + 1:00) and two minutes (T0 + 5:41) after each failure.
-    const outcomes = await onLambdasSchedule(deleteRequest(arns, 'r-schedule'), [{ at: 0 }, { at: 221_000, dies: true }, { at: 341_000 }]);
+    const outcomes = await onLambdasSchedule(th.deleteRequest(arns, 'r-schedule'), [{ at: 0 }, { at: 221_000, dies: true }, { at: 341_000 }]);
     expect({ outcomes, ...answeredAndNamed(arns, tokens) })
       .toEqual({ outcomes: ['threw', 'killed', 'answered'], answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
   }, 120_000);
 
   test('G2 (failed on 2d25348): the first invocation dies at once, both retries use their whole time while young: the last must answer CloudFormation', async () => {
-    const arns = await rotatedSelf(10);
+    const arns = await th.rotatedTwice(10);
     const tokens = tokensOf(arns);
     // T0, then T0 + 1:00 (ends at T0 + 3:41), then T0 + 5:41.
-    const outcomes = await onLambdasSchedule(deleteRequest(arns, 'r-schedule-2'), [{ at: 0, dies: true }, { at: 60_000 }, { at: 341_000 }]);
+    const outcomes = await onLambdasSchedule(th.deleteRequest(arns, 'r-schedule-2'), [{ at: 0, dies: true }, { at: 60_000 }, { at: 341_000 }]);
     expect({ outcomes, ...answeredAndNamed(arns, tokens) })
       .toEqual({ outcomes: ['killed', 'threw', 'answered'], answers: ['SUCCESS'], deletedWithUnnamedLiveTokens: 0 });
   }, 120_000);
@@ -501,7 +439,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
 
   test('I (failed on 2d25348): two puts relabel the real token\'s orgId as the writer\'s org, then the writer\'s own token over it: the real token is revoked or named', async () => {
     noPacing();
-    const [arn] = await rotatedSelf(1);
+    const [arn] = await th.rotatedTwice(1);
     const own = tokensOf([arn]).get(arn)!;
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     // Put 1: the real AWSCURRENT, its orgId relabelled. Put 2: a token of the writer's own org (it moves put 1 to AWSPREVIOUS).
@@ -509,12 +447,12 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     const w = h.astra.issue([ADMIN_ROLE], 'writer token W');
     put(arn, { ...real, orgId: 'writers-org', astraKey: w.token, clientID: w.clientId, clientSecret: w.secret, pendingRevocations: [] });
     writersOrgVerified('writers-org', { clientId: w.clientId, description: 'writer token W' });
-    stack.startedAt = new Date();
-    await invoke(deleteRequest([arn], 'r-forged-org'));
+    th.stack.startedAt = new Date();
+    await invoke(th.deleteRequest([arn], 'r-forged-org'));
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${h.logs.join('\n')}\n`);
     const named = alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
     expect({
-      answers: cfn.map((a) => a.Status),
+      answers: th.cfn.map((a) => a.Status),
       deleted: !h.sm.secrets.has(arn),
       liveUnnamed: own.filter((c) => h.astra.isLive(c) && !named.includes(c)),
     }).toEqual({ answers: ['SUCCESS'], deleted: true, liveUnnamed: [] });
@@ -524,7 +462,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     noPacing();
     // Another secret of the same teardown, whose token's org Astra names 'other-org' (a second org the function serves).
     // prime() reads one list per claimed org, in reverse template order: `other` (adopted last) is read first.
-    const [arn, other] = await rotatedSelf(2);
+    const [arn, other] = await th.rotatedTwice(2);
     const own = tokensOf([arn]).get(arn)!;
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     const prev = h.sm.valueAt(arn, 'AWSPREVIOUS');
@@ -536,7 +474,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     for (const version of h.sm.secrets.get(other)!.versions.values()) {
       if (version.value) version.value = JSON.stringify({ ...JSON.parse(version.value), orgId: 'other-org' });
     }
-    stack.startedAt = new Date();
+    th.stack.startedAt = new Date();
     // The list read with other's token: Astra names 'other-org' and shows only other's tokens.
     const generatedOn = new Date().toISOString();
     const shown = tokensOf([other]).get(other)!.map((clientId) => ({ clientId, roles: [ADMIN_ROLE], description: h.astra.everIssued.find((t) => t.clientId === clientId)?.description ?? '', generatedOn }));
@@ -544,12 +482,12 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: 'other-org' }), times: 1 });
     expect(otherToken.clientID).toBeDefined();
     const otherTokens = tokensOf([other]).get(other)!;
-    await invoke(deleteRequest([arn, other], 'r-forged-org-2'));
+    await invoke(th.deleteRequest([arn, other], 'r-forged-org-2'));
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`ARN ${arn} own ${own} OTHER ${other} ${otherTokens} live ${otherTokens.map((c) => h.astra.isLive(c))}\n`);
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${h.logs.join('\n')}\n`);
     const named = alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
     expect({
-      answers: cfn.map((a) => a.Status),
+      answers: th.cfn.map((a) => a.Status),
       liveUnnamed: own.filter((c) => h.astra.isLive(c) && !named.includes(c)),
     }).toEqual({ answers: ['SUCCESS'], liveUnnamed: [] });
   });
@@ -559,7 +497,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     process.env.TEARDOWN_TURNS_AT_ONCE = '1';
     const app = await minted('app-one');
     const sibling = await minted('app-two');
-    const [other] = await rotatedSelf(1);
+    const [other] = await th.rotatedTwice(1);
     for (const version of h.sm.secrets.get(other)!.versions.values()) {
       if (version.value) version.value = JSON.stringify({ ...JSON.parse(version.value), orgId: 'other-org' });
     }
@@ -570,12 +508,12 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     const shown = tokensOf([other]).get(other)!.map((clientId) => ({ clientId, roles: [ADMIN_ROLE], description: h.astra.everIssued.find((t) => t.clientId === clientId)?.description ?? '', generatedOn }));
     h.astra.fail({ method: 'GET', path: /^\/v2\/clientIdSecrets$/, status: 200, body: JSON.stringify({ clients: shown }), times: 1 });
     h.astra.fail({ method: 'GET', path: /^\/v2\/currentOrg$/, status: 200, body: JSON.stringify({ id: 'other-org' }), times: 1 });
-    stack.startedAt = new Date();
-    await invoke(deleteRequest([app, sibling, other], 'r-forged-org-3'));
+    th.stack.startedAt = new Date();
+    await invoke(th.deleteRequest([app, sibling, other], 'r-forged-org-3'));
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${h.logs.join('\n')}\n`);
     const named = (arn: string) => alerts().filter((a) => a.secretArn === arn).flatMap((a) => [...a.clientIds ?? [], ...a.notProvenClientIds ?? []]);
     expect({
-      answers: cfn.map((a) => a.Status),
+      answers: th.cfn.map((a) => a.Status),
       adminLive: h.astra.isLive(h.admin.clientId),
       // The forged secret: revoked, or named.
       appLiveUnnamed: own.get(app)!.filter((c) => h.astra.isLive(c) && !named(app).includes(c)),
@@ -589,7 +527,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   // ---------------------------------------------------------------------------------------------------------------
   const paddedScenario = async () => {
     noPacing();
-    const selfs = selfSecrets(20);
+    const selfs = th.selfSecrets(20);
     for (const arn of selfs) {
       await h.rotate(arn);
       await h.rotate(arn);
@@ -598,12 +536,12 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
         if (version.value) version.value = JSON.stringify({ ...JSON.parse(version.value), note: 'x'.repeat(2_500) });
       }
     }
-    stack.startedAt = new Date();
+    th.stack.startedAt = new Date();
     return { all: selfs, tokens: tokensOf(selfs), keep: [] };
   };
   test('P0 held: 20 secrets whose entries do not fit the escrow at once: unkilled, every invariant holds', async () => {
     const { all, tokens } = await paddedScenario();
-    expect(await invoke(deleteRequest(all, 'r-padded'))).toBe('answered');
+    expect(await invoke(th.deleteRequest(all, 'r-padded'))).toBe('answered');
     const outcomes = h.lines().filter((l) => l.step === 'teardown' && l.outcome).map((l) => String(l.outcome).slice(0, 60));
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`${outcomes.join('\n')}\n${ioLog.filter((l) => /escrow|Delete/.test(l)).join('\n')}\n`);
     expect({ ...verdict(tokens), falseAlerts: falseAlerts(), warnOrError: h.lines().filter((l) => l.level === 'WARN' || l.level === 'ERROR').length })
@@ -613,8 +551,8 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
   // ---------------------------------------------------------------------------------------------------------------
   test('S (failed on 2d25348): a rotation minting while the teardown runs, storing after the teardown deleted the secret: its token is revoked, or alerted', async () => {
     noPacing();
-    const [arn] = await rotatedSelf(1);
-    stack.startedAt = new Date();
+    const [arn] = await th.rotatedTwice(1);
+    th.stack.startedAt = new Date();
     const before = new Set(h.astra.everIssued.map((t) => t.clientId));
     let release!: () => void;
     const teardownListed = new Promise<void>((resolve) => { release = resolve; });
@@ -623,7 +561,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     let mintReached = false;
     // The rotation's mint waits for the teardown's first token list; the teardown's escrow write waits for the mint.
     gates.push({ match: (k, w) => k === 'fetch' && w === 'POST /v2/clientIdSecrets' && (mintReached = true), until: teardownListed });
-    gates.push({ match: (k, w) => k === 'sm' && w === `PutSecretValue ${stack.escrowArn}`, until: mintDone });
+    gates.push({ match: (k, w) => k === 'sm' && w === `PutSecretValue ${th.stack.escrowArn}`, until: mintDone });
     observers.push((_k, w, inTeardown) => {
       if (inTeardown && w === 'GET /v2/clientIdSecrets') release();
       if (!inTeardown && w === 'POST /v2/clientIdSecrets') mintAnswered();
@@ -638,7 +576,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     expect(mintReached).toBe(true);
     // CloudFormation deletes the rotation schedule (rotation off), then sends the teardown its Delete.
     h.sm.secrets.get(arn)!.rotationEnabled = false;
-    const teardown = invoke(deleteRequest([arn], 'r-cut-short'));
+    const teardown = invoke(th.deleteRequest([arn], 'r-cut-short'));
     const outcome = await teardown;
     answered();
     const rotated = await rotation;
@@ -651,7 +589,7 @@ describe('kills and retries through the escrow, and forged org claims (twenty-fi
     if (process.env.REVIEW25_VERBOSE) process.stdout.write(`NEW ${newTokens.map((c) => `${c} live=${h.astra.isLive(c)}`)} ERRLINES ${JSON.stringify(errorLines.map((l) => ({ alert: l.alert, keys: Object.keys(l), msg: String(l.message ?? l.error ?? l.outcome).slice(0, 400) })))}\n`);
     expect({
       outcome,
-      answers: cfn.map((a) => a.Status),
+      answers: th.cfn.map((a) => a.Status),
       secretGone: !h.sm.secrets.has(arn),
       newTokens: newTokens.length,
       liveUnalerted: newTokens.filter((c) => h.astra.isLive(c) && !namedInAlert(c)),

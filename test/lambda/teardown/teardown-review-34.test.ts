@@ -85,7 +85,8 @@ describe('R34-B: under IMMEDIATELY, a deferred stage token fails every retry of 
 
     expect(h.astra.isLive(victim.clientId)).toBe(true);
     expect(outcomes.map((o) => o === 'completed')).toEqual([true, true, true, false, true, true, true]);
-    expect(after.slice(3).map((o) => o === 'completed')).toEqual([false, true]);
+    // The next rotation carries the claim with its key from its sweep on: its promotion owes nothing new, and completes.
+    expect(after.every((o) => o === 'completed')).toBe(true);
   });
 });
 
