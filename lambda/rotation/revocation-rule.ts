@@ -276,6 +276,8 @@ interface HeldValue {
 export class HeldTokens implements TokenLookup {
   private readonly byClientId = new Map<string, HeldToken[]>();
   private readonly deferredKeys = new Map<string, HeldToken>();
+  /** The carried keys (`pendingRevocationKeys`) of the versions read on demand: each counts for its claim when asked. */
+  private readonly carriedIn = new Map<string, Readonly<Record<string, string>>>();
   private readonly hints: ReadonlyArray<Readonly<Record<string, string>>>;
   /** Versions read on demand: read, gone (Secrets Manager no longer has them), or failed (read again when asked again). */
   private readonly versionsRead = new Map<string, { readonly read: true } | { readonly gone: true } | { readonly failed: string }>();
@@ -339,6 +341,8 @@ export class HeldTokens implements TokenLookup {
   /** Every key held for it, in stage values or in the versions named for it; a version that cannot be read is skipped. */
   public async tokensOf(clientId: string): Promise<readonly HeldToken[]> {
     for (const versionId of this.hintsOf(clientId)) {
+      // A function's earlier value carries the key of a claim it could not judge: of those, this claim's.
+      this.register(clientId, this.carriedIn.get(versionId)?.[clientId], versionId);
       if (this.versionsRead.has(versionId) && !this.failed(versionId)) continue;
       let text: string | undefined;
       try {
@@ -351,8 +355,9 @@ export class HeldTokens implements TokenLookup {
       if (!text) continue;
       try {
         const value = parseSecretString(text, `version ${versionId}`, this.redactor);
-        // Only the version's own key: the keys it carries are its value's word, read where it is a stage.
         this.register(value.clientId, value.astraKey, versionId);
+        this.carriedIn.set(versionId, value.pendingRevocationKeys);
+        this.register(clientId, value.pendingRevocationKeys[clientId], versionId);
       } catch {
         // Not the schema (a value writer's): it holds no token.
       }

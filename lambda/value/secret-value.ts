@@ -11,6 +11,9 @@ export const ENGINES = ['AstraDB', 'Astra'] as const;
 // AstraCS:<clientId>:<hex>; the clientId is the part a DELETE needs.
 const ASTRA_TOKEN = /^AstraCS:([A-Za-z0-9]+):[0-9A-Za-z]+$/;
 
+/** A clientSecret as Astra issues one: long, with no spaces or colons (ARNs, clientIds and field names are not). */
+const CLIENT_SECRET = /^[^\s:]{32,}$/;
+
 /** A secret value as the rotation sees it; `raw` keeps every key, including those the rotator does not own. */
 export interface AstraSecretValue {
   readonly raw: JsonObject;
@@ -63,12 +66,16 @@ export function parseSecretString(text: string, what: string, redactor: Redactor
   const raw = parsed as JsonObject;
   const astraKey = optionalString(raw, 'astraKey', what);
   const clientSecret = optionalString(raw, 'clientSecret', what);
-  redactor.add(astraKey, clientSecret);
+  // Only strings in a credential's shape are masked by value: a writer's astraKey or clientSecret that is the secret's ARN
+  // or a clientId would otherwise be masked in every log line, the alerts that name them included. (An AstraCS token is
+  // masked by its shape whatever the value says.)
+  redactor.add(clientIdOfToken(astraKey) ? astraKey : undefined, clientSecret && CLIENT_SECRET.test(clientSecret) ? clientSecret : undefined);
   const clientIdField = optionalString(raw, 'clientID', what);
   const clientId = clientIdOfToken(astraKey) ?? clientIdField;
   const pending = raw.pendingRevocations;
   const versions = raw.pendingRevocationVersions;
-  const carriedKeys = stringsByKey(raw.pendingRevocationKeys);
+  // Only entries whose key names its clientId: any other string a writer put there would be masked in every log line.
+  const carriedKeys = Object.fromEntries(Object.entries(stringsByKey(raw.pendingRevocationKeys)).filter(([c, key]) => clientIdOfToken(key) === c));
   redactor.add(...Object.values(carriedKeys));
   return {
     raw,

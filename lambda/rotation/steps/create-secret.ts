@@ -101,7 +101,9 @@ async function carryClaims(
     clientIds.push(clientId);
     if (versionId) versions[clientId] = versionId;
   };
-  for (const { clientId, recheckIn } of rotation.report.revocationsRefused) if (recheckIn) add(clientId, seen.held.hintOf(clientId) ?? recheckIn);
+  // The version the judgement used (where the key Astra could not judge was held, or the one that could not be read), never
+  // a value's first hint for it: a writer's may name a version that never existed.
+  for (const { clientId, recheckIn } of rotation.report.revocationsRefused) if (recheckIn) add(clientId, recheckIn);
   const kept = new Set(seen.keep);
   for (const clientId of seen.pendingRevocations) if (kept.has(clientId) && unmarked(clientId)) add(clientId, seen.held.hintOf(clientId));
   const keys: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { AWSCURRENT, AWSPENDING } from '../../clients/secret-store';
 import { RotationFailure, messageOf } from '../../logging/errors';
-import { parseSecretString } from '../../value/secret-value';
+import { AstraSecretValue, parseSecretString } from '../../value/secret-value';
 import { Authority, adminAuthority, selfAuthority } from '../authority';
 import { HeldTokens, revokeOwned } from '../revocation-rule';
 import { Rotation, bindingOf } from '../rotation';
@@ -14,6 +14,20 @@ import { markedTokens } from '../sweep';
  * the secret's, and an unmarked one is revoked only when its full token, held in a version of the secret, authenticates.
  * With them go the tokens marked with this version that it does not hold: no version will ever hold them.
  */
+/**
+ * The versions that were AWSCURRENT and AWSPREVIOUS before this promotion. A retry after it knows the first (AWSPREVIOUS
+ * now); the second has no label left, so it is the version the record names for a claim not carried with its key (the
+ * promotion's own debts; a claim carried without its key is counted too, which only makes a retry ask again).
+ */
+function stagesBefore(rotation: Rotation, version: AstraSecretValue): Array<string | undefined> {
+  if (!rotation.alreadyCurrent) return [rotation.currentVersionId, rotation.previousVersionId];
+  const owed = version.pendingRevocations.filter((c) => !version.pendingRevocationKeys[c]);
+  return [rotation.previousVersionId, ...owed.map((c) => version.pendingRevocationVersions[c])];
+}
+
+/** How long after the mint a retry of finishSecret still fails on a stage token Astra could not judge: its retries ask again. */
+export const RECHECK_WINDOW_MS = 20 * 60 * 1000;
+
 export async function finishSecret(rotation: Rotation): Promise<string> {
   const { store, event, report, redactor } = rotation;
   const stage = rotation.alreadyCurrent ? AWSCURRENT : AWSPENDING;
@@ -56,13 +70,13 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
     failed = await revokeOwned(rotation, authority, [...pendingRevocations, ...leftovers], { secretArn: rotation.secretArn, listed, held },
       { keep: [version.clientId] });
     // A deferral is no failure for a claim carried from earlier rotations, but the token of a stage this promotion moves on
-    // from (AWSCURRENT's or AWSPREVIOUS's before it) is owed now: the promoting call fails, and the retry asks again. A
-    // retry that still meets 403 everywhere carries it (WARN): a steady 403 would fail every retry, the rotation never
-    // completing. A stage's version that could not be read (a passing fault: a stage's version is always readable) fails
-    // every call.
-    const stages = new Set([rotation.currentVersionId, rotation.previousVersionId].filter((v): v is string => !!v));
-    const owedNow = (r: { recheckIn?: string; unread?: boolean }) =>
-      !!r.recheckIn && stages.has(r.recheckIn) && (r.unread || !rotation.alreadyCurrent);
+    // from (AWSCURRENT's or AWSPREVIOUS's before it) is owed now: the step fails, and Secrets Manager's retry asks again,
+    // for RECHECK_WINDOW_MS after the mint (a retry after a kill or a failed list may be the first call that judges it).
+    // After that, one that still meets 403 everywhere carries it (WARN): a steady 403 would fail every retry, the rotation
+    // never completing. A stage's version that could not be read (a passing fault: it is always readable) fails every call.
+    const stages = new Set([...stagesBefore(rotation, version)].filter((v): v is string => !!v));
+    const recent = !rotation.alreadyCurrent || Date.now() - Date.parse(String(version.raw.generatedOn)) < RECHECK_WINDOW_MS;
+    const owedNow = (r: { recheckIn?: string; unread?: boolean }) => !!r.recheckIn && stages.has(r.recheckIn) && (r.unread || recent);
     for (const owed of report.revocationsRefused.filter(owedNow)) {
       failed.push(owed.clientId);
       report.clientIds.revocationFailed.push(owed.clientId);

@@ -1,4 +1,5 @@
 import { forbiddenFor, forbiddenForUnknown, outcomeOf, useTeardownHarness } from './teardown-harness';
+import { RECHECK_WINDOW_MS } from '../../../lambda/rotation/steps/finish-secret';
 import { APP_ROLE } from '../support/fake-astra';
 import { POLICY_TAG } from '../support/harness';
 
@@ -10,6 +11,12 @@ import { POLICY_TAG } from '../support/harness';
 const t = useTeardownHarness();
 const h = t.h;
 afterEach(() => jest.restoreAllMocks());
+
+/** Moves the function's clock `ms` ahead (restored after each test): Secrets Manager's retry comes that much later. */
+const laterBy = (ms: number) => {
+  const now = Date.now.bind(Date);
+  jest.spyOn(Date, 'now').mockImplementation(() => now() + ms);
+};
 
 /** A version the writer puts with a ClientRequestToken of its choosing (PutSecretValue, no stage moved but the ones given). */
 const putVersion = (arn: string, value: Record<string, unknown>, stages: string[] = []) => h.sm.addVersion(arn, JSON.stringify(value), stages);
@@ -46,18 +53,20 @@ describe('R34-A: a held key that is not in Astra\'s token form is taken as the t
 });
 
 describe('R34-B: under IMMEDIATELY, a deferred stage token fails every retry of finishSecret', () => {
-  test('WHEN an IMMEDIATELY admin-minted secret\'s bootstrap (unmarked) token is answered 403 to everything and the first rotation\'s finishSecret fails on it THEN a retry of that finishSecret completes, the token named as a deferred claim', async () => {
+  test('WHEN an IMMEDIATELY admin-minted secret\'s bootstrap (unmarked) token is answered 403 to everything and the first rotation\'s finishSecret fails on it THEN a retry of that finishSecret after the recheck window completes, the token named as a deferred claim', async () => {
     const { arn, initial } = h.adminSecret({}, { [POLICY_TAG]: 'IMMEDIATELY' });
     forbiddenFor(() => [initial.token]);
     const token = h.sm.startRotation(arn);
     for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, arn, token);
     const outcomes = [await outcomeOf(h.step('finishSecret', arn, token))];
-    // Secrets Manager's retries of the rotation (the version is AWSCURRENT now).
-    for (let i = 0; i < 3; i++) outcomes.push(await outcomeOf(h.step('finishSecret', arn, token)));
+    // Secrets Manager's retries of the rotation (the version is AWSCURRENT now): two soon, one past the recheck window.
+    for (let i = 0; i < 2; i++) outcomes.push(await outcomeOf(h.step('finishSecret', arn, token)));
+    laterBy(RECHECK_WINDOW_MS + 1000);
+    outcomes.push(await outcomeOf(h.step('finishSecret', arn, token)));
 
     expect(h.sm.valueAt(arn, 'AWSCURRENT').clientID).not.toBe(initial.clientId);
-    // The promoting call fails (the alarm); its first retry carries the claim and completes.
-    expect(outcomes.map((o) => o === 'completed')).toEqual([false, true, true, true]);
+    // The promoting call and the retries within the window fail (the alarm); the one after it carries the claim.
+    expect(outcomes.map((o) => o === 'completed')).toEqual([false, false, false, true]);
     expect(h.lastLine()).toMatchObject({ level: 'WARN', revocationsRefused: [{ clientId: initial.clientId, recheckIn: expect.any(String) }] });
     expect(h.astra.isLive(initial.clientId)).toBe(true);
     // The promoted version records it: the next rotation's sweep judges it again.
@@ -75,7 +84,9 @@ describe('R34-B: under IMMEDIATELY, a deferred stage token fails every retry of 
     const token = h.sm.startRotation(arn);
     const outcomes: string[] = [];
     for (const step of ['createSecret', 'setSecret', 'testSecret']) outcomes.push(await outcomeOf(h.step(step, arn, token)));
-    for (let i = 0; i < 4; i++) outcomes.push(await outcomeOf(h.step('finishSecret', arn, token)));
+    outcomes.push(await outcomeOf(h.step('finishSecret', arn, token)));
+    laterBy(RECHECK_WINDOW_MS + 1000);
+    for (let i = 0; i < 3; i++) outcomes.push(await outcomeOf(h.step('finishSecret', arn, token)));
 
     // The next rotation (RotateSecret accepts AWSPENDING on the AWSCURRENT version), retried as Secrets Manager does.
     const next = h.sm.startRotation(arn);

@@ -65,7 +65,8 @@ describe('R35-A: a forged key registered first for a carried genuine claim drops
     const { answer } = await t.send('Delete', [arn]);
     debug('R35-A');
 
-    expect(outcomes.every((o) => o === 'completed')).toBe(true);
+    // The rotation whose promotion first owes it fails its calls within the recheck window (an alarm); all others complete.
+    expect(outcomes.map((o) => o === 'completed')).toEqual([true, false, true, true, true, true, true]);
     expect(answer.Status).toBe('SUCCESS');
     expect(h.astra.isLive(initial.clientId)).toBe(true);
     expect(t.namedAtAll(arn)).toContain(initial.clientId);
