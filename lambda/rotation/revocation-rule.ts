@@ -275,6 +275,8 @@ interface HeldValue {
 
 export class HeldTokens implements TokenLookup {
   private readonly byClientId = new Map<string, HeldToken[]>();
+  /** Keys values carry for claims (`pendingRevocationKeys`), judged after the versions' own. */
+  private readonly carriedKeys = new Map<string, HeldToken[]>();
   private readonly deferredKeys = new Map<string, HeldToken>();
   /** The carried keys (`pendingRevocationKeys`) of the versions read on demand: each counts for its claim when asked. */
   private readonly carriedIn = new Map<string, Readonly<Record<string, string>>>();
@@ -296,13 +298,14 @@ export class HeldTokens implements TokenLookup {
     if (!value || !versionId) return this;
     this.register(value.clientId, value.astraKey, versionId);
     const carried = value.pendingRevocationKeys ?? {};
-    for (const clientId of Object.keys(carried).slice(0, MAX_CARRIED_KEYS)) this.register(clientId, carried[clientId], versionId);
+    for (const clientId of Object.keys(carried).slice(0, MAX_CARRIED_KEYS)) this.register(clientId, carried[clientId], versionId, true);
     return this;
   }
 
   /** Every full token found so far. */
   public known(): Array<{ clientId: string } & HeldToken> {
-    return [...this.byClientId].flatMap(([clientId, held]) => held.map((h) => ({ clientId, ...h })));
+    const clientIds = new Set([...this.byClientId.keys(), ...this.carriedKeys.keys()]);
+    return [...clientIds].flatMap((clientId) => this.keysOf(clientId).map((h) => ({ clientId, ...h })));
   }
 
   public deferred(clientId: string, held: HeldToken): void {
@@ -321,7 +324,10 @@ export class HeldTokens implements TokenLookup {
 
   /** The keys found so far for this clientId, without reading anything. */
   public keysOf(clientId: string): readonly HeldToken[] {
-    return this.byClientId.get(clientId) ?? [];
+    // A version's own key first, then the keys values carry: a writer's carried key must not be judged before the real
+    // one a stage holds (finishSecret's stage rule looks at where the deferred key was held).
+    const own = this.byClientId.get(clientId) ?? [];
+    return [...own, ...(this.carriedKeys.get(clientId) ?? []).filter((k) => !own.some((o) => o.token === k.token))];
   }
 
   /**
@@ -342,7 +348,7 @@ export class HeldTokens implements TokenLookup {
   public async tokensOf(clientId: string): Promise<readonly HeldToken[]> {
     for (const versionId of this.hintsOf(clientId)) {
       // A function's earlier value carries the key of a claim it could not judge: of those, this claim's.
-      this.register(clientId, this.carriedIn.get(versionId)?.[clientId], versionId);
+      this.register(clientId, this.carriedIn.get(versionId)?.[clientId], versionId, true);
       if (this.versionsRead.has(versionId) && !this.failed(versionId)) continue;
       let text: string | undefined;
       try {
@@ -357,7 +363,7 @@ export class HeldTokens implements TokenLookup {
         const value = parseSecretString(text, `version ${versionId}`, this.redactor);
         this.register(value.clientId, value.astraKey, versionId);
         this.carriedIn.set(versionId, value.pendingRevocationKeys);
-        this.register(clientId, value.pendingRevocationKeys[clientId], versionId);
+        this.register(clientId, value.pendingRevocationKeys[clientId], versionId, true);
       } catch {
         // Not the schema (a value writer's): it holds no token.
       }
@@ -382,10 +388,11 @@ export class HeldTokens implements TokenLookup {
    * A key counts only for the clientId it names itself (AstraCS, the clientId, the secret): any other key proves nothing
    * about a clientId beside it, since Astra may take it for another token (an HTTP client drops a trailing space).
    */
-  private register(clientId: string | undefined, token: string | undefined, versionId: string): void {
+  private register(clientId: string | undefined, token: string | undefined, versionId: string, carried = false): void {
     if (!clientId || !token || clientIdOfToken(token) !== clientId) return;
-    const held = this.byClientId.get(clientId) ?? [];
-    if (!held.some((h) => h.token === token)) this.byClientId.set(clientId, [...held, { token, versionId }]);
+    const tier = carried ? this.carriedKeys : this.byClientId;
+    const held = tier.get(clientId) ?? [];
+    if (!held.some((h) => h.token === token)) tier.set(clientId, [...held, { token, versionId }]);
   }
 
   private failed(versionId: string): boolean {

@@ -25,6 +25,11 @@ function stagesBefore(rotation: Rotation, version: AstraSecretValue): Array<stri
   return [rotation.previousVersionId, ...owed.map((c) => version.pendingRevocationVersions[c])];
 }
 
+/** When the version's token was minted (Astra's answer, as the version records it; Java's `...Z[UTC]` form too); NaN if unknown. */
+function mintedAt(version: AstraSecretValue): number {
+  return Date.parse(String(version.raw.generatedOn).replace(/\[[^\]]*\]$/, ''));
+}
+
 /** How long after the mint a retry of finishSecret still fails on a stage token Astra could not judge: its retries ask again. */
 export const RECHECK_WINDOW_MS = 20 * 60 * 1000;
 
@@ -70,13 +75,13 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
     failed = await revokeOwned(rotation, authority, [...pendingRevocations, ...leftovers], { secretArn: rotation.secretArn, listed, held },
       { keep: [version.clientId] });
     // A deferral is no failure for a claim carried from earlier rotations, but the token of a stage this promotion moves on
-    // from (AWSCURRENT's or AWSPREVIOUS's before it) is owed now: the step fails, and Secrets Manager's retry asks again,
-    // for RECHECK_WINDOW_MS after the mint (a retry after a kill or a failed list may be the first call that judges it).
-    // After that, one that still meets 403 everywhere carries it (WARN): a steady 403 would fail every retry, the rotation
-    // never completing. A stage's version that could not be read (a passing fault: it is always readable) fails every call.
+    // from (AWSCURRENT's or AWSPREVIOUS's before it), held there and Astra answering 403 to every ask, or held in a stage
+    // version that could not be read, is owed now: the step fails, and Secrets Manager's retry asks again, for
+    // RECHECK_WINDOW_MS after the mint (a retry after a kill or a failed list may be the first call that judges it). After
+    // that a retry carries it (WARN): a steady 403, or a version no key decrypts, would fail every retry for good.
     const stages = new Set([...stagesBefore(rotation, version)].filter((v): v is string => !!v));
-    const recent = !rotation.alreadyCurrent || Date.now() - Date.parse(String(version.raw.generatedOn)) < RECHECK_WINDOW_MS;
-    const owedNow = (r: { recheckIn?: string; unread?: boolean }) => !!r.recheckIn && stages.has(r.recheckIn) && (r.unread || recent);
+    const recent = !rotation.alreadyCurrent || Date.now() - mintedAt(version) < RECHECK_WINDOW_MS;
+    const owedNow = (r: { recheckIn?: string }) => !!r.recheckIn && stages.has(r.recheckIn) && recent;
     for (const owed of report.revocationsRefused.filter(owedNow)) {
       failed.push(owed.clientId);
       report.clientIds.revocationFailed.push(owed.clientId);
