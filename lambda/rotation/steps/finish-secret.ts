@@ -16,13 +16,13 @@ import { markedTokens } from '../sweep';
  */
 /**
  * The versions that were AWSCURRENT and AWSPREVIOUS before this promotion. A retry after it knows the first (AWSPREVIOUS
- * now); the second has no label left, so it is the version the record names for a claim not carried with its key (the
- * promotion's own debts; a claim carried without its key is counted too, which only makes a retry ask again).
+ * now); the second has no label left, so every version the record names counts (a claim carried from earlier rotations
+ * is counted too, which only makes a retry within the window ask again; a value writer's key carried for a debt must
+ * not take it off the list).
  */
 function stagesBefore(rotation: Rotation, version: AstraSecretValue): Array<string | undefined> {
   if (!rotation.alreadyCurrent) return [rotation.currentVersionId, rotation.previousVersionId];
-  const owed = version.pendingRevocations.filter((c) => !version.pendingRevocationKeys[c]);
-  return [rotation.previousVersionId, ...owed.map((c) => version.pendingRevocationVersions[c])];
+  return [rotation.previousVersionId, ...version.pendingRevocations.map((c) => version.pendingRevocationVersions[c])];
 }
 
 /** When the version's token was minted (Astra's answer, as the version records it; Java's `...Z[UTC]` form too); NaN if unknown. */
