@@ -152,9 +152,38 @@ export class TeardownHarness {
   /** A writer's value: another team's clientId with a key in the exact minted form (AstraCS, the clientId, 64 random hex). */
   public readonly forgeMinted = (arn: string, victim: string) => {
     const real = this.h.sm.valueAt(arn, 'AWSCURRENT');
-    const key = `AstraCS:${victim}:${randomBytes(32).toString('hex')}`;
+    const key = forgedKeyOf(victim);
     this.put(arn, { ...real, astraKey: key, clientID: victim, clientSecret: 'x' });
     return key;
+  };
+
+  /** A rotation as Secrets Manager runs it: each step once, finishSecret retried up to `retries` times; how it ended. */
+  public readonly rotateWithRetries = async (arn: string, retries = 2): Promise<string> => {
+    const token = this.h.sm.startRotation(arn);
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) {
+      const o = await outcomeOf(this.h.step(step, arn, token));
+      if (o !== 'completed') return o;
+    }
+    let o = '';
+    for (let k = 0; k <= retries && (o = await outcomeOf(this.h.step('finishSecret', arn, token))) !== 'completed'; k++);
+    return o;
+  };
+
+  /**
+   * The secret's KMS key was changed (UpdateSecret KmsKeyId) and the old key disabled: these versions can no longer be
+   * decrypted, every time (DecryptionFailure, HTTP 400).
+   */
+  public readonly undecryptable = (versionIds: () => string[]) => {
+    const sm = this.h.sm as any;
+    const call = sm.call.bind(sm);
+    sm.call = async (operation: string, input: any, run: () => unknown) => {
+      if (operation === 'GetSecretValue' && versionIds().includes(input.VersionId)) {
+        sm.calls.push({ operation, input });
+        throw Object.assign(new Error('Secrets Manager can\'t decrypt the protected secret text using the provided KMS key.'),
+          { name: 'DecryptionFailure', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      }
+      return call(operation, input, run);
+    };
   };
 
   /** The teardown's TokensLeftLiveOnDeletion alerts on this secret. */
@@ -289,4 +318,13 @@ export const forbiddenFor = (bearers: () => string[]) => {
       return original.call(this, bearer, ...rest);
     } as any);
   }
+};
+
+/** A key in Astra's exact minted form for a clientId whose secret the writer does not hold (64 random hex). */
+export const forgedKeyOf = (clientId: string) => `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`;
+
+/** The Lambda's clock moved on by `offset()` ms (Date.now only: what finishSecret's window reads). */
+export const clockAhead = (offset: () => number) => {
+  const realNow = Date.now.bind(Date);
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset());
 };

@@ -109,30 +109,13 @@ describe('R34-B: under IMMEDIATELY, a deferred stage token fails every retry of 
   });
 });
 
-/**
- * The secret's KMS key was changed (UpdateSecret KmsKeyId) and the old key disabled: Secrets Manager re-encrypts only the
- * labelled versions, so an unlabelled one can no longer be decrypted, every time (DecryptionFailure, HTTP 400).
- */
-const undecryptable = (versionIds: () => string[]) => {
-  const sm = h.sm as any;
-  const call = sm.call.bind(sm);
-  sm.call = async (operation: string, input: any, run: () => unknown) => {
-    if (operation === 'GetSecretValue' && versionIds().includes(input.VersionId)) {
-      sm.calls.push({ operation, input });
-      throw Object.assign(new Error('Secrets Manager can\'t decrypt the protected secret text using the provided KMS key.'),
-        { name: 'DecryptionFailure', $fault: 'client', $metadata: { httpStatusCode: 400 } });
-    }
-    return call(operation, input, run);
-  };
-};
-
 describe('R34-C: a well-formed hint to a version that can never be read stops rotation', () => {
   test('WHEN the secret\'s KMS key was changed (its unlabelled versions undecryptable) and a PutSecretValue writer names any live clientId as a pending revocation with a hint to such a version THEN a later rotation still completes', async () => {
     const arn = await t.rotatedAdminSecret();
     await h.rotate(arn);
     const labelled = new Set([h.sm.versionWith(arn, 'AWSCURRENT'), h.sm.versionWith(arn, 'AWSPREVIOUS')]);
     const old = [...h.sm.secrets.get(arn)!.versions.keys()].filter((v) => !labelled.has(v));
-    undecryptable(() => old);
+    t.undecryptable(() => old);
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     t.put(arn, { engine: 'AstraDB', roleID: real.roleID, rootarn: real.rootarn, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: old[0] } });
@@ -157,7 +140,7 @@ describe('R34-C: a well-formed hint to a version that can never be read stops ro
     }
     await h.rotate(arn);
     expect(h.sm.valueAt(arn, 'AWSCURRENT').pendingRevocationVersions).toMatchObject({ [initial.clientId]: v0 });
-    undecryptable(() => [v0]);
+    t.undecryptable(() => [v0]);
 
     for (let i = 0; i < 3; i++) outcomes.push(await outcomeOf(h.rotate(arn)));
 
@@ -171,7 +154,7 @@ describe('held: the teardown with a hint to an undecryptable version', () => {
     await h.rotate(arn);
     const labelled = new Set([h.sm.versionWith(arn, 'AWSCURRENT'), h.sm.versionWith(arn, 'AWSPREVIOUS')]);
     const old = [...h.sm.secrets.get(arn)!.versions.keys()].filter((v) => !labelled.has(v));
-    undecryptable(() => old);
+    t.undecryptable(() => old);
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     const own = [real.clientID as string, h.sm.valueAt(arn, 'AWSPREVIOUS').clientID as string];

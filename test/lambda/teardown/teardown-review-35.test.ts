@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { forbiddenFor, outcomeOf, useTeardownHarness } from './teardown-harness';
+import { forbiddenFor, forgedKeyOf, outcomeOf, useTeardownHarness } from './teardown-harness';
 import { APP_ROLE } from '../support/fake-astra';
 import { awsError } from '../support/fake-secrets-manager';
 import { POLICY_TAG } from '../support/harness';
@@ -38,29 +38,17 @@ const failingWhile = (on: () => boolean, versionIds: () => string[]) => {
   return () => count;
 };
 
-/** Rotations as Secrets Manager runs them: each step once, finishSecret retried up to `retries` times. */
-const rotateWithRetries = async (arn: string, retries = 2) => {
-  const token = h.sm.startRotation(arn);
-  for (const step of ['createSecret', 'setSecret', 'testSecret']) {
-    const o = await outcomeOf(h.step(step, arn, token));
-    if (o !== 'completed') return o;
-  }
-  let o = '';
-  for (let k = 0; k <= retries && (o = await outcomeOf(h.step('finishSecret', arn, token))) !== 'completed'; k++);
-  return o;
-};
-
 describe('R35-A: a forged key registered first for a carried genuine claim drops it from the carry', () => {
   test('WHEN an admin-minted secret\'s bootstrap (unmarked) token is deferred (403 to everything) and carried, and a PutSecretValue writer puts AWSCURRENT holding a forged minted-form key for that clientId THEN after later rotations the teardown still names it', async () => {
     const { arn, initial } = h.adminSecret();
     t.stack.adopt(arn, 'Secret');
     forbiddenFor(() => [initial.token]);
     const outcomes: string[] = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await rotateWithRetries(arn));
+    for (let i = 0; i < 3; i++) outcomes.push(await t.rotateWithRetries(arn));
     expect(h.sm.valueAt(arn, 'AWSCURRENT').pendingRevocations).toContain(initial.clientId);
     // One put: the key names the bootstrap token's clientId (its exact minted form), 64 random hex.
     t.forgeMinted(arn, initial.clientId);
-    for (let i = 0; i < 4; i++) outcomes.push(await rotateWithRetries(arn));
+    for (let i = 0; i < 4; i++) outcomes.push(await t.rotateWithRetries(arn));
 
     const { answer } = await t.send('Delete', [arn]);
     debug('R35-A');
@@ -76,13 +64,13 @@ describe('R35-A: a forged key registered first for a carried genuine claim drops
     const { arn, initial } = h.adminSecret();
     t.stack.adopt(arn, 'Secret');
     forbiddenFor(() => [initial.token]);
-    for (let i = 0; i < 3; i++) await rotateWithRetries(arn);
+    for (let i = 0; i < 3; i++) await t.rotateWithRetries(arn);
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     expect(real.pendingRevocations).toContain(initial.clientId);
-    const y = putVersion(arn, { engine: 'AstraDB', clientID: initial.clientId, astraKey: `AstraCS:${initial.clientId}:${randomBytes(32).toString('hex')}` });
+    const y = putVersion(arn, { engine: 'AstraDB', clientID: initial.clientId, astraKey: forgedKeyOf(initial.clientId) });
     t.put(arn, { ...real, pendingRevocationVersions: { ...real.pendingRevocationVersions, [initial.clientId]: y } });
     const outcomes: string[] = [];
-    for (let i = 0; i < 4; i++) outcomes.push(await rotateWithRetries(arn));
+    for (let i = 0; i < 4; i++) outcomes.push(await t.rotateWithRetries(arn));
 
     const { answer } = await t.send('Delete', [arn]);
     debug('R35-A2');
@@ -145,9 +133,9 @@ describe('R35-C: a writer\'s claims with well-formed hints to versions that neve
     const hints = Object.fromEntries(victims.map((v) => [v.clientId, randomBytes(16).toString('hex')]));
     t.put(arn, { ...real, pendingRevocations: victims.map((v) => v.clientId), pendingRevocationVersions: hints });
     const outcomes: string[] = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await rotateWithRetries(arn));
+    for (let i = 0; i < 3; i++) outcomes.push(await t.rotateWithRetries(arn));
     const before = h.sm.calls.length;
-    outcomes.push(await rotateWithRetries(arn));
+    outcomes.push(await t.rotateWithRetries(arn));
     const reads = h.sm.calls.slice(before).filter((c) => c.operation === 'GetSecretValue' && Object.values(hints).includes(c.input.VersionId)).length;
     const carried = (h.sm.valueAt(arn, 'AWSCURRENT').pendingRevocations as string[]).filter((c) => hints[c]);
     if (process.env.R35_DEBUG) process.stderr.write(`R35-C ${JSON.stringify({ outcomes, reads, carried: carried.length })}\n`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { forbidden, forbiddenForUnknown, outcomeOf, useTeardownHarness } from './teardown-harness';
+import { forbidden, forbiddenForUnknown, forgedKeyOf, outcomeOf, useTeardownHarness } from './teardown-harness';
 import { APP_ROLE } from '../support/fake-astra';
 import { POLICY_TAG } from '../support/harness';
 
@@ -18,19 +18,6 @@ const debug = (label: string, extra: unknown = {}) => {
   process.stderr.write(`${label} ${JSON.stringify(extra)} ${JSON.stringify(h.lines().filter((l) => l.level !== 'INFO' || l.alert))}\n`);
 };
 
-/** Rotations as Secrets Manager runs them: each step once, finishSecret retried up to `retries` times. */
-const rotateWithRetries = async (arn: string, retries = 2) => {
-  const token = h.sm.startRotation(arn);
-  for (const step of ['createSecret', 'setSecret', 'testSecret']) {
-    const o = await outcomeOf(h.step(step, arn, token));
-    if (o !== 'completed') return o;
-  }
-  let o = '';
-  for (let k = 0; k <= retries && (o = await outcomeOf(h.step('finishSecret', arn, token))) !== 'completed'; k++);
-  return o;
-};
-
-const forgedKeyOf = (clientId: string) => `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`;
 const bogusVersion = () => randomBytes(16).toString('hex');
 const stateOf = (arn: string) => {
   const c = h.sm.valueAt(arn, 'AWSCURRENT');
@@ -43,7 +30,7 @@ describe('R36-A: a writer fills the five key slots ahead of a genuine deferred c
     t.stack.adopt(arn, 'Secret');
     forbiddenForUnknown((bearer) => (bearer === initial.token ? forbidden() : undefined));
     const outcomes: string[] = [];
-    for (let i = 0; i < 3; i++) outcomes.push(await rotateWithRetries(arn));
+    for (let i = 0; i < 3; i++) outcomes.push(await t.rotateWithRetries(arn));
     const before = stateOf(arn);
     expect(before.pending).toContain(initial.clientId);
     expect(before.keys).toContain(initial.clientId);
@@ -60,11 +47,11 @@ describe('R36-A: a writer fills the five key slots ahead of a genuine deferred c
         pendingRevocationKeys: Object.fromEntries(victims.map((v) => [v.clientId, forgedKeyOf(v.clientId)])),
         pendingRevocationVersions: { [initial.clientId]: bogusVersion() },
       });
-      outcomes.push(await rotateWithRetries(arn));
+      outcomes.push(await t.rotateWithRetries(arn));
       states.push(stateOf(arn));
     }
     for (let i = 0; i < 3; i++) {
-      outcomes.push(await rotateWithRetries(arn));
+      outcomes.push(await t.rotateWithRetries(arn));
       states.push(stateOf(arn));
     }
     const { answer } = await t.send('Delete', [arn]);
@@ -110,7 +97,7 @@ describe('R36-C: a writer\'s pendingRevocationKeys values are registered for red
     const { arn, initial } = h.adminSecret();
     t.stack.adopt(arn, 'Secret');
     forbiddenForUnknown((bearer) => (bearer === initial.token ? forbidden() : undefined));
-    for (let i = 0; i < 3; i++) await rotateWithRetries(arn);
+    for (let i = 0; i < 3; i++) await t.rotateWithRetries(arn);
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     expect(real.pendingRevocations).toContain(initial.clientId);
     // No read access needed: the ARN and the clientId are what the alert is to name.
@@ -134,7 +121,7 @@ describe('R36-C (the older path): astraKey and clientSecret values that are not 
     const { arn, initial } = h.adminSecret();
     t.stack.adopt(arn, 'Secret');
     forbiddenForUnknown((bearer) => (bearer === initial.token ? forbidden() : undefined));
-    for (let i = 0; i < 3; i++) await rotateWithRetries(arn);
+    for (let i = 0; i < 3; i++) await t.rotateWithRetries(arn);
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     t.put(arn, { engine: 'AstraDB', roleID: real.roleID, rootarn: real.rootarn, astraKey: arn, clientSecret: initial.clientId });
     const { answer, alerts } = await t.send('Delete', [arn]);

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { forbidden, forbiddenForUnknown, outcomeOf, useTeardownHarness } from './teardown-harness';
+import { clockAhead, forbidden, forbiddenForUnknown, forgedKeyOf, outcomeOf, useTeardownHarness } from './teardown-harness';
 import { AstraClient } from '../../../lambda/clients/astra-client';
 import { APP_ROLE } from '../support/fake-astra';
 import { POLICY_TAG } from '../support/harness';
@@ -19,13 +18,6 @@ const debug = (label: string, extra: unknown = {}) => {
   process.stderr.write(`${label} ${JSON.stringify(extra)} ${JSON.stringify(h.lines().filter((l) => l.level !== 'INFO' || l.alert))}\n`);
 };
 
-const forgedKeyOf = (clientId: string) => `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`;
-
-/** The Lambda's clock moved on by `offset()` ms (Date.now only: what finishSecret's window reads). */
-const clockAhead = (offset: () => number) => {
-  const realNow = Date.now.bind(Date);
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset());
-};
 
 describe('R37-A: a mint time in Java\'s ZonedDateTime form still opens the recheck window', () => {
   test('WHEN Astra\'s mint answer names generatedOn in a form Date.parse cannot read (Java\'s ZonedDateTime form, 2026-12-04T19:06:44.957+00:00[UTC]) and the R36-B scenario follows at once THEN the retry does not complete while the owed token is live', async () => {
@@ -76,30 +68,13 @@ describe('R37-B: a writer\'s forged key for a stage token, judged first, moves i
   });
 });
 
-/**
- * The secret's KMS key was changed (UpdateSecret KmsKeyId) and the old key disabled: an unlabelled version can no longer be
- * decrypted, every time (DecryptionFailure, HTTP 400). As review 34's C.
- */
-const undecryptable = (versionIds: () => string[]) => {
-  const sm = h.sm as any;
-  const call = sm.call.bind(sm);
-  sm.call = async (operation: string, input: any, run: () => unknown) => {
-    if (operation === 'GetSecretValue' && versionIds().includes(input.VersionId)) {
-      sm.calls.push({ operation, input });
-      throw Object.assign(new Error('Secrets Manager can\'t decrypt the protected secret text using the provided KMS key.'),
-        { name: 'DecryptionFailure', $fault: 'client', $metadata: { httpStatusCode: 400 } });
-    }
-    return call(operation, input, run);
-  };
-};
-
 describe('R37-C: a retry counts an unkeyed claim\'s version as a stage, and an unread one fails every retry', () => {
   test('WHEN the secret\'s KMS key was changed (its unlabelled versions undecryptable), a PutSecretValue writer names a live clientId with a hint to such a version, and the next rotation\'s promoting finishSecret fails after the promotion (a passing token-list fault: as a kill there) THEN a retry of finishSecret still completes (within the recheck window, or after it)', async () => {
     const arn = await t.rotatedAdminSecret();
     await h.rotate(arn);
     const labelled = new Set([h.sm.versionWith(arn, 'AWSCURRENT'), h.sm.versionWith(arn, 'AWSPREVIOUS')]);
     const old = [...h.sm.secrets.get(arn)!.versions.keys()].filter((v) => !labelled.has(v));
-    undecryptable(() => old);
+    t.undecryptable(() => old);
     const victim = h.astra.issue([APP_ROLE], 'another team\'s working token');
     const real = h.sm.valueAt(arn, 'AWSCURRENT');
     t.put(arn, { engine: 'AstraDB', roleID: real.roleID, rootarn: real.rootarn, pendingRevocations: [victim.clientId], pendingRevocationVersions: { [victim.clientId]: old[0] } });

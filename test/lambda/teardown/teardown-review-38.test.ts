@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { forbidden, forbiddenForUnknown, outcomeOf, useTeardownHarness } from './teardown-harness';
+import { clockAhead, forbidden, forbiddenForUnknown, forgedKeyOf, outcomeOf, useTeardownHarness } from './teardown-harness';
 import { POLICY_TAG } from '../support/harness';
 
 /*
@@ -17,7 +16,6 @@ const debug = (label: string, extra: unknown = {}) => {
   process.stderr.write(`${label} ${JSON.stringify(extra)} ${JSON.stringify(h.lines().filter((l) => l.level !== 'INFO' || l.alert))}\n`);
 };
 
-const forgedKeyOf = (clientId: string) => `AstraCS:${clientId}:${randomBytes(32).toString('hex')}`;
 
 describe('R38-A: a writer\'s forged carried key for a stage token takes it out of the retry\'s stages (R36-B again)', () => {
   test('WHEN a PutSecretValue writer puts over an IMMEDIATELY admin-minted secret a value carrying a forged key for its bootstrap token (pendingRevocationKeys), Astra answers 403 to unknown tokens, the promoting finishSecret fails after the promotion (a token-list fault: as a kill there), and its retry, at once, meets a passing 403 triple on the bootstrap token THEN the retry does not complete while the owed token is live', async () => {
@@ -86,12 +84,6 @@ describe('R38-A: a writer\'s forged carried key for a stage token takes it out o
     expect(outcomes[1] === 'completed' && h.astra.isLive(initial.clientId)).toBe(false);
   });
 });
-
-/** The Lambda's clock moved on by `offset()` ms (Date.now only: what finishSecret's window reads). */
-const clockAhead = (offset: () => number) => {
-  const realNow = Date.now.bind(Date);
-  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset());
-};
 
 describe('R38-A without a writer: a stage token deferred in createSecret\'s own sweep is carried with its key, and a retry does not count its version', () => {
   test('WHEN an IMMEDIATELY admin-minted secret\'s bootstrap token was carried by R37-A\'s documented limit (a retry after the window), the next rotation\'s createSecret meets a passing 403 triple on it (now AWSPREVIOUS, owed by this promotion), the promoting finishSecret fails after the promotion (a token-list fault) and its retry, at once, meets a passing 403 triple THEN the retry does not complete while the owed token is live', async () => {
