@@ -79,7 +79,7 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
     // version that could not be read, is owed now: the step fails, and Secrets Manager's retry asks again, for
     // RECHECK_WINDOW_MS after the mint (a retry after a kill or a failed list may be the first call that judges it). After
     // that a retry carries it (WARN): a steady 403, or a version no key decrypts, would fail every retry for good.
-    const stages = new Set([...stagesBefore(rotation, version)].filter((v): v is string => !!v));
+    const stages = new Set(stagesBefore(rotation, version).filter((v): v is string => !!v));
     const recent = !rotation.alreadyCurrent || Date.now() - mintedAt(version) < RECHECK_WINDOW_MS;
     const owedNow = (r: { recheckIn?: string }) => !!r.recheckIn && stages.has(r.recheckIn) && recent;
     for (const owed of report.revocationsRefused.filter(owedNow)) {
