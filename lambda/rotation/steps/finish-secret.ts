@@ -15,14 +15,22 @@ import { markedTokens } from '../sweep';
  * With them go the tokens marked with this version that it does not hold: no version will ever hold them.
  */
 /**
- * The versions that were AWSCURRENT and AWSPREVIOUS before this promotion. A retry after it knows the first (AWSPREVIOUS
- * now); the second has no label left, so every version the record names counts (a claim carried from earlier rotations
+ * The versions that were AWSCURRENT and AWSPREVIOUS before this promotion. A retry after it knows the first when it is
+ * AWSPREVIOUS now; the others have no label left, so every version the record names counts (a claim carried from earlier rotations
  * is counted too, which only makes a retry within the window ask again; a value writer's key carried for a debt must
  * not take it off the list).
  */
 function stagesBefore(rotation: Rotation, version: AstraSecretValue): Array<string | undefined> {
-  if (!rotation.alreadyCurrent) return [rotation.currentVersionId, rotation.previousVersionId];
+  if (!promotedBefore(rotation)) return [rotation.currentVersionId, rotation.previousVersionId];
   return [rotation.previousVersionId, ...version.pendingRevocations.map((c) => version.pendingRevocationVersions[c])];
+}
+
+/**
+ * Whether an earlier call promoted this version: it is AWSCURRENT, or a value put since moved AWSCURRENT off it and left
+ * it AWSPREVIOUS. Either way the labels no longer show the stages it moved on from.
+ */
+function promotedBefore(rotation: Rotation): boolean {
+  return rotation.alreadyCurrent || rotation.event.token === rotation.previousVersionId;
 }
 
 /** When the version's token was minted (Astra's answer, as the version records it; Java's `...Z[UTC]` form too); NaN if unknown. */
@@ -80,7 +88,7 @@ export async function finishSecret(rotation: Rotation): Promise<string> {
     // RECHECK_WINDOW_MS after the mint (a retry after a kill or a failed list may be the first call that judges it). After
     // that a retry carries it (WARN): a steady 403, or a version no key decrypts, would fail every retry for good.
     const stages = new Set(stagesBefore(rotation, version).filter((v): v is string => !!v));
-    const recent = !rotation.alreadyCurrent || Date.now() - mintedAt(version) < RECHECK_WINDOW_MS;
+    const recent = !promotedBefore(rotation) || Date.now() - mintedAt(version) < RECHECK_WINDOW_MS;
     const owedNow = (r: { recheckIn?: string }) => !!r.recheckIn && stages.has(r.recheckIn) && recent;
     for (const owed of report.revocationsRefused.filter(owedNow)) {
       failed.push(owed.clientId);
